@@ -1,0 +1,153 @@
+// Command skiff is the Skiff server: a Redis-compatible database whose
+// cluster metadata lives in a Raft group.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/skiffdb/skiff/config"
+	"github.com/skiffdb/skiff/node"
+)
+
+// serverHooks start optional subsystems (the Raft metadata group, ...)
+// after the RESP listener is up; each returns what to close on shutdown.
+var serverHooks []func(cfg *config.Config, logger hclog.Logger) (io.Closer, error)
+
+const usage = `Usage:
+  skiff server [/path/to/redis.conf] [--option value ...]
+  skiff admin <status|join|remove|transfer-leadership> [flags]
+  skiff version
+  skiff help
+
+Options use Redis's names (port, bind, dir, requirepass, ...); every
+config-file directive can also be given as --name value.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "server":
+		return runServer(args[1:])
+	case "admin":
+		return runAdminCommand(args[1:])
+	case "version", "--version", "-v":
+		fmt.Printf("skiff %s (redis compatible %s)\n", node.SkiffVersion, node.Version)
+		return 0
+	case "help", "--help", "-h":
+		fmt.Print(usage)
+		return 0
+	default:
+		fmt.Fprintf(os.Stderr, "skiff: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+// runAdminCommand is replaced by the admin client when it is linked in.
+var runAdminCommand = func(args []string) int {
+	fmt.Fprintln(os.Stderr, "skiff: admin commands are not available in this build")
+	return 2
+}
+
+func runServer(args []string) int {
+	var file string
+	if len(args) > 0 && (len(args[0]) < 2 || args[0][:2] != "--") {
+		file, args = args[0], args[1:]
+	}
+	cfg, err := config.Load(file, args)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "skiff: %v\n", err)
+		return 1
+	}
+	logger, closeLog, err := newLogger(cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "skiff: %v\n", err)
+		return 1
+	}
+	defer closeLog()
+	if os.Getenv("GOGC") == "" {
+		// The keyspace is one large, long-lived heap: collecting at 50%
+		// growth keeps RSS near the data size at little CPU cost.
+		debug.SetGCPercent(50)
+	}
+	srv, err := node.New(cfg, logger)
+	if err != nil {
+		logger.Error("cannot start server", "error", err)
+		return 1
+	}
+	if err := srv.Listen(); err != nil {
+		logger.Error("cannot start server", "error", err)
+		return 1
+	}
+	logger.Info("ready to accept connections", "port", srv.Port(), "version", node.SkiffVersion)
+	var closers []io.Closer
+	if cfg.Bool("cluster-enabled") {
+		for _, h := range serverHooks {
+			cl, err := h(cfg, logger)
+			if err != nil {
+				logger.Error("cannot start server", "error", err)
+				srv.Shutdown()
+				return 1
+			}
+			closers = append(closers, cl)
+		}
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		select {
+		case sig := <-sigs:
+			logger.Info("received signal, shutting down", "signal", sig.String())
+			srv.Shutdown()
+		case <-srv.Done():
+		}
+	}()
+	srv.Serve()
+	for i := len(closers) - 1; i >= 0; i-- {
+		if err := closers[i].Close(); err != nil {
+			logger.Warn("shutdown", "error", err)
+		}
+	}
+	logger.Info("server stopped")
+	return 0
+}
+
+// newLogger builds the process logger from loglevel and logfile.
+func newLogger(cfg *config.Config) (hclog.Logger, func(), error) {
+	var out io.Writer = os.Stdout
+	closeFn := func() {}
+	if f := cfg.String("logfile"); f != "" {
+		fh, err := os.OpenFile(f, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open logfile %s: %w", f, err)
+		}
+		out = fh
+		closeFn = func() { fh.Close() }
+	}
+	level := map[string]hclog.Level{
+		"debug": hclog.Debug, "verbose": hclog.Info, "notice": hclog.Info,
+		"warning": hclog.Warn, "nothing": hclog.Off,
+	}[cfg.String("loglevel")]
+	l := hclog.New(&hclog.LoggerOptions{Name: "skiff", Level: level, Output: out})
+	_ = cfg.OnChange("loglevel", func(v string) error {
+		l.SetLevel(map[string]hclog.Level{
+			"debug": hclog.Debug, "verbose": hclog.Info, "notice": hclog.Info,
+			"warning": hclog.Warn, "nothing": hclog.Off,
+		}[v])
+		return nil
+	})
+	return l, closeFn, nil
+}

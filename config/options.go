@@ -1,0 +1,217 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Redis 7.0's options that Skiff accepts, with Redis's defaults. Options
+// that other packages own (cluster, raft, persistence) register themselves.
+func init() {
+	yes, no := "yes", "no"
+	b := func(name, def string, aliases ...string) Option {
+		return Option{Name: name, Kind: KindBool, Default: def, Aliases: aliases}
+	}
+	i := func(name, def string, min, max int64) Option {
+		return Option{Name: name, Kind: KindInt, Default: def, Min: min, Max: max}
+	}
+	m := func(name, def string) Option { return Option{Name: name, Kind: KindMemory, Default: def} }
+	s := func(name, def string) Option { return Option{Name: name, Kind: KindString, Default: def} }
+	e := func(name, def string, vals ...string) Option {
+		return Option{Name: name, Kind: KindEnum, Default: def, Enum: vals}
+	}
+	imm := func(o Option) Option { o.Immutable = true; return o }
+
+	Register(
+		imm(i("port", "6379", 0, 65535)),
+		imm(Option{Name: "bind", Kind: KindSpecial, Default: "* -::*", Parse: parseBind}),
+		b("protected-mode", yes),
+		s("dir", "."),
+		s("dbfilename", "dump.rdb"),
+		s("requirepass", ""),
+		s("masterauth", ""),
+		s("masteruser", ""),
+		imm(i("databases", "16", 1, 1<<31-1)),
+		i("maxclients", "10000", 1, 1<<31-1),
+		i("timeout", "0", 0, 1<<31-1),
+		i("tcp-keepalive", "300", 0, 1<<31-1),
+		imm(i("tcp-backlog", "511", 0, 1<<31-1)),
+		e("loglevel", "notice", "debug", "verbose", "notice", "warning", "nothing"),
+		imm(s("logfile", "")),
+		m("proto-max-bulk-len", "536870912"),
+		m("client-query-buffer-limit", "1073741824"),
+		imm(b("daemonize", no)),
+		imm(s("pidfile", "")),
+		b("enable-debug-command", no),
+		imm(e("enable-protected-configs", "no", "no", "yes", "local")),
+		imm(e("enable-module-command", "no", "no", "yes", "local")),
+		i("hz", "10", 1, 500),
+		b("dynamic-hz", yes),
+		i("active-expire-effort", "1", 1, 10),
+		b("lazyfree-lazy-eviction", no),
+		b("lazyfree-lazy-expire", no),
+		b("lazyfree-lazy-server-del", no),
+		b("lazyfree-lazy-user-del", no),
+		b("lazyfree-lazy-user-flush", no),
+		imm(b("io-threads-do-reads", no)),
+		imm(i("io-threads", "1", 1, 128)),
+		m("maxmemory", "0"),
+		e("maxmemory-policy", "noeviction", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"),
+		i("maxmemory-samples", "5", 1, 64),
+		i("maxmemory-eviction-tenacity", "10", 0, 100),
+		i("lfu-log-factor", "10", 0, 1<<31-1),
+		i("lfu-decay-time", "1", 0, 1<<31-1),
+		i("slowlog-log-slower-than", "10000", -1, 1<<63-1),
+		i("slowlog-max-len", "128", 0, 1<<31-1),
+		i("latency-monitor-threshold", "0", 0, 1<<63-1),
+		s("notify-keyspace-events", ""),
+		m("hash-max-listpack-entries", "128"),
+		m("hash-max-listpack-value", "64"),
+		i("list-max-listpack-size", "-2", -5, 1<<31-1),
+		i("list-compress-depth", "0", 0, 1<<31-1),
+		m("set-max-intset-entries", "512"),
+		m("set-max-listpack-entries", "128"),
+		m("set-max-listpack-value", "64"),
+		m("zset-max-listpack-entries", "128"),
+		m("zset-max-listpack-value", "64"),
+		m("hll-sparse-max-bytes", "3000"),
+		m("stream-node-max-bytes", "4096"),
+		i("stream-node-max-entries", "100", 0, 1<<31-1),
+		b("activerehashing", yes),
+		b("activedefrag", no),
+		b("appendonly", no),
+		Option{Name: "save", Kind: KindSpecial, Default: "3600 1 300 100 60 10000", Multi: true, Parse: parseSave},
+		b("rdbcompression", yes),
+		b("rdbchecksum", yes),
+		b("stop-writes-on-bgsave-error", yes),
+		b("rdb-del-sync-files", no),
+		b("sanitize-dump-payload", "no"),
+		s("replicaof", ""),
+		b("replica-read-only", yes, "slave-read-only"),
+		b("replica-serve-stale-data", yes, "slave-serve-stale-data"),
+		i("replica-priority", "100", 0, 1<<31-1),
+		m("repl-backlog-size", "1048576"),
+		i("repl-backlog-ttl", "3600", 0, 1<<31-1),
+		i("repl-timeout", "60", 1, 1<<31-1),
+		i("repl-ping-replica-period", "10", 1, 1<<31-1),
+		b("repl-diskless-sync", yes),
+		i("repl-diskless-sync-delay", "5", 0, 1<<31-1),
+		i("repl-diskless-sync-max-replicas", "0", 0, 1<<31-1),
+		e("repl-diskless-load", "disabled", "disabled", "on-empty-db", "swapdb"),
+		b("repl-disable-tcp-nodelay", no),
+		i("min-replicas-to-write", "0", 0, 1<<31-1),
+		i("min-replicas-max-lag", "10", 0, 1<<31-1),
+		s("replica-announce-ip", ""),
+		i("replica-announce-port", "0", 0, 65535),
+		b("replica-announced", yes),
+		b("cluster-enabled", no),
+		i("cluster-node-timeout", "15000", 0, 1<<63-1),
+		s("cluster-config-file", "nodes.conf"),
+		b("cluster-require-full-coverage", yes),
+		b("cluster-allow-reads-when-down", no),
+		i("cluster-port", "0", 0, 65535),
+		s("cluster-announce-ip", ""),
+		Option{Name: "client-output-buffer-limit", Kind: KindSpecial, Default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", Parse: parseCOBL},
+		b("lua-replicate-commands", yes),
+		i("lua-time-limit", "5000", 0, 1<<63-1),
+		b("latency-tracking", yes),
+		s("latency-tracking-info-percentiles", "50 99 99.9"),
+		b("crash-log-enabled", yes),
+		b("crash-memcheck-enabled", yes),
+		b("always-show-logo", no),
+		b("set-proc-title", yes),
+		s("proc-title-template", "{title} {listen-addr} {server-mode}"),
+		e("oom-score-adj", "no", "no", "yes", "relative", "absolute"),
+		s("oom-score-adj-values", "0 200 800"),
+		i("acllog-max-len", "128", 0, 1<<63-1),
+		s("aclfile", ""),
+		s("unixsocket", ""),
+		i("unixsocketperm", "0", 0, 0777),
+		imm(b("supervised", no)),
+		b("jemalloc-bg-thread", yes),
+		i("active-defrag-cycle-min", "1", 1, 99),
+		i("active-defrag-cycle-max", "25", 1, 99),
+		i("tracking-table-max-keys", "1000000", 0, 1<<63-1),
+		b("disable-thp", yes),
+		s("ignore-warnings", ""),
+		i("busy-reply-threshold", "5000", 0, 1<<63-1),
+		i("shutdown-timeout", "10", 0, 1<<31-1),
+		s("shutdown-on-sigint", "default"),
+		s("shutdown-on-sigterm", "default"),
+		s("locale-collate", ""),
+		i("max-new-connections-per-cycle", "10", 1, 1000),
+		b("aof-use-rdb-preamble", yes),
+		b("aof-load-truncated", yes),
+		b("aof-timestamp-enabled", no),
+		s("appendfilename", "appendonly.aof"),
+		imm(s("appenddirname", "appendonlydir")),
+		e("appendfsync", "everysec", "always", "everysec", "no"),
+		b("no-appendfsync-on-rewrite", no),
+		i("auto-aof-rewrite-percentage", "100", 0, 1<<31-1),
+		m("auto-aof-rewrite-min-size", "67108864"),
+		b("aof-rewrite-incremental-fsync", yes),
+		b("rdb-save-incremental-fsync", yes),
+	)
+}
+
+func parseBind(v string) (string, error) {
+	f := strings.Fields(v)
+	if len(f) == 0 {
+		return "", fmt.Errorf("Too many bind addresses specified.")
+	}
+	if len(f) > 16 {
+		return "", fmt.Errorf("Too many bind addresses specified.")
+	}
+	return strings.Join(f, " "), nil
+}
+
+// parseSave accepts "" or pairs of "<seconds> <changes>".
+func parseSave(v string) (string, error) {
+	f := strings.Fields(v)
+	if len(f)%2 != 0 {
+		return "", fmt.Errorf("Invalid save parameters")
+	}
+	for _, x := range f {
+		if n, err := strconv.ParseInt(x, 10, 64); err != nil || n < 0 {
+			return "", fmt.Errorf("Invalid save parameters")
+		}
+	}
+	return strings.Join(f, " "), nil
+}
+
+// parseCOBL accepts "<class> <hard> <soft> <soft-seconds>" groups and
+// merges them into the full three-class value.
+func parseCOBL(v string) (string, error) {
+	f := strings.Fields(v)
+	if len(f)%4 != 0 || len(f) == 0 {
+		return "", fmt.Errorf("Wrong number of arguments in buffer limit configuration.")
+	}
+	classes := map[string][3]int64{
+		"normal": {0, 0, 0},
+		"slave":  {268435456, 67108864, 60},
+		"pubsub": {33554432, 8388608, 60},
+	}
+	for i := 0; i < len(f); i += 4 {
+		class := strings.ToLower(f[i])
+		if class == "replica" {
+			class = "slave"
+		}
+		if _, ok := classes[class]; !ok {
+			return "", fmt.Errorf("Invalid client class specified in buffer limit configuration.")
+		}
+		hard, err1 := ParseMemory(f[i+1])
+		soft, err2 := ParseMemory(f[i+2])
+		secs, err3 := strconv.ParseInt(f[i+3], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil || hard < 0 || soft < 0 || secs < 0 {
+			return "", fmt.Errorf("Error in hard, soft or soft_seconds setting in buffer limit configuration.")
+		}
+		classes[class] = [3]int64{hard, soft, secs}
+	}
+	var parts []string
+	for _, c := range []string{"normal", "slave", "pubsub"} {
+		l := classes[c]
+		parts = append(parts, fmt.Sprintf("%s %d %d %d", c, l[0], l[1], l[2]))
+	}
+	return strings.Join(parts, " "), nil
+}

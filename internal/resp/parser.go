@@ -1,0 +1,252 @@
+// Package resp reads Redis commands from a byte stream (multibulk and
+// inline forms) and appends replies in RESP2 or RESP3. It allocates
+// nothing per command in the steady state: arguments are slices of the
+// connection's buffer, valid until the next call to Next or Fill.
+package resp
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strconv"
+)
+
+// Limits Redis applies to requests (networking.c). InlineMax bounds an
+// inline request and the header lines of a multibulk one.
+const (
+	InlineMax    = 64 * 1024
+	MaxMultibulk = 1024 * 1024
+)
+
+// ProtocolError is a malformed request; Redis answers "-ERR Protocol
+// error: <msg>" and closes the connection after the reply.
+type ProtocolError struct{ Msg string }
+
+func (e *ProtocolError) Error() string { return "Protocol error: " + e.Msg }
+
+// ErrQueryBufferLimit means the client sent more unparsed bytes than
+// client-query-buffer-limit allows; Redis closes such a client silently.
+var ErrQueryBufferLimit = errors.New("client reached max query buffer length")
+
+// Parser accumulates bytes from a reader and splits them into commands.
+type Parser struct {
+	rd  io.Reader
+	buf []byte
+	// start is where the command being parsed begins; pos is how far its
+	// parse has got; end is the end of valid data.
+	start, pos, end int
+
+	// Multibulk state, kept across reads so a large command is not
+	// re-parsed from its beginning on every read.
+	remaining int   // arguments still to read; 0 when between commands
+	bulkLen   int   // length of the bulk being read, -1 when expecting a header
+	offs      []int // start,end pairs of arguments, relative to start
+	argv      [][]byte
+	inline    bool
+
+	MaxBulk  int64 // proto-max-bulk-len
+	MaxQuery int64 // client-query-buffer-limit; 0 means unlimited
+}
+
+// NewParser returns a parser reading from rd.
+func NewParser(rd io.Reader) *Parser {
+	return &Parser{rd: rd, buf: make([]byte, 16*1024), bulkLen: -1, MaxBulk: 512 << 20}
+}
+
+// Buffered reports how many bytes are read but not yet parsed.
+func (p *Parser) Buffered() int { return p.end - p.start }
+
+// QueryBufSize is the size of the parser's buffer (for CLIENT LIST qbuf).
+func (p *Parser) QueryBufSize() int { return len(p.buf) }
+
+// Fill reads once from the underlying reader, first making room.
+func (p *Parser) Fill() error {
+	if p.start == p.end && len(p.buf) > 256*1024 && p.remaining == 0 {
+		// Drop a buffer grown for one big request once it is consumed.
+		p.buf = make([]byte, 16*1024)
+		p.start, p.pos, p.end = 0, 0, 0
+	}
+	if p.start > 0 && (p.start == p.end || p.end == len(p.buf)) {
+		// Compact: move the unparsed tail to the front. Offsets in offs
+		// are relative to start, so they stay valid.
+		n := copy(p.buf, p.buf[p.start:p.end])
+		p.pos -= p.start
+		p.end = n
+		p.start = 0
+	}
+	if p.end == len(p.buf) {
+		if p.MaxQuery > 0 && int64(p.end-p.start) >= p.MaxQuery {
+			return ErrQueryBufferLimit
+		}
+		nb := make([]byte, 2*len(p.buf))
+		copy(nb, p.buf[:p.end])
+		p.buf = nb
+	}
+	n, err := p.rd.Read(p.buf[p.end:])
+	p.end += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return err
+}
+
+// ensure grows the buffer so that a bulk of n bytes (plus CRLF) starting at
+// pos fits without further growth; it is only called with n already
+// checked against MaxBulk.
+func (p *Parser) ensure(n int) {
+	need := p.pos - p.start + n + 2
+	if need <= len(p.buf)-p.start {
+		return
+	}
+	if need <= len(p.buf) {
+		// Fits once compacted.
+		m := copy(p.buf, p.buf[p.start:p.end])
+		p.pos -= p.start
+		p.end = m
+		p.start = 0
+		return
+	}
+	nb := make([]byte, need)
+	m := copy(nb, p.buf[p.start:p.end])
+	p.pos -= p.start
+	p.end = m
+	p.start = 0
+	p.buf = nb
+}
+
+// Next parses the next complete command. It returns (nil, nil) when more
+// input is needed, an empty non-nil slice never (empty commands are
+// skipped), and a *ProtocolError for malformed input.
+func (p *Parser) Next() ([][]byte, error) {
+	for {
+		if p.start == p.end {
+			return nil, nil
+		}
+		if p.remaining == 0 && !p.inline {
+			if p.buf[p.start] == '*' {
+				nl := bytes.IndexByte(p.buf[p.start:p.end], '\n')
+				if nl < 0 {
+					if p.end-p.start > InlineMax {
+						return nil, &ProtocolError{"too big mbulk count string"}
+					}
+					return nil, nil
+				}
+				line := p.buf[p.start+1 : p.start+nl]
+				line = bytes.TrimSuffix(line, []byte{'\r'})
+				n, ok := parseInt(line)
+				if !ok || n > MaxMultibulk {
+					return nil, &ProtocolError{"invalid multibulk length"}
+				}
+				p.pos = p.start + nl + 1
+				if n <= 0 {
+					// Redis ignores empty and null multibulks.
+					p.start = p.pos
+					continue
+				}
+				p.remaining = int(n)
+				p.bulkLen = -1
+				p.offs = p.offs[:0]
+			} else {
+				p.inline = true
+			}
+		}
+		if p.inline {
+			args, err := p.parseInline()
+			if args == nil && err == nil && p.inline {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			if args == nil {
+				continue // empty line
+			}
+			return args, nil
+		}
+		done, err := p.parseBulks()
+		if err != nil || !done {
+			return nil, err
+		}
+		p.argv = p.argv[:0]
+		base := p.start
+		for i := 0; i < len(p.offs); i += 2 {
+			p.argv = append(p.argv, p.buf[base+p.offs[i]:base+p.offs[i+1]:base+p.offs[i+1]])
+		}
+		p.start = p.pos
+		return p.argv, nil
+	}
+}
+
+// parseBulks reads the remaining "$len\r\n<bytes>\r\n" arguments.
+func (p *Parser) parseBulks() (bool, error) {
+	for p.remaining > 0 {
+		if p.bulkLen < 0 {
+			nl := bytes.IndexByte(p.buf[p.pos:p.end], '\n')
+			if nl < 0 {
+				if p.end-p.pos > InlineMax {
+					return false, &ProtocolError{"too big bulk count string"}
+				}
+				return false, nil
+			}
+			if p.buf[p.pos] != '$' {
+				return false, &ProtocolError{"expected '$', got '" + string(p.buf[p.pos]) + "'"}
+			}
+			line := bytes.TrimSuffix(p.buf[p.pos+1:p.pos+nl], []byte{'\r'})
+			n, ok := parseInt(line)
+			if !ok || n < 0 || n > p.MaxBulk {
+				return false, &ProtocolError{"invalid bulk length"}
+			}
+			p.pos += nl + 1
+			p.bulkLen = int(n)
+			p.ensure(p.bulkLen)
+		}
+		if p.end-p.pos < p.bulkLen+2 {
+			return false, nil
+		}
+		p.offs = append(p.offs, p.pos-p.start, p.pos-p.start+p.bulkLen)
+		p.pos += p.bulkLen + 2
+		p.bulkLen = -1
+		p.remaining--
+	}
+	return true, nil
+}
+
+// parseInline reads one inline command line. It returns nil args and nil
+// error both when the line is incomplete (p.inline stays true) and when it
+// was empty (p.inline becomes false).
+func (p *Parser) parseInline() ([][]byte, error) {
+	nl := bytes.IndexByte(p.buf[p.start:p.end], '\n')
+	if nl < 0 {
+		if p.end-p.start > InlineMax {
+			return nil, &ProtocolError{"too big inline request"}
+		}
+		return nil, nil
+	}
+	line := p.buf[p.start : p.start+nl]
+	line = bytes.TrimSuffix(line, []byte{'\r'})
+	p.inline = false
+	next := p.start + nl + 1
+	words, ok := splitInline(line, p.argv[:0])
+	if !ok {
+		return nil, &ProtocolError{"unbalanced quotes in request"}
+	}
+	p.start = next
+	p.pos = next
+	if len(words) == 0 {
+		return nil, nil
+	}
+	p.argv = words
+	return words, nil
+}
+
+// parseInt parses a decimal integer with optional sign, no spaces.
+func parseInt(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	return n, err == nil
+}

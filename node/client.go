@@ -1,0 +1,308 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/skiffdb/skiff/internal/resp"
+	"github.com/skiffdb/skiff/store"
+)
+
+// Client flags.
+const (
+	clientCloseAfterReply = 1 << iota
+	clientCloseASAP
+	clientNoEvict
+	clientNoTouch
+	clientMaster
+	clientReplica
+	clientPubSub
+	clientMulti
+	clientBlocked
+	clientReplyOff
+	clientReplySkip
+	clientReplySkipNext
+)
+
+// Client is one connection's state. Fields other than the atomics are
+// guarded by the server's data lock, except the parser and the reply
+// buffer, which only the connection's goroutine touches.
+type Client struct {
+	srv  *Server
+	id   int64
+	conn net.Conn
+	addr string
+	lad  string
+	fd   int
+
+	p *resp.Parser
+	w resp.Writer
+
+	db       *store.DB
+	name     string
+	user     string
+	authed   bool
+	flags    int
+	created  time.Time
+	lastUsed time.Time
+	lastCmd  string
+	libName  string
+	libVer   string
+
+	// now is the clock (unix ms) of the command being executed; Redis
+	// caches it once per command so one command sees one time.
+	now int64
+	// cmd is the command being executed, argv its arguments.
+	cmd  *Command
+	argv [][]byte
+	// propagateArgv, when set by a handler, replaces argv in what is sent
+	// to replicas and the AOF (Redis's rewriteClientCommandVector).
+	propagateArgv [][]byte
+
+	scratch [32]byte
+}
+
+func (s *Server) newClient(conn net.Conn) *Client {
+	c := &Client{
+		srv:      s,
+		id:       s.nextClientID.Add(1),
+		conn:     conn,
+		addr:     conn.RemoteAddr().String(),
+		lad:      conn.LocalAddr().String(),
+		db:       s.store.DBs[0],
+		user:     "default",
+		created:  time.Now(),
+		lastUsed: time.Now(),
+		lastCmd:  "NULL",
+	}
+	c.w.Proto = 2
+	c.p = resp.NewParser(conn)
+	if sc, ok := conn.(interface {
+		SyscallConn() (syscall.RawConn, error)
+	}); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) { c.fd = int(fd) })
+		}
+	}
+	return c
+}
+
+// serveConn runs one connection: read, execute every complete command
+// under the data lock, write the replies, repeat.
+func (s *Server) serveConn(conn net.Conn) {
+	c := s.newClient(conn)
+	s.mu.Lock()
+	if int64(len(s.clients)) >= s.maxClients.Load() {
+		s.stats.RejectedConns++
+		s.mu.Unlock()
+		conn.Write([]byte("-ERR max number of clients reached\r\n"))
+		conn.Close()
+		return
+	}
+	s.clients[c.id] = c
+	s.stats.TotalConnections++
+	s.mu.Unlock()
+	if tc, ok := conn.(*net.TCPConn); ok {
+		if ka := s.cfg.Int("tcp-keepalive"); ka > 0 {
+			tc.SetKeepAlive(true)
+			tc.SetKeepAlivePeriod(time.Duration(ka) * time.Second)
+		}
+	}
+	defer s.removeClient(c)
+	for {
+		c.p.MaxBulk = s.protoMaxBulk.Load()
+		c.p.MaxQuery = s.queryBufLimit.Load()
+		if t := s.idleTimeout.Load(); t > 0 && c.flags&(clientPubSub|clientMaster|clientReplica|clientBlocked) == 0 {
+			conn.SetReadDeadline(time.Now().Add(time.Duration(t) * time.Second))
+		} else {
+			conn.SetReadDeadline(time.Time{})
+		}
+		before := c.p.Buffered()
+		if err := c.p.Fill(); err != nil {
+			if errors.Is(err, resp.ErrQueryBufferLimit) {
+				s.log.Warn("closing client that reached max query buffer length", "addr", c.addr, "qbuf", c.p.Buffered())
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				s.log.Debug("closing idle client", "addr", c.addr)
+			}
+			return
+		}
+		s.stats.NetInputBytes.Add(int64(c.p.Buffered() - before))
+		s.mu.Lock()
+		c.processInput()
+		s.mu.Unlock()
+		if len(c.w.B) > 0 {
+			if err := c.flush(); err != nil {
+				return
+			}
+		}
+		if c.flags&(clientCloseAfterReply|clientCloseASAP) != 0 {
+			return
+		}
+	}
+}
+
+// processInput executes every complete command in the parser's buffer.
+// It runs under the data lock.
+func (c *Client) processInput() {
+	for c.flags&(clientCloseAfterReply|clientCloseASAP) == 0 {
+		args, err := c.p.Next()
+		if err != nil {
+			var pe *resp.ProtocolError
+			if errors.As(err, &pe) {
+				c.srv.log.Debug("protocol error from client", "addr", c.addr, "error", pe.Msg)
+				c.replyError("ERR " + pe.Error())
+			}
+			c.flags |= clientCloseAfterReply
+			return
+		}
+		if args == nil {
+			return
+		}
+		c.srv.call(c, args)
+	}
+}
+
+// flush writes the reply buffer to the connection.
+func (c *Client) flush() error {
+	n, err := c.conn.Write(c.w.B)
+	c.srv.stats.NetOutputBytes.Add(int64(n))
+	if cap(c.w.B) > 64*1024 {
+		c.w.B = nil // do not keep a large reply buffer per idle client
+	} else {
+		c.w.B = c.w.B[:0]
+	}
+	return err
+}
+
+func (s *Server) removeClient(c *Client) {
+	c.conn.Close()
+	s.mu.Lock()
+	delete(s.clients, c.id)
+	s.mu.Unlock()
+}
+
+// call looks up and runs one command with Redis's checks in Redis's order:
+// unknown command, arity, authentication.
+func (s *Server) call(c *Client, args [][]byte) {
+	c.lastUsed = time.Now()
+	cmd := c.lookupCommand(args[0])
+	if cmd == nil {
+		c.replyError(unknownCommandError(args))
+		return
+	}
+	if cmd.Subcommands != nil && len(args) >= 2 {
+		sub := cmd.Subcommands[strings.ToLower(string(args[1]))]
+		if sub == nil {
+			if cmd.Handler == nil {
+				c.replyError(fmt.Sprintf("ERR unknown subcommand '%.128s'. Try %s HELP.", args[1], strings.ToUpper(cmd.Name)))
+				return
+			}
+		} else {
+			cmd = sub
+		}
+	}
+	if !arityOK(cmd.Arity, len(args)) || cmd.Handler == nil {
+		s.rejectedCall(cmd)
+		c.replyError(fmt.Sprintf("ERR wrong number of arguments for '%s' command", cmd.FullName()))
+		return
+	}
+	if !c.authed && !cmd.Has(FlagNoAuth) && s.authRequired() {
+		s.rejectedCall(cmd)
+		c.replyError(errNoAuth)
+		return
+	}
+	c.cmd = cmd
+	c.argv = args
+	c.propagateArgv = nil
+	c.now = time.Now().UnixMilli()
+	dirty := s.dirty
+	start := time.Now()
+	errsBefore := s.stats.TotalErrorReplies
+	cmd.Handler(c, args)
+	dur := time.Since(start)
+	st := s.stats.CmdStats[cmd.FullName()]
+	if st == nil {
+		st = &CmdStat{}
+		s.stats.CmdStats[cmd.FullName()] = st
+	}
+	st.Calls++
+	st.Usec += dur.Microseconds()
+	if s.stats.TotalErrorReplies != errsBefore {
+		st.FailedCalls++
+	}
+	s.stats.TotalCommands++
+	c.lastCmd = cmd.FullName()
+	if s.dirty != dirty && cmd.Has(FlagWrite|FlagMayReplicate) {
+		pa := c.propagateArgv
+		if pa == nil {
+			pa = args
+		}
+		s.propagate(c.db.ID, pa)
+	}
+	c.cmd = nil
+	c.argv = nil
+}
+
+func (s *Server) rejectedCall(cmd *Command) {
+	st := s.stats.CmdStats[cmd.FullName()]
+	if st == nil {
+		st = &CmdStat{}
+		s.stats.CmdStats[cmd.FullName()] = st
+	}
+	st.RejectedCalls++
+}
+
+func (s *Server) authRequired() bool {
+	p := s.requirePass.Load()
+	return p != nil && *p != ""
+}
+
+// unknownCommandError formats Redis's reply for an unknown command: the
+// name and up to 128 characters of quoted arguments.
+func unknownCommandError(args [][]byte) string {
+	var b strings.Builder
+	for _, a := range args[1:] {
+		if b.Len() >= 128 {
+			break
+		}
+		n := 128 - b.Len()
+		if len(a) < n {
+			n = len(a)
+		}
+		b.WriteByte('\'')
+		b.Write(a[:n])
+		b.WriteString("' ")
+	}
+	name := args[0]
+	if len(name) > 128 {
+		name = name[:128]
+	}
+	return fmt.Sprintf("ERR unknown command '%s', with args beginning with: %s", name, b.String())
+}
+
+// replyError writes an error reply and counts it for INFO errorstats.
+func (c *Client) replyError(msg string) {
+	c.srv.stats.TotalErrorReplies++
+	code := msg
+	if i := strings.IndexByte(msg, ' '); i > 0 {
+		code = msg[:i]
+	}
+	c.srv.stats.ErrorStats[code]++
+	c.w.AppendError(msg)
+}
+
+// String-form helpers used by many handlers.
+func (c *Client) replyOK()                  { c.w.AppendOK() }
+func (c *Client) replyInt(n int64)          { c.w.AppendInt(n) }
+func (c *Client) replyBulk(b []byte)        { c.w.AppendBulk(b) }
+func (c *Client) replyBulkString(s string)  { c.w.AppendBulkString(s) }
+func (c *Client) replyNull()                { c.w.AppendNull() }
+func (c *Client) replyWrongType()           { c.replyError(errWrongType) }
+func (c *Client) replySyntax()              { c.replyError(errSyntax) }
+func (c *Client) replyErrorf(f string, a ...any) { c.replyError(fmt.Sprintf(f, a...)) }

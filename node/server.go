@@ -1,0 +1,305 @@
+// Package node is Skiff's RESP server: connections, client state, the
+// command table and dispatch, and the commands themselves, executed
+// against the store under one data lock (the equivalent of Redis's single
+// thread).
+package node
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/skiffdb/skiff/config"
+	"github.com/skiffdb/skiff/store"
+)
+
+// Version is the Redis version Skiff reports to clients (INFO, HELLO):
+// clients gate features on it.
+const Version = "7.0.15"
+
+// SkiffVersion is Skiff's own version.
+var SkiffVersion = "0.1.0"
+
+// Server is one RESP server process.
+type Server struct {
+	// mu serialises command execution and all state below that is not
+	// atomic: the keyspace, the client table, stats.
+	mu    sync.Mutex
+	cfg   *config.Config
+	log   hclog.Logger
+	store *store.Store
+
+	runID     string
+	startTime time.Time
+	listeners []net.Listener
+	port      int
+
+	clients      map[int64]*Client
+	nextClientID atomic.Int64
+
+	// Cached configuration read on the hot path.
+	protoMaxBulk  atomic.Int64
+	queryBufLimit atomic.Int64
+	maxClients    atomic.Int64
+	idleTimeout   atomic.Int64 // seconds
+	requirePass   atomic.Pointer[string]
+
+	stats Stats
+	dirty int64 // changes since the last save
+	// notifyFlags is the parsed notify-keyspace-events option.
+	notifyFlags int
+
+	activeExpire atomic.Bool
+
+	shutdownOnce sync.Once
+	done         chan struct{}
+	// ShutdownHook, when set, is called by SHUTDOWN (after the reply
+	// policy is decided) instead of exiting the process directly.
+	ShutdownHook func()
+	wg           sync.WaitGroup
+}
+
+// Stats are the counters INFO stats reports.
+type Stats struct {
+	TotalConnections int64
+	TotalCommands    int64
+	RejectedConns    int64
+	KeyspaceHits     int64
+	KeyspaceMisses   int64
+	NetInputBytes    atomic.Int64
+	NetOutputBytes   atomic.Int64
+	ExpiredKeys      int64
+	EvictedKeys      int64
+	TotalErrorReplies int64
+	UnexpectedErrors int64
+	ErrorStats       map[string]int64 // by error code (prefix)
+	CmdStats         map[string]*CmdStat
+	ResetTime        time.Time
+}
+
+// CmdStat is one line of INFO commandstats.
+type CmdStat struct {
+	Calls, Usec, RejectedCalls, FailedCalls int64
+}
+
+// New builds a server from a configuration. It does not listen yet.
+func New(cfg *config.Config, log hclog.Logger) (*Server, error) {
+	var id [20]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return nil, fmt.Errorf("generate run id: %w", err)
+	}
+	s := &Server{
+		cfg:       cfg,
+		log:       log,
+		store:     store.New(int(cfg.Int("databases"))),
+		runID:     hex.EncodeToString(id[:]),
+		startTime: time.Now(),
+		clients:   map[int64]*Client{},
+		done:      make(chan struct{}),
+	}
+	s.stats.ErrorStats = map[string]int64{}
+	s.stats.CmdStats = map[string]*CmdStat{}
+	s.stats.ResetTime = time.Now()
+	s.activeExpire.Store(true)
+	s.store.OnExpire = s.onExpire
+	hooks := []struct {
+		name string
+		fn   func(string) error
+	}{
+		{"proto-max-bulk-len", func(v string) error { s.protoMaxBulk.Store(atoi64(v)); return nil }},
+		{"client-query-buffer-limit", func(v string) error { s.queryBufLimit.Store(atoi64(v)); return nil }},
+		{"maxclients", func(v string) error { s.maxClients.Store(atoi64(v)); return nil }},
+		{"timeout", func(v string) error { s.idleTimeout.Store(atoi64(v)); return nil }},
+		{"requirepass", func(v string) error { s.requirePass.Store(&v); return nil }},
+	}
+	for _, h := range hooks {
+		if err := cfg.OnChange(h.name, h.fn); err != nil {
+			return nil, fmt.Errorf("config %s: %w", h.name, err)
+		}
+	}
+	return s, nil
+}
+
+func atoi64(v string) int64 { n, _ := strconv.ParseInt(v, 10, 64); return n }
+
+// Store gives other packages (persistence, replication) the keyspace; they
+// must hold the lock returned by Lock while touching it.
+func (s *Server) Store() *store.Store { return s.store }
+
+// Lock acquires the data lock.
+func (s *Server) Lock() { s.mu.Lock() }
+
+// Unlock releases the data lock.
+func (s *Server) Unlock() { s.mu.Unlock() }
+
+// RunID is the server's 40-hex run id.
+func (s *Server) RunID() string { return s.runID }
+
+// Port is the TCP port the server listens on.
+func (s *Server) Port() int { return s.port }
+
+// Done is closed when the server has shut down.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Listen binds every address of the `bind` option on `port`. The special
+// forms "*" and "-::*" (optional IPv6 wildcard) are understood as Redis
+// does: a leading '-' makes an address optional.
+func (s *Server) Listen() error {
+	port := int(s.cfg.Int("port"))
+	for _, addr := range strings.Fields(s.cfg.String("bind")) {
+		optional := strings.HasPrefix(addr, "-")
+		addr = strings.TrimPrefix(addr, "-")
+		network := "tcp4"
+		host := addr
+		switch addr {
+		case "*":
+			host = "0.0.0.0"
+		case "::*":
+			network, host = "tcp6", "::"
+		default:
+			if strings.Contains(addr, ":") {
+				network = "tcp6"
+			}
+		}
+		ln, err := net.Listen(network, net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			if optional {
+				continue
+			}
+			s.closeListeners()
+			return fmt.Errorf("listen on %s port %d: %w", addr, port, err)
+		}
+		if port == 0 {
+			port = ln.Addr().(*net.TCPAddr).Port
+		}
+		s.listeners = append(s.listeners, ln)
+	}
+	if len(s.listeners) == 0 {
+		return fmt.Errorf("listen on port %d: no bind address could be used", port)
+	}
+	s.port = port
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
+}
+
+// Serve accepts connections on every listener and runs the background
+// cycle until Shutdown. It returns when the server has stopped.
+func (s *Server) Serve() {
+	for _, ln := range s.listeners {
+		s.wg.Add(1)
+		go s.acceptLoop(ln)
+	}
+	go s.cron()
+	<-s.done
+	s.wg.Wait()
+}
+
+func (s *Server) acceptLoop(ln net.Listener) {
+	defer s.wg.Done()
+	var delay time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-s.done:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				// Out of file descriptors and the like: back off, keep serving.
+				if delay == 0 {
+					delay = 5 * time.Millisecond
+				} else if delay < time.Second {
+					delay *= 2
+				}
+				s.log.Warn("accept failed", "error", err)
+				time.Sleep(delay)
+				continue
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Warn("accept failed", "error", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		delay = 0
+		go s.serveConn(conn)
+	}
+}
+
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+// Shutdown stops accepting, closes every client and marks the server done.
+func (s *Server) Shutdown() {
+	s.shutdownOnce.Do(func() {
+		close(s.done)
+		s.closeListeners()
+		s.mu.Lock()
+		for _, c := range s.clients {
+			c.conn.Close()
+		}
+		s.mu.Unlock()
+	})
+}
+
+// cron is Redis's serverCron: active expiry and housekeeping, hz times a
+// second.
+func (s *Server) cron() {
+	for {
+		hz := s.cfg.Int("hz")
+		if hz <= 0 {
+			hz = 10
+		}
+		period := time.Second / time.Duration(hz)
+		select {
+		case <-s.done:
+			return
+		case <-time.After(period):
+		}
+		s.mu.Lock()
+		if s.activeExpire.Load() {
+			// Like Redis: at most 25% of the period on expiry.
+			deadline := time.Now().Add(period / 4)
+			now := time.Now().UnixMilli()
+			for _, db := range s.store.DBs {
+				if db.Expires() > 0 {
+					db.ActiveExpire(now, deadline)
+				}
+				if time.Now().After(deadline) {
+					break
+				}
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+// onExpire runs (under the lock) when the store reclaims an expired key.
+func (s *Server) onExpire(db *store.DB, key string) {
+	s.stats.ExpiredKeys++
+	s.keyspaceEvent(db, key, "expired", notifyExpired)
+	s.propagate(db.ID, [][]byte{[]byte("DEL"), []byte(key)})
+}
+
+// pid is cached for INFO.
+var pid = os.Getpid()

@@ -1,0 +1,241 @@
+package store
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// DB is one numbered database: a dict of keys and an index of the keys
+// that have a TTL, for active expiry sampling.
+type DB struct {
+	ID       int
+	keys     *Dict[Object]
+	volatile []*Entry
+	store    *Store
+	// AvgTTL is the running average TTL of sampled volatile keys (INFO
+	// keyspace avg_ttl), in ms.
+	AvgTTL int64
+}
+
+// Store holds every database of one server.
+type Store struct {
+	DBs []*DB
+	// OnExpire is called when a key is removed because its TTL passed
+	// (lazily or by the active cycle), after the removal. Replication and
+	// keyspace notifications hook in here.
+	OnExpire func(db *DB, key string)
+	// NoLazyExpire makes lookups treat expired keys as missing without
+	// deleting them (a replica waits for its master's DEL).
+	NoLazyExpire bool
+	// ExpiredKeys counts keys removed because their TTL passed.
+	ExpiredKeys int64
+	// ExpiredStalePerc and friends are for INFO stats.
+	ExpiredTimeCapReached int64
+}
+
+// New returns a store of n empty databases.
+func New(n int) *Store {
+	s := &Store{}
+	s.DBs = make([]*DB, n)
+	for i := range s.DBs {
+		s.DBs[i] = &DB{ID: i, keys: NewDict[Object](), store: s}
+	}
+	return s
+}
+
+// Len is the number of keys (including not yet reclaimed expired ones).
+func (db *DB) Len() int { return db.keys.Len() }
+
+// Expires is the number of keys with a TTL.
+func (db *DB) Expires() int { return len(db.volatile) }
+
+// Dict exposes the key table for iteration (SCAN, KEYS, snapshots).
+func (db *DB) Dict() *Dict[Object] { return db.keys }
+
+func expired(o *Object, now int64) bool { return o.Expire != 0 && o.Expire <= now }
+
+// Lookup returns the entry of a live key, reclaiming it first if its TTL
+// has passed. now is the command's clock in unix ms.
+func (db *DB) Lookup(key []byte, now int64) *Entry {
+	e := db.keys.FindBytes(key)
+	if e == nil {
+		return nil
+	}
+	if expired(&e.Val, now) {
+		if db.store.NoLazyExpire {
+			return nil
+		}
+		db.expireEntry(e)
+		return nil
+	}
+	return e
+}
+
+// Peek returns the entry whether or not it has expired (DEBUG, internals).
+func (db *DB) Peek(key []byte) *Entry { return db.keys.FindBytes(key) }
+
+func (db *DB) expireEntry(e *Entry) {
+	key := e.Key
+	db.Delete(key)
+	db.store.ExpiredKeys++
+	if db.store.OnExpire != nil {
+		db.store.OnExpire(db, key)
+	}
+}
+
+// Put returns the entry for key, creating it when absent. An existing
+// value is left for the caller to replace; its TTL is kept.
+func (db *DB) Put(key []byte) (e *Entry, created bool) {
+	if e := db.keys.FindBytes(key); e != nil {
+		return e, false
+	}
+	return db.keys.Upsert(string(key))
+}
+
+// SetValue stores obj under key, replacing any value and clearing the TTL
+// unless keepTTL. obj's Expire is ignored; use SetExpire.
+func (db *DB) SetValue(key []byte, obj Object, keepTTL bool) *Entry {
+	e, _ := db.Put(key)
+	exp, vol := e.Val.Expire, e.Val.vol
+	e.Val = obj
+	e.Val.Expire, e.Val.vol = exp, vol
+	if !keepTTL && exp != 0 {
+		db.Persist(e)
+	}
+	return e
+}
+
+// SetString stores a string value, copying b.
+func (db *DB) SetString(key, b []byte, keepTTL bool) *Entry {
+	v := make([]byte, len(b))
+	copy(v, b)
+	return db.SetValue(key, Object{Str: v, Type: TypeString, Enc: StringEncoding(b)}, keepTTL)
+}
+
+// Delete removes key. It reports whether the key existed.
+func (db *DB) Delete(key string) bool {
+	e := db.keys.Delete(key)
+	if e == nil {
+		return false
+	}
+	if e.Val.vol != 0 {
+		db.unindex(e)
+	}
+	db.keys.ShrinkIfNeeded()
+	return true
+}
+
+// SetExpire sets an absolute expiry time (unix ms) on an existing entry.
+func (db *DB) SetExpire(e *Entry, at int64) {
+	if at == 0 {
+		db.Persist(e)
+		return
+	}
+	e.Val.Expire = at
+	if e.Val.vol == 0 {
+		db.volatile = append(db.volatile, e)
+		e.Val.vol = int32(len(db.volatile))
+	}
+}
+
+// Persist removes the TTL of an entry; it reports whether it had one.
+func (db *DB) Persist(e *Entry) bool {
+	if e.Val.Expire == 0 {
+		return false
+	}
+	e.Val.Expire = 0
+	if e.Val.vol != 0 {
+		db.unindex(e)
+	}
+	return true
+}
+
+func (db *DB) unindex(e *Entry) {
+	i := int(e.Val.vol - 1)
+	last := len(db.volatile) - 1
+	if i != last {
+		db.volatile[i] = db.volatile[last]
+		db.volatile[i].Val.vol = int32(i + 1)
+	}
+	db.volatile[last] = nil
+	db.volatile = db.volatile[:last]
+	e.Val.vol = 0
+}
+
+// Flush removes every key.
+func (db *DB) Flush() {
+	db.keys = NewDict[Object]()
+	db.volatile = nil
+	db.AvgTTL = 0
+}
+
+// Swap exchanges the contents of two databases (SWAPDB).
+func (db *DB) Swap(other *DB) {
+	db.keys, other.keys = other.keys, db.keys
+	db.volatile, other.volatile = other.volatile, db.volatile
+	db.AvgTTL, other.AvgTTL = other.AvgTTL, db.AvgTTL
+}
+
+// RandomKey returns a random live key, or "" and false when there is none.
+// Expired keys met on the way are reclaimed, as Redis does.
+func (db *DB) RandomKey(now int64) (string, bool) {
+	for tries := 0; tries < 100 && db.keys.Len() > 0; tries++ {
+		e := db.keys.Random()
+		if e == nil {
+			break
+		}
+		if !expired(&e.Val, now) {
+			return e.Key, true
+		}
+		if db.store.NoLazyExpire {
+			if len(db.volatile) == db.keys.Len() {
+				// Every key is volatile and we may not reclaim: give the
+				// expired one back rather than spin, as Redis does.
+				return e.Key, true
+			}
+			continue
+		}
+		db.expireEntry(e)
+	}
+	return "", false
+}
+
+// ActiveExpire runs one round of Redis-style active expiry on this
+// database: sample up to 20 volatile keys, reclaim the expired ones, and
+// repeat while more than a quarter of a sample was expired, until the
+// deadline. It returns how many keys it reclaimed.
+func (db *DB) ActiveExpire(now int64, deadline time.Time) int {
+	total := 0
+	for iter := 0; len(db.volatile) > 0; iter++ {
+		n := min(20, len(db.volatile))
+		exp := 0
+		var ttlSum, ttlN int64
+		for i := 0; i < n && len(db.volatile) > 0; i++ {
+			e := db.volatile[rand.IntN(len(db.volatile))]
+			if expired(&e.Val, now) {
+				db.expireEntry(e)
+				exp++
+			} else {
+				ttlSum += e.Val.Expire - now
+				ttlN++
+			}
+		}
+		if ttlN > 0 {
+			avg := ttlSum / ttlN
+			if db.AvgTTL == 0 {
+				db.AvgTTL = avg
+			} else {
+				db.AvgTTL = (db.AvgTTL/50)*49 + avg/50
+			}
+		}
+		total += exp
+		if exp*4 <= n {
+			break
+		}
+		if iter&15 == 15 && time.Now().After(deadline) {
+			db.store.ExpiredTimeCapReached++
+			break
+		}
+	}
+	return total
+}

@@ -1,0 +1,340 @@
+package store
+
+import (
+	"hash/maphash"
+	"math/bits"
+	"math/rand/v2"
+)
+
+// Dict is a chained hash table keyed by strings with Redis's properties
+// that Go maps lack: a stateless SCAN cursor that returns every element
+// present for the whole iteration even across resizes (reverse-binary
+// cursor increments), incremental rehashing so that no single operation
+// pays for a whole resize, and fair random sampling.
+type Dict[V any] struct {
+	ht        [2]table[V]
+	rehashIdx int // -1 when not rehashing
+	// pauseRehash > 0 while an unsafe iteration is in progress.
+	pauseRehash int
+}
+
+type table[V any] struct {
+	buckets []*Node[V]
+	mask    uint64
+	used    int
+}
+
+// Node is one element; Val is addressable and stays at the same address
+// for the element's lifetime, so callers may keep *Node briefly.
+type Node[V any] struct {
+	Key  string
+	next *Node[V]
+	Val  V
+}
+
+var seed = maphash.MakeSeed()
+
+func hashString(s string) uint64 { return maphash.String(seed, s) }
+
+const initialSize = 4
+
+// NewDict returns an empty dict.
+func NewDict[V any]() *Dict[V] { return &Dict[V]{rehashIdx: -1} }
+
+// Len is the number of elements.
+func (d *Dict[V]) Len() int { return d.ht[0].used + d.ht[1].used }
+
+// Buckets is the number of slots of the main table (for INFO/DEBUG).
+func (d *Dict[V]) Buckets() int { return len(d.ht[0].buckets) + len(d.ht[1].buckets) }
+
+func (d *Dict[V]) rehashing() bool { return d.rehashIdx >= 0 }
+
+// rehashStep moves up to n non-empty buckets from table 0 to table 1,
+// visiting at most 10*n empty ones, like Redis's dictRehash.
+func (d *Dict[V]) rehashStep(n int) {
+	if !d.rehashing() || d.pauseRehash > 0 {
+		return
+	}
+	empty := n * 10
+	for n > 0 && d.ht[0].used > 0 {
+		for d.ht[0].buckets[d.rehashIdx] == nil {
+			d.rehashIdx++
+			empty--
+			if empty == 0 {
+				return
+			}
+		}
+		e := d.ht[0].buckets[d.rehashIdx]
+		for e != nil {
+			next := e.next
+			i := hashString(e.Key) & d.ht[1].mask
+			e.next = d.ht[1].buckets[i]
+			d.ht[1].buckets[i] = e
+			d.ht[0].used--
+			d.ht[1].used++
+			e = next
+		}
+		d.ht[0].buckets[d.rehashIdx] = nil
+		d.rehashIdx++
+		n--
+	}
+	if d.ht[0].used == 0 {
+		d.ht[0] = d.ht[1]
+		d.ht[1] = table[V]{}
+		d.rehashIdx = -1
+	}
+}
+
+func (d *Dict[V]) resize(size int) {
+	if size < initialSize {
+		size = initialSize
+	}
+	size = 1 << bits.Len(uint(size-1))
+	t := table[V]{buckets: make([]*Node[V], size), mask: uint64(size - 1)}
+	if d.ht[0].buckets == nil {
+		d.ht[0] = t
+		return
+	}
+	if size == len(d.ht[0].buckets) {
+		return
+	}
+	d.ht[1] = t
+	d.rehashIdx = 0
+}
+
+func (d *Dict[V]) expandIfNeeded() {
+	if d.rehashing() {
+		return
+	}
+	if d.ht[0].buckets == nil {
+		d.resize(initialSize)
+		return
+	}
+	if d.ht[0].used >= len(d.ht[0].buckets) {
+		d.resize(d.ht[0].used + 1)
+	}
+}
+
+// ShrinkIfNeeded starts shrinking a table that is under 10% full.
+func (d *Dict[V]) ShrinkIfNeeded() {
+	if d.rehashing() || len(d.ht[0].buckets) <= initialSize {
+		return
+	}
+	if d.ht[0].used*10 < len(d.ht[0].buckets) {
+		d.resize(d.ht[0].used)
+	}
+}
+
+// Find returns the node for key, or nil.
+func (d *Dict[V]) Find(key string) *Node[V] {
+	if d.Len() == 0 {
+		return nil
+	}
+	d.rehashStep(1)
+	h := hashString(key)
+	for t := 0; t < 2; t++ {
+		tb := &d.ht[t]
+		if tb.buckets != nil {
+			for e := tb.buckets[h&tb.mask]; e != nil; e = e.next {
+				if e.Key == key {
+					return e
+				}
+			}
+		}
+		if !d.rehashing() {
+			break
+		}
+	}
+	return nil
+}
+
+// FindBytes is Find for a []byte key without converting it to a string.
+func (d *Dict[V]) FindBytes(key []byte) *Node[V] {
+	if d.Len() == 0 {
+		return nil
+	}
+	d.rehashStep(1)
+	h := maphash.Bytes(seed, key)
+	for t := 0; t < 2; t++ {
+		tb := &d.ht[t]
+		if tb.buckets != nil {
+			for e := tb.buckets[h&tb.mask]; e != nil; e = e.next {
+				if e.Key == string(key) {
+					return e
+				}
+			}
+		}
+		if !d.rehashing() {
+			break
+		}
+	}
+	return nil
+}
+
+// Upsert returns the node for key, creating it with a zero Val when
+// absent. created tells which happened.
+func (d *Dict[V]) Upsert(key string) (n *Node[V], created bool) {
+	if n := d.Find(key); n != nil {
+		return n, false
+	}
+	d.expandIfNeeded()
+	d.rehashStep(1)
+	tb := &d.ht[0]
+	if d.rehashing() {
+		tb = &d.ht[1]
+	}
+	i := hashString(key) & tb.mask
+	n = &Node[V]{Key: key, next: tb.buckets[i]}
+	tb.buckets[i] = n
+	tb.used++
+	return n, true
+}
+
+// Delete removes key and returns its node (nil when absent).
+func (d *Dict[V]) Delete(key string) *Node[V] {
+	if d.Len() == 0 {
+		return nil
+	}
+	d.rehashStep(1)
+	h := hashString(key)
+	for t := 0; t < 2; t++ {
+		tb := &d.ht[t]
+		if tb.buckets != nil {
+			var prev *Node[V]
+			for e := tb.buckets[h&tb.mask]; e != nil; prev, e = e, e.next {
+				if e.Key == key {
+					if prev == nil {
+						tb.buckets[h&tb.mask] = e.next
+					} else {
+						prev.next = e.next
+					}
+					e.next = nil
+					tb.used--
+					return e
+				}
+			}
+		}
+		if !d.rehashing() {
+			break
+		}
+	}
+	return nil
+}
+
+// Clear empties the dict.
+func (d *Dict[V]) Clear() {
+	*d = Dict[V]{rehashIdx: -1}
+}
+
+// Scan calls fn for the elements of the buckets at cursor and returns the
+// next cursor (0 when the iteration is complete). fn must not modify the
+// dict. The reverse-binary cursor guarantees that an element present from
+// the start to the end of a full iteration is returned at least once.
+func (d *Dict[V]) Scan(cursor uint64, fn func(*Node[V])) uint64 {
+	if d.Len() == 0 {
+		return 0
+	}
+	d.pauseRehash++
+	defer func() { d.pauseRehash-- }()
+	emit := func(tb *table[V], idx uint64) {
+		for e := tb.buckets[idx&tb.mask]; e != nil; e = e.next {
+			fn(e)
+		}
+	}
+	if !d.rehashing() {
+		t0 := &d.ht[0]
+		emit(t0, cursor)
+		cursor |= ^t0.mask
+		cursor = bits.Reverse64(cursor)
+		cursor++
+		cursor = bits.Reverse64(cursor)
+		return cursor
+	}
+	small, large := &d.ht[0], &d.ht[1]
+	if len(small.buckets) > len(large.buckets) {
+		small, large = large, small
+	}
+	emit(small, cursor)
+	// Visit every bucket of the larger table that expands the smaller
+	// table's bucket at cursor.
+	for {
+		emit(large, cursor)
+		cursor |= ^large.mask
+		cursor = bits.Reverse64(cursor)
+		cursor++
+		cursor = bits.Reverse64(cursor)
+		// The carry reaching the smaller table's bits ends the expansion
+		// and has advanced the cursor for the smaller table too.
+		if cursor&(small.mask^large.mask) == 0 {
+			break
+		}
+	}
+	return cursor
+}
+
+// Random returns a random element, or nil when empty. Like Redis's
+// dictGetFairRandomKey it samples a random non-empty bucket and then a
+// random element of its chain.
+func (d *Dict[V]) Random() *Node[V] {
+	if d.Len() == 0 {
+		return nil
+	}
+	d.rehashStep(1)
+	var e *Node[V]
+	for tries := 0; e == nil; tries++ {
+		if d.rehashing() {
+			total := uint64(len(d.ht[0].buckets) + len(d.ht[1].buckets))
+			i := rand.Uint64N(total - uint64(d.rehashIdx))
+			i += uint64(d.rehashIdx)
+			if i >= uint64(len(d.ht[0].buckets)) {
+				e = d.ht[1].buckets[i-uint64(len(d.ht[0].buckets))]
+			} else {
+				e = d.ht[0].buckets[i]
+			}
+		} else {
+			e = d.ht[0].buckets[rand.Uint64N(uint64(len(d.ht[0].buckets)))]
+		}
+		if tries > 1000 && e == nil {
+			// Pathologically sparse table: fall back to a linear walk.
+			return d.first()
+		}
+	}
+	n := 0
+	for x := e; x != nil; x = x.next {
+		n++
+	}
+	k := rand.IntN(n)
+	for ; k > 0; k-- {
+		e = e.next
+	}
+	return e
+}
+
+func (d *Dict[V]) first() *Node[V] {
+	for t := 0; t < 2; t++ {
+		for _, e := range d.ht[t].buckets {
+			if e != nil {
+				return e
+			}
+		}
+	}
+	return nil
+}
+
+// Each calls fn for every element until fn returns false. fn may delete
+// the element it is given (and only that one).
+func (d *Dict[V]) Each(fn func(*Node[V]) bool) {
+	d.pauseRehash++
+	defer func() { d.pauseRehash-- }()
+	for t := 0; t < 2; t++ {
+		for _, e := range d.ht[t].buckets {
+			for e != nil {
+				next := e.next
+				if !fn(e) {
+					return
+				}
+				e = next
+			}
+		}
+	}
+}

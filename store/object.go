@@ -1,0 +1,119 @@
+// Package store is Skiff's keyspace: databases of keys with values,
+// expiry, scanning and sampling. It is pure data: no network, no
+// replication, no locking (the caller serialises access, as Redis's
+// single thread does).
+package store
+
+import "strconv"
+
+// Type is a value's Redis type.
+type Type uint8
+
+const (
+	TypeString Type = iota
+	TypeList
+	TypeSet
+	TypeZSet
+	TypeHash
+	TypeStream
+)
+
+var typeNames = [...]string{"string", "list", "set", "zset", "hash", "stream"}
+
+// String is the name TYPE replies with.
+func (t Type) String() string {
+	if int(t) < len(typeNames) {
+		return typeNames[t]
+	}
+	return "none"
+}
+
+// String encodings as OBJECT ENCODING names them.
+const (
+	EncRaw uint8 = iota
+	EncEmbstr
+	EncInt
+)
+
+// Object is the value of one key. Strings keep their bytes in Str; other
+// types keep their structure in Val.
+type Object struct {
+	Str    []byte
+	Val    any
+	Expire int64  // absolute unix time in ms; 0 when the key has no TTL
+	LRU    uint32 // last access (LRU clock) or LFU counter and time
+	vol    int32  // 1 + index in DB.volatile; 0 when not volatile
+	Type   Type
+	Enc    uint8 // string encoding (EncRaw, EncEmbstr, EncInt)
+}
+
+// Entry is a key and its value as held in the keyspace.
+type Entry = Node[Object]
+
+// EmbstrMax is the longest string Redis stores as embstr.
+const EmbstrMax = 44
+
+// StringEncoding is the encoding Redis would choose when a command stores
+// b as a new string value: "int" for canonical 64-bit integers of at most
+// 20 characters, "embstr" up to 44 bytes, otherwise "raw".
+func StringEncoding(b []byte) uint8 {
+	if len(b) <= 20 && len(b) > 0 {
+		if _, ok := ParseStrictInt(b); ok {
+			return EncInt
+		}
+	}
+	if len(b) <= EmbstrMax {
+		return EncEmbstr
+	}
+	return EncRaw
+}
+
+// ParseStrictInt parses b as Redis's string2ll does: an optional '-',
+// no '+', no leading zeros or spaces, within int64.
+func ParseStrictInt(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	if len(b) == 1 && b[0] == '0' {
+		return 0, true
+	}
+	i := 0
+	neg := false
+	if b[0] == '-' {
+		neg = true
+		i = 1
+		if len(b) == 1 {
+			return 0, false
+		}
+	}
+	if b[i] < '1' || b[i] > '9' {
+		return 0, false
+	}
+	var v uint64
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if v > (1<<64-1)/10 {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+		if v < uint64(c-'0') {
+			return 0, false
+		}
+	}
+	if neg {
+		if v > 1<<63 {
+			return 0, false
+		}
+		return -int64(v), true
+	}
+	if v > 1<<63-1 {
+		return 0, false
+	}
+	return int64(v), true
+}
+
+// FormatInt is strconv.AppendInt to a fresh slice.
+func FormatInt(n int64) []byte { return strconv.AppendInt(make([]byte, 0, 20), n, 10) }
