@@ -189,8 +189,8 @@ func cmdMset(c *Client, args [][]byte) {
 	c.replyOK()
 }
 
-func cmdIncr(c *Client, args [][]byte)  { incrDecr(c, args[1], 1) }
-func cmdDecr(c *Client, args [][]byte)  { incrDecr(c, args[1], -1) }
+func cmdIncr(c *Client, args [][]byte) { incrDecr(c, args[1], 1) }
+func cmdDecr(c *Client, args [][]byte) { incrDecr(c, args[1], -1) }
 func cmdIncrby(c *Client, args [][]byte) {
 	n, ok := parseInt(args[2])
 	if !ok {

@@ -60,7 +60,7 @@ func (c *Client) lookupWrite(key []byte) *store.Entry {
 // to (CLIENT NO-TOUCH).
 func (c *Client) touch(e *store.Entry) {
 	if c.flags&clientNoTouch == 0 {
-		e.Val.LRU = lruClock()
+		e.Val.LRU = lruAt(c.now)
 	}
 }
 

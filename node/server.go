@@ -71,20 +71,20 @@ type Server struct {
 
 // Stats are the counters INFO stats reports.
 type Stats struct {
-	TotalConnections int64
-	TotalCommands    int64
-	RejectedConns    int64
-	KeyspaceHits     int64
-	KeyspaceMisses   int64
-	NetInputBytes    atomic.Int64
-	NetOutputBytes   atomic.Int64
-	ExpiredKeys      int64
-	EvictedKeys      int64
+	TotalConnections  int64
+	TotalCommands     int64
+	RejectedConns     int64
+	KeyspaceHits      int64
+	KeyspaceMisses    int64
+	NetInputBytes     atomic.Int64
+	NetOutputBytes    atomic.Int64
+	ExpiredKeys       int64
+	EvictedKeys       int64
 	TotalErrorReplies int64
-	UnexpectedErrors int64
-	ErrorStats       map[string]int64 // by error code (prefix)
-	CmdStats         map[string]*CmdStat
-	ResetTime        time.Time
+	UnexpectedErrors  int64
+	ErrorStats        map[string]int64 // by error code (prefix)
+	CmdStats          map[string]*CmdStat
+	ResetTime         time.Time
 }
 
 // CmdStat is one line of INFO commandstats.

@@ -117,3 +117,19 @@ func ParseStrictInt(b []byte) (int64, bool) {
 
 // FormatInt is strconv.AppendInt to a fresh slice.
 func FormatInt(n int64) []byte { return strconv.AppendInt(make([]byte, 0, 20), n, 10) }
+
+// Collection is what every non-string value (list, hash, set, sorted
+// set) implements, so that type-independent code (COPY, OBJECT ENCODING,
+// DEBUG DIGEST, MEMORY USAGE, snapshots) can handle it.
+type Collection interface {
+	// Len is the number of elements.
+	Len() int
+	// Encoding is the name OBJECT ENCODING reports (listpack, quicklist,
+	// hashtable, intset, skiplist), chosen with Redis's default
+	// thresholds (or those of cfg when the caller passes them).
+	Encoding() string
+	// Clone returns a deep copy (COPY, copy-on-write snapshots).
+	Clone() Collection
+	// MemoryUsage estimates the bytes the value occupies.
+	MemoryUsage() int64
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/hashicorp/go-hclog"
@@ -82,6 +83,19 @@ func runServer(args []string) int {
 		// The keyspace is one large, long-lived heap: collecting at 50%
 		// growth keeps RSS near the data size at little CPU cost.
 		debug.SetGCPercent(50)
+	}
+	if path := os.Getenv("SKIFF_CPUPROFILE"); path != "" {
+		// Profiling the hot path against redis-benchmark (docs/performance.md).
+		f, err := os.Create(path)
+		if err != nil {
+			logger.Error("cannot create cpu profile", "path", path, "error", err)
+			return 1
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			logger.Error("cannot start cpu profile", "error", err)
+			return 1
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	srv, err := node.New(cfg, logger)
 	if err != nil {

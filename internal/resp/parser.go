@@ -184,6 +184,15 @@ func (p *Parser) Next() ([][]byte, error) {
 func (p *Parser) parseBulks() (bool, error) {
 	for p.remaining > 0 {
 		if p.bulkLen < 0 {
+			// Fast path: "$<digits>\r\n" with the whole header buffered.
+			if n, next, ok := fastBulkHeader(p.buf[:p.end], p.pos); ok && int64(n) <= p.MaxBulk {
+				p.pos = next
+				p.bulkLen = n
+				if p.pos-p.start+n+2 > len(p.buf)-p.start {
+					p.ensure(n)
+				}
+				goto body
+			}
 			nl := bytes.IndexByte(p.buf[p.pos:p.end], '\n')
 			if nl < 0 {
 				if p.end-p.pos > InlineMax {
@@ -203,6 +212,7 @@ func (p *Parser) parseBulks() (bool, error) {
 			p.bulkLen = int(n)
 			p.ensure(p.bulkLen)
 		}
+	body:
 		if p.end-p.pos < p.bulkLen+2 {
 			return false, nil
 		}
@@ -240,6 +250,28 @@ func (p *Parser) parseInline() ([][]byte, error) {
 	}
 	p.argv = words
 	return words, nil
+}
+
+// fastBulkHeader parses "$<1-9 digits>\r\n" at pos. ok is false when the
+// header is anything else (incomplete, signed, huge, malformed), which the
+// general path then handles with its exact error messages.
+func fastBulkHeader(b []byte, pos int) (n, next int, ok bool) {
+	if pos >= len(b) || b[pos] != '$' {
+		return 0, 0, false
+	}
+	i := pos + 1
+	for ; i < len(b) && i-pos <= 10; i++ {
+		c := b[i]
+		if c >= '0' && c <= '9' {
+			n = n*10 + int(c-'0')
+			continue
+		}
+		break
+	}
+	if i == pos+1 || i+1 >= len(b) || b[i] != '\r' || b[i+1] != '\n' || i-pos > 10 {
+		return 0, 0, false
+	}
+	return n, i + 2, true
 }
 
 // parseInt parses a decimal integer with optional sign, no spaces.
