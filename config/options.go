@@ -16,7 +16,9 @@ func init() {
 	i := func(name, def string, min, max int64) Option {
 		return Option{Name: name, Kind: KindInt, Default: def, Min: min, Max: max}
 	}
-	m := func(name, def string) Option { return Option{Name: name, Kind: KindMemory, Default: def} }
+	m := func(name, def string, aliases ...string) Option {
+		return Option{Name: name, Kind: KindMemory, Default: def, Aliases: aliases}
+	}
 	s := func(name, def string) Option { return Option{Name: name, Kind: KindString, Default: def} }
 	e := func(name, def string, vals ...string) Option {
 		return Option{Name: name, Kind: KindEnum, Default: def, Enum: vals}
@@ -43,7 +45,7 @@ func init() {
 		m("client-query-buffer-limit", "1073741824"),
 		imm(b("daemonize", no)),
 		imm(s("pidfile", "")),
-		b("enable-debug-command", no),
+		imm(e("enable-debug-command", "no", "no", "yes", "local")),
 		imm(e("enable-protected-configs", "no", "no", "yes", "local")),
 		imm(e("enable-module-command", "no", "no", "yes", "local")),
 		i("hz", "10", 1, 500),
@@ -66,15 +68,15 @@ func init() {
 		i("slowlog-max-len", "128", 0, 1<<31-1),
 		i("latency-monitor-threshold", "0", 0, 1<<63-1),
 		s("notify-keyspace-events", ""),
-		m("hash-max-listpack-entries", "128"),
-		m("hash-max-listpack-value", "64"),
-		i("list-max-listpack-size", "-2", -5, 1<<31-1),
+		Option{Name: "hash-max-listpack-entries", Kind: KindMemory, Default: "128", Aliases: []string{"hash-max-ziplist-entries"}},
+		Option{Name: "hash-max-listpack-value", Kind: KindMemory, Default: "64", Aliases: []string{"hash-max-ziplist-value"}},
+		Option{Name: "list-max-listpack-size", Kind: KindInt, Default: "-2", Min: -5, Max: 1<<31 - 1, Aliases: []string{"list-max-ziplist-size"}},
 		i("list-compress-depth", "0", 0, 1<<31-1),
 		m("set-max-intset-entries", "512"),
 		m("set-max-listpack-entries", "128"),
 		m("set-max-listpack-value", "64"),
-		m("zset-max-listpack-entries", "128"),
-		m("zset-max-listpack-value", "64"),
+		m("zset-max-listpack-entries", "128", "zset-max-ziplist-entries"),
+		m("zset-max-listpack-value", "64", "zset-max-ziplist-value"),
 		m("hll-sparse-max-bytes", "3000"),
 		m("stream-node-max-bytes", "4096"),
 		i("stream-node-max-entries", "100", 0, 1<<31-1),
@@ -87,7 +89,7 @@ func init() {
 		b("stop-writes-on-bgsave-error", yes),
 		b("rdb-del-sync-files", no),
 		b("sanitize-dump-payload", "no"),
-		s("replicaof", ""),
+		Option{Name: "replicaof", Kind: KindString, Aliases: []string{"slaveof"}},
 		b("replica-read-only", yes, "slave-read-only"),
 		b("replica-serve-stale-data", yes, "slave-serve-stale-data"),
 		i("replica-priority", "100", 0, 1<<31-1),

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -66,6 +67,8 @@ type Client struct {
 	// propagateArgv, when set by a handler, replaces argv in what is sent
 	// to replicas and the AOF (Redis's rewriteClientCommandVector).
 	propagateArgv [][]byte
+	// blk is set while the client is blocked on keys (blocking.go).
+	blk *blockState
 
 	scratch [32]byte
 }
@@ -140,6 +143,13 @@ func (s *Server) serveConn(conn net.Conn) {
 		s.stats.NetInputBytes.Add(int64(c.p.Buffered() - before))
 		s.mu.Lock()
 		c.processInput()
+		for c.flags&clientBlocked != 0 {
+			if !c.waitUnblocked() {
+				s.mu.Unlock()
+				return
+			}
+			c.processInput()
+		}
 		s.mu.Unlock()
 		if len(c.w.B) > 0 {
 			if err := c.flush(); err != nil {
@@ -161,7 +171,8 @@ func (c *Client) processInput() {
 	c.batchWall = time.Now()
 	c.batchMono = monoNow()
 	c.lastUsed = c.batchWall
-	for c.flags&(clientCloseAfterReply|clientCloseASAP) == 0 {
+	for c.flags&(clientCloseAfterReply|clientCloseASAP|clientBlocked) == 0 {
+		c.p.Unauthenticated = !c.authed && c.srv.authRequired()
 		args, err := c.p.Next()
 		if err != nil {
 			var pe *resp.ProtocolError
@@ -238,8 +249,11 @@ func (s *Server) call(c *Client, args [][]byte) {
 	c.now = c.batchWall.UnixMilli() + int64(start-c.batchMono)/1e6
 	dirty := s.dirty
 	errsBefore := s.stats.TotalErrorReplies
+	s.blocking.depth++
 	cmd.Handler(c, args)
+	s.blocking.depth--
 	dur := monoNow() - start
+	s.slowlogPush(c, cmd, args, dur)
 	st := s.stats.CmdStats[cmd.FullName()]
 	if st == nil {
 		st = &CmdStat{}
@@ -261,6 +275,9 @@ func (s *Server) call(c *Client, args [][]byte) {
 	}
 	c.cmd = nil
 	c.argv = nil
+	if s.blocking.depth == 0 && len(s.blocking.ready) > 0 {
+		s.handleReadyKeys()
+	}
 }
 
 func (s *Server) rejectedCall(cmd *Command) {
@@ -282,6 +299,7 @@ func (s *Server) authRequired() bool {
 func unknownCommandError(args [][]byte) string {
 	var b strings.Builder
 	for _, a := range args[1:] {
+		a = cString(a)
 		if b.Len() >= 128 {
 			break
 		}
@@ -293,11 +311,20 @@ func unknownCommandError(args [][]byte) string {
 		b.Write(a[:n])
 		b.WriteString("' ")
 	}
-	name := args[0]
+	name := cString(args[0])
 	if len(name) > 128 {
 		name = name[:128]
 	}
 	return fmt.Sprintf("ERR unknown command '%s', with args beginning with: %s", name, b.String())
+}
+
+// cString cuts b at its first NUL: Redis formats these names with %s,
+// which stops there.
+func cString(b []byte) []byte {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i]
+	}
+	return b
 }
 
 // replyError writes an error reply and counts it for INFO errorstats.

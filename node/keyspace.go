@@ -81,4 +81,6 @@ func (c *Client) notify(class int, event string, key []byte) {
 
 // signalModifiedKey invalidates WATCHes on key (transactions arrive with
 // the transactions issue; nothing can watch a key before that).
-func (s *Server) signalModifiedKey(db *store.DB, key []byte) {}
+func (s *Server) signalModifiedKey(db *store.DB, key []byte) {
+	s.signalKeyReady(db, key)
+}

@@ -55,6 +55,8 @@ type Server struct {
 	requirePass   atomic.Pointer[string]
 
 	stats Stats
+	// blocking tracks clients blocked on keys (blocking.go).
+	blocking blockingState
 	dirty int64 // changes since the last save
 	// notifyFlags is the parsed notify-keyspace-events option.
 	notifyFlags int
@@ -112,6 +114,7 @@ func New(cfg *config.Config, log hclog.Logger) (*Server, error) {
 	s.stats.ResetTime = time.Now()
 	s.activeExpire.Store(true)
 	s.store.OnExpire = s.onExpire
+	s.store.NewLRU = lruClock
 	hooks := []struct {
 		name string
 		fn   func(string) error

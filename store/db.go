@@ -31,6 +31,9 @@ type Store struct {
 	ExpiredKeys int64
 	// ExpiredStalePerc and friends are for INFO stats.
 	ExpiredTimeCapReached int64
+	// NewLRU, when set, gives a value stored with LRU 0 its access clock:
+	// a new key starts with idle time 0, as in Redis.
+	NewLRU func() uint32
 }
 
 // New returns a store of n empty databases.
@@ -52,7 +55,9 @@ func (db *DB) Expires() int { return len(db.volatile) }
 // Dict exposes the key table for iteration (SCAN, KEYS, snapshots).
 func (db *DB) Dict() *Dict[Object] { return db.keys }
 
-func expired(o *Object, now int64) bool { return o.Expire != 0 && o.Expire <= now }
+// expired follows Redis: a key lives through the millisecond of its
+// expire time and is gone only after it (keyIsExpired's now > when).
+func expired(o *Object, now int64) bool { return o.Expire != 0 && o.Expire < now }
 
 // Lookup returns the entry of a live key, reclaiming it first if its TTL
 // has passed. now is the command's clock in unix ms.
@@ -98,6 +103,9 @@ func (db *DB) SetValue(key []byte, obj Object, keepTTL bool) *Entry {
 	e, _ := db.Put(key)
 	exp, vol := e.Val.Expire, e.Val.vol
 	e.Val = obj
+	if e.Val.LRU == 0 && db.store.NewLRU != nil {
+		e.Val.LRU = db.store.NewLRU()
+	}
 	e.Val.Expire, e.Val.vol = exp, vol
 	if !keepTTL && exp != 0 {
 		db.Persist(e)

@@ -46,7 +46,17 @@ type Parser struct {
 
 	MaxBulk  int64 // proto-max-bulk-len
 	MaxQuery int64 // client-query-buffer-limit; 0 means unlimited
+	// Unauthenticated applies Redis's tighter limits to a client that has
+	// not authenticated yet (10 arguments, 16 KiB per argument), so that a
+	// stranger cannot make the server buffer large requests.
+	Unauthenticated bool
 }
+
+// Limits for unauthenticated clients (networking.c).
+const (
+	unauthMaxMultibulk = 10
+	unauthMaxBulk      = 16384
+)
 
 // NewParser returns a parser reading from rd.
 func NewParser(rd io.Reader) *Parser {
@@ -93,9 +103,9 @@ func (p *Parser) Fill() error {
 	return err
 }
 
-// ensure grows the buffer so that a bulk of n bytes (plus CRLF) starting at
-// pos fits without further growth; it is only called with n already
-// checked against MaxBulk.
+// ensure makes room for a bulk of n bytes (plus CRLF) starting at pos:
+// it compacts the buffer so the bulk starts near its beginning and grows
+// it towards the bulk's size; n is already checked against MaxBulk.
 func (p *Parser) ensure(n int) {
 	need := p.pos - p.start + n + 2
 	if need <= len(p.buf)-p.start {
@@ -109,7 +119,15 @@ func (p *Parser) ensure(n int) {
 		p.start = 0
 		return
 	}
-	nb := make([]byte, need)
+	// Grow by one doubling at most: the bytes must arrive before the
+	// memory is committed to them (Fill doubles again as they do), or a
+	// client announcing a huge bulk and leaving makes the runtime zero
+	// that much reused memory for nothing.
+	size := need
+	if size > 2*len(p.buf) {
+		size = 2 * len(p.buf)
+	}
+	nb := make([]byte, size)
 	m := copy(nb, p.buf[p.start:p.end])
 	p.pos -= p.start
 	p.end = m
@@ -127,20 +145,21 @@ func (p *Parser) Next() ([][]byte, error) {
 		}
 		if p.remaining == 0 && !p.inline {
 			if p.buf[p.start] == '*' {
-				nl := bytes.IndexByte(p.buf[p.start:p.end], '\n')
-				if nl < 0 {
+				cr := headerEnd(p.buf[p.start:p.end])
+				if cr < 0 {
 					if p.end-p.start > InlineMax {
 						return nil, &ProtocolError{"too big mbulk count string"}
 					}
 					return nil, nil
 				}
-				line := p.buf[p.start+1 : p.start+nl]
-				line = bytes.TrimSuffix(line, []byte{'\r'})
-				n, ok := parseInt(line)
+				n, ok := parseInt(p.buf[p.start+1 : p.start+cr])
 				if !ok || n > MaxMultibulk {
 					return nil, &ProtocolError{"invalid multibulk length"}
 				}
-				p.pos = p.start + nl + 1
+				if n > unauthMaxMultibulk && p.Unauthenticated {
+					return nil, &ProtocolError{"unauthenticated multibulk length"}
+				}
+				p.pos = p.start + cr + 2
 				if n <= 0 {
 					// Redis ignores empty and null multibulks.
 					p.start = p.pos
@@ -185,7 +204,7 @@ func (p *Parser) parseBulks() (bool, error) {
 	for p.remaining > 0 {
 		if p.bulkLen < 0 {
 			// Fast path: "$<digits>\r\n" with the whole header buffered.
-			if n, next, ok := fastBulkHeader(p.buf[:p.end], p.pos); ok && int64(n) <= p.MaxBulk {
+			if n, next, ok := fastBulkHeader(p.buf[:p.end], p.pos); ok && int64(n) <= p.MaxBulk && (n <= unauthMaxBulk || !p.Unauthenticated) {
 				p.pos = next
 				p.bulkLen = n
 				if p.pos-p.start+n+2 > len(p.buf)-p.start {
@@ -193,8 +212,8 @@ func (p *Parser) parseBulks() (bool, error) {
 				}
 				goto body
 			}
-			nl := bytes.IndexByte(p.buf[p.pos:p.end], '\n')
-			if nl < 0 {
+			cr := headerEnd(p.buf[p.pos:p.end])
+			if cr < 0 {
 				if p.end-p.pos > InlineMax {
 					return false, &ProtocolError{"too big bulk count string"}
 				}
@@ -203,12 +222,14 @@ func (p *Parser) parseBulks() (bool, error) {
 			if p.buf[p.pos] != '$' {
 				return false, &ProtocolError{"expected '$', got '" + string(p.buf[p.pos]) + "'"}
 			}
-			line := bytes.TrimSuffix(p.buf[p.pos+1:p.pos+nl], []byte{'\r'})
-			n, ok := parseInt(line)
+			n, ok := parseInt(p.buf[p.pos+1 : p.pos+cr])
 			if !ok || n < 0 || n > p.MaxBulk {
 				return false, &ProtocolError{"invalid bulk length"}
 			}
-			p.pos += nl + 1
+			if n > unauthMaxBulk && p.Unauthenticated {
+				return false, &ProtocolError{"unauthenticated bulk length"}
+			}
+			p.pos += cr + 2
 			p.bulkLen = int(n)
 			p.ensure(p.bulkLen)
 		}
@@ -229,6 +250,11 @@ func (p *Parser) parseBulks() (bool, error) {
 // was empty (p.inline becomes false).
 func (p *Parser) parseInline() ([][]byte, error) {
 	nl := bytes.IndexByte(p.buf[p.start:p.end], '\n')
+	if nl >= 0 && bytes.IndexByte(p.buf[p.start:p.start+nl], 0) >= 0 {
+		// Redis looks for the newline with strchr, which stops at a NUL:
+		// such a line is never complete.
+		nl = -1
+	}
 	if nl < 0 {
 		if p.end-p.start > InlineMax {
 			return nil, &ProtocolError{"too big inline request"}
@@ -268,15 +294,39 @@ func fastBulkHeader(b []byte, pos int) (n, next int, ok bool) {
 		}
 		break
 	}
-	if i == pos+1 || i+1 >= len(b) || b[i] != '\r' || b[i+1] != '\n' || i-pos > 10 {
+	if i == pos+1 || i+1 >= len(b) || b[i] != '\r' || b[i+1] != '\n' || i-pos > 10 || (b[pos+1] == '0' && i > pos+2) {
 		return 0, 0, false
 	}
 	return n, i + 2, true
 }
 
-// parseInt parses a decimal integer with optional sign, no spaces.
+// headerEnd finds the '\r' that ends a multibulk or bulk header the way
+// Redis does: the first '\r' (strchr, so a NUL before it hides it), with
+// at least one byte after it, which is skipped whatever it is. It returns
+// -1 while the header is incomplete.
+func headerEnd(b []byte) int {
+	cr := bytes.IndexByte(b, '\r')
+	if cr < 0 || cr+2 > len(b) || bytes.IndexByte(b[:cr], 0) >= 0 {
+		return -1
+	}
+	return cr
+}
+
+// parseInt parses a decimal integer as Redis's string2ll does: optional
+// '-', no '+', no leading zeros, no spaces, no overflow; "-0" is refused.
 func parseInt(b []byte) (int64, bool) {
 	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	if len(b) == 1 && b[0] == '0' {
+		return 0, true
+	}
+	neg := b[0] == '-'
+	d := b
+	if neg {
+		d = b[1:]
+	}
+	if len(d) == 0 || d[0] < '1' || d[0] > '9' {
 		return 0, false
 	}
 	n, err := strconv.ParseInt(string(b), 10, 64)

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/skiffdb/skiff/admin"
+	"github.com/skiffdb/skiff/config"
+	"github.com/skiffdb/skiff/raftgroup"
+)
+
+// Skiff-only options of the Raft metadata group (docs/raft.md).
+func init() {
+	imm := true
+	intOpt := func(name, def string, min, max int64) config.Option {
+		return config.Option{Name: name, Kind: config.KindInt, Default: def, Min: min, Max: max, Immutable: imm}
+	}
+	config.Register(
+		// 0 = cluster-port if set, else RESP port + 10000 (where Redis puts its cluster bus).
+		intOpt("raft-port", "0", 0, 65535),
+		// 0 = RESP port + 20000 (27001 for 7001); when that is one of the
+		// well-known 6379/16379/26379 (i.e. for RESP 6379) it is +21000 (27379).
+		intOpt("admin-port", "0", 0, 65535),
+		config.Option{Name: "bootstrap", Kind: config.KindBool, Default: "no", Immutable: imm},
+		config.Option{Name: "join", Kind: config.KindString, Default: "", Immutable: imm, Parse: parseJoinList},
+		config.Option{Name: "raft-voters", Kind: config.KindInt, Default: "3", Min: 3, Max: 5, Immutable: imm,
+			Parse: func(v string) (string, error) {
+				if v != "3" && v != "5" {
+					return "", errors.New("argument must be 3 or 5")
+				}
+				return v, nil
+			}},
+		intOpt("raft-heartbeat-timeout", "200", 5, 600000),
+		intOpt("raft-election-timeout", "200", 5, 600000),
+		intOpt("raft-leader-lease-timeout", "100", 5, 600000),
+		intOpt("raft-commit-timeout", "5", 1, 600000),
+		intOpt("raft-snapshot-threshold", "8192", 16, 1<<40),
+		intOpt("raft-snapshot-interval", "60", 1, 86400),                                         // seconds between snapshot checks
+		config.Option{Name: "raft-nosync", Kind: config.KindBool, Default: "no", Immutable: imm}, // tests only
+		config.Option{Name: "admin-token", Kind: config.KindString, Default: "", Immutable: imm},
+		config.Option{Name: "cluster-node-id", Kind: config.KindString, Default: "", Immutable: imm},
+	)
+	serverHooks = append(serverHooks, startRaftMember)
+}
+
+func parseJoinList(v string) (string, error) {
+	var out []string
+	for _, a := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+		h, p, err := net.SplitHostPort(a)
+		if err != nil || h == "" {
+			return "", fmt.Errorf("join address %q is not host:port", a)
+		}
+		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
+			return "", fmt.Errorf("join address %q has an invalid port", a)
+		}
+		out = append(out, a)
+	}
+	return strings.Join(out, ","), nil
+}
+
+// memberPorts derives the raft and admin ports from the options.
+func memberPorts(cfg *config.Config) (raftPort, adminPort int, err error) {
+	port := int(cfg.Int("port"))
+	raftPort, adminPort = int(cfg.Int("raft-port")), int(cfg.Int("admin-port"))
+	if raftPort == 0 {
+		raftPort = int(cfg.Int("cluster-port"))
+	}
+	if (raftPort == 0 || adminPort == 0) && port == 0 {
+		return 0, 0, errors.New("port 0 (no TCP listener) needs explicit raft-port and admin-port")
+	}
+	if raftPort == 0 {
+		raftPort = port + 10000
+	}
+	if adminPort == 0 {
+		adminPort = port + 20000
+		switch adminPort {
+		case 6379, 16379, 26379:
+			adminPort = port + 21000
+		}
+	}
+	if raftPort > 65535 || adminPort > 65535 {
+		return 0, 0, fmt.Errorf("port %d is too high to derive raft (%d) and admin (%d) ports; set raft-port and admin-port", port, raftPort, adminPort)
+	}
+	if raftPort == adminPort || raftPort == port || adminPort == port {
+		return 0, 0, fmt.Errorf("port %d, raft-port %d and admin-port %d must differ", port, raftPort, adminPort)
+	}
+	return raftPort, adminPort, nil
+}
+
+// memberHosts returns the host to listen on (the first bind address) and
+// the host to advertise to other members.
+func memberHosts(cfg *config.Config) (listen, advertise string) {
+	first := "*"
+	if f := strings.Fields(cfg.String("bind")); len(f) > 0 {
+		first = strings.TrimPrefix(f[0], "-")
+	}
+	switch first {
+	case "*", "0.0.0.0":
+		listen = "0.0.0.0"
+	case "::*", "::":
+		listen = "::"
+	default:
+		listen = first
+	}
+	advertise = listen
+	if ip := cfg.String("cluster-announce-ip"); ip != "" {
+		advertise = ip
+	} else if listen == "0.0.0.0" || listen == "::" {
+		advertise = outboundIP()
+	}
+	return listen, advertise
+}
+
+// outboundIP is the first non-loopback IPv4 address of an up interface,
+// or 127.0.0.1.
+func outboundIP() string {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return "127.0.0.1"
+	}
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, _ := ifc.Addrs()
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil {
+				return ipn.IP.String()
+			}
+		}
+	}
+	return "127.0.0.1"
+}
+
+type raftMember struct {
+	g   *raftgroup.Group
+	srv *admin.Server
+}
+
+func (m *raftMember) Close() error {
+	err := m.srv.Close()
+	if gerr := m.g.Close(); gerr != nil {
+		err = errors.Join(err, gerr)
+	}
+	return err
+}
+
+func ms(cfg *config.Config, name string) time.Duration {
+	return time.Duration(cfg.Int(name)) * time.Millisecond
+}
+
+// startRaftMember starts this node's Raft member and admin API: a new
+// group with --bootstrap yes, a join through --join, a restart from its
+// own state, or (neither flag, no state) a cluster of one.
+func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error) {
+	log := logger.Named("raft")
+	joinAddrs := []string{}
+	if j := cfg.String("join"); j != "" {
+		joinAddrs = strings.Split(j, ",")
+	}
+	if cfg.Bool("bootstrap") && len(joinAddrs) > 0 {
+		return nil, errors.New("raft: give either bootstrap yes (a new group) or join (an existing group), not both")
+	}
+	raftPort, adminPort, err := memberPorts(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("raft: %w", err)
+	}
+	listenHost, advHost := memberHosts(cfg)
+	dir, err := filepath.Abs(cfg.String("dir"))
+	if err != nil {
+		return nil, fmt.Errorf("raft: dir: %w", err)
+	}
+	id, err := raftgroup.LoadOrCreateNodeID(dir, cfg.String("cluster-node-id"))
+	if err != nil {
+		return nil, fmt.Errorf("raft: %w", err)
+	}
+	token := cfg.String("admin-token")
+	if token == "" {
+		token = cfg.String("requirepass")
+	}
+	respAddr := net.JoinHostPort(advHost, strconv.FormatInt(cfg.Int("port"), 10))
+	adminAdv := net.JoinHostPort(advHost, strconv.Itoa(adminPort))
+	g, err := raftgroup.Open(raftgroup.Options{
+		Dir: dir, NodeID: id,
+		BindAddr:           net.JoinHostPort(listenHost, strconv.Itoa(raftPort)),
+		AdvertiseAddr:      net.JoinHostPort(advHost, strconv.Itoa(raftPort)),
+		RESPAddr:           respAddr,
+		AdminAddr:          adminAdv,
+		Bootstrap:          cfg.Bool("bootstrap") || len(joinAddrs) == 0,
+		Voters:             int(cfg.Int("raft-voters")),
+		HeartbeatTimeout:   ms(cfg, "raft-heartbeat-timeout"),
+		ElectionTimeout:    ms(cfg, "raft-election-timeout"),
+		LeaderLeaseTimeout: ms(cfg, "raft-leader-lease-timeout"),
+		CommitTimeout:      ms(cfg, "raft-commit-timeout"),
+		SnapshotThreshold:  uint64(cfg.Int("raft-snapshot-threshold")),
+		SnapshotInterval:   time.Duration(cfg.Int("raft-snapshot-interval")) * time.Second,
+		NoSync:             cfg.Bool("raft-nosync"),
+		Logger:             log,
+		RaftDebug:          cfg.String("loglevel") == "debug",
+		Forward:            admin.Forwarder(token),
+	})
+	if err != nil {
+		return nil, err
+	}
+	srv := admin.NewServer(g, token, log.Named("admin"))
+	if err := srv.Listen(net.JoinHostPort(listenHost, strconv.Itoa(adminPort))); err != nil {
+		_ = g.Close()
+		return nil, err
+	}
+	m := &raftMember{g: g, srv: srv}
+	log.Info("raft member started", "id", id, "raft", g.RaftAddr(), "admin", adminAdv, "restart", g.HadState(), "join", cfg.String("join"))
+	if len(joinAddrs) == 0 {
+		return m, nil
+	}
+	req := raftgroup.JoinRequest{ID: id, RaftAddr: g.RaftAddr(), Addr: respAddr, AdminAddr: adminAdv}
+	if !g.HadState() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		res, err := admin.JoinAny(ctx, joinAddrs, token, req, 500*time.Millisecond)
+		if err != nil {
+			_ = m.Close()
+			return nil, fmt.Errorf("raft: %w", err)
+		}
+		log.Info("joined the raft group", "suffrage", res.Suffrage, "index", res.Index)
+		return m, nil
+	}
+	if st := g.Status(); len(st.Members) == 1 && st.Members[0].ID == id {
+		// It ran as a cluster of one (started without --join): joining
+		// another group would pit its own log against that group's.
+		_ = m.Close()
+		return nil, fmt.Errorf("raft: this node already runs its own single-node group (its dir %s has raft state); "+
+			"to join another group, start it with an empty dir", dir)
+	}
+	// A restart: the member rejoins from its own state; re-sending the join
+	// is idempotent and refreshes its addresses in the metadata.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if res, err := admin.JoinAny(ctx, joinAddrs, token, req, time.Second); err != nil {
+			log.Warn("re-join after restart failed (running from local raft state)", "error", err)
+		} else {
+			log.Info("re-joined after restart", "suffrage", res.Suffrage, "already_member", res.AlreadyMember)
+		}
+	}()
+	return m, nil
+}

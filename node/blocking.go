@@ -1,0 +1,309 @@
+package node
+
+// Blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, and the
+// sorted-set BZPOPMIN/BZPOPMAX/BZMPOP) share this framework.
+//
+// API for command handlers (all under the data lock):
+//
+//	c.block(keys, timeout, serve, onTimeout)
+//	    Parks the client on keys (in its current database) after the
+//	    handler found nothing to serve. timeout 0 blocks forever.
+//	    serve(c, key) is called later, under the lock, with c the blocked
+//	    client (c.db, c.now and c.w are its own) when key may have become
+//	    ready; it must look the key up itself, and either do the work and
+//	    write the reply into c.w (return true: the client is unblocked) or
+//	    return false (wrong type, empty: it stays blocked). serve must not
+//	    keep references to the handler's args (they alias the read
+//	    buffer); key is a fresh copy. Effects are propagated by serve
+//	    itself with c.srv.propagate, as Redis's alsoPropagate.
+//	    onTimeout(c) writes the timeout reply (Redis replies a null array
+//	    on timeout for every list and zset blocking command, BLMOVE too).
+//	    Inside MULTI/EXEC (or any nested call) a client never blocks:
+//	    onTimeout is called at once, as Redis does for
+//	    CLIENT_DENY_BLOCKING; a handler whose reply differs there (BLMOVE
+//	    answers a null bulk) checks c.canBlock() first.
+//	s.signalKeyReady(db, key)
+//	    Marks key as possibly ready. Every change to a key goes through
+//	    signalModifiedKey, which calls it, so pushes, RENAME, MOVE, COPY,
+//	    SWAPDB ... all wake waiters; a handler need not call it directly.
+//	parseBlockTimeout(c, arg)
+//	    Parses a timeout in (fractional) seconds with Redis's errors.
+//	s.unblockClient(c, withError)
+//	    CLIENT UNBLOCK: replies the timeout reply (or the UNBLOCKED error)
+//	    and wakes the client.
+//	s.blockedClients()
+//	    INFO's blocked_clients.
+//
+// Mechanics. The connection goroutine that ran the blocking command stops
+// executing its pipeline (processInput sees clientBlocked) and calls
+// waitUnblocked, which releases the lock and waits in a read on the
+// connection, so that a disconnect is noticed and pipelined input is
+// still buffered. Its read deadline is the block deadline. After every
+// top-level command, call() runs handleReadyKeys: for each key signalled
+// ready, in signal order, the clients blocked on it are served in FIFO
+// order (the order in which they blocked) until one refuses. A served
+// client is woken by moving its read deadline into the past; it then
+// resumes its pipeline. Commands of a MULTI/EXEC run nested inside EXEC,
+// so keys they push are served only after EXEC, as in Redis.
+
+import (
+	"errors"
+	"math"
+	"net"
+	"time"
+
+	"github.com/skiffdb/skiff/store"
+)
+
+// blockingState is the server's registry of blocked clients.
+type blockingState struct {
+	// depth is the nesting of call(): EXEC (and later scripts) run
+	// commands inside a command; blocked clients are served only when the
+	// outermost command finishes.
+	depth int
+	// waiting maps db id → key → clients blocked on it, oldest first.
+	waiting map[int]map[string][]*Client
+	// ready lists keys signalled since the last serving round, in order;
+	// readySet deduplicates them.
+	ready    []readyKey
+	readySet map[readyKey]struct{}
+	nblocked int
+}
+
+type readyKey struct {
+	db  int
+	key string
+}
+
+// blockState is what a blocked client waits for.
+type blockState struct {
+	db        *store.DB
+	keys      []string
+	deadline  time.Time // zero: forever
+	serve     func(c *Client, key []byte) bool
+	onTimeout func(c *Client)
+}
+
+// pastDeadline is a read deadline that has already passed: setting it
+// interrupts a read in progress.
+var pastDeadline = time.Unix(1, 0)
+
+// errUnblocked is CLIENT UNBLOCK ... ERROR's reply.
+const errUnblocked = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+
+// parseBlockTimeout reads a timeout in seconds (fractions allowed) as
+// Redis does: parsed as a long double, rounded up to milliseconds.
+func parseBlockTimeout(c *Client, b []byte) (time.Duration, bool) {
+	v, ok := parseLongDouble(b)
+	if !ok {
+		c.replyError("ERR timeout is not a float or out of range")
+		return 0, false
+	}
+	if v.inf != 0 {
+		c.replyError(errNegativeTime)
+		return 0, false
+	}
+	f, _ := v.f.Float64()
+	ms := math.Ceil(f * 1000)
+	// Out of the int64 range (including +inf) C's conversion yields
+	// LLONG_MIN, which Redis then reports as negative.
+	if ms < 0 || ms >= math.MaxInt64 || math.IsNaN(ms) {
+		c.replyError(errNegativeTime)
+		return 0, false
+	}
+	d := time.Duration(math.MaxInt64)
+	if ms < float64(math.MaxInt64/int64(time.Millisecond)) {
+		d = time.Duration(ms) * time.Millisecond
+	}
+	return d, true
+}
+
+// block parks c on keys; see the file comment.
+func (c *Client) block(keys [][]byte, timeout time.Duration, serve func(c *Client, key []byte) bool, onTimeout func(c *Client)) {
+	s := c.srv
+	if !c.canBlock() {
+		onTimeout(c)
+		return
+	}
+	bs := &blockState{db: c.db, serve: serve, onTimeout: onTimeout}
+	if timeout > 0 {
+		bs.deadline = time.Now().Add(timeout)
+	}
+	if s.blocking.waiting == nil {
+		s.blocking.waiting = map[int]map[string][]*Client{}
+		s.blocking.readySet = map[readyKey]struct{}{}
+	}
+	byKey := s.blocking.waiting[c.db.ID]
+	if byKey == nil {
+		byKey = map[string][]*Client{}
+		s.blocking.waiting[c.db.ID] = byKey
+	}
+	for _, k := range keys {
+		key := string(k)
+		dup := false
+		for _, have := range bs.keys {
+			dup = dup || have == key
+		}
+		if dup {
+			continue
+		}
+		bs.keys = append(bs.keys, key)
+		byKey[key] = append(byKey[key], c)
+	}
+	c.blk = bs
+	c.flags |= clientBlocked
+	s.blocking.nblocked++
+}
+
+// canBlock reports whether c may block now: not inside MULTI/EXEC or
+// another command (Redis's CLIENT_DENY_BLOCKING).
+func (c *Client) canBlock() bool {
+	return c.flags&clientMulti == 0 && c.srv.blocking.depth <= 1
+}
+
+// signalKeyReady records that key in db may now satisfy blocked clients.
+func (s *Server) signalKeyReady(db *store.DB, key []byte) {
+	if s.blocking.nblocked == 0 {
+		return
+	}
+	if _, ok := s.blocking.waiting[db.ID][string(key)]; !ok {
+		return
+	}
+	rk := readyKey{db.ID, string(key)}
+	if _, dup := s.blocking.readySet[rk]; dup {
+		return
+	}
+	s.blocking.readySet[rk] = struct{}{}
+	s.blocking.ready = append(s.blocking.ready, rk)
+}
+
+// handleReadyKeys serves clients blocked on keys signalled ready. Serving
+// one client may make other keys ready (BLMOVE pushes), so it loops until
+// no key is left.
+func (s *Server) handleReadyKeys() {
+	for rounds := 0; len(s.blocking.ready) > 0; rounds++ {
+		ready := s.blocking.ready
+		s.blocking.ready = nil
+		clear(s.blocking.readySet)
+		for _, rk := range ready {
+			waiters := s.blocking.waiting[rk.db][rk.key]
+			if len(waiters) == 0 {
+				continue
+			}
+			// Serving unblocks clients and so edits the queue: walk a copy.
+			queue := append([]*Client(nil), waiters...)
+			key := []byte(rk.key)
+			for _, bc := range queue {
+				if bc.blk == nil {
+					continue
+				}
+				bc.now = time.Now().UnixMilli()
+				if !bc.blk.serve(bc, key) {
+					continue
+				}
+				s.unblock(bc)
+				bc.wake()
+			}
+		}
+	}
+}
+
+// unblock removes c from the registry (it stays to be woken).
+func (s *Server) unblock(c *Client) {
+	bs := c.blk
+	if bs == nil {
+		return
+	}
+	byKey := s.blocking.waiting[bs.db.ID]
+	for _, key := range bs.keys {
+		q := byKey[key]
+		for i, x := range q {
+			if x == c {
+				q = append(q[:i:i], q[i+1:]...)
+				break
+			}
+		}
+		if len(q) == 0 {
+			delete(byKey, key)
+		} else {
+			byKey[key] = q
+		}
+	}
+	c.blk = nil
+	c.flags &^= clientBlocked
+	s.blocking.nblocked--
+}
+
+// wake interrupts the blocked goroutine's read.
+func (c *Client) wake() { c.conn.SetReadDeadline(pastDeadline) }
+
+// unblockClient is CLIENT UNBLOCK: it reports whether c was blocked.
+func (s *Server) unblockClient(c *Client, withError bool) bool {
+	if c.blk == nil {
+		return false
+	}
+	if withError {
+		c.replyError(errUnblocked)
+	} else {
+		c.blk.onTimeout(c)
+	}
+	s.unblock(c)
+	c.wake()
+	return true
+}
+
+// blockedClients is the number of clients blocked on keys.
+func (s *Server) blockedClients() int { return s.blocking.nblocked }
+
+// setBlockDeadline arms the read deadline of a blocked client. It runs
+// under the lock, so a concurrent wake (also under the lock) cannot be
+// overwritten.
+func (c *Client) setBlockDeadline() {
+	c.conn.SetReadDeadline(c.blk.deadline)
+}
+
+// waitUnblocked parks the goroutine of a client whose command blocked
+// until it is served, times out or disconnects. It is called with the
+// lock held and returns with it held; false means the connection is
+// gone (the client has been unblocked already).
+func (c *Client) waitUnblocked() bool {
+	s := c.srv
+	// Replies to the commands before the blocking one go out now; the
+	// served reply will be written into a fresh buffer under the lock.
+	out := c.w.B
+	c.w.B = nil
+	c.setBlockDeadline()
+	s.mu.Unlock()
+	if len(out) > 0 {
+		n, err := c.conn.Write(out)
+		s.stats.NetOutputBytes.Add(int64(n))
+		if err != nil {
+			s.mu.Lock()
+			s.unblock(c)
+			return false
+		}
+	}
+	for {
+		err := c.p.Fill()
+		s.mu.Lock()
+		if c.blk == nil {
+			c.conn.SetReadDeadline(time.Time{})
+			return true
+		}
+		if err != nil {
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				s.unblock(c)
+				return false
+			}
+			if d := c.blk.deadline; !d.IsZero() && !time.Now().Before(d) {
+				c.blk.onTimeout(c)
+				s.unblock(c)
+				c.conn.SetReadDeadline(time.Time{})
+				return true
+			}
+		}
+		c.setBlockDeadline()
+		s.mu.Unlock()
+	}
+}

@@ -1,0 +1,417 @@
+package node
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/skiffdb/skiff/store"
+)
+
+func init() {
+	register(
+		&Command{Name: "time", Arity: 1, Flags: "loading stale fast", Group: "server", Since: "2.6.0", Summary: "Returns the server time.", Complexity: "O(1)", Handler: cmdTime},
+		&Command{Name: "lastsave", Arity: 1, Flags: "loading stale fast", Group: "server", Since: "1.0.0", Summary: "Returns the Unix timestamp of the last successful save to disk.", Complexity: "O(1)", ACL: []string{"admin", "dangerous"}, Handler: cmdLastSave},
+		&Command{Name: "role", Arity: 1, Flags: "noscript loading stale fast", Group: "server", Since: "2.8.12", Summary: "Returns the replication role.", Complexity: "O(1)", ACL: []string{"admin", "dangerous"}, Handler: cmdRole},
+		&Command{Name: "shutdown", Arity: -1, Flags: "admin noscript loading stale no_multi allow_busy", Group: "server", Since: "1.0.0", Summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.", Complexity: "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", Handler: cmdShutdown},
+		&Command{Name: "function", Arity: -2, Group: "scripting", Since: "7.0.0", Summary: "A container for function commands.", Complexity: "Depends on subcommand."},
+		&Command{Name: "memory", Arity: -2, Group: "server", Since: "4.0.0", Summary: "A container for memory diagnostics commands.", Complexity: "Depends on subcommand."},
+		&Command{Name: "latency", Arity: -2, Group: "server", Since: "2.8.13", Summary: "A container for latency diagnostics commands.", Complexity: "Depends on subcommand."},
+		&Command{Name: "slowlog", Arity: -2, Group: "server", Since: "2.2.12", Summary: "A container for slow log commands.", Complexity: "Depends on subcommand."},
+	)
+	registerSub("function",
+		&Command{Name: "flush", Arity: -2, Flags: "write noscript", Group: "scripting", Since: "7.0.0", Summary: "Deletes all libraries and functions.", Complexity: "O(N) where N is the number of functions deleted", Handler: cmdFunctionFlush},
+		&Command{Name: "list", Arity: -2, Flags: "noscript", Group: "scripting", Since: "7.0.0", Summary: "Returns information about all libraries.", Complexity: "O(N) where N is the number of functions", Handler: cmdFunctionList},
+		&Command{Name: "stats", Arity: 2, Flags: "noscript allow_busy", Group: "scripting", Since: "7.0.0", Summary: "Returns information about a function during execution.", Complexity: "O(1)", Handler: cmdFunctionStats},
+		&Command{Name: "delete", Arity: 3, Flags: "write noscript", Group: "scripting", Since: "7.0.0", Summary: "Deletes a library and its functions.", Complexity: "O(1)", Handler: cmdFunctionDelete},
+		&Command{Name: "help", Arity: 2, Flags: "loading stale", Group: "scripting", Since: "7.0.0", Summary: "Returns helpful text about the different subcommands.", Complexity: "O(1)", Handler: cmdFunctionHelp},
+	)
+	registerSub("memory",
+		&Command{Name: "usage", Arity: -3, Flags: "readonly", FirstKey: 2, LastKey: 2, Step: 1, Group: "server", Since: "4.0.0", Summary: "Estimates the memory usage of a key.", Complexity: "O(N) where N is the number of samples.", Handler: cmdMemoryUsage},
+		&Command{Name: "doctor", Arity: 2, Group: "server", Since: "4.0.0", Summary: "Outputs a memory problems report.", Complexity: "O(1)", Handler: cmdMemoryDoctor},
+		&Command{Name: "stats", Arity: 2, Group: "server", Since: "4.0.0", Summary: "Returns details about memory usage.", Complexity: "O(1)", Handler: cmdMemoryStats},
+		&Command{Name: "malloc-stats", Arity: 2, Group: "server", Since: "4.0.0", Summary: "Returns the allocator statistics.", Complexity: "Depends on how much memory is allocated, could be slow", Handler: cmdMemoryMallocStats},
+		&Command{Name: "purge", Arity: 2, Group: "server", Since: "4.0.0", Summary: "Asks the allocator to release memory.", Complexity: "Depends on how much memory is allocated, could be slow", Handler: func(c *Client, args [][]byte) { c.replyOK() }},
+		&Command{Name: "help", Arity: 2, Flags: "loading stale", Group: "server", Since: "4.0.0", Summary: "Returns helpful text about the different subcommands.", Complexity: "O(1)", Handler: cmdMemoryHelp},
+	)
+	registerSub("latency",
+		&Command{Name: "reset", Arity: -2, Flags: "admin noscript loading stale", Group: "server", Since: "2.8.13", Summary: "Resets the latency data for one or more events.", Complexity: "O(1)", Handler: func(c *Client, args [][]byte) { c.replyInt(0) }},
+		&Command{Name: "latest", Arity: 2, Flags: "admin noscript loading stale", Group: "server", Since: "2.8.13", Summary: "Returns the latest latency samples for all events.", Complexity: "O(1)", Handler: func(c *Client, args [][]byte) { c.w.AppendArray(0) }},
+		&Command{Name: "history", Arity: 3, Flags: "admin noscript loading stale", Group: "server", Since: "2.8.13", Summary: "Returns timestamp-latency samples for an event.", Complexity: "O(1)", Handler: func(c *Client, args [][]byte) { c.w.AppendArray(0) }},
+		&Command{Name: "help", Arity: 2, Flags: "loading stale", Group: "server", Since: "2.8.13", Summary: "Returns helpful text about the different subcommands.", Complexity: "O(1)", Handler: cmdLatencyHelp},
+	)
+	registerSub("slowlog",
+		&Command{Name: "get", Arity: -2, Flags: "admin loading stale", Group: "server", Since: "2.2.12", Summary: "Returns the slow log's entries.", Complexity: "O(N) where N is the number of entries returned", Handler: cmdSlowlogGet},
+		&Command{Name: "len", Arity: 2, Flags: "admin loading stale", Group: "server", Since: "2.2.12", Summary: "Returns the number of entries in the slow log.", Complexity: "O(1)", Handler: cmdSlowlogLen},
+		&Command{Name: "reset", Arity: 2, Flags: "admin loading stale", Group: "server", Since: "2.2.12", Summary: "Clears all entries from the slow log.", Complexity: "O(N) where N is the number of entries in the slowlog", Handler: cmdSlowlogReset},
+		&Command{Name: "help", Arity: 2, Flags: "loading stale", Group: "server", Since: "6.2.0", Summary: "Show helpful text about the different subcommands", Complexity: "O(1)", Handler: cmdSlowlogHelp},
+	)
+}
+
+func cmdTime(c *Client, args [][]byte) {
+	now := time.Now()
+	c.w.AppendArray(2)
+	c.w.AppendBulkInt(now.Unix())
+	c.w.AppendBulkInt(int64(now.Nanosecond() / 1000))
+}
+
+// lastSaveTime is LASTSAVE's answer; persistence replaces it. Until a
+// save happens it is the start time, as in Redis.
+var lastSaveTime = func(s *Server) int64 { return s.infoState().lastSaveSec }
+
+func cmdLastSave(c *Client, args [][]byte) { c.replyInt(lastSaveTime(c.srv)) }
+
+// roleReply writes ROLE; replication replaces it.
+var roleReply = func(c *Client) {
+	c.w.AppendArray(3)
+	c.w.AppendBulkString("master")
+	c.w.AppendInt(0)
+	c.w.AppendArray(0)
+}
+
+func cmdRole(c *Client, args [][]byte) { roleReply(c) }
+
+func cmdShutdown(c *Client, args [][]byte) {
+	var save, nosave, now, force, abort bool
+	for _, a := range args[1:] {
+		switch strings.ToLower(string(a)) {
+		case "nosave":
+			nosave = true
+		case "save":
+			save = true
+		case "now":
+			now = true
+		case "force":
+			force = true
+		case "abort":
+			abort = true
+		default:
+			c.replySyntax()
+			return
+		}
+	}
+	if (abort && len(args) != 2) || (save && nosave) {
+		c.replySyntax()
+		return
+	}
+	if abort {
+		c.replyError("ERR No shutdown in progress.")
+		return
+	}
+	_, _ = now, force // no replicas to wait for and nothing to save yet
+	c.srv.log.Warn("user requested shutdown", "nosave", nosave, "save", save)
+	// Redis never replies to a successful SHUTDOWN: the client sees the
+	// connection close.
+	c.flags |= clientCloseASAP
+	if h := c.srv.ShutdownHook; h != nil {
+		go h()
+		return
+	}
+	go c.srv.Shutdown()
+}
+
+func cmdFunctionFlush(c *Client, args [][]byte) {
+	if len(args) > 3 {
+		c.replySyntax()
+		return
+	}
+	if len(args) == 3 {
+		mode := strings.ToLower(string(args[2]))
+		if mode != "sync" && mode != "async" {
+			c.replyError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
+			return
+		}
+	}
+	c.replyOK()
+}
+
+func cmdFunctionList(c *Client, args [][]byte) {
+	for i := 2; i < len(args); i++ {
+		switch strings.ToLower(string(args[i])) {
+		case "withcode":
+		case "libraryname":
+			if i+1 >= len(args) {
+				c.replyError("ERR library name argument was not given")
+				return
+			}
+			i++
+		default:
+			c.replyErrorf("ERR Unknown argument %s", args[i])
+			return
+		}
+	}
+	c.w.AppendArray(0)
+}
+
+func cmdFunctionStats(c *Client, args [][]byte) {
+	c.w.AppendMap(2)
+	c.w.AppendBulkString("running_script")
+	c.w.AppendNull()
+	c.w.AppendBulkString("engines")
+	c.w.AppendMap(1)
+	c.w.AppendBulkString("LUA")
+	c.w.AppendMap(2)
+	c.w.AppendBulkString("libraries_count")
+	c.w.AppendInt(0)
+	c.w.AppendBulkString("functions_count")
+	c.w.AppendInt(0)
+}
+
+func cmdFunctionDelete(c *Client, args [][]byte) { c.replyError("ERR Library not found") }
+
+func cmdFunctionHelp(c *Client, args [][]byte) {
+	c.replyHelp([]string{
+		"LIST [WITHCODE] [LIBRARYNAME <pattern>]",
+		"    List the loaded libraries (none: scripting is not available yet).",
+		"FLUSH [ASYNC|SYNC]",
+		"    Delete all libraries.",
+		"STATS",
+		"    Return information about the running function and the engines.",
+		"DELETE <library-name>",
+		"    Delete a library.",
+	})
+}
+
+// objectMemory estimates the bytes a key and its value occupy, counting
+// the entry, the key and the value's own estimate.
+func objectMemory(e *store.Entry) int64 {
+	const entryOverhead = 56
+	n := int64(entryOverhead + len(e.Key))
+	if coll, ok := e.Val.Val.(store.Collection); ok {
+		return n + coll.MemoryUsage()
+	}
+	if e.Val.Enc == store.EncInt {
+		return n + 8
+	}
+	return n + int64(cap(e.Val.Str))
+}
+
+func cmdMemoryUsage(c *Client, args [][]byte) {
+	for i := 3; i < len(args); i++ {
+		if strings.EqualFold(string(args[i]), "samples") && i+1 < len(args) {
+			n, err := strconv.ParseInt(string(args[i+1]), 10, 64)
+			if err != nil || n < 0 {
+				c.replyError(errNotInt)
+				return
+			}
+			i++
+			continue
+		}
+		c.replySyntax()
+		return
+	}
+	e := c.db.Lookup(args[2], c.now)
+	if e == nil {
+		c.replyNull()
+		return
+	}
+	c.replyInt(objectMemory(e))
+}
+
+func cmdMemoryDoctor(c *Client, args [][]byte) {
+	c.w.AppendVerbatim("Sam, I detected no memory problems in this instance (Skiff runs on the Go runtime; see INFO memory for its figures).\n")
+}
+
+func cmdMemoryStats(c *Client, args [][]byte) {
+	used, _, _ := memoryUsage()
+	st := c.srv.infoState()
+	startup := startupMemory()
+	keys := 0
+	for _, db := range c.srv.store.DBs {
+		keys += db.Len()
+	}
+	dataset := int64(used) - int64(startup)
+	if dataset < 0 {
+		dataset = 0
+	}
+	type kv struct {
+		k string
+		v int64
+	}
+	fields := []kv{
+		{"peak.allocated", int64(st.peakMemory)},
+		{"total.allocated", int64(used)},
+		{"startup.allocated", int64(startup)},
+		{"replication.backlog", 0},
+		{"clients.slaves", 0},
+		{"clients.normal", 0},
+		{"cluster.links", 0},
+		{"aof.buffer", 0},
+		{"lua.caches", 0},
+		{"functions.caches", 0},
+		{"overhead.total", int64(startup)},
+		{"keys.count", int64(keys)},
+		{"dataset.bytes", dataset},
+	}
+	c.w.AppendMap(len(fields))
+	for _, f := range fields {
+		c.w.AppendBulkString(f.k)
+		c.w.AppendInt(f.v)
+	}
+}
+
+func cmdMemoryMallocStats(c *Client, args [][]byte) {
+	c.w.AppendVerbatim("Stats not supported for the current allocator")
+}
+
+func cmdMemoryHelp(c *Client, args [][]byte) {
+	c.replyHelp([]string{
+		"DOCTOR",
+		"    Return memory problems reports.",
+		"MALLOC-STATS",
+		"    Return internal statistics report from the memory allocator.",
+		"PURGE",
+		"    Attempt to purge dirty pages for reclamation by the allocator.",
+		"STATS",
+		"    Return information about the memory usage of the server.",
+		"USAGE <key> [SAMPLES <count>]",
+		"    Return memory in bytes used by <key> and its value.",
+	})
+}
+
+func cmdLatencyHelp(c *Client, args [][]byte) {
+	c.replyHelp([]string{
+		"HISTORY <event>",
+		"    Return time-latency samples for the <event> class.",
+		"LATEST",
+		"    Return the latest latency samples for all events.",
+		"RESET [<event> ...]",
+		"    Reset latency data of one or more <event> classes.",
+	})
+}
+
+// slowlogEntry is one SLOWLOG record.
+type slowlogEntry struct {
+	id       int64
+	time     int64 // unix seconds
+	duration int64 // microseconds
+	args     []string
+	addr     string
+	name     string
+}
+
+type slowlog struct {
+	entries []slowlogEntry // newest first
+	nextID  int64
+	// threshold (µs, <0 disabled) and maxLen mirror the options, so the
+	// per-command check does not go through the config table.
+	threshold atomic.Int64
+	maxLen    atomic.Int64
+}
+
+var slowlogs = map[*Server]*slowlog{}
+
+// slowlogFor returns the server's slow log; callers hold the data lock.
+func (s *Server) slowlogFor() *slowlog {
+	l := slowlogs[s]
+	if l == nil {
+		l = &slowlog{}
+		slowlogs[s] = l
+		_ = s.cfg.OnChange("slowlog-log-slower-than", func(v string) error { l.threshold.Store(atoi64(v)); return nil })
+		_ = s.cfg.OnChange("slowlog-max-len", func(v string) error { l.maxLen.Store(atoi64(v)); return nil })
+	}
+	return l
+}
+
+// slowlogMaxArgs and slowlogMaxArgLen bound what an entry keeps, as Redis does.
+const (
+	slowlogMaxArgs   = 32
+	slowlogMaxArgLen = 128
+)
+
+// slowlogPush records a command that ran longer than
+// slowlog-log-slower-than. It runs under the data lock after the command.
+func (s *Server) slowlogPush(c *Client, cmd *Command, args [][]byte, dur time.Duration) {
+	l := s.slowlogFor()
+	limit := l.threshold.Load()
+	if limit < 0 || cmd.Has(FlagSkipSlowlog) || dur.Microseconds() < limit {
+		return
+	}
+	n := len(args)
+	if n > slowlogMaxArgs {
+		n = slowlogMaxArgs
+	}
+	kept := make([]string, 0, n)
+	for i := 0; i < n; i++ {
+		if i == slowlogMaxArgs-1 && len(args) > slowlogMaxArgs {
+			kept = append(kept, fmt.Sprintf("... (%d more arguments)", len(args)-slowlogMaxArgs+1))
+			break
+		}
+		a := args[i]
+		if len(a) > slowlogMaxArgLen {
+			kept = append(kept, fmt.Sprintf("%s... (%d more bytes)", a[:slowlogMaxArgLen], len(a)-slowlogMaxArgLen))
+		} else {
+			kept = append(kept, string(a))
+		}
+	}
+	if cmd.Name == "auth" || (cmd.Name == "hello" && len(kept) > 2) {
+		// Credentials never reach the slow log.
+		kept = kept[:1]
+		kept = append(kept, "(redacted)")
+	}
+	e := slowlogEntry{id: l.nextID, time: time.Now().Unix(), duration: dur.Microseconds(), args: kept, addr: c.addr, name: c.name}
+	l.nextID++
+	l.entries = append([]slowlogEntry{e}, l.entries...)
+	if max := int(l.maxLen.Load()); len(l.entries) > max {
+		l.entries = l.entries[:max]
+	}
+}
+
+func cmdSlowlogGet(c *Client, args [][]byte) {
+	count := int64(10)
+	if len(args) > 3 {
+		c.replyError("ERR wrong number of arguments for 'slowlog|get' command")
+		return
+	}
+	if len(args) == 3 {
+		n, err := strconv.ParseInt(string(args[2]), 10, 64)
+		if err != nil || n < -1 {
+			c.replyError("ERR count should be greater than or equal to -1")
+			return
+		}
+		count = n
+	}
+	l := c.srv.slowlogFor()
+	entries := l.entries
+	if count >= 0 && int64(len(entries)) > count {
+		entries = entries[:count]
+	}
+	c.w.AppendArray(len(entries))
+	for _, e := range entries {
+		c.w.AppendArray(6)
+		c.w.AppendInt(e.id)
+		c.w.AppendInt(e.time)
+		c.w.AppendInt(e.duration)
+		c.w.AppendArray(len(e.args))
+		for _, a := range e.args {
+			c.w.AppendBulkString(a)
+		}
+		c.w.AppendBulkString(e.addr)
+		c.w.AppendBulkString(e.name)
+	}
+}
+
+func cmdSlowlogLen(c *Client, args [][]byte) {
+	c.replyInt(int64(len(c.srv.slowlogFor().entries)))
+}
+
+func cmdSlowlogReset(c *Client, args [][]byte) {
+	c.srv.slowlogFor().entries = nil
+	c.replyOK()
+}
+
+func cmdSlowlogHelp(c *Client, args [][]byte) {
+	c.replyHelp([]string{
+		"GET [<count>]",
+		"    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+		"    Entries are made of:",
+		"    id, timestamp, time in microseconds, arguments array, client IP and port,",
+		"    client name",
+		"LEN",
+		"    Return the length of the slowlog.",
+		"RESET",
+		"    Reset the slowlog.",
+	})
+}

@@ -1,0 +1,132 @@
+package store
+
+import (
+	"math"
+	"strconv"
+	"testing"
+)
+
+func TestHashEncodingAndOps(t *testing.T) {
+	h := NewHash()
+	for i := 0; i < 128; i++ {
+		f := []byte("f" + strconv.Itoa(i))
+		if !h.Set(f, []byte(strconv.Itoa(i)), 128, 64) {
+			t.Fatalf("field %s reported as existing", f)
+		}
+	}
+	if h.Encoding() != "listpack" || h.Len() != 128 {
+		t.Fatalf("128 fields: encoding %s len %d", h.Encoding(), h.Len())
+	}
+	var order []string
+	h.Each(func(f, v string) bool { order = append(order, f); return true })
+	for i, f := range order {
+		if f != "f"+strconv.Itoa(i) {
+			t.Fatalf("compact hash lost insertion order at %d: %s", i, f)
+		}
+	}
+	if h.Set([]byte("f0"), []byte("x"), 128, 64) {
+		t.Fatal("overwrite reported as new field")
+	}
+	if v, ok := h.Get([]byte("f0")); !ok || v != "x" {
+		t.Fatalf("Get f0 = %q %v", v, ok)
+	}
+	h.Set([]byte("f128"), []byte("v"), 128, 64)
+	if h.Encoding() != "hashtable" || h.Len() != 129 {
+		t.Fatalf("129 fields: encoding %s len %d", h.Encoding(), h.Len())
+	}
+	if v, ok := h.Get([]byte("f0")); !ok || v != "x" {
+		t.Fatalf("after conversion Get f0 = %q %v", v, ok)
+	}
+	if !h.Delete([]byte("f5")) || h.Delete([]byte("f5")) || h.Len() != 128 {
+		t.Fatal("Delete misbehaves")
+	}
+	c := h.Clone().(*Hash)
+	h.Set([]byte("new"), []byte("1"), 128, 64)
+	if _, ok := c.Get([]byte("new")); ok || c.Len() != 128 {
+		t.Fatal("clone shares state with original")
+	}
+
+	small := NewHash()
+	small.Set([]byte("a"), []byte("1"), 128, 64)
+	small.ConvertIfLonger(64, []byte("short"), make([]byte, 64))
+	if small.Encoding() != "listpack" {
+		t.Fatal("64-byte value converted")
+	}
+	small.ConvertIfLonger(64, make([]byte, 65))
+	if small.Encoding() != "hashtable" {
+		t.Fatal("65-byte value did not convert")
+	}
+}
+
+// TestHashScanComplete checks that a full HSCAN returns every field even
+// while the hash grows between steps.
+func TestHashScanComplete(t *testing.T) {
+	h := NewHash()
+	for i := 0; i < 1000; i++ {
+		h.Set([]byte(strconv.Itoa(i)), []byte("v"), 128, 64)
+	}
+	seen := map[string]bool{}
+	var cursor uint64
+	for steps := 0; ; steps++ {
+		if steps > 100000 {
+			t.Fatal("scan did not terminate")
+		}
+		cursor = h.Scan(cursor, func(f, v string) { seen[f] = true })
+		h.Set([]byte("extra"+strconv.Itoa(steps)), []byte("v"), 128, 64)
+		if cursor == 0 {
+			break
+		}
+	}
+	for i := 0; i < 1000; i++ {
+		if !seen[strconv.Itoa(i)] {
+			t.Fatalf("field %d never returned", i)
+		}
+	}
+}
+
+// TestHashRandomDistribution checks that Random picks fields uniformly
+// (chi-square against a generous bound) in both encodings.
+func TestHashRandomDistribution(t *testing.T) {
+	for _, n := range []int{10, 300} {
+		h := NewHash()
+		for i := 0; i < n; i++ {
+			h.Set([]byte(strconv.Itoa(i)), []byte("v"), 128, 64)
+		}
+		const perField = 200
+		counts := map[string]int{}
+		for i := 0; i < n*perField; i++ {
+			f, _ := h.Random()
+			counts[f]++
+		}
+		var chi float64
+		for i := 0; i < n; i++ {
+			d := float64(counts[strconv.Itoa(i)] - perField)
+			chi += d * d / perField
+		}
+		// Mean n-1, sd sqrt(2(n-1)); allow 6 sd.
+		limit := float64(n-1) + 6*math.Sqrt(2*float64(n-1))
+		if chi > limit {
+			t.Errorf("%s: chi-square %.1f over %.1f", h.Encoding(), chi, limit)
+		}
+	}
+}
+
+func BenchmarkHashSetSmall(b *testing.B) {
+	fields := make([][]byte, 64)
+	for i := range fields {
+		fields[i] = []byte("field" + strconv.Itoa(i))
+	}
+	h := NewHash()
+	for i := 0; i < b.N; i++ {
+		h.Set(fields[i%64], fields[i%64], 128, 64)
+	}
+}
+
+func BenchmarkHashSetLarge(b *testing.B) {
+	h := NewHash()
+	f := make([]byte, 0, 20)
+	for i := 0; i < b.N; i++ {
+		f = strconv.AppendInt(f[:0], int64(i%100000), 10)
+		h.Set(f, f, 128, 64)
+	}
+}

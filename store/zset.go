@@ -1,0 +1,561 @@
+package store
+
+import (
+	"math/rand/v2"
+	"slices"
+)
+
+// ZMember is one sorted-set element.
+type ZMember struct {
+	Member string
+	Score  float64
+}
+
+// zless is the sorted-set order: by score, then by member bytes.
+func zless(s1 float64, m1 string, s2 float64, m2 string) bool {
+	return s1 < s2 || (s1 == s2 && m1 < m2)
+}
+
+// ZLimits are the zset-max-listpack-entries/value thresholds under which a
+// sorted set stays in its compact encoding.
+type ZLimits struct {
+	Entries int
+	Value   int
+}
+
+// DefaultZLimits are Redis's defaults.
+var DefaultZLimits = ZLimits{Entries: 128, Value: 64}
+
+// ZSet is a Redis sorted set. Small sets are "listpack": a slice sorted
+// by (score, member), compact and cache-friendly. Larger ones are
+// "skiplist": a skiplist with spans (O(log n) rank and range start) plus a
+// Dict from member to score (O(1) ZSCORE, SCAN cursor guarantees).
+type ZSet struct {
+	lp   []ZMember
+	sl   *skiplist
+	dict *Dict[float64]
+}
+
+// NewZSet returns an empty sorted set in the encoding Redis picks for a
+// set created with the given size and longest-member hints.
+func NewZSet(sizeHint, maxMemberLen int, lim ZLimits) *ZSet {
+	if lim.Entries == 0 || sizeHint > lim.Entries || maxMemberLen > lim.Value {
+		return &ZSet{sl: newSkiplist(), dict: NewDict[float64]()}
+	}
+	return &ZSet{}
+}
+
+// Len is the number of members.
+func (z *ZSet) Len() int {
+	if z.sl != nil {
+		return z.sl.length
+	}
+	return len(z.lp)
+}
+
+// Encoding is "listpack" or "skiplist".
+func (z *ZSet) Encoding() string {
+	if z.sl != nil {
+		return "skiplist"
+	}
+	return "listpack"
+}
+
+// Clone returns a deep copy.
+func (z *ZSet) Clone() Collection {
+	if z.sl == nil {
+		return &ZSet{lp: slices.Clone(z.lp)}
+	}
+	n := &ZSet{sl: newSkiplist(), dict: NewDict[float64]()}
+	for x := z.sl.header.level[0].forward; x != nil; x = x.level[0].forward {
+		n.sl.insert(x.score, x.member)
+		e, _ := n.dict.Upsert(x.member)
+		e.Val = x.score
+	}
+	return n
+}
+
+// MemoryUsage estimates the bytes the sorted set occupies.
+func (z *ZSet) MemoryUsage() int64 {
+	if z.sl == nil {
+		total := int64(16)
+		for _, m := range z.lp {
+			total += int64(len(m.Member)) + 10
+		}
+		return total
+	}
+	total := int64(z.dict.Buckets())*8 + 96
+	for x := z.sl.header.level[0].forward; x != nil; x = x.level[0].forward {
+		total += int64(len(x.member)) + 48 + int64(len(x.level))*16 + 40
+	}
+	return total
+}
+
+func (z *ZSet) lpFind(member string) int {
+	for i := range z.lp {
+		if z.lp[i].Member == member {
+			return i
+		}
+	}
+	return -1
+}
+
+func (z *ZSet) lpInsert(member string, score float64) {
+	i, _ := slices.BinarySearchFunc(z.lp, ZMember{member, score}, func(a, b ZMember) int {
+		if zless(a.Score, a.Member, b.Score, b.Member) {
+			return -1
+		}
+		if a.Score == b.Score && a.Member == b.Member {
+			return 0
+		}
+		return 1
+	})
+	z.lp = slices.Insert(z.lp, i, ZMember{member, score})
+}
+
+// toSkiplist converts the listpack encoding to skiplist.
+func (z *ZSet) toSkiplist() {
+	z.sl, z.dict = newSkiplist(), NewDict[float64]()
+	for _, m := range z.lp {
+		z.sl.insert(m.Score, m.Member)
+		e, _ := z.dict.Upsert(m.Member)
+		e.Val = m.Score
+	}
+	z.lp = nil
+}
+
+// Compact converts a skiplist set back to listpack when it fits the
+// limits, as Redis does for sets built by the STORE commands.
+func (z *ZSet) Compact(lim ZLimits) {
+	if z.sl == nil || z.sl.length > lim.Entries {
+		return
+	}
+	lp := make([]ZMember, 0, z.sl.length)
+	for x := z.sl.header.level[0].forward; x != nil; x = x.level[0].forward {
+		if len(x.member) > lim.Value {
+			return
+		}
+		lp = append(lp, ZMember{x.member, x.score})
+	}
+	z.lp, z.sl, z.dict = lp, nil, nil
+}
+
+// Score returns member's score.
+func (z *ZSet) Score(member string) (float64, bool) {
+	if z.sl != nil {
+		e := z.dict.Find(member)
+		if e == nil {
+			return 0, false
+		}
+		return e.Val, true
+	}
+	if i := z.lpFind(member); i >= 0 {
+		return z.lp[i].Score, true
+	}
+	return 0, false
+}
+
+// Insert adds a member that is not present yet. The set becomes a
+// skiplist when it would outgrow lim.
+func (z *ZSet) Insert(member string, score float64, lim ZLimits) {
+	if z.sl == nil {
+		if len(z.lp)+1 > lim.Entries || len(member) > lim.Value {
+			z.toSkiplist()
+		} else {
+			z.lpInsert(member, score)
+			return
+		}
+	}
+	z.sl.insert(score, member)
+	e, _ := z.dict.Upsert(member)
+	e.Val = score
+}
+
+// Update changes the score of a present member.
+func (z *ZSet) Update(member string, score float64) {
+	if z.sl == nil {
+		i := z.lpFind(member)
+		if i < 0 {
+			return
+		}
+		z.lp = slices.Delete(z.lp, i, i+1)
+		z.lpInsert(member, score)
+		return
+	}
+	e := z.dict.Find(member)
+	if e == nil {
+		return
+	}
+	z.sl.updateScore(e.Val, member, score)
+	e.Val = score
+}
+
+// Remove deletes member and reports whether it was present.
+func (z *ZSet) Remove(member string) bool {
+	if z.sl == nil {
+		i := z.lpFind(member)
+		if i < 0 {
+			return false
+		}
+		z.lp = slices.Delete(z.lp, i, i+1)
+		return true
+	}
+	e := z.dict.Delete(member)
+	if e == nil {
+		return false
+	}
+	z.sl.delete(e.Val, member)
+	z.dict.ShrinkIfNeeded()
+	return true
+}
+
+// Rank returns member's 0-based rank in ascending order.
+func (z *ZSet) Rank(member string) (int, bool) {
+	if z.sl == nil {
+		i := z.lpFind(member)
+		if i < 0 {
+			return 0, false
+		}
+		// A linear find is not the rank when scores tie; the slice is
+		// sorted, so the index is the rank.
+		return i, true
+	}
+	e := z.dict.Find(member)
+	if e == nil {
+		return 0, false
+	}
+	return z.sl.rank(e.Val, member) - 1, true
+}
+
+// At returns the member at 0-based ascending rank r (0 <= r < Len).
+func (z *ZSet) At(r int) ZMember {
+	if z.sl == nil {
+		return z.lp[r]
+	}
+	x := z.sl.byRank(r + 1)
+	return ZMember{x.member, x.score}
+}
+
+// CountBefore returns how many leading members (in ascending order)
+// satisfy before, which must be true for a prefix of the order and false
+// after it. Score and lex range bounds are expressed this way, so a range
+// is the rank interval [CountBefore(below min), CountBefore(not above max)).
+func (z *ZSet) CountBefore(before func(score float64, member string) bool) int {
+	if z.sl == nil {
+		lo, hi := 0, len(z.lp)
+		for lo < hi {
+			mid := int(uint(lo+hi) >> 1)
+			if before(z.lp[mid].Score, z.lp[mid].Member) {
+				lo = mid + 1
+			} else {
+				hi = mid
+			}
+		}
+		return lo
+	}
+	return z.sl.countBefore(before)
+}
+
+// Ascend calls fn for members from 0-based rank from upwards until fn
+// returns false or the set ends. fn must not modify the set.
+func (z *ZSet) Ascend(from int, fn func(m ZMember) bool) {
+	if from < 0 || from >= z.Len() {
+		return
+	}
+	if z.sl == nil {
+		for _, m := range z.lp[from:] {
+			if !fn(m) {
+				return
+			}
+		}
+		return
+	}
+	for x := z.sl.byRank(from + 1); x != nil; x = x.level[0].forward {
+		if !fn(ZMember{x.member, x.score}) {
+			return
+		}
+	}
+}
+
+// Descend calls fn for members from 0-based rank from downwards until fn
+// returns false or rank 0 has been visited. fn must not modify the set.
+func (z *ZSet) Descend(from int, fn func(m ZMember) bool) {
+	if from < 0 || from >= z.Len() {
+		return
+	}
+	if z.sl == nil {
+		for i := from; i >= 0; i-- {
+			if !fn(z.lp[i]) {
+				return
+			}
+		}
+		return
+	}
+	for x := z.sl.byRank(from + 1); x != nil && x != z.sl.header; x = x.backward {
+		if !fn(ZMember{x.member, x.score}) {
+			return
+		}
+	}
+}
+
+// RemoveRange deletes the members of 0-based ranks start..stop inclusive
+// and returns them.
+func (z *ZSet) RemoveRange(start, stop int) []ZMember {
+	if start < 0 {
+		start = 0
+	}
+	if stop >= z.Len() {
+		stop = z.Len() - 1
+	}
+	if start > stop {
+		return nil
+	}
+	out := make([]ZMember, 0, stop-start+1)
+	if z.sl == nil {
+		out = append(out, z.lp[start:stop+1]...)
+		z.lp = slices.Delete(z.lp, start, stop+1)
+		return out
+	}
+	z.Ascend(start, func(m ZMember) bool {
+		out = append(out, m)
+		return len(out) < stop-start+1
+	})
+	for _, m := range out {
+		z.sl.delete(m.Score, m.Member)
+		z.dict.Delete(m.Member)
+	}
+	z.dict.ShrinkIfNeeded()
+	return out
+}
+
+// PopMin removes and returns up to count members with the lowest scores,
+// lowest first.
+func (z *ZSet) PopMin(count int) []ZMember {
+	if count <= 0 {
+		return nil
+	}
+	return z.RemoveRange(0, min(count, z.Len())-1)
+}
+
+// PopMax removes and returns up to count members with the highest scores,
+// highest first.
+func (z *ZSet) PopMax(count int) []ZMember {
+	n := z.Len()
+	if count <= 0 || n == 0 {
+		return nil
+	}
+	out := z.RemoveRange(n-min(count, n), n-1)
+	slices.Reverse(out)
+	return out
+}
+
+// Random returns a uniformly chosen member; the set must not be empty.
+func (z *ZSet) Random() ZMember { return z.At(rand.IntN(z.Len())) }
+
+// Members returns every member in ascending order.
+func (z *ZSet) Members() []ZMember {
+	out := make([]ZMember, 0, z.Len())
+	z.Ascend(0, func(m ZMember) bool { out = append(out, m); return true })
+	return out
+}
+
+// Scan is ZSCAN's step: a listpack is returned whole with cursor 0; a
+// skiplist set is scanned through its dict's cursor.
+func (z *ZSet) Scan(cursor uint64, fn func(m ZMember)) uint64 {
+	if z.sl == nil {
+		for _, m := range z.lp {
+			fn(m)
+		}
+		return 0
+	}
+	return z.dict.Scan(cursor, func(e *Node[float64]) { fn(ZMember{e.Key, e.Val}) })
+}
+
+// skiplist is Pugh's skiplist with per-link spans so that ranks are
+// O(log n), ordered by (score, member), with backward links for reverse
+// iteration — the structure Redis uses for large sorted sets.
+type skiplist struct {
+	header *zslNode
+	tail   *zslNode
+	length int
+	level  int
+}
+
+type zslLevel struct {
+	forward *zslNode
+	span    int
+}
+
+type zslNode struct {
+	member   string
+	score    float64
+	backward *zslNode
+	level    []zslLevel
+}
+
+const (
+	zslMaxLevel = 32
+	zslP        = 0.25
+)
+
+func newSkiplist() *skiplist {
+	return &skiplist{header: &zslNode{level: make([]zslLevel, zslMaxLevel)}, level: 1}
+}
+
+func zslRandomLevel() int {
+	l := 1
+	for l < zslMaxLevel && float64(rand.Uint32()&0xFFFF) < zslP*0xFFFF {
+		l++
+	}
+	return l
+}
+
+func (sl *skiplist) insert(score float64, member string) *zslNode {
+	var update [zslMaxLevel]*zslNode
+	var rank [zslMaxLevel]int
+	x := sl.header
+	for i := sl.level - 1; i >= 0; i-- {
+		if i != sl.level-1 {
+			rank[i] = rank[i+1]
+		}
+		for y := x.level[i].forward; y != nil && zless(y.score, y.member, score, member); y = x.level[i].forward {
+			rank[i] += x.level[i].span
+			x = y
+		}
+		update[i] = x
+	}
+	lvl := zslRandomLevel()
+	if lvl > sl.level {
+		for i := sl.level; i < lvl; i++ {
+			rank[i] = 0
+			update[i] = sl.header
+			update[i].level[i].span = sl.length
+		}
+		sl.level = lvl
+	}
+	n := &zslNode{member: member, score: score, level: make([]zslLevel, lvl)}
+	for i := 0; i < lvl; i++ {
+		n.level[i].forward = update[i].level[i].forward
+		update[i].level[i].forward = n
+		n.level[i].span = update[i].level[i].span - (rank[0] - rank[i])
+		update[i].level[i].span = rank[0] - rank[i] + 1
+	}
+	for i := lvl; i < sl.level; i++ {
+		update[i].level[i].span++
+	}
+	if update[0] != sl.header {
+		n.backward = update[0]
+	}
+	if n.level[0].forward != nil {
+		n.level[0].forward.backward = n
+	} else {
+		sl.tail = n
+	}
+	sl.length++
+	return n
+}
+
+func (sl *skiplist) unlink(x *zslNode, update *[zslMaxLevel]*zslNode) {
+	for i := 0; i < sl.level; i++ {
+		if update[i].level[i].forward == x {
+			update[i].level[i].span += x.level[i].span - 1
+			update[i].level[i].forward = x.level[i].forward
+		} else {
+			update[i].level[i].span--
+		}
+	}
+	if x.level[0].forward != nil {
+		x.level[0].forward.backward = x.backward
+	} else {
+		sl.tail = x.backward
+	}
+	for sl.level > 1 && sl.header.level[sl.level-1].forward == nil {
+		sl.level--
+	}
+	sl.length--
+}
+
+func (sl *skiplist) delete(score float64, member string) bool {
+	var update [zslMaxLevel]*zslNode
+	x := sl.header
+	for i := sl.level - 1; i >= 0; i-- {
+		for y := x.level[i].forward; y != nil && zless(y.score, y.member, score, member); y = x.level[i].forward {
+			x = y
+		}
+		update[i] = x
+	}
+	x = x.level[0].forward
+	if x == nil || x.score != score || x.member != member {
+		return false
+	}
+	sl.unlink(x, &update)
+	return true
+}
+
+// updateScore moves a member to a new score, in place when its position
+// does not change.
+func (sl *skiplist) updateScore(cur float64, member string, score float64) {
+	var update [zslMaxLevel]*zslNode
+	x := sl.header
+	for i := sl.level - 1; i >= 0; i-- {
+		for y := x.level[i].forward; y != nil && zless(y.score, y.member, cur, member); y = x.level[i].forward {
+			x = y
+		}
+		update[i] = x
+	}
+	x = x.level[0].forward
+	if x == nil || x.score != cur || x.member != member {
+		return
+	}
+	if (x.backward == nil || x.backward.score < score) &&
+		(x.level[0].forward == nil || x.level[0].forward.score > score) {
+		x.score = score
+		return
+	}
+	sl.unlink(x, &update)
+	sl.insert(score, member)
+}
+
+// rank returns the 1-based rank of a present element (0 when absent).
+func (sl *skiplist) rank(score float64, member string) int {
+	r := 0
+	x := sl.header
+	for i := sl.level - 1; i >= 0; i-- {
+		for y := x.level[i].forward; y != nil && (zless(y.score, y.member, score, member) || (y.score == score && y.member == member)); y = x.level[i].forward {
+			r += x.level[i].span
+			x = y
+		}
+		if x != sl.header && x.score == score && x.member == member {
+			return r
+		}
+	}
+	return 0
+}
+
+// byRank returns the element of 1-based rank r, or nil.
+func (sl *skiplist) byRank(r int) *zslNode {
+	t := 0
+	x := sl.header
+	for i := sl.level - 1; i >= 0; i-- {
+		for x.level[i].forward != nil && t+x.level[i].span <= r {
+			t += x.level[i].span
+			x = x.level[i].forward
+		}
+		if t == r {
+			return x
+		}
+	}
+	return nil
+}
+
+func (sl *skiplist) countBefore(before func(float64, string) bool) int {
+	r := 0
+	x := sl.header
+	for i := sl.level - 1; i >= 0; i-- {
+		for y := x.level[i].forward; y != nil && before(y.score, y.member); y = x.level[i].forward {
+			r += x.level[i].span
+			x = y
+		}
+	}
+	return r
+}
