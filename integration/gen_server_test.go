@@ -137,10 +137,6 @@ func compareCommandInfo(sk, rd Reply) error {
 			return fmt.Errorf("entry %d: %d fields, want 10", i, len(s.Elems))
 		}
 		for f := 0; f < 8; f++ {
-			if f == 2 && r.Elems[0].Str == "ping" {
-				// Known: skiff's PING (lead's cmd_connection.go) adds "stale".
-				continue
-			}
 			if !sameMultiset(s.Elems[f], r.Elems[f]) {
 				return fmt.Errorf("entry %s field %d: %s vs %s", r.Elems[0].Str, f, s.Elems[f], r.Elems[f])
 			}

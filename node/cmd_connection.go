@@ -6,7 +6,7 @@ import (
 
 func init() {
 	register(
-		&Command{Name: "ping", Arity: -1, Flags: "fast stale", Group: "connection", Since: "1.0.0", Summary: "Returns the server's liveliness response.", Complexity: "O(1)", Handler: cmdPing},
+		&Command{Name: "ping", Arity: -1, Flags: "fast sentinel", Group: "connection", Since: "1.0.0", Summary: "Returns the server's liveliness response.", Complexity: "O(1)", Handler: cmdPing},
 		&Command{Name: "echo", Arity: 2, Flags: "loading stale fast", Group: "connection", Since: "1.0.0", Summary: "Returns the given string.", Complexity: "O(1)", Handler: cmdEcho},
 		&Command{Name: "quit", Arity: -1, Flags: "allow_busy noscript loading stale fast no_auth", Group: "connection", Since: "1.0.0", Summary: "Closes the connection.", Complexity: "O(1)", Handler: cmdQuit},
 		&Command{Name: "select", Arity: 2, Flags: "loading stale fast", Group: "connection", Since: "1.0.0", Summary: "Changes the selected database.", Complexity: "O(1)", Handler: cmdSelect},

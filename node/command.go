@@ -30,6 +30,8 @@ const (
 	FlagAllowBusy
 	FlagNoMandatoryKeys
 	FlagProtected
+	FlagSentinel
+	FlagOnlySentinel
 )
 
 var flagNames = map[string]int{
@@ -40,6 +42,7 @@ var flagNames = map[string]int{
 	"fast": FlagFast, "no_auth": FlagNoAuth, "may_replicate": FlagMayReplicate,
 	"no_multi": FlagNoMulti, "allow_busy": FlagAllowBusy,
 	"no_mandatory_keys": FlagNoMandatoryKeys, "protected": FlagProtected,
+	"sentinel": FlagSentinel, "only_sentinel": FlagOnlySentinel,
 }
 
 // Command describes one command or subcommand, with the metadata that
