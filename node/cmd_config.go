@@ -29,10 +29,10 @@ func cmdConfigGet(c *Client, args [][]byte) {
 			// An exact name is answered under the spelling the client used,
 			// as Redis does.
 			o := config.Lookup(p)
-			if o == nil || seen[p] {
+			if o == nil || seen[strings.ToLower(p)] {
 				continue
 			}
-			seen[p] = true
+			seen[strings.ToLower(p)] = true
 			out = append(out, p, c.srv.cfg.String(o.Name))
 			continue
 		}
