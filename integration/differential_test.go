@@ -449,7 +449,7 @@ func diffSteps() int {
 			return n
 		}
 	}
-	return 2000
+	return 5000
 }
 
 // areaTimeBudget bounds one area however many steps were asked for.
@@ -551,6 +551,9 @@ func runArea(t *testing.T, p *diffPair, area string, gens []generator, areaSeed,
 			b.WriteString("  recent commands:\n")
 			for _, h := range hist {
 				fmt.Fprintf(&b, "    #%d [%s] %s\n", h.step, h.gen, fmtArgv(h.argv))
+			}
+			if !p.sk.Alive() {
+				fmt.Fprintf(&b, "  skiff exited: %v\n", p.sk.exitErr)
 			}
 			fmt.Fprintf(&b, "  rerun: go test ./integration/ -run 'TestDifferential/%s$' -seed=%d (SKIFF_DIFF_STEPS=%d)", area, baseSeed, steps)
 			t.Fatal(b.String())

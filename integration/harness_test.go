@@ -156,7 +156,7 @@ func startServer(t testing.TB, kind string, extra []string) *Server {
 func startServerErr(t testing.TB, kind string, extra []string) (*Server, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		s, err := tryStart(t, kind, extra)
+		s, err := tryStart(kind, extra)
 		if err == nil {
 			t.Cleanup(func() {
 				if t.Failed() {
@@ -171,7 +171,7 @@ func startServerErr(t testing.TB, kind string, extra []string) (*Server, error) 
 	return nil, lastErr
 }
 
-func tryStart(t testing.TB, kind string, extra []string) (*Server, error) {
+func tryStart(kind string, extra []string) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err

@@ -69,6 +69,8 @@ type Client struct {
 	propagateArgv [][]byte
 	// blk is set while the client is blocked on keys (blocking.go).
 	blk *blockState
+	// x is the state of transactions, pub/sub and monitor (multi.go).
+	x clientExt
 
 	scratch [32]byte
 }
@@ -150,6 +152,9 @@ func (s *Server) serveConn(conn net.Conn) {
 			}
 			c.processInput()
 		}
+		if c.x.out != nil {
+			c.queueReplies() // under the lock: ordered with pushed messages
+		}
 		s.mu.Unlock()
 		if len(c.w.B) > 0 {
 			if err := c.flush(); err != nil {
@@ -207,6 +212,12 @@ func (c *Client) flush() error {
 }
 
 func (s *Server) removeClient(c *Client) {
+	s.mu.Lock()
+	q := s.freeClientExt(c)
+	s.mu.Unlock()
+	if q != nil {
+		q.drain(time.Now().Add(time.Second)) // e.g. +OK of a subscriber's QUIT
+	}
 	c.conn.Close()
 	s.mu.Lock()
 	delete(s.clients, c.id)
@@ -242,6 +253,9 @@ func (s *Server) call(c *Client, args [][]byte) {
 		c.replyError(errNoAuth)
 		return
 	}
+	if (c.flags&(clientMulti|clientPubSub) != 0 || s.x.gated) && !s.admit(c, cmd, args) {
+		return // queued in MULTI, or refused (multi.go)
+	}
 	c.cmd = cmd
 	c.argv = args
 	c.propagateArgv = nil
@@ -252,6 +266,9 @@ func (s *Server) call(c *Client, args [][]byte) {
 	s.blocking.depth++
 	cmd.Handler(c, args)
 	s.blocking.depth--
+	if len(s.x.monitors) > 0 {
+		s.feedMonitors(c, cmd, args)
+	}
 	dur := monoNow() - start
 	s.slowlogPush(c, cmd, args, dur)
 	st := s.stats.CmdStats[cmd.FullName()]
@@ -329,6 +346,11 @@ func cString(b []byte) []byte {
 
 // replyError writes an error reply and counts it for INFO errorstats.
 func (c *Client) replyError(msg string) {
+	if c.flags&clientMulti != 0 && c.srv.blocking.depth == 0 {
+		// Refused before queuing (not an error of a command run by
+		// EXEC): the transaction must fail with EXECABORT.
+		c.flagTransaction()
+	}
 	c.srv.stats.TotalErrorReplies++
 	code := msg
 	if i := strings.IndexByte(msg, ' '); i > 0 {

@@ -1,7 +1,7 @@
 package node
 
 import (
-	"strconv"
+	"math"
 )
 
 func init() {
@@ -44,9 +44,9 @@ func cmdQuit(c *Client, args [][]byte) {
 }
 
 func cmdSelect(c *Client, args [][]byte) {
-	n, err := strconv.ParseInt(string(args[1]), 10, 64)
-	if err != nil {
-		c.replyError("ERR invalid DB index")
+	n, ok := parseInt(args[1])
+	if !ok || n < math.MinInt32 || n > math.MaxInt32 {
+		c.replyError(errNotInt)
 		return
 	}
 	if n < 0 || n >= int64(len(c.srv.store.DBs)) {

@@ -5,12 +5,14 @@ package glob
 // Match reports whether str matches pattern. With nocase, ASCII letters
 // compare case-insensitively.
 func Match(pattern, str string, nocase bool) bool {
-	return match(pattern, str, nocase, 0)
+	var skip bool
+	return match(pattern, str, nocase, 0, &skip)
 }
 
 // MatchBytes is Match for byte slices without copying.
 func MatchBytes(pattern, str []byte, nocase bool) bool {
-	return match(string(pattern), string(str), nocase, 0)
+	var skip bool
+	return match(string(pattern), string(str), nocase, 0, &skip)
 }
 
 func lower(c byte) byte {
@@ -21,8 +23,11 @@ func lower(c byte) byte {
 }
 
 // match walks pattern and string together; depth bounds the recursion that
-// '*' causes so that hostile patterns cannot exhaust the stack.
-func match(p, s string, nocase bool, depth int) bool {
+// '*' causes so that hostile patterns cannot exhaust the stack. skip is set
+// once a '*' has tried every suffix of the string and failed: no outer '*'
+// can then succeed by handing it a shorter suffix, so the search stops
+// (Redis's skipLongerMatches; without it "a*a*a*...b" is exponential).
+func match(p, s string, nocase bool, depth int, skip *bool) bool {
 	if depth > 1000 {
 		return false
 	}
@@ -36,12 +41,16 @@ func match(p, s string, nocase bool, depth int) bool {
 				return true
 			}
 			for len(s) > 0 {
-				if match(p[1:], s, nocase, depth+1) {
+				if match(p[1:], s, nocase, depth+1, skip) {
 					return true
+				}
+				if *skip {
+					return false
 				}
 				s = s[1:]
 			}
-			return match(p[1:], s, nocase, depth+1)
+			*skip = true
+			return match(p[1:], s, nocase, depth+1, skip)
 		case '?':
 			if len(s) == 0 {
 				return false

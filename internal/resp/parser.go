@@ -11,11 +11,14 @@ import (
 	"strconv"
 )
 
-// Limits Redis applies to requests (networking.c). InlineMax bounds an
-// inline request and the header lines of a multibulk one.
+// Limits Redis 7.0 applies to requests (networking.c). InlineMax bounds
+// an inline request and the header lines of a multibulk one. A multibulk
+// count is accepted up to INT_MAX, as Redis 7.0 does (older Redis stopped
+// at 1024*1024); nothing is allocated for the announced count, argument
+// slots grow only as arguments actually arrive.
 const (
 	InlineMax    = 64 * 1024
-	MaxMultibulk = 1024 * 1024
+	MaxMultibulk = 1<<31 - 1
 )
 
 // ProtocolError is a malformed request; Redis answers "-ERR Protocol

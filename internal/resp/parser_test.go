@@ -93,7 +93,7 @@ func TestParserCommands(t *testing.T) {
 		{"*0\r\n*-1\r\n*-7\r\n*1\r\n$1\r\nx\r\n", [][]string{{"x"}}, "<nil>"},
 		{"*1\r\n$3\r\na\r\n\r\n", [][]string{{"a\r\n"}}, "<nil>"},
 		{"*1\r\n$2\r\nabXY", [][]string{{"ab"}}, "<nil>"}, // the 2 bytes after a bulk are not checked
-		{"*1\rX$2\rYab\r\n", [][]string{{"ab"}}, "<nil>"},  // nor the byte after a header's CR
+		{"*1\rX$2\rYab\r\n", [][]string{{"ab"}}, "<nil>"}, // nor the byte after a header's CR
 		{"PING\r\n", [][]string{{"PING"}}, "<nil>"},
 		{"PING\n", [][]string{{"PING"}}, "<nil>"},
 		{"\r\n\n  \r\nPING\r\n", [][]string{{"PING"}}, "<nil>"},

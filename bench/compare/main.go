@@ -1,0 +1,431 @@
+// Command compare runs redis-benchmark against skiff and redis-server in
+// the same run, on the same machine, and prints the throughput of each and
+// the ratio skiff/redis; then it loads the same million keys into both and
+// compares their memory. See bench/README.md.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	skiff, redis, bench string
+	quick               bool
+	runs                int
+	keys                int
+	valueSize           int
+	seconds             float64
+	clients             int
+}
+
+func run() error {
+	var o options
+	flag.StringVar(&o.skiff, "skiff", "bin/skiff", "skiff binary")
+	flag.StringVar(&o.redis, "redis", "redis-server", "redis-server binary")
+	flag.StringVar(&o.bench, "benchmark", "redis-benchmark", "redis-benchmark binary")
+	flag.BoolVar(&o.quick, "quick", false, "one short run per figure and 100k keys (a smoke test, not a measurement)")
+	flag.IntVar(&o.runs, "runs", 3, "runs per figure (the median is reported)")
+	flag.IntVar(&o.keys, "keys", 1000000, "keys loaded for the memory comparison")
+	flag.IntVar(&o.valueSize, "value-size", 100, "bytes per value in the memory comparison")
+	flag.Float64Var(&o.seconds, "seconds", 2.5, "target duration of one benchmark run")
+	flag.IntVar(&o.clients, "c", 50, "redis-benchmark clients (-c)")
+	flag.Parse()
+	if o.quick {
+		o.runs, o.keys, o.seconds = 1, 100000, 0.5
+	}
+	for _, p := range []*string{&o.skiff, &o.redis, &o.bench} {
+		path, err := exec.LookPath(*p)
+		if err != nil {
+			return fmt.Errorf("%s not found (make bench builds skiff and installs redis-server/redis-tools): %w", *p, err)
+		}
+		*p = path
+	}
+
+	var procs []*proc
+	defer func() {
+		for _, p := range procs {
+			p.stop()
+		}
+	}()
+	// Stop the servers on Ctrl-C too.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		for _, p := range procs {
+			p.stop()
+		}
+		os.Exit(130)
+	}()
+
+	start := func(kind string) (*proc, error) {
+		p, err := startProc(o, kind)
+		if err == nil {
+			procs = append(procs, p)
+		}
+		return p, err
+	}
+	sk, err := start("skiff")
+	if err != nil {
+		return err
+	}
+	rd, err := start("redis")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("skiff %s (pid %d, port %d) vs redis-server %s (pid %d, port %d); -c %d, %d run(s) each, median\n",
+		o.skiff, sk.cmd.Process.Pid, sk.port, o.redis, rd.cmd.Process.Pid, rd.port, o.clients, o.runs)
+	fmt.Printf("%-6s %4s %14s %14s %7s\n", "test", "-P", "skiff req/s", "redis req/s", "ratio")
+	var ratios [2][]float64
+	for _, pipe := range []int{1, 16} {
+		for _, test := range []string{"set", "get", "incr", "mset"} {
+			// Size -n so that one run lasts about o.seconds on redis.
+			probe, err := benchOnce(o, rd, test, pipe, 20000*pipe/4+5000)
+			if err != nil {
+				return err
+			}
+			n := int(probe * o.seconds)
+			if n < 10000 {
+				n = 10000
+			}
+			var skr, rdr []float64
+			for i := 0; i < o.runs; i++ {
+				// Alternate so that machine noise hits both alike.
+				a, err := benchOnce(o, sk, test, pipe, n)
+				if err != nil {
+					return err
+				}
+				b, err := benchOnce(o, rd, test, pipe, n)
+				if err != nil {
+					return err
+				}
+				skr, rdr = append(skr, a), append(rdr, b)
+			}
+			s, r := median(skr), median(rdr)
+			ratio := s / r
+			if pipe == 1 {
+				ratios[0] = append(ratios[0], ratio)
+			} else {
+				ratios[1] = append(ratios[1], ratio)
+			}
+			fmt.Printf("%-6s %4d %14.0f %14.0f %7.2f   (n=%d; skiff runs %s; redis runs %s)\n",
+				strings.ToUpper(test), pipe, s, r, ratio, n, fmtRuns(skr), fmtRuns(rdr))
+		}
+	}
+	fmt.Printf("median ratio: %.2f at -P 1, %.2f at -P 16\n", median(ratios[0]), median(ratios[1]))
+
+	// Memory: fresh servers, identical data through a pipelined loader.
+	sk.stop()
+	rd.stop()
+	if sk, err = start("skiff"); err != nil {
+		return err
+	}
+	if rd, err = start("redis"); err != nil {
+		return err
+	}
+	fmt.Printf("\nmemory after loading %d keys of %d-byte values:\n", o.keys, o.valueSize)
+	fmt.Printf("%-6s %14s %14s\n", "", "RSS KiB", "used_memory")
+	var rss [2]int64
+	var used [2]int64
+	for i, p := range []*proc{sk, rd} {
+		t0 := time.Now()
+		if err := load(p, o.keys, o.valueSize); err != nil {
+			return fmt.Errorf("loading %s: %w", p.kind, err)
+		}
+		loadTime := time.Since(t0)
+		time.Sleep(time.Second) // let a collector or allocator settle, as a real server would
+		if rss[i], err = p.rss(); err != nil {
+			return err
+		}
+		used[i], _ = p.usedMemory()
+		um := "n/a"
+		if used[i] > 0 {
+			um = strconv.FormatInt(used[i], 10)
+		}
+		fmt.Printf("%-6s %14d %14s   (loaded in %v)\n", p.kind, rss[i], um, loadTime.Round(time.Millisecond))
+	}
+	fmt.Printf("ratio  %14.2f", float64(rss[0])/float64(rss[1]))
+	if used[0] > 0 && used[1] > 0 {
+		fmt.Printf(" %14.2f", float64(used[0])/float64(used[1]))
+	}
+	fmt.Println()
+	return nil
+}
+
+func fmtRuns(v []float64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.FormatFloat(x, 'f', 0, 64)
+	}
+	return strings.Join(s, "/")
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// proc is one server process.
+type proc struct {
+	kind   string
+	port   int
+	dir    string
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("pick a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func startProc(o options, kind string) (*proc, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		dir, err := os.MkdirTemp("", "skiff-bench-"+kind+"-")
+		if err != nil {
+			return nil, err
+		}
+		args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+			"--save", "", "--appendonly", "no", "--loglevel", "warning"}
+		bin := o.redis
+		if kind == "skiff" {
+			bin = o.skiff
+			args = append([]string{"server"}, args...)
+		}
+		logf, err := os.Create(filepath.Join(dir, "server.log"))
+		if err != nil {
+			return nil, err
+		}
+		p := &proc{kind: kind, port: port, dir: dir, exited: make(chan struct{})}
+		p.cmd = exec.Command(bin, args...)
+		p.cmd.Stdout, p.cmd.Stderr = logf, logf
+		p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := p.cmd.Start(); err != nil {
+			return nil, fmt.Errorf("start %s: %w", bin, err)
+		}
+		go func() { p.cmd.Wait(); logf.Close(); close(p.exited) }()
+		if err := p.waitReady(10 * time.Second); err != nil {
+			log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+			p.stop()
+			lastErr = fmt.Errorf("%s not ready on port %d: %w\n%s", kind, port, err, log)
+			continue
+		}
+		return p, nil
+	}
+	return nil, lastErr
+}
+
+func (p *proc) waitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.exited:
+			return errors.New("process exited")
+		default:
+		}
+		var r string
+		if r, err = p.do("PING"); err == nil && r == "+PONG" {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return err
+}
+
+func (p *proc) stop() {
+	select {
+	case <-p.exited:
+	default:
+		p.cmd.Process.Kill()
+		<-p.exited
+	}
+	os.RemoveAll(p.dir)
+}
+
+// do sends one command on a new connection and returns the first line of
+// the reply (or the bulk's content).
+func (p *proc) do(args ...string) (string, error) {
+	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)), time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write(encode(nil, args...)); err != nil {
+		return "", err
+	}
+	br := bufio.NewReader(c)
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if strings.HasPrefix(line, "$") {
+		n, err := strconv.Atoi(line[1:])
+		if err != nil || n < 0 {
+			return "", fmt.Errorf("reply %q", line)
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(br, buf); err != nil {
+			return "", err
+		}
+		return string(buf[:n]), nil
+	}
+	return line, nil
+}
+
+func (p *proc) rss() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				return strconv.ParseInt(f[0], 10, 64)
+			}
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}
+
+func (p *proc) usedMemory() (int64, error) {
+	info, err := p.do("INFO", "memory")
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "used_memory:"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, errors.New("no used_memory in INFO memory")
+}
+
+func encode(dst []byte, args ...string) []byte {
+	dst = append(dst, '*')
+	dst = strconv.AppendInt(dst, int64(len(args)), 10)
+	dst = append(dst, '\r', '\n')
+	for _, a := range args {
+		dst = append(dst, '$')
+		dst = strconv.AppendInt(dst, int64(len(a)), 10)
+		dst = append(dst, '\r', '\n')
+		dst = append(dst, a...)
+		dst = append(dst, '\r', '\n')
+	}
+	return dst
+}
+
+// benchOnce runs redis-benchmark once and returns requests per second.
+func benchOnce(o options, p *proc, test string, pipe, n int) (float64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	args := []string{"-h", "127.0.0.1", "-p", strconv.Itoa(p.port), "-t", test,
+		"-c", strconv.Itoa(o.clients), "-n", strconv.Itoa(n), "-P", strconv.Itoa(pipe),
+		"-r", "100000", "--csv"}
+	out, err := exec.CommandContext(ctx, o.bench, args...).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("redis-benchmark %s against %s: %w\n%s", strings.Join(args, " "), p.kind, err, out)
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(out))).ReadAll()
+	if err != nil {
+		return 0, fmt.Errorf("redis-benchmark output %q: %w", out, err)
+	}
+	for _, row := range rows {
+		if len(row) >= 2 && strings.HasPrefix(strings.ToUpper(row[0]), strings.ToUpper(test)) {
+			return strconv.ParseFloat(row[1], 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s figure in redis-benchmark output %q", test, out)
+}
+
+// load writes n keys with identical values to the server through a
+// pipeline of SETs, reading the replies as it goes.
+func load(p *proc, n, size int) error {
+	c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	rnd := rand.New(rand.NewSource(42))
+	val := make([]byte, size)
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	errc := make(chan error, 1)
+	go func() {
+		br := bufio.NewReaderSize(c, 64<<10)
+		for i := 0; i < n; i++ {
+			line, err := br.ReadSlice('\n')
+			if err != nil {
+				errc <- fmt.Errorf("reply %d: %w", i, err)
+				return
+			}
+			if string(line) != "+OK\r\n" {
+				errc <- fmt.Errorf("reply %d: %q", i, line)
+				return
+			}
+		}
+		errc <- nil
+	}()
+	bw := bufio.NewWriterSize(c, 256<<10)
+	var buf []byte
+	for i := 0; i < n; i++ {
+		for j := range val {
+			val[j] = alphabet[rnd.Intn(len(alphabet))]
+		}
+		buf = encode(buf[:0], "SET", "key:"+strconv.Itoa(i), string(val))
+		if _, err := bw.Write(buf); err != nil {
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(5 * time.Minute):
+		return errors.New("timed out waiting for replies")
+	}
+}
