@@ -179,7 +179,7 @@ func (c *Config) Get(patterns []string) []string {
 func hasGlob(p string) bool { return strings.ContainsAny(p, "*?[\\") }
 
 // Load builds a configuration from an optional file and redis-server style
-// arguments ("--port 7000 --save ''"), the arguments overriding the file.
+// arguments ("--port 7000 --save ”"), the arguments overriding the file.
 func Load(file string, args []string) (*Config, error) {
 	c := New()
 	c.touched = map[string]bool{}

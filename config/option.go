@@ -15,12 +15,12 @@ import (
 type Kind int
 
 const (
-	KindString Kind = iota // any string
-	KindBool               // yes/no
-	KindInt                // a signed integer within [Min, Max]
-	KindMemory             // an integer with optional k/kb/m/mb/g/gb unit
-	KindEnum               // one of Enum
-	KindSpecial            // parsed by the Option's Parse function
+	KindString  Kind = iota // any string
+	KindBool                // yes/no
+	KindInt                 // a signed integer within [Min, Max]
+	KindMemory              // an integer with optional k/kb/m/mb/g/gb unit
+	KindEnum                // one of Enum
+	KindSpecial             // parsed by the Option's Parse function
 )
 
 // Option describes one configuration directive.

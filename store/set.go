@@ -203,4 +203,3 @@ func (s *Set) Scan(cursor uint64, fn func(m string)) uint64 {
 	}
 	return s.d.Scan(cursor, func(e *Node[struct{}]) { fn(e.Key) })
 }
-

@@ -101,6 +101,7 @@ func (z *ZSet) lpFind(member string) int {
 }
 
 func (z *ZSet) lpInsert(member string, score float64) {
+	score = lpScore(score)
 	i, _ := slices.BinarySearchFunc(z.lp, ZMember{member, score}, func(a, b ZMember) int {
 		if zless(a.Score, a.Member, b.Score, b.Member) {
 			return -1
@@ -111,6 +112,15 @@ func (z *ZSet) lpInsert(member string, score float64) {
 		return 1
 	})
 	z.lp = slices.Insert(z.lp, i, ZMember{member, score})
+}
+
+// lpScore is the score as a listpack keeps it: Redis stores integral
+// scores as integers there, which drops the sign of -0.
+func lpScore(s float64) float64 {
+	if s == 0 {
+		return 0
+	}
+	return s
 }
 
 // toSkiplist converts the listpack encoding to skiplist.
@@ -135,7 +145,7 @@ func (z *ZSet) Compact(lim ZLimits) {
 		if len(x.member) > lim.Value {
 			return
 		}
-		lp = append(lp, ZMember{x.member, x.score})
+		lp = append(lp, ZMember{x.member, lpScore(x.score)})
 	}
 	z.lp, z.sl, z.dict = lp, nil, nil
 }
@@ -216,8 +226,7 @@ func (z *ZSet) Rank(member string) (int, bool) {
 		if i < 0 {
 			return 0, false
 		}
-		// A linear find is not the rank when scores tie; the slice is
-		// sorted, so the index is the rank.
+		// The slice is kept in rank order, so the index is the rank.
 		return i, true
 	}
 	e := z.dict.Find(member)
@@ -411,6 +420,14 @@ func zslRandomLevel() int {
 }
 
 func (sl *skiplist) insert(score float64, member string) *zslNode {
+	n := &zslNode{member: member, score: score, level: make([]zslLevel, zslRandomLevel())}
+	sl.link(n)
+	return n
+}
+
+// link inserts a node whose member, score and level slice are set.
+func (sl *skiplist) link(n *zslNode) {
+	score, member := n.score, n.member
 	var update [zslMaxLevel]*zslNode
 	var rank [zslMaxLevel]int
 	x := sl.header
@@ -424,7 +441,7 @@ func (sl *skiplist) insert(score float64, member string) *zslNode {
 		}
 		update[i] = x
 	}
-	lvl := zslRandomLevel()
+	lvl := len(n.level)
 	if lvl > sl.level {
 		for i := sl.level; i < lvl; i++ {
 			rank[i] = 0
@@ -433,7 +450,7 @@ func (sl *skiplist) insert(score float64, member string) *zslNode {
 		}
 		sl.level = lvl
 	}
-	n := &zslNode{member: member, score: score, level: make([]zslLevel, lvl)}
+	n.backward = nil
 	for i := 0; i < lvl; i++ {
 		n.level[i].forward = update[i].level[i].forward
 		update[i].level[i].forward = n
@@ -452,7 +469,6 @@ func (sl *skiplist) insert(score float64, member string) *zslNode {
 		sl.tail = n
 	}
 	sl.length++
-	return n
 }
 
 func (sl *skiplist) unlink(x *zslNode, update *[zslMaxLevel]*zslNode) {
@@ -512,8 +528,10 @@ func (sl *skiplist) updateScore(cur float64, member string, score float64) {
 		x.score = score
 		return
 	}
+	// Reuse the node: unlink it and link it back at its new place.
 	sl.unlink(x, &update)
-	sl.insert(score, member)
+	x.score = score
+	sl.link(x)
 }
 
 // rank returns the 1-based rank of a present element (0 when absent).

@@ -110,7 +110,7 @@ func TestParserCommands(t *testing.T) {
 		{"*-0\r\n", nil, "Protocol error: invalid multibulk length"},
 		{"*\r\n", nil, "Protocol error: invalid multibulk length"},
 		{"*1\n$1\r\na\r\n", nil, "Protocol error: invalid multibulk length"},
-		{"*1048577\r\n", nil, "Protocol error: invalid multibulk length"},
+		{"*2147483648\r\n", nil, "Protocol error: invalid multibulk length"},
 		{"*99999999999999999999\r\n", nil, "Protocol error: invalid multibulk length"},
 		{"*1\r\n$x\r\n", nil, "Protocol error: invalid bulk length"},
 		{"*1\r\n$-1\r\n", nil, "Protocol error: invalid bulk length"},
