@@ -261,7 +261,9 @@ func keysGenScan(r *rand.Rand, k *Keys) []string {
 		argv = append(argv, "MATCH", []string{"*", "key:*", "*a*", "short:*", "[k]*"}[r.Intn(5)])
 	}
 	if r.Intn(3) == 0 {
-		argv = append(argv, "TYPE", []string{"string", "STRING", "list", "hash", "none", "zset", "set"}[r.Intn(7)])
+		// No "TYPE none": it lists expired keys not yet reclaimed, which
+		// depends on each server's active-expiry timing.
+		argv = append(argv, "TYPE", []string{"string", "STRING", "list", "hash", "zset", "set"}[r.Intn(6)])
 	}
 	if r.Intn(12) == 0 {
 		argv = append(argv, []string{"COUNT", "COUNT 0", "COUNT x", "TYPE", "bogus"}[r.Intn(5)])

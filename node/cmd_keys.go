@@ -66,9 +66,10 @@ func (c *Client) notifyIn(db *store.DB, class int, event string, key []byte) {
 	c.srv.keyspaceEvent(db, string(key), event, class)
 }
 
-// signalKeyIn invalidates WATCHes of a key that the current command
-// changed in addition to one already counted with c.modified: Redis
-// counts one change (dirty) per rename, move or copy.
+// signalKeyIn invalidates WATCHes of (and wakes clients blocked on) a key
+// that the current command changed in addition to one already counted
+// with c.modified: Redis counts one change (dirty) per rename, move or
+// copy.
 func (c *Client) signalKeyIn(db *store.DB, key []byte) {
 	c.srv.signalModifiedKey(db, key)
 }
@@ -303,7 +304,7 @@ func cmdCopy(c *Client, args [][]byte) {
 		c.replyError(errUnknownTypeValue)
 		return
 	}
-	obj.LRU = lruClock()
+	obj.LRU = lruAt(c.now)
 	if exists {
 		dst.Delete(string(newkey))
 	}

@@ -57,9 +57,11 @@ type Server struct {
 	stats Stats
 	// blocking tracks clients blocked on keys (blocking.go).
 	blocking blockingState
-	dirty int64 // changes since the last save
+	dirty    int64 // changes since the last save
 	// notifyFlags is the parsed notify-keyspace-events option.
 	notifyFlags int
+	// x is the state of transactions, pub/sub, pause and eviction (multi.go).
+	x serverExt
 
 	activeExpire atomic.Bool
 
@@ -129,6 +131,9 @@ func New(cfg *config.Config, log hclog.Logger) (*Server, error) {
 		if err := cfg.OnChange(h.name, h.fn); err != nil {
 			return nil, fmt.Errorf("config %s: %w", h.name, err)
 		}
+	}
+	if err := s.initExt(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -301,6 +306,7 @@ func (s *Server) cron() {
 func (s *Server) onExpire(db *store.DB, key string) {
 	s.stats.ExpiredKeys++
 	s.keyspaceEvent(db, key, "expired", notifyExpired)
+	s.signalModifiedKey(db, []byte(key))
 	s.propagate(db.ID, [][]byte{[]byte("DEL"), []byte(key)})
 }
 
