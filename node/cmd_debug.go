@@ -81,7 +81,7 @@ func cmdDebug(c *Client, args [][]byte) {
 		for _, k := range args[2:] {
 			var d [20]byte
 			if e := c.db.Peek(k); e != nil {
-				d = keyDigest(e.Key, &e.Val)
+				d = valueDigest(&e.Val)
 			}
 			c.w.AppendSimple(hex.EncodeToString(d[:]))
 		}
@@ -189,16 +189,25 @@ type (
 	}
 )
 
-// keyDigest is DEBUG DIGEST-VALUE's digest of one key: its name, type,
-// content and TTL. Unordered collections combine their elements with
-// XOR so that the digest does not depend on iteration order.
+// keyDigest is one key's part of DEBUG DIGEST: its name and its value.
 func keyDigest(key string, o *store.Object) [20]byte {
+	v := valueDigest(o)
 	var d digestWriter
 	d.addString(key)
+	d.buf = append(d.buf, v[:]...)
+	return d.sum()
+}
+
+// valueDigest is DEBUG DIGEST-VALUE: a digest of the type, the content
+// and whether there is a TTL (like Redis, not the TTL itself, so a COPY
+// digests equal to its source). Unordered collections combine their
+// elements with XOR so that the digest does not depend on iteration
+// order.
+func valueDigest(o *store.Object) [20]byte {
+	var d digestWriter
 	d.addString(o.Type.String())
 	if o.Expire != 0 {
 		d.addString("!!expire!!")
-		d.buf = binary.BigEndian.AppendUint64(d.buf, uint64(o.Expire))
 	}
 	if o.Type == store.TypeString {
 		d.add(o.Str)

@@ -153,11 +153,19 @@ func cmdSet(c *Client, args [][]byte) {
 	if at != 0 {
 		c.db.SetExpire(e, at)
 		c.notify(notifyGeneric, "expire", key)
-		if flags&setPXAT == 0 {
-			// Replicas get an absolute time so they expire it at the same
-			// instant (Redis 7.0 rewrites SET ... EX to SET ... PXAT).
-			c.propagateArgv = [][]byte{[]byte("SET"), key, args[2], []byte("PXAT"), store.FormatInt(at)}
+		// Replicas get an absolute time so they expire it at the same
+		// instant. Redis 7.0 rewrites every SET with a TTL (PXAT too, which
+		// also drops GET and normalises the option's case).
+		c.propagateArgv = [][]byte{[]byte("SET"), key, args[2], []byte("PXAT"), store.FormatInt(at)}
+	} else if flags&setGet != 0 {
+		// GET only shapes the reply; replicas get the SET without it.
+		pa := make([][]byte, 0, len(args))
+		for i, a := range args {
+			if i < 3 || !eqFold(a, "get") {
+				pa = append(pa, a)
+			}
 		}
+		c.propagateArgv = pa
 	}
 	if flags&setGet == 0 {
 		c.replyOK()
@@ -235,7 +243,7 @@ func incrDecr(c *Client, key []byte, by int64) {
 	cur += by
 	if e == nil {
 		e, _ = c.db.Put(key)
-		e.Val = store.Object{Type: store.TypeString}
+		e.Val = store.Object{Type: store.TypeString, LRU: lruAt(c.now)}
 	}
 	e.Val.Str = strconv.AppendInt(e.Val.Str[:0], cur, 10)
 	e.Val.Enc = store.EncInt
