@@ -220,16 +220,19 @@ func signExtend(u uint64, nbits uint) int64 {
 
 // unsignedBitfieldAdd computes value+incr for an unsigned field of nbits
 // (value may be any uint64 when it comes from SET). It reports overflow
-// and returns the wrapped or saturated result.
+// and returns the wrapped or saturated result. The range checks use
+// Redis's wrapping int64 arithmetic on purpose, so that the corner cases
+// (huge SET values, INCRBY of math.MinInt64) answer as Redis does.
 func unsignedBitfieldAdd(value uint64, incr int64, nbits uint, mode int) (uint64, bool) {
 	maxV := mask64(nbits)
+	maxInc := int64(maxV - value)
+	minInc := -int64(value)
 	switch {
-	case value > maxV || (incr > 0 && uint64(incr) > maxV-value):
+	case value > maxV || (incr > 0 && incr > maxInc):
 		if mode == bfSat {
 			return maxV, true
 		}
-	case incr < 0 && uint64(-incr) > value:
-		// -incr cannot overflow here: value <= maxV < 2^63.
+	case incr < 0 && incr < minInc:
 		if mode == bfSat {
 			return 0, true
 		}
@@ -240,19 +243,23 @@ func unsignedBitfieldAdd(value uint64, incr int64, nbits uint, mode int) (uint64
 }
 
 // signedBitfieldAdd is the signed counterpart: wrapping keeps the low
-// nbits as two's complement, saturation clamps to the type's range.
+// nbits as two's complement, saturation clamps to the type's range. As
+// in Redis, a SET of a value far below the range (whose distance to the
+// maximum wraps around) counts as an overflow, not an underflow.
 func signedBitfieldAdd(value, incr int64, nbits uint, mode int) (int64, bool) {
 	maxV := int64(math.MaxInt64)
 	if nbits < 64 {
 		maxV = 1<<(nbits-1) - 1
 	}
 	minV := -maxV - 1
+	maxInc := int64(uint64(maxV) - uint64(value))
+	minInc := minV - value
 	switch {
-	case value > maxV || (incr > 0 && value+incr < value) || (incr > 0 && value+incr > maxV):
+	case value > maxV || (nbits != 64 && incr > maxInc) || (value >= 0 && incr > 0 && incr > maxInc):
 		if mode == bfSat {
 			return maxV, true
 		}
-	case value < minV || (incr < 0 && value+incr > value) || (incr < 0 && value+incr < minV):
+	case value < minV || (nbits != 64 && incr < minInc) || (value < 0 && incr < 0 && incr < minInc):
 		if mode == bfSat {
 			return minV, true
 		}

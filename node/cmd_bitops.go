@@ -131,9 +131,10 @@ func bitRange(start, end, n int64, isBit bool) (first, last int64) {
 	start = max(start, 0)
 	end = max(end, 0)
 	end = min(end, total-1)
-	if isBit {
+	if isBit || start > end {
 		return start, end
 	}
+	// end < n here, and start <= end, so neither product overflows.
 	return start * 8, end*8 + 7
 }
 
@@ -398,4 +399,32 @@ func cmdBitop(c *Client, args [][]byte) {
 	c.modified(dest)
 	c.notify(notifyString, "set", dest)
 	c.replyInt(int64(maxLen))
+}
+
+// Key specs of the string and bitmap commands whose flags differ from
+// what COMMAND derives from FirstKey/LastKey (Redis 7.0's key specs).
+func init() {
+	keySpecOverrides["getex"] = []keySpec{{notes: "RW and UPDATE because it changes the TTL", flags: []string{"RW", "access", "update"}, index: 1, keyStep: 1}}
+	keySpecOverrides["strlen"] = []keySpec{{flags: []string{"RO"}, index: 1, keyStep: 1}}
+	keySpecOverrides["setrange"] = []keySpec{{flags: []string{"RW", "update"}, index: 1, keyStep: 1}}
+	keySpecOverrides["bitop"] = []keySpec{
+		{flags: []string{"OW", "update"}, index: 2, keyStep: 1},
+		{flags: []string{"RO", "access"}, index: 3, lastKey: -1, keyStep: 1},
+	}
+	keySpecOverrides["bitfield"] = []keySpec{{notes: "This command allows both access and modification of the key", flags: []string{"RW", "access", "update", "variable_flags"}, index: 1, keyStep: 1}}
+	// BITFIELD only reads its key when every subcommand is a GET.
+	getKeysProcs["bitfield"] = func(args [][]byte) []keyRef {
+		for i := 2; i < len(args); i++ {
+			rem := len(args) - i - 1
+			switch {
+			case eqFold(args[i], "get") && rem >= 2:
+				i += 2
+			case eqFold(args[i], "overflow") && rem >= 1:
+				i++
+			default: // SET, INCRBY, or a syntax error: assume a write
+				return []keyRef{{pos: 1, flags: []string{"RW", "access", "update"}}}
+			}
+		}
+		return []keyRef{{pos: 1, flags: []string{"RO", "access"}}}
+	}
 }

@@ -26,9 +26,8 @@ func init() {
 }
 
 const (
-	errOffsetRange     = "ERR offset is out of range"
-	errNotFloatOrInf   = "ERR increment would produce NaN or Infinity"
-	errValueOutOfRange = "ERR value is out of range"
+	errOffsetRange   = "ERR offset is out of range"
+	errNotFloatOrInf = "ERR increment would produce NaN or Infinity"
 )
 
 // checkStringLength enforces proto-max-bulk-len on a string that would
@@ -361,7 +360,9 @@ func cmdIncrbyfloat(c *Client, args [][]byte) {
 	c.replyBulk(out)
 	// Replicas get the result, not the increment, so that float
 	// formatting can never make them diverge.
-	c.propagateArgv = [][]byte{[]byte("SET"), key, out, []byte("KEEPTTL")}
+	// out is the stored value, which later SETRANGE/SETBIT may change in
+	// place: the propagated command gets its own copy.
+	c.propagateArgv = [][]byte{[]byte("SET"), key, append([]byte(nil), out...), []byte("KEEPTTL")}
 }
 
 // Emulation of the x87 80-bit long double Redis uses for INCRBYFLOAT: a
