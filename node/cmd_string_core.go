@@ -129,7 +129,13 @@ func cmdSet(c *Client, args [][]byte) {
 		}
 	}
 	key := args[1]
-	e := c.lookupWrite(key)
+	var e *store.Entry
+	if flags&setGet != 0 {
+		// SET ... GET reads like GET does (keyspace hits and misses).
+		e = c.lookupRead(key)
+	} else {
+		e = c.lookupWrite(key)
+	}
 	if flags&setGet != 0 {
 		if e != nil && e.Val.Type != store.TypeString {
 			c.replyWrongType()
