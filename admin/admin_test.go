@@ -42,7 +42,7 @@ func startNodes(t *testing.T, n int) []*tnode {
 		addr := tmp.Addr()
 		_ = tmp.Close()
 		g, err := raftgroup.Open(raftgroup.Options{NodeID: nodeID(i), RESPAddr: fmt.Sprintf("127.0.0.1:%d", 7000+i), AdminAddr: addr,
-			Bootstrap: i == 1, HeartbeatTimeout: 50 * time.Millisecond, ElectionTimeout: 50 * time.Millisecond, LeaderLeaseTimeout: 25 * time.Millisecond,
+			Bootstrap: i == 1, HeartbeatTimeout: 150 * time.Millisecond, ElectionTimeout: 150 * time.Millisecond, LeaderLeaseTimeout: 75 * time.Millisecond,
 			Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Error}), Forward: Forwarder(token),
 			Transport: trans, LogStore: raft.NewInmemStore(), StableStore: raft.NewInmemStore(), SnapshotStore: raft.NewInmemSnapshotStore()})
 		if err != nil {
@@ -85,13 +85,19 @@ func apiCode(err error) (int, string) {
 	return 0, ""
 }
 
-func raw(t *testing.T, method, url, auth, body string) (int, string) {
+// raw sends one request; with follow it follows redirects (so that a
+// leader change during the test does not matter), otherwise it returns
+// the redirect itself.
+func raw(t *testing.T, follow bool, method, url, auth, body string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
-	c := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	c := &http.Client{Timeout: 5 * time.Second}
+	if !follow {
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +127,7 @@ func TestAdminAPI(t *testing.T) {
 	if err != nil || res.Suffrage != "voter" {
 		t.Fatalf("join via follower: %+v %v", res, err)
 	}
-	code, body := raw(t, "POST", "http://"+ns[1].srv.Addr()+"/join", "Bearer "+token, fmt.Sprintf(`{"id":%q,"raft_addr":%q}`, ns[3].id, ns[3].g.RaftAddr()))
+	code, body := raw(t, false, "POST", "http://"+ns[1].srv.Addr()+"/join", "Bearer "+token, fmt.Sprintf(`{"id":%q,"raft_addr":%q}`, ns[3].id, ns[3].g.RaftAddr()))
 	if code != http.StatusTemporaryRedirect || !strings.Contains(body, `"not_leader"`) {
 		t.Fatalf("follower join: %d %s", code, body)
 	}
@@ -159,7 +165,7 @@ func TestAdminAPI(t *testing.T) {
 		{"POST", "/propose", "Bearer " + token, `{"type":"noop","v":9}`, 400, CodeInvalid},
 		{"POST", "/propose", "Bearer " + token, `{"type":"unmonitor","v":1,"cmd":{"name":"x"}}`, 422, CodeRefused},
 	} {
-		st, body := raw(t, tc.method, "http://"+ns[0].srv.Addr()+tc.path, tc.auth, tc.body)
+		st, body := raw(t, true, tc.method, "http://"+ns[0].srv.Addr()+tc.path, tc.auth, tc.body)
 		if st != tc.status || !strings.Contains(body, `"code": "`+tc.code+`"`) {
 			t.Errorf("%s %s %.60s: got %d %s, want %d %s", tc.method, tc.path, tc.body, st, body, tc.status, tc.code)
 		}
@@ -186,7 +192,7 @@ func TestAdminAPI(t *testing.T) {
 		t.Fatalf("cluster: %+v %v", cl, err)
 	}
 	st, err := NewClient(ns[3].srv.Addr(), "").Status(ctx)
-	if err != nil || st.LeaderID != ns[0].id || len(st.Members) != 4 {
+	if err != nil || st.LeaderID == "" || len(st.Members) != 4 {
 		t.Fatalf("status: %+v %v", st, err)
 	}
 

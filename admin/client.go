@@ -34,6 +34,20 @@ type Client struct {
 	Addr  string // host:port of any member's admin API
 	Token string
 	HTTP  *http.Client
+	// NoLeaderRetries is how many times (100 ms apart) a call is retried
+	// while the member answers 503 no_leader/not_leader: 0 means 30 (3 s),
+	// negative means never.
+	NoLeaderRetries int
+}
+
+func (c *Client) retries() int {
+	if c.NoLeaderRetries < 0 {
+		return 0
+	}
+	if c.NoLeaderRetries == 0 {
+		return 30
+	}
+	return c.NoLeaderRetries
 }
 
 // NewClient returns a client with a 15 s per-request timeout.
@@ -48,6 +62,7 @@ func NewClient(addr, token string) *Client {
 
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
 	target := "http://" + c.Addr + path
+	waits := 0
 	for hop := 0; ; hop++ {
 		var rd io.Reader
 		if body != nil {
@@ -89,6 +104,18 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 			if json.Unmarshal(data, &e.ErrorBody) != nil || e.ErrorBody.Error == "" {
 				e.Code = CodeInternal
 				e.ErrorBody.Error = strings.TrimSpace(string(data))
+			}
+			// No leader yet, or its address not yet known here: nothing was
+			// attempted, so waiting briefly and retrying is safe.
+			if resp.StatusCode == http.StatusServiceUnavailable && (e.Code == CodeNoLeader || e.Code == CodeNotLeader) && waits < c.retries() {
+				waits++
+				hop--
+				select {
+				case <-ctx.Done():
+					return e
+				case <-time.After(100 * time.Millisecond):
+				}
+				continue
 			}
 			return e
 		}

@@ -46,6 +46,15 @@ func (n *raftNode) respAddr() string  { return "127.0.0.1:" + strconv.Itoa(n.por
 func (n *raftNode) client() *admin.Client {
 	c := admin.NewClient(n.adminAddr(), raftToken)
 	c.HTTP.Timeout = 3 * time.Second
+	c.NoLeaderRetries = -1 // the tests poll themselves, and measure
+	return c
+}
+
+// retryingClient waits out a missing leader (503 no_leader) for up to
+// 3 s, as `skiff admin` does; for steps whose subject is not leadership.
+func (n *raftNode) retryingClient() *admin.Client {
+	c := n.client()
+	c.NoLeaderRetries = 0
 	return c
 }
 
@@ -161,12 +170,46 @@ func (n *raftNode) kill() {
 	<-n.exited
 }
 
+// signal sends sig. For SIGSTOP it also waits until every thread of the
+// process is stopped: kill(2) returns before the group stop has reached
+// all threads, and on a loaded machine a thread already on a CPU can go on
+// (and, say, acknowledge a raft append) for milliseconds.
 func (n *raftNode) signal(sig syscall.Signal) {
 	n.t.Helper()
 	if err := n.cmd.Process.Signal(sig); err != nil {
 		n.t.Fatalf("signal %v to %s: %v", sig, n.name, err)
 	}
 	n.stopped = sig == syscall.SIGSTOP
+	if !n.stopped {
+		return
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !allThreadsStopped(n.cmd.Process.Pid) {
+		if time.Now().After(deadline) {
+			n.t.Fatalf("%s not stopped 5 s after SIGSTOP", n.name)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// allThreadsStopped reports whether every task of pid is in state T.
+func allThreadsStopped(pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			return false
+		}
+		// "pid (comm) S ...": the state follows the last ')'.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 || i+2 >= len(b) || (b[i+2] != 'T' && b[i+2] != 't') {
+			return false
+		}
+	}
+	return true
 }
 
 func (n *raftNode) logTail(max int) string {
@@ -291,7 +334,7 @@ func waitMembers(t testing.TB, nodes []*raftNode, want int) {
 			if err != nil {
 				return false, n.name + ": " + err.Error()
 			}
-			if len(st.Members) != want || st.LeaderID != lst.ID || st.RaftApplied < lst.CommitIndex {
+			if len(st.Members) != want || st.LeaderID != lst.ID || st.LeaderAdmin == "" || st.RaftApplied < lst.CommitIndex {
 				return false, fmt.Sprintf("%s: %d members, leader %q, applied %d (leader commit %d)", n.name, len(st.Members), st.LeaderID, st.RaftApplied, lst.CommitIndex)
 			}
 		}

@@ -592,15 +592,25 @@ func (g *Group) leaderDuties(ctx context.Context) {
 	if err := g.ensureBarrier(ctx); err != nil {
 		return
 	}
-	self := fsm.Node{ID: g.opts.NodeID, Addr: g.opts.RESPAddr, RaftAddr: g.RaftAddr(), AdminAddr: g.opts.AdminAddr}
-	if n, ok := g.fsm.Node(self.ID); (!ok || n.Addr != self.Addr || n.RaftAddr != self.RaftAddr || n.AdminAddr != self.AdminAddr) && !g.fsm.IsRemoved(self.ID) {
-		if _, err := g.ProposeLocal(ctx, &fsm.UpsertNode{Node: self}); err != nil {
-			g.log.Warn("recording this leader's node entry failed", "error", err)
-		}
+	if err := g.recordSelf(ctx); err != nil {
+		g.log.Warn("recording this leader's node entry failed", "error", err)
 	}
 	if err := g.promote(ctx); err != nil {
 		g.log.Warn("promoting a non-voter failed", "error", err)
 	}
+}
+
+// recordSelf commits this leader's own node entry (addresses) if the
+// metadata lacks it or has other addresses, so that followers can direct
+// requests to the leader's admin API.
+func (g *Group) recordSelf(ctx context.Context) error {
+	self := fsm.Node{ID: g.opts.NodeID, Addr: g.opts.RESPAddr, RaftAddr: g.RaftAddr(), AdminAddr: g.opts.AdminAddr}
+	n, ok := g.fsm.Node(self.ID)
+	if ok && n.Addr == self.Addr && n.RaftAddr == self.RaftAddr && n.AdminAddr == self.AdminAddr || g.fsm.IsRemoved(self.ID) {
+		return nil
+	}
+	_, err := g.ProposeLocal(ctx, &fsm.UpsertNode{Node: self})
+	return err
 }
 
 // promote turns healthy non-voters into voters while there are fewer

@@ -29,7 +29,7 @@ func newMember(t *testing.T, n int, bootstrap bool, voters int) *member {
 	g, err := Open(Options{
 		NodeID: nodeID(n), RESPAddr: fmt.Sprintf("127.0.0.1:%d", 7000+n), AdminAddr: fmt.Sprintf("127.0.0.1:%d", 27000+n),
 		Bootstrap: bootstrap, Voters: voters,
-		HeartbeatTimeout: 50 * time.Millisecond, ElectionTimeout: 50 * time.Millisecond, LeaderLeaseTimeout: 25 * time.Millisecond,
+		HeartbeatTimeout: 150 * time.Millisecond, ElectionTimeout: 150 * time.Millisecond, LeaderLeaseTimeout: 75 * time.Millisecond,
 		Logger:    hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: os.Stderr}),
 		Transport: trans, LogStore: raft.NewInmemStore(), StableStore: raft.NewInmemStore(), SnapshotStore: raft.NewInmemSnapshotStore(),
 	})
@@ -270,7 +270,7 @@ func TestRealStoresRestart(t *testing.T) {
 	dir := t.TempDir()
 	open := func() *Group {
 		g, err := Open(Options{Dir: dir, NodeID: nodeID(1), BindAddr: "127.0.0.1:0", Bootstrap: true, NoSync: true,
-			HeartbeatTimeout: 50 * time.Millisecond, ElectionTimeout: 50 * time.Millisecond, LeaderLeaseTimeout: 25 * time.Millisecond,
+			HeartbeatTimeout: 150 * time.Millisecond, ElectionTimeout: 150 * time.Millisecond, LeaderLeaseTimeout: 75 * time.Millisecond,
 			Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Warn})})
 		if err != nil {
 			t.Fatal(err)
@@ -278,6 +278,7 @@ func TestRealStoresRestart(t *testing.T) {
 		return g
 	}
 	g := open()
+	addr := g.RaftAddr()
 	if g.HadState() {
 		t.Fatal("fresh dir reported state")
 	}
@@ -301,5 +302,25 @@ func TestRealStoresRestart(t *testing.T) {
 	if _, err := Open(Options{Dir: dir, NodeID: nodeID(1), BindAddr: "127.0.0.1:0", NoSync: true,
 		Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Warn})}); err == nil || !strings.Contains(err.Error(), "now advertises") {
 		t.Fatalf("restart at another address: %v", err)
+	}
+	// At its old address it restarts from the snapshot plus the log tail.
+	g2, err := Open(Options{Dir: dir, NodeID: nodeID(1), BindAddr: addr, NoSync: true,
+		HeartbeatTimeout: 50 * time.Millisecond, ElectionTimeout: 50 * time.Millisecond, LeaderLeaseTimeout: 25 * time.Millisecond,
+		Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Warn})})
+	if err != nil {
+		t.Fatalf("restart at the old address: %v", err)
+	}
+	defer g2.Close()
+	if !g2.HadState() {
+		t.Fatal("restart did not report state")
+	}
+	waitFor(t, "leadership after restart", 5*time.Second, g2.IsLeader)
+	if _, err := g2.ReadIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "b"} {
+		if _, ok := g2.FSM().Monitor(name); !ok {
+			t.Fatalf("monitor %s lost across restart", name)
+		}
 	}
 }

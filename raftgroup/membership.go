@@ -85,6 +85,10 @@ func (g *Group) Join(ctx context.Context, req JoinRequest) (JoinResult, error) {
 	if err := g.ensureBarrier(ctx); err != nil {
 		return JoinResult{}, err
 	}
+	// Members that join learn the leader's admin address from its entry.
+	if err := g.recordSelf(ctx); err != nil {
+		return JoinResult{}, err
+	}
 	if g.fsm.IsRemoved(req.ID) {
 		return JoinResult{}, &ConflictError{Msg: fmt.Sprintf("node %s was removed from the cluster and cannot rejoin; start it with an empty dir to get a new id", req.ID)}
 	}

@@ -52,6 +52,12 @@ func init() {
 	serverHooks = append(serverHooks, startRaftMember)
 }
 
+// raftGroupHooks run once this node's Raft member is up (and joined),
+// before the server hook returns; cluster and sentinel wiring in
+// cmd/skiff append to it to get the group (g.FSM() for reads, g.Propose
+// for changes). A hook error stops the server.
+var raftGroupHooks []func(g *raftgroup.Group, logger hclog.Logger) error
+
 func parseJoinList(v string) (string, error) {
 	var out []string
 	for _, a := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -154,6 +160,16 @@ func (m *raftMember) Close() error {
 	return err
 }
 
+func (m *raftMember) runHooks(log hclog.Logger) (io.Closer, error) {
+	for _, h := range raftGroupHooks {
+		if err := h(m.g, log); err != nil {
+			_ = m.Close()
+			return nil, fmt.Errorf("raft: %w", err)
+		}
+	}
+	return m, nil
+}
+
 func ms(cfg *config.Config, name string) time.Duration {
 	return time.Duration(cfg.Int(name)) * time.Millisecond
 }
@@ -219,7 +235,7 @@ func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error)
 	m := &raftMember{g: g, srv: srv}
 	log.Info("raft member started", "id", id, "raft", g.RaftAddr(), "admin", adminAdv, "restart", g.HadState(), "join", cfg.String("join"))
 	if len(joinAddrs) == 0 {
-		return m, nil
+		return m.runHooks(log)
 	}
 	req := raftgroup.JoinRequest{ID: id, RaftAddr: g.RaftAddr(), Addr: respAddr, AdminAddr: adminAdv}
 	if !g.HadState() {
@@ -231,7 +247,7 @@ func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error)
 			return nil, fmt.Errorf("raft: %w", err)
 		}
 		log.Info("joined the raft group", "suffrage", res.Suffrage, "index", res.Index)
-		return m, nil
+		return m.runHooks(log)
 	}
 	if st := g.Status(); len(st.Members) == 1 && st.Members[0].ID == id {
 		// It ran as a cluster of one (started without --join): joining
@@ -251,5 +267,5 @@ func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error)
 			log.Info("re-joined after restart", "suffrage", res.Suffrage, "already_member", res.AlreadyMember)
 		}
 	}()
-	return m, nil
+	return m.runHooks(log)
 }
