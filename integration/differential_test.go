@@ -270,6 +270,11 @@ func cmdKeys(argv []string) []string {
 
 // compareReplies returns nil when skiff's reply is acceptable for argv.
 func compareReplies(argv []string, sk, rd Reply) error {
+	// Identical replies always agree, whatever a custom check expects
+	// (inside MULTI every command is answered +QUEUED).
+	if sk.Type != 'X' && sk.Equal(rd) {
+		return nil
+	}
 	for _, name := range cmdKeys(argv) {
 		if f := nondet[name]; f != nil {
 			if sk.Type == 'X' || rd.Type == 'X' {

@@ -127,6 +127,9 @@ func pairsOf(r Reply) []string {
 
 // hashSamePairs compares field/value replies as sets of pairs.
 func hashSamePairs(sk, rd Reply) error {
+	if sk.Equal(rd) {
+		return nil // identical (also +QUEUED inside MULTI)
+	}
 	if sk.Type != rd.Type || sk.Null != rd.Null || len(sk.Elems) != len(rd.Elems) {
 		return errors.New("replies differ in type or length")
 	}
@@ -149,6 +152,9 @@ func hashSamePairs(sk, rd Reply) error {
 // equal, arrays of the same length, a single field present or null alike.
 // Which fields come back is random on both servers.
 func hashCheckRandfield(sk, rd Reply) error {
+	if sk.Equal(rd) {
+		return nil // identical (also +QUEUED inside MULTI)
+	}
 	if sk.IsError() || rd.IsError() || sk.Null || rd.Null {
 		if sk.Equal(rd) {
 			return nil
@@ -171,6 +177,9 @@ func hashCheckRandfield(sk, rd Reply) error {
 // both servers and must match as pairs; a large one is walked
 // with different cursors, so only the shape is compared.
 func hashCheckScan(sk, rd Reply) error {
+	if sk.Equal(rd) {
+		return nil // identical (also +QUEUED inside MULTI)
+	}
 	if sk.IsError() || rd.IsError() {
 		if sk.Equal(rd) {
 			return nil

@@ -24,8 +24,11 @@ package node
 //	    answers a null bulk) checks c.canBlock() first.
 //	s.signalKeyReady(db, key)
 //	    Marks key as possibly ready. Every change to a key goes through
-//	    signalModifiedKey, which calls it, so pushes, RENAME, MOVE, COPY,
-//	    SWAPDB ... all wake waiters; a handler need not call it directly.
+//	    signalModifiedKey, which calls it, so pushes, RENAME, MOVE, COPY
+//	    ... all wake waiters; a handler need not call it directly.
+//	s.signalSwappedDBs(db1, db2)
+//	    For SWAPDB, after the swap: marks the blocked-on keys that now
+//	    exist in either database.
 //	parseBlockTimeout(c, arg)
 //	    Parses a timeout in (fractional) seconds with Redis's errors.
 //	s.unblockClient(c, withError)
@@ -177,6 +180,24 @@ func (s *Server) signalKeyReady(db *store.DB, key []byte) {
 	s.blocking.ready = append(s.blocking.ready, rk)
 }
 
+// signalSwappedDBs marks ready every blocked-on key that exists in
+// either database after SWAPDB exchanged their contents (Redis's
+// scanDatabaseForReadyKeys): clients blocked in one database now see the
+// other's keys.
+func (s *Server) signalSwappedDBs(dbs ...*store.DB) {
+	if s.blocking.nblocked == 0 {
+		return
+	}
+	now := time.Now().UnixMilli()
+	for _, db := range dbs {
+		for key := range s.blocking.waiting[db.ID] {
+			if db.Lookup([]byte(key), now) != nil {
+				s.signalKeyReady(db, []byte(key))
+			}
+		}
+	}
+}
+
 // handleReadyKeys serves clients blocked on keys signalled ready. Serving
 // one client may make other keys ready (BLMOVE pushes), so it loops until
 // no key is left.
@@ -306,4 +327,101 @@ func (c *Client) waitUnblocked() bool {
 		c.setBlockDeadline()
 		s.mu.Unlock()
 	}
+}
+
+// Sorted-set blocking pops, built on the framework above and on the
+// sorted-set helpers of cmd_zset.go (zpopGeneric, parseZmpop).
+
+func init() {
+	register(
+		&Command{Name: "bzpopmin", Arity: -3, Flags: "write noscript blocking fast", FirstKey: 1, LastKey: -2, Step: 1, Group: "sorted_set", Since: "5.0.0", Summary: "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", Complexity: "O(log(N)) with N being the number of elements in the sorted set.", Handler: cmdBzpopmin},
+		&Command{Name: "bzpopmax", Arity: -3, Flags: "write noscript blocking fast", FirstKey: 1, LastKey: -2, Step: 1, Group: "sorted_set", Since: "5.0.0", Summary: "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.", Complexity: "O(log(N)) with N being the number of elements in the sorted set.", Handler: cmdBzpopmax},
+		&Command{Name: "bzmpop", Arity: -5, Flags: "write blocking", Group: "sorted_set", Since: "7.0.0", Summary: "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", Complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", Handler: cmdBzmpop},
+	)
+}
+
+var (
+	argZpopmin = []byte("ZPOPMIN")
+	argZpopmax = []byte("ZPOPMAX")
+)
+
+func zpopArg(max bool) []byte {
+	if max {
+		return argZpopmax
+	}
+	return argZpopmin
+}
+
+func cmdBzpopmin(c *Client, args [][]byte) {
+	timeout, ok := parseBlockTimeout(c, args[len(args)-1])
+	if !ok {
+		return
+	}
+	blockingZpop(c, args[1:len(args)-1], false, -1, timeout)
+}
+
+func cmdBzpopmax(c *Client, args [][]byte) {
+	timeout, ok := parseBlockTimeout(c, args[len(args)-1])
+	if !ok {
+		return
+	}
+	blockingZpop(c, args[1:len(args)-1], true, -1, timeout)
+}
+
+func cmdBzmpop(c *Client, args [][]byte) {
+	keys, max, count, ok := parseZmpop(c, args, 2)
+	if !ok {
+		return
+	}
+	timeout, ok := parseBlockTimeout(c, args[1])
+	if !ok {
+		return
+	}
+	blockingZpop(c, keys, max, count, timeout)
+}
+
+// blockingZpop is BZPOPMIN/BZPOPMAX (count -1: reply key, member, score)
+// and BZMPOP (count > 0: reply [key, [[member, score] ...]]).
+func blockingZpop(c *Client, keys [][]byte, max bool, count int64, timeout time.Duration) {
+	nested := count != -1
+	for _, key := range keys {
+		e := c.lookupWrite(key)
+		if e == nil {
+			continue
+		}
+		z, ok := asZSet(c, e)
+		if !ok {
+			return
+		}
+		if z.Len() == 0 {
+			continue
+		}
+		n := int64(1)
+		if nested {
+			n = min(count, int64(z.Len()))
+		}
+		zpopGeneric(c, [][]byte{key}, max, true, count, nested, true)
+		c.propagateArgv = [][]byte{zpopArg(max), listCopyBytes(key)}
+		if nested {
+			c.propagateArgv = append(c.propagateArgv, store.FormatInt(n))
+		}
+		return
+	}
+	c.block(keys, timeout, func(c *Client, key []byte) bool {
+		e := c.db.Lookup(key, c.now)
+		if e == nil || e.Val.Type != store.TypeZSet {
+			return false
+		}
+		z := e.Val.Val.(*store.ZSet)
+		if z.Len() == 0 {
+			return false
+		}
+		argv := [][]byte{zpopArg(max), key}
+		if nested {
+			argv = append(argv, store.FormatInt(min(count, int64(z.Len()))))
+		}
+		zpopGeneric(c, [][]byte{key}, max, true, count, nested, true)
+		c.srv.propagate(c.db.ID, argv)
+		return true
+	}, func(c *Client) { c.w.AppendNullArray() })
 }

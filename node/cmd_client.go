@@ -19,6 +19,7 @@ func init() {
 		&Command{Name: "no-evict", Arity: 3, Flags: "admin noscript loading stale", Group: "connection", Since: "7.0.0", Summary: "Sets the client eviction mode of the connection.", Complexity: "O(1)", Handler: cmdClientNoEvict},
 		&Command{Name: "no-touch", Arity: 3, Flags: "noscript loading stale", Group: "connection", Since: "7.2.0", Summary: "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", Complexity: "O(1)", Handler: cmdClientNoTouch},
 		&Command{Name: "reply", Arity: 3, Flags: "noscript loading stale", Group: "connection", Since: "3.2.0", Summary: "Instructs the server whether to reply to commands.", Complexity: "O(1)", Handler: cmdClientReply},
+		&Command{Name: "unblock", Arity: -3, Flags: "admin noscript loading stale", Group: "connection", Since: "5.0.0", Summary: "Unblocks a client blocked by a blocking command from a different connection.", Complexity: "O(log N) where N is the number of client connections", Handler: cmdClientUnblock},
 		&Command{Name: "help", Arity: 2, Flags: "loading stale", Group: "connection", Since: "5.0.0", Summary: "Returns helpful text about the different subcommands.", Complexity: "O(1)", Handler: cmdClientHelp},
 	)
 }
@@ -38,6 +39,37 @@ func (c *Client) applyReplyMode(mark int) {
 }
 
 func cmdClientID(c *Client, args [][]byte) { c.replyInt(c.id) }
+
+// cmdClientUnblock is CLIENT UNBLOCK id [TIMEOUT|ERROR]: the reason is
+// checked before the id, as Redis does.
+func cmdClientUnblock(c *Client, args [][]byte) {
+	if len(args) > 4 {
+		c.replyErrorf("ERR unknown subcommand or wrong number of arguments for '%s'. Try CLIENT HELP.", args[1])
+		return
+	}
+	withError := false
+	if len(args) == 4 {
+		switch {
+		case eqFold(args[3], "timeout"):
+		case eqFold(args[3], "error"):
+			withError = true
+		default:
+			c.replyError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+			return
+		}
+	}
+	id, ok := parseInt(args[2])
+	if !ok {
+		c.replyError(errNotInt)
+		return
+	}
+	target := c.srv.clients[id]
+	if target != nil && c.srv.unblockClient(target, withError) {
+		c.replyInt(1)
+		return
+	}
+	c.replyInt(0)
+}
 
 func cmdClientSetName(c *Client, args [][]byte) {
 	if c.setName(args[2]) {

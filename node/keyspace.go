@@ -23,11 +23,6 @@ const (
 	notifyNew                  // n
 )
 
-// keyspaceEvent publishes a keyspace notification. Pub/Sub and the
-// notify-keyspace-events option arrive with the pub/sub issue; until then
-// no client can subscribe, so there is nothing to deliver.
-func (s *Server) keyspaceEvent(db *store.DB, key string, event string, class int) {}
-
 // propagate sends a write's effect to replicas and the AOF. Replication
 // and AOF attach here; without them there is no one to send to.
 func (s *Server) propagate(dbID int, args [][]byte) {}
@@ -77,10 +72,4 @@ func (c *Client) notify(class int, event string, key []byte) {
 		return
 	}
 	c.srv.keyspaceEvent(c.db, string(key), event, class)
-}
-
-// signalModifiedKey invalidates WATCHes on key (transactions arrive with
-// the transactions issue; nothing can watch a key before that).
-func (s *Server) signalModifiedKey(db *store.DB, key []byte) {
-	s.signalKeyReady(db, key)
 }
