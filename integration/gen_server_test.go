@@ -21,6 +21,12 @@ var serverConfigNames = []string{"maxmemory", "maxmemory-policy", "timeout", "da
 	"repl-backlog-size", "nosuchoption", "MAXMEMORY"}
 
 func init() {
+	// DEBUG PROTOCOL: every RESP type, in whichever protocol the area is
+	// running (push is left out: it is followed by a second reply).
+	registerGen("server", "debug-protocol", 2, func(r *rand.Rand, k *Keys) []string {
+		types := []string{"string", "integer", "double", "bignum", "null", "array", "set", "map", "attrib", "verbatim", "true", "false", "bogus"}
+		return []string{"DEBUG", "PROTOCOL", types[r.Intn(len(types))]}
+	})
 	registerGen("server", "config-get", 6, func(r *rand.Rand, k *Keys) []string {
 		argv := []string{coreCase(r, "CONFIG"), coreCase(r, "GET")}
 		for n := 1 + r.Intn(2); n > 0; n-- {

@@ -87,6 +87,8 @@ func cmdDebug(c *Client, args [][]byte) {
 		}
 	case sub == "object" && argc == 3:
 		debugObject(c, args[2])
+	case sub == "protocol" && argc == 3:
+		debugProtocol(c, strings.ToLower(string(args[2])))
 	case sub == "populate" && argc >= 3 && argc <= 5:
 		debugPopulate(c, args)
 	case sub == "reload":
@@ -350,4 +352,69 @@ func debugPopulate(c *Client, args [][]byte) {
 		c.srv.signalModifiedKey(c.db, kb)
 	}
 	c.replyOK()
+}
+
+// debugProtocol is DEBUG PROTOCOL <type>: one reply of each RESP type, so
+// that clients (and Redis's test suite) can check their parsers.
+func debugProtocol(c *Client, name string) {
+	w := &c.w
+	switch name {
+	case "string":
+		w.AppendBulkString("Hello World")
+	case "integer":
+		w.AppendInt(12345)
+	case "double":
+		w.AppendDouble(3.141)
+	case "bignum":
+		const n = "1234567999999999999999999999999999999"
+		if w.Proto == 3 {
+			w.AppendRaw([]byte("(" + n + "\r\n"))
+		} else {
+			w.AppendBulkString(n)
+		}
+	case "null":
+		w.AppendNull()
+	case "array", "set":
+		if name == "set" {
+			w.AppendSet(3)
+		} else {
+			w.AppendArray(3)
+		}
+		for j := int64(0); j < 3; j++ {
+			w.AppendInt(j)
+		}
+	case "map":
+		w.AppendMap(3)
+		for j := int64(0); j < 3; j++ {
+			w.AppendInt(j)
+			w.AppendBool(j == 1)
+		}
+	case "attrib":
+		if w.Proto == 3 {
+			// An attribute precedes the real reply it annotates.
+			w.AppendRaw([]byte("|1\r\n"))
+			w.AppendBulkString("key-popularity")
+			w.AppendArray(2)
+			w.AppendBulkString("key:123")
+			w.AppendInt(90)
+		}
+		w.AppendBulkString("Some real reply following the attribute")
+	case "push":
+		if w.Proto < 3 {
+			c.replyError("ERR RESP2 is not supported by this command")
+			return
+		}
+		w.AppendPush(2)
+		w.AppendBulkString("server-cpu-usage")
+		w.AppendInt(42)
+		w.AppendBulkString("Some real reply following the push reply")
+	case "true":
+		w.AppendBool(true)
+	case "false":
+		w.AppendBool(false)
+	case "verbatim":
+		w.AppendVerbatim("This is a verbatim\nstring")
+	default:
+		c.replyError("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")
+	}
 }
