@@ -155,7 +155,9 @@ func (s *Server) serveConn(conn net.Conn) {
 		if c.x.out != nil {
 			c.queueReplies() // under the lock: ordered with pushed messages
 		}
+		aofOff := s.aofBatchDone()
 		s.mu.Unlock()
+		s.aofWait(aofOff) // appendfsync always: durable before replying
 		if len(c.w.B) > 0 {
 			if err := c.flush(); err != nil {
 				return
@@ -214,6 +216,7 @@ func (c *Client) flush() error {
 func (s *Server) removeClient(c *Client) {
 	s.mu.Lock()
 	q := s.freeClientExt(c)
+	s.replicaGone(c)
 	s.mu.Unlock()
 	if q != nil {
 		q.drain(time.Now().Add(time.Second)) // e.g. +OK of a subscriber's QUIT
@@ -253,6 +256,14 @@ func (s *Server) call(c *Client, args [][]byte) {
 		c.replyError(errNoAuth)
 		return
 	}
+	if s.replGated() && !s.replAdmit(c, cmd) {
+		return // -READONLY, -NOREPLICAS, -MASTERDOWN (replication.go)
+	}
+	if msg := s.diskError(c, cmd); msg != "" {
+		s.rejectedCall(cmd)
+		c.replyError(msg)
+		return
+	}
 	if (c.flags&(clientMulti|clientPubSub) != 0 || s.x.gated) && !s.admit(c, cmd, args) {
 		return // queued in MULTI, or refused (multi.go)
 	}
@@ -264,6 +275,7 @@ func (s *Server) call(c *Client, args [][]byte) {
 	dirty := s.dirty
 	errsBefore := s.stats.TotalErrorReplies
 	s.blocking.depth++
+	writing := s.store.SetWriting(cmd.Has(FlagWrite)) // snapshot copy-on-write
 	cmd.Handler(c, args)
 	s.blocking.depth--
 	if len(s.x.monitors) > 0 {
@@ -289,12 +301,14 @@ func (s *Server) call(c *Client, args [][]byte) {
 			pa = args
 		}
 		s.propagate(c.db.ID, pa)
+		s.feedAOF(c.db.ID, pa)
 	}
 	c.cmd = nil
 	c.argv = nil
 	if s.blocking.depth == 0 && len(s.blocking.ready) > 0 {
 		s.handleReadyKeys()
 	}
+	s.store.SetWriting(writing)
 }
 
 func (s *Server) rejectedCall(cmd *Command) {

@@ -28,7 +28,7 @@ func cmdFlushdb(c *Client, args [][]byte) {
 		return
 	}
 	n := c.db.Len()
-	c.srv.touchAllWatched(c.db, nil, c.now)
+	c.srv.touchWatchedInDB(c.db, nil, c.now)
 	c.db.Flush()
 	c.flushed(args, int64(n))
 	c.replyOK()
@@ -41,7 +41,7 @@ func cmdFlushall(c *Client, args [][]byte) {
 	n := 0
 	for _, db := range c.srv.store.DBs {
 		n += db.Len()
-		c.srv.touchAllWatched(db, nil, c.now)
+		c.srv.touchWatchedInDB(db, nil, c.now)
 		db.Flush()
 	}
 	c.flushed(args, int64(n))
@@ -80,8 +80,8 @@ func cmdSwapdb(c *Client, args [][]byte) {
 	if db1 != db2 {
 		// Clients keep their *DB, so swapping the contents moves every
 		// client connected to one database over to the other's keys.
-		c.srv.touchAllWatched(db1, db2, c.now)
-		c.srv.touchAllWatched(db2, db1, c.now)
+		c.srv.touchWatchedInDB(db1, db2, c.now)
+		c.srv.touchWatchedInDB(db2, db1, c.now)
 		db1.Swap(db2)
 		// Clients blocked on a key in either database may now find it.
 		c.srv.signalSwappedDBs(db1, db2)

@@ -315,6 +315,7 @@ var totalSystemMemory = sync.OnceValue(func() uint64 {
 
 func infoMemory(s *Server, b *infoBuf) {
 	used, total, free := memoryUsage()
+	used = uint64(s.usedMemory()) // the dataset estimate eviction works on (evict.go, docs/memory.md)
 	rss := processRSS()
 	st := s.infoState()
 	if used > st.peakMemory {
@@ -460,9 +461,10 @@ func infoStats(s *Server, b *infoBuf) {
 	b.kv("instantaneous_input_repl_kbps", "0.00")
 	b.kv("instantaneous_output_repl_kbps", "0.00")
 	b.kv("rejected_connections", s.stats.RejectedConns)
-	b.kv("sync_full", 0)
-	b.kv("sync_partial_ok", 0)
-	b.kv("sync_partial_err", 0)
+	full, pok, perr := s.replStats()
+	b.kv("sync_full", full)
+	b.kv("sync_partial_ok", pok)
+	b.kv("sync_partial_err", perr)
 	b.kv("expired_keys", s.stats.ExpiredKeys)
 	b.kv("expired_stale_perc", "0.00")
 	b.kv("expired_time_cap_reached_count", s.store.ExpiredTimeCapReached)

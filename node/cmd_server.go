@@ -100,7 +100,11 @@ func cmdShutdown(c *Client, args [][]byte) {
 		c.replyError("ERR No shutdown in progress.")
 		return
 	}
-	_, _ = now, force // no replicas to wait for and nothing to save yet
+	_ = now // no replicas to wait for
+	if err := c.srv.shutdownPersist(save, nosave, force); err != nil {
+		c.replyError(errShutdownSave)
+		return
+	}
 	c.srv.log.Warn("user requested shutdown", "nosave", nosave, "save", save)
 	// Redis never replies to a successful SHUTDOWN: the client sees the
 	// connection close.

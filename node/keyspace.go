@@ -23,10 +23,6 @@ const (
 	notifyNew                  // n
 )
 
-// propagate sends a write's effect to replicas and the AOF. Replication
-// and AOF attach here; without them there is no one to send to.
-func (s *Server) propagate(dbID int, args [][]byte) {}
-
 // lookupRead returns the live entry of key for a read, counting keyspace
 // hits and misses.
 func (c *Client) lookupRead(key []byte) *store.Entry {
@@ -55,6 +51,10 @@ func (c *Client) lookupWrite(key []byte) *store.Entry {
 // to (CLIENT NO-TOUCH).
 func (c *Client) touch(e *store.Entry) {
 	if c.flags&clientNoTouch == 0 {
+		if c.srv.x.evict.lfu {
+			e.Val.LRU = c.srv.lfuTouch(e.Val.LRU, c.now) // evict.go
+			return
+		}
 		e.Val.LRU = lruAt(c.now)
 	}
 }

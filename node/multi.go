@@ -15,7 +15,7 @@ package node
 // WATCH keeps, per database, the clients watching each key. Every change
 // to a key reaches signalModifiedKey (c.modified, expiry, RENAME, MOVE,
 // ...), which marks the watchers dirty; FLUSHDB, FLUSHALL and SWAPDB call
-// touchAllWatched while the old contents are still there.
+// touchWatchedInDB while the old contents are still there.
 
 import (
 	"github.com/skiffdb/skiff/store"
@@ -349,10 +349,10 @@ func (s *Server) signalModifiedKey(db *store.DB, key []byte) {
 	}
 }
 
-// touchAllWatched marks dirty the watchers of every key of emptied that
+// touchWatchedInDB marks dirty the watchers of every key of emptied that
 // exists there (or, for SWAPDB, in replacedWith, the contents emptied is
 // about to receive). It must run before the databases change.
-func (s *Server) touchAllWatched(emptied, replacedWith *store.DB, now int64) {
+func (s *Server) touchWatchedInDB(emptied, replacedWith *store.DB, now int64) {
 	if s.x.nwatched == 0 {
 		return
 	}

@@ -62,6 +62,10 @@ type Server struct {
 	notifyFlags int
 	// x is the state of transactions, pub/sub, pause and eviction (multi.go).
 	x serverExt
+	// p is BGSAVE, save points and AOF state (bgsave.go, aof.go).
+	p persistState
+	// repl is the replication state (replication.go).
+	repl replState
 
 	activeExpire atomic.Bool
 
@@ -133,6 +137,12 @@ func New(cfg *config.Config, log hclog.Logger) (*Server, error) {
 		}
 	}
 	if err := s.initExt(); err != nil {
+		return nil, err
+	}
+	if err := s.initPersistence(); err != nil {
+		return nil, err
+	}
+	if err := s.initReplication(); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -213,6 +223,7 @@ func (s *Server) Serve() {
 		go s.acceptLoop(ln)
 	}
 	go s.cron()
+	s.startReplication()
 	<-s.done
 	s.wg.Wait()
 }
@@ -263,6 +274,7 @@ func (s *Server) Shutdown() {
 		close(s.done)
 		s.closeListeners()
 		s.mu.Lock()
+		s.persistOnExit()
 		for _, c := range s.clients {
 			c.conn.Close()
 		}
@@ -285,7 +297,7 @@ func (s *Server) cron() {
 		case <-time.After(period):
 		}
 		s.mu.Lock()
-		if s.activeExpire.Load() {
+		if s.activeExpire.Load() && !s.store.NoLazyExpire { // replicas wait for the master's DEL
 			// Like Redis: at most 25% of the period on expiry.
 			deadline := time.Now().Add(period / 4)
 			now := time.Now().UnixMilli()
@@ -298,6 +310,7 @@ func (s *Server) cron() {
 				}
 			}
 		}
+		s.persistCron()
 		s.mu.Unlock()
 	}
 }
@@ -308,6 +321,7 @@ func (s *Server) onExpire(db *store.DB, key string) {
 	s.keyspaceEvent(db, key, "expired", notifyExpired)
 	s.signalModifiedKey(db, []byte(key))
 	s.propagate(db.ID, [][]byte{[]byte("DEL"), []byte(key)})
+	s.feedAOF(db.ID, [][]byte{[]byte("DEL"), []byte(key)})
 }
 
 // pid is cached for INFO.

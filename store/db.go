@@ -34,6 +34,15 @@ type Store struct {
 	// NewLRU, when set, gives a value stored with LRU 0 its access clock:
 	// a new key starts with idle time 0, as in Redis.
 	NewLRU func() uint32
+
+	// snap is the running point-in-time snapshot, if any; every write
+	// path below hands it the old value of a key it has not saved yet.
+	snap *Snapshot
+	// snapGen numbers snapshots; new entries are stamped with it.
+	snapGen uint32
+	// cowLookups makes Lookup treat its entry as about to be modified
+	// (set while a write command runs, see SetWriting).
+	cowLookups bool
 }
 
 // New returns a store of n empty databases.
@@ -73,7 +82,19 @@ func (db *DB) Lookup(key []byte, now int64) *Entry {
 		db.expireEntry(e)
 		return nil
 	}
+	if sn := db.store.snap; sn != nil && db.store.cowLookups && e.Val.gen < sn.gen {
+		sn.save(db, e, true)
+	}
 	return e
+}
+
+// RandomVolatile returns a random key that has a TTL, expired or not
+// (eviction sampling), or nil when there is none.
+func (db *DB) RandomVolatile() *Entry {
+	if len(db.volatile) == 0 {
+		return nil
+	}
+	return db.volatile[rand.IntN(len(db.volatile))]
 }
 
 // Peek returns the entry whether or not it has expired (DEBUG, internals).
@@ -91,18 +112,33 @@ func (db *DB) expireEntry(e *Entry) {
 // Put returns the entry for key, creating it when absent. An existing
 // value is left for the caller to replace; its TTL is kept.
 func (db *DB) Put(key []byte) (e *Entry, created bool) {
+	e, created = db.put(key)
+	if !created {
+		db.WillModify(e)
+	}
+	return e, created
+}
+
+// put is Put without the snapshot hook for an existing entry.
+func (db *DB) put(key []byte) (e *Entry, created bool) {
 	if e := db.keys.FindBytes(key); e != nil {
 		return e, false
 	}
-	return db.keys.Upsert(string(key))
+	e, created = db.keys.Upsert(string(key))
+	db.stampNew(e)
+	return e, created
 }
 
 // SetValue stores obj under key, replacing any value and clearing the TTL
 // unless keepTTL. obj's Expire is ignored; use SetExpire.
 func (db *DB) SetValue(key []byte, obj Object, keepTTL bool) *Entry {
-	e, _ := db.Put(key)
-	exp, vol := e.Val.Expire, e.Val.vol
+	e, created := db.put(key)
+	if sn := db.store.snap; sn != nil && !created && e.Val.gen < sn.gen {
+		sn.save(db, e, false) // the old value is dropped: no copy needed
+	}
+	exp, vol, gen := e.Val.Expire, e.Val.vol, e.Val.gen
 	e.Val = obj
+	e.Val.gen = gen
 	if e.Val.LRU == 0 && db.store.NewLRU != nil {
 		e.Val.LRU = db.store.NewLRU()
 	}
@@ -126,6 +162,9 @@ func (db *DB) Delete(key string) bool {
 	if e == nil {
 		return false
 	}
+	if sn := db.store.snap; sn != nil && e.Val.gen < sn.gen {
+		sn.saveDeleted(db, e)
+	}
 	if e.Val.vol != 0 {
 		db.unindex(e)
 	}
@@ -139,6 +178,7 @@ func (db *DB) SetExpire(e *Entry, at int64) {
 		db.Persist(e)
 		return
 	}
+	db.WillModify(e)
 	e.Val.Expire = at
 	if e.Val.vol == 0 {
 		db.volatile = append(db.volatile, e)
@@ -151,6 +191,7 @@ func (db *DB) Persist(e *Entry) bool {
 	if e.Val.Expire == 0 {
 		return false
 	}
+	db.WillModify(e)
 	e.Val.Expire = 0
 	if e.Val.vol != 0 {
 		db.unindex(e)
@@ -170,14 +211,17 @@ func (db *DB) unindex(e *Entry) {
 	e.Val.vol = 0
 }
 
-// Flush removes every key.
+// Flush removes every key. A running snapshot keeps walking the old
+// table, which nothing can reach or change any more, so it needs no copy.
 func (db *DB) Flush() {
 	db.keys = NewDict[Object]()
 	db.volatile = nil
 	db.AvgTTL = 0
 }
 
-// Swap exchanges the contents of two databases (SWAPDB).
+// Swap exchanges the contents of two databases (SWAPDB). A running
+// snapshot finds an entry's original database by its table, so the swap
+// needs nothing from it.
 func (db *DB) Swap(other *DB) {
 	db.keys, other.keys = other.keys, db.keys
 	db.volatile, other.volatile = other.volatile, db.volatile

@@ -130,3 +130,25 @@ func BenchmarkHashSetLarge(b *testing.B) {
 		h.Set(f, f, 128, 64)
 	}
 }
+
+func benchmarkHashGet(b *testing.B, n int) {
+	h := NewHash()
+	fields := make([][]byte, n)
+	for i := range fields {
+		fields[i] = []byte("field:" + strconv.Itoa(i))
+		h.Set(fields[i], fields[i], 128, 64)
+	}
+	b.ResetTimer()
+	hits := 0
+	for i := 0; i < b.N; i++ {
+		if _, ok := h.Get(fields[i%n]); ok {
+			hits++
+		}
+	}
+	if hits != b.N {
+		b.Fatalf("%d hits of %d", hits, b.N)
+	}
+}
+
+func BenchmarkHashGetSmall(b *testing.B) { benchmarkHashGet(b, 64) }
+func BenchmarkHashGetLarge(b *testing.B) { benchmarkHashGet(b, 100000) }

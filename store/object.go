@@ -45,6 +45,10 @@ type Object struct {
 	vol    int32  // 1 + index in DB.volatile; 0 when not volatile
 	Type   Type
 	Enc    uint8 // string encoding (EncRaw, EncEmbstr, EncInt)
+	// gen is the snapshot generation the value belongs to: below the
+	// running snapshot's generation it is still owed to that snapshot
+	// (snapshot.go). It fits in the struct's padding.
+	gen uint32
 }
 
 // Entry is a key and its value as held in the keyspace.

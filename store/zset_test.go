@@ -254,3 +254,47 @@ func BenchmarkZSetRank(b *testing.B) {
 		z.Rank(fmt.Sprint(i % 100000))
 	}
 }
+
+// BenchmarkZSetRangeByRank is ZRANGE key start start+9 on a 100k-member
+// skiplist set: an O(log n) seek and ten steps.
+func BenchmarkZSetRangeByRank(b *testing.B) {
+	lim := DefaultZLimits
+	z := NewZSet(0, 0, lim)
+	for i := 0; i < 100000; i++ {
+		z.Insert(fmt.Sprint("member:", i), float64(i), lim)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	b.ResetTimer()
+	got := 0
+	for i := 0; i < b.N; i++ {
+		n := 0
+		z.Ascend(r.IntN(100000-10), func(ZMember) bool { n++; return n < 10 })
+		got += n
+	}
+	if got != 10*b.N {
+		b.Fatalf("visited %d members, want %d", got, 10*b.N)
+	}
+}
+
+// BenchmarkZSetRangeByScore is ZRANGEBYSCORE key x +inf LIMIT 0 10 on a
+// 100k-member skiplist set: find the first member by score, then ten.
+func BenchmarkZSetRangeByScore(b *testing.B) {
+	lim := DefaultZLimits
+	z := NewZSet(0, 0, lim)
+	for i := 0; i < 100000; i++ {
+		z.Insert(fmt.Sprint("member:", i), float64(i), lim)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	b.ResetTimer()
+	got := 0
+	for i := 0; i < b.N; i++ {
+		min := float64(r.IntN(100000 - 10))
+		start := z.CountBefore(func(s float64, _ string) bool { return s < min })
+		n := 0
+		z.Ascend(start, func(ZMember) bool { n++; return n < 10 })
+		got += n
+	}
+	if got != 10*b.N {
+		b.Fatalf("visited %d members, want %d", got, 10*b.N)
+	}
+}

@@ -37,6 +37,7 @@ type options struct {
 	quick               bool
 	runs                int
 	keys                int
+	elements            int
 	valueSize           int
 	seconds             float64
 	clients             int
@@ -50,12 +51,13 @@ func run() error {
 	flag.BoolVar(&o.quick, "quick", false, "one short run per figure and 100k keys (a smoke test, not a measurement)")
 	flag.IntVar(&o.runs, "runs", 3, "runs per figure (the median is reported)")
 	flag.IntVar(&o.keys, "keys", 1000000, "keys loaded for the memory comparison")
+	flag.IntVar(&o.elements, "elements", 1000000, "fields of the big hash and members of the big sorted set in the memory comparison")
 	flag.IntVar(&o.valueSize, "value-size", 100, "bytes per value in the memory comparison")
 	flag.Float64Var(&o.seconds, "seconds", 2.5, "target duration of one benchmark run")
 	flag.IntVar(&o.clients, "c", 50, "redis-benchmark clients (-c)")
 	flag.Parse()
 	if o.quick {
-		o.runs, o.keys, o.seconds = 1, 100000, 0.5
+		o.runs, o.keys, o.elements, o.seconds = 1, 100000, 100000, 0.5
 	}
 	for _, p := range []*string{&o.skiff, &o.redis, &o.bench} {
 		path, err := exec.LookPath(*p)
@@ -100,11 +102,13 @@ func run() error {
 	fmt.Printf("skiff %s (pid %d, port %d) vs redis-server %s (pid %d, port %d); -c %d, %d run(s) each, median\n",
 		o.skiff, sk.cmd.Process.Pid, sk.port, o.redis, rd.cmd.Process.Pid, rd.port, o.clients, o.runs)
 	fmt.Printf("%-6s %4s %14s %14s %7s\n", "test", "-P", "skiff req/s", "redis req/s", "ratio")
-	var ratios [2][]float64
-	for _, pipe := range []int{1, 16} {
-		for _, test := range []string{"set", "get", "incr", "mset"} {
+	// The string tests (issue 2's targets) and the data-type tests are
+	// summarised apart: they answer different questions.
+	var ratios [2][2][]float64 // [strings|types][-P 1|-P 16]
+	for pi, pipe := range []int{1, 16} {
+		for _, t := range benchTests {
 			// Size -n so that one run lasts about o.seconds on redis.
-			probe, err := benchOnce(o, rd, test, pipe, 20000*pipe/4+5000)
+			probe, err := benchOnce(o, rd, t, pipe, 20000*pipe/4+5000)
 			if err != nil {
 				return err
 			}
@@ -115,11 +119,11 @@ func run() error {
 			var skr, rdr []float64
 			for i := 0; i < o.runs; i++ {
 				// Alternate so that machine noise hits both alike.
-				a, err := benchOnce(o, sk, test, pipe, n)
+				a, err := benchOnce(o, sk, t, pipe, n)
 				if err != nil {
 					return err
 				}
-				b, err := benchOnce(o, rd, test, pipe, n)
+				b, err := benchOnce(o, rd, t, pipe, n)
 				if err != nil {
 					return err
 				}
@@ -127,53 +131,135 @@ func run() error {
 			}
 			s, r := median(skr), median(rdr)
 			ratio := s / r
-			if pipe == 1 {
-				ratios[0] = append(ratios[0], ratio)
-			} else {
-				ratios[1] = append(ratios[1], ratio)
+			group := 0
+			if t.dataType {
+				group = 1
 			}
+			ratios[group][pi] = append(ratios[group][pi], ratio)
 			fmt.Printf("%-6s %4d %14.0f %14.0f %7.2f   (n=%d; skiff runs %s; redis runs %s)\n",
-				strings.ToUpper(test), pipe, s, r, ratio, n, fmtRuns(skr), fmtRuns(rdr))
+				t.name, pipe, s, r, ratio, n, fmtRuns(skr), fmtRuns(rdr))
 		}
 	}
-	fmt.Printf("median ratio: %.2f at -P 1, %.2f at -P 16\n", median(ratios[0]), median(ratios[1]))
+	fmt.Printf("median ratio, strings:    %.2f at -P 1, %.2f at -P 16\n", median(ratios[0][0]), median(ratios[0][1]))
+	fmt.Printf("median ratio, data types: %.2f at -P 1, %.2f at -P 16\n", median(ratios[1][0]), median(ratios[1][1]))
 
-	// Memory: fresh servers, identical data through a pipelined loader.
-	sk.stop()
-	rd.stop()
-	if sk, err = start("skiff"); err != nil {
-		return err
-	}
-	if rd, err = start("redis"); err != nil {
-		return err
-	}
-	fmt.Printf("\nmemory after loading %d keys of %d-byte values:\n", o.keys, o.valueSize)
-	fmt.Printf("%-6s %14s %14s\n", "", "RSS KiB", "used_memory")
-	var rss [2]int64
-	var used [2]int64
-	for i, p := range []*proc{sk, rd} {
-		t0 := time.Now()
-		if err := load(p, o.keys, o.valueSize); err != nil {
-			return fmt.Errorf("loading %s: %w", p.kind, err)
-		}
-		loadTime := time.Since(t0)
-		time.Sleep(time.Second) // let a collector or allocator settle, as a real server would
-		if rss[i], err = p.rss(); err != nil {
+	// Memory: fresh servers per data set, identical data through a
+	// pipelined loader.
+	for _, ds := range memoryDataSets(o) {
+		sk.stop()
+		rd.stop()
+		if sk, err = start("skiff"); err != nil {
 			return err
 		}
-		used[i], _ = p.usedMemory()
-		um := "n/a"
-		if used[i] > 0 {
-			um = strconv.FormatInt(used[i], 10)
+		if rd, err = start("redis"); err != nil {
+			return err
 		}
-		fmt.Printf("%-6s %14d %14s   (loaded in %v)\n", p.kind, rss[i], um, loadTime.Round(time.Millisecond))
+		fmt.Printf("\nmemory after loading %s:\n", ds.title)
+		fmt.Printf("%-6s %14s %14s\n", "", "RSS KiB", "used_memory")
+		var rss [2]int64
+		var used [2]int64
+		for i, p := range []*proc{sk, rd} {
+			t0 := time.Now()
+			if err := load(p, ds); err != nil {
+				return fmt.Errorf("loading %s into %s: %w", ds.title, p.kind, err)
+			}
+			loadTime := time.Since(t0)
+			time.Sleep(time.Second) // let a collector or allocator settle, as a real server would
+			if rss[i], err = p.rss(); err != nil {
+				return err
+			}
+			used[i], _ = p.usedMemory()
+			um := "n/a"
+			if used[i] > 0 {
+				um = strconv.FormatInt(used[i], 10)
+			}
+			fmt.Printf("%-6s %14d %14s   (loaded in %v)\n", p.kind, rss[i], um, loadTime.Round(time.Millisecond))
+		}
+		fmt.Printf("ratio  %14.2f", float64(rss[0])/float64(rss[1]))
+		if used[0] > 0 && used[1] > 0 {
+			fmt.Printf(" %14.2f", float64(used[0])/float64(used[1]))
+		}
+		fmt.Println()
 	}
-	fmt.Printf("ratio  %14.2f", float64(rss[0])/float64(rss[1]))
-	if used[0] > 0 && used[1] > 0 {
-		fmt.Printf(" %14.2f", float64(used[0])/float64(used[1]))
-	}
-	fmt.Println()
 	return nil
+}
+
+// benchTest is one redis-benchmark workload: a built-in test (-t name)
+// or, when cmd is set, a command line of its own.
+type benchTest struct {
+	name     string
+	cmd      []string
+	dataType bool
+}
+
+// benchTests run in this order on the same servers, so LPOP pops what
+// LPUSH pushed and ZRANGE reads the set ZADD built (redis-benchmark's
+// built-in ZADD writes to the key "myzset", with -r up to 100000 members).
+var benchTests = []benchTest{
+	{name: "SET"}, {name: "GET"}, {name: "INCR"}, {name: "MSET"},
+	{name: "LPUSH", dataType: true},
+	{name: "LPOP", dataType: true},
+	{name: "SADD", dataType: true},
+	{name: "HSET", dataType: true},
+	{name: "ZADD", dataType: true},
+	{name: "ZRANGE", cmd: []string{"zrange", "myzset", "0", "9"}, dataType: true},
+}
+
+// memDataSet is one memory comparison: n commands built by cmd (i is the
+// command's index), each answered with a reply of one line.
+type memDataSet struct {
+	title string
+	n     int
+	cmd   func(dst []byte, i int, rnd *rand.Rand) []byte
+}
+
+// memBatch is how many fields or members one loader command writes for
+// the big hash and sorted set (the count the reply must carry).
+const memBatch = 100
+
+func memoryDataSets(o options) []memDataSet {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	randBytes := func(b []byte, rnd *rand.Rand) {
+		for j := range b {
+			b[j] = alphabet[rnd.Intn(len(alphabet))]
+		}
+	}
+	val := make([]byte, o.valueSize)
+	small := make([]byte, 10)
+	args := make([]string, 0, 2+2*memBatch)
+	return []memDataSet{
+		{
+			title: fmt.Sprintf("%d keys of %d-byte values", o.keys, o.valueSize),
+			n:     o.keys,
+			cmd: func(dst []byte, i int, rnd *rand.Rand) []byte {
+				randBytes(val, rnd)
+				return encode(dst, "SET", "key:"+strconv.Itoa(i), string(val))
+			},
+		},
+		{
+			title: fmt.Sprintf("one hash of %d fields (field:N -> 10-byte value)", o.elements/memBatch*memBatch),
+			n:     o.elements / memBatch,
+			cmd: func(dst []byte, i int, rnd *rand.Rand) []byte {
+				args = append(args[:0], "HSET", "bighash")
+				for j := 0; j < memBatch; j++ {
+					randBytes(small, rnd)
+					args = append(args, "field:"+strconv.Itoa(i*memBatch+j), string(small))
+				}
+				return encode(dst, args...)
+			},
+		},
+		{
+			title: fmt.Sprintf("one sorted set of %d members (member:N, random integer score)", o.elements/memBatch*memBatch),
+			n:     o.elements / memBatch,
+			cmd: func(dst []byte, i int, rnd *rand.Rand) []byte {
+				args = append(args[:0], "ZADD", "bigzset")
+				for j := 0; j < memBatch; j++ {
+					args = append(args, strconv.Itoa(rnd.Intn(1<<30)), "member:"+strconv.Itoa(i*memBatch+j))
+				}
+				return encode(dst, args...)
+			},
+		},
+	}
 }
 
 func fmtRuns(v []float64) string {
@@ -359,12 +445,17 @@ func encode(dst []byte, args ...string) []byte {
 }
 
 // benchOnce runs redis-benchmark once and returns requests per second.
-func benchOnce(o options, p *proc, test string, pipe, n int) (float64, error) {
+func benchOnce(o options, p *proc, t benchTest, pipe, n int) (float64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	args := []string{"-h", "127.0.0.1", "-p", strconv.Itoa(p.port), "-t", test,
+	args := []string{"-h", "127.0.0.1", "-p", strconv.Itoa(p.port),
 		"-c", strconv.Itoa(o.clients), "-n", strconv.Itoa(n), "-P", strconv.Itoa(pipe),
 		"-r", "100000", "--csv"}
+	if t.cmd == nil {
+		args = append(args, "-t", strings.ToLower(t.name))
+	} else {
+		args = append(args, t.cmd...)
+	}
 	out, err := exec.CommandContext(ctx, o.bench, args...).CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("redis-benchmark %s against %s: %w\n%s", strings.Join(args, " "), p.kind, err, out)
@@ -373,35 +464,40 @@ func benchOnce(o options, p *proc, test string, pipe, n int) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("redis-benchmark output %q: %w", out, err)
 	}
+	// A built-in test's row is titled with its name (MSET's as "MSET (10
+	// keys)"); a custom command's with the command line.
+	want := strings.ToUpper(t.name)
+	if t.cmd != nil {
+		want = strings.ToUpper(strings.Join(t.cmd, " "))
+	}
 	for _, row := range rows {
-		if len(row) >= 2 && strings.HasPrefix(strings.ToUpper(row[0]), strings.ToUpper(test)) {
+		if len(row) >= 2 && strings.HasPrefix(strings.ToUpper(row[0]), want) {
 			return strconv.ParseFloat(row[1], 64)
 		}
 	}
-	return 0, fmt.Errorf("no %s figure in redis-benchmark output %q", test, out)
+	return 0, fmt.Errorf("no %s figure in redis-benchmark output %q", t.name, out)
 }
 
-// load writes n keys with identical values to the server through a
-// pipeline of SETs, reading the replies as it goes.
-func load(p *proc, n, size int) error {
+// load sends the data set's commands to the server through a pipeline,
+// reading the replies as it goes; every reply must be OK or a positive
+// integer (the count of new elements), which a failure would not be.
+func load(p *proc, ds memDataSet) error {
 	c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)))
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	rnd := rand.New(rand.NewSource(42))
-	val := make([]byte, size)
-	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 	errc := make(chan error, 1)
 	go func() {
 		br := bufio.NewReaderSize(c, 64<<10)
-		for i := 0; i < n; i++ {
+		for i := 0; i < ds.n; i++ {
 			line, err := br.ReadSlice('\n')
 			if err != nil {
 				errc <- fmt.Errorf("reply %d: %w", i, err)
 				return
 			}
-			if string(line) != "+OK\r\n" {
+			if string(line) != "+OK\r\n" && (len(line) < 4 || line[0] != ':' || line[1] == '0' || line[1] == '-') {
 				errc <- fmt.Errorf("reply %d: %q", i, line)
 				return
 			}
@@ -410,11 +506,8 @@ func load(p *proc, n, size int) error {
 	}()
 	bw := bufio.NewWriterSize(c, 256<<10)
 	var buf []byte
-	for i := 0; i < n; i++ {
-		for j := range val {
-			val[j] = alphabet[rnd.Intn(len(alphabet))]
-		}
-		buf = encode(buf[:0], "SET", "key:"+strconv.Itoa(i), string(val))
+	for i := 0; i < ds.n; i++ {
+		buf = ds.cmd(buf[:0], i, rnd)
 		if _, err := bw.Write(buf); err != nil {
 			return err
 		}

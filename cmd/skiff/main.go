@@ -102,6 +102,10 @@ func runServer(args []string) int {
 		logger.Error("cannot start server", "error", err)
 		return 1
 	}
+	if err := srv.LoadRDB(); err != nil {
+		logger.Error("cannot load the dataset", "error", err)
+		return 1
+	}
 	if err := srv.Listen(); err != nil {
 		logger.Error("cannot start server", "error", err)
 		return 1

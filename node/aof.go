@@ -1,0 +1,899 @@
+package node
+
+// The append-only file in Redis 7.0's multi-part form: a directory
+// (appenddirname) holding a base file (an RDB, or commands), incremental
+// files of commands, and a manifest naming them. Commands are buffered
+// under the data lock and written by one writer goroutine; with
+// appendfsync always a connection does not send its replies before the
+// writer has fsynced past its writes (group commit across connections).
+// BGREWRITEAOF switches writes to a new incremental file and writes a new
+// base from a store.Snapshot taken at the same moment, then commits a new
+// manifest.
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/skiffdb/skiff/internal/resp"
+	"github.com/skiffdb/skiff/rdb"
+	"github.com/skiffdb/skiff/replication"
+	"github.com/skiffdb/skiff/store"
+)
+
+const (
+	fsyncNo = iota
+	fsyncAlways
+	fsyncEverysec
+)
+
+// aofFile is one line of the manifest.
+type aofFile struct {
+	name string
+	seq  int64
+	typ  byte // 'b' base, 'h' history, 'i' incremental
+}
+
+type aofManifest struct {
+	base *aofFile
+	hist []aofFile
+	incr []aofFile
+}
+
+// aofChunk is a unit of the writer's queue: bytes for the current file,
+// or a switch to a new incremental file.
+type aofChunk struct {
+	data   []byte
+	rotate *os.File
+}
+
+// aofState is guarded by the data lock except where noted.
+type aofState struct {
+	on      bool // appending (appendonly yes and started)
+	loading bool // replaying the AOF: feed nothing
+	fsync   atomic.Int32
+	dir     string
+	name    string // appendfilename
+	man     aofManifest
+
+	buf    []byte
+	queue  []aofChunk
+	selDB  int
+	fedOff int64 // bytes handed to the writer since start
+
+	curSize  int64 // aof_current_size: base + incremental files
+	baseSize int64 // aof_base_size: size after the last rewrite
+
+	writeErr         string
+	rewriteScheduled bool
+	lastRewriteDur   int64
+	lastRewriteOK    bool
+	rewrites         int64
+	rewriteFailures  int64
+	lastCow          int64
+
+	// Writer side. syncedOff is what is durable under appendfsync always
+	// (written, for the other policies); mu/cond wake waiters.
+	mu        sync.Mutex
+	cond      *sync.Cond
+	syncedOff atomic.Int64
+	kick      chan struct{}
+	stop      chan struct{}
+	stopped   chan struct{}
+	srv       *Server
+}
+
+// aofRewrite is the AOF side of a rewrite job.
+type aofRewrite struct {
+	baseName string
+	baseSeq  int64
+	incr     aofFile // the incremental file opened at the rewrite's start
+}
+
+func (a *aofState) init(s *Server) {
+	a.srv = s
+	a.cond = sync.NewCond(&a.mu)
+	a.lastRewriteOK = true
+	a.lastRewriteDur = -1
+	a.selDB = -1
+}
+
+func init() {
+	register(&Command{Name: "bgrewriteaof", Arity: 1, Flags: "admin noscript", Group: "server", Since: "1.0.0", Summary: "Asynchronously rewrites the append-only file to disk.", Complexity: "O(1)", Handler: cmdBgrewriteaof})
+}
+
+// initAOF reads the AOF options and, with appendonly yes, loads the AOF
+// and starts appending. It runs from New, before the server listens.
+func (s *Server) initAOF() error {
+	a := &s.p.aof
+	a.name = s.cfg.String("appendfilename")
+	a.dir = filepath.Join(s.cfg.String("dir"), s.cfg.String("appenddirname"))
+	started := false
+	if err := s.cfg.OnChange("appendfsync", func(v string) error {
+		switch v {
+		case "always":
+			a.fsync.Store(fsyncAlways)
+		case "no":
+			a.fsync.Store(fsyncNo)
+		default:
+			a.fsync.Store(fsyncEverysec)
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("config appendfsync: %w", err)
+	}
+	if err := s.cfg.OnChange("appendonly", func(v string) error {
+		if !started {
+			return nil // start-up decides below
+		}
+		if v == "yes" && !a.on {
+			return s.startAOF()
+		}
+		if v == "no" && a.on {
+			s.stopAOF()
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("config appendonly: %w", err)
+	}
+	started = true
+	if !s.cfg.Bool("appendonly") {
+		return nil
+	}
+	if err := s.loadAOF(); err != nil {
+		return err
+	}
+	return s.openAOF()
+}
+
+// ---- manifest ----
+
+func (a *aofState) manifestPath() string { return filepath.Join(a.dir, a.name+".manifest") }
+
+func (a *aofState) incrName(seq int64) string { return fmt.Sprintf("%s.%d.incr.aof", a.name, seq) }
+
+func (a *aofState) baseName(seq int64) string { return fmt.Sprintf("%s.%d.base.rdb", a.name, seq) }
+
+// readManifest parses the manifest; a missing one is not an error (ok
+// false).
+func readManifest(path string) (m aofManifest, ok bool, err error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return m, false, nil
+	}
+	if err != nil {
+		return m, false, fmt.Errorf("read AOF manifest: %w", err)
+	}
+	for n, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		words, err := splitManifestLine(line)
+		if err != nil || len(words)%2 != 0 {
+			return m, false, fmt.Errorf("invalid AOF manifest line %d: %q", n+1, line)
+		}
+		var f aofFile
+		for i := 0; i < len(words); i += 2 {
+			switch strings.ToLower(words[i]) {
+			case "file":
+				f.name = words[i+1]
+			case "seq":
+				f.seq, err = strconv.ParseInt(words[i+1], 10, 64)
+				if err != nil {
+					return m, false, fmt.Errorf("invalid AOF manifest line %d: bad seq", n+1)
+				}
+			case "type":
+				if len(words[i+1]) != 1 {
+					return m, false, fmt.Errorf("invalid AOF manifest line %d: bad type", n+1)
+				}
+				f.typ = words[i+1][0]
+			}
+		}
+		if f.name == "" || strings.ContainsAny(f.name, "/\\") {
+			return m, false, fmt.Errorf("invalid AOF manifest line %d: bad file name", n+1)
+		}
+		switch f.typ {
+		case 'b':
+			if m.base != nil {
+				return m, false, fmt.Errorf("invalid AOF manifest line %d: duplicate base file", n+1)
+			}
+			fc := f
+			m.base = &fc
+		case 'h':
+			m.hist = append(m.hist, f)
+		case 'i':
+			m.incr = append(m.incr, f)
+		default:
+			return m, false, fmt.Errorf("invalid AOF manifest line %d: unknown type", n+1)
+		}
+	}
+	return m, true, nil
+}
+
+// splitManifestLine splits on spaces, honouring the quoting Redis uses
+// for unusual file names.
+func splitManifestLine(line string) ([]string, error) {
+	var out []string
+	for _, w := range strings.Fields(line) {
+		if strings.HasPrefix(w, "\"") {
+			u, err := strconv.Unquote(w)
+			if err != nil {
+				return nil, err
+			}
+			w = u
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
+func (m *aofManifest) format() []byte {
+	var b bytes.Buffer
+	line := func(f aofFile) {
+		name := f.name
+		if strings.ContainsAny(name, " \t\"\n\r") {
+			name = strconv.Quote(name)
+		}
+		fmt.Fprintf(&b, "file %s seq %d type %c\n", name, f.seq, f.typ)
+	}
+	if m.base != nil {
+		line(*m.base)
+	}
+	for _, f := range m.hist {
+		line(f)
+	}
+	for _, f := range m.incr {
+		line(f)
+	}
+	return b.Bytes()
+}
+
+// writeManifest replaces the manifest atomically.
+func (a *aofState) writeManifest(m aofManifest) error {
+	tmp := filepath.Join(a.dir, "temp-"+a.name+".manifest")
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", tmp, err)
+	}
+	if _, err := f.Write(m.format()); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := commitFile(f, tmp, a.manifestPath()); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	a.man = m
+	return nil
+}
+
+func (m *aofManifest) nextIncrSeq() int64 {
+	var seq int64
+	for _, f := range m.incr {
+		seq = max(seq, f.seq)
+	}
+	for _, f := range m.hist {
+		if f.typ == 'i' {
+			seq = max(seq, f.seq)
+		}
+	}
+	return seq + 1
+}
+
+// ---- loading ----
+
+// loadAOF replays the files of the manifest into the keyspace. A missing
+// directory or manifest means an empty dataset, as in Redis.
+func (s *Server) loadAOF() error {
+	a := &s.p.aof
+	m, ok, err := readManifest(a.manifestPath())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return nil
+	}
+	a.man = m
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a.loading = true
+	defer func() { a.loading = false }()
+	start := time.Now()
+	if m.base != nil {
+		n, err := s.loadAOFFile(m.base.name, false)
+		if err != nil {
+			return err
+		}
+		a.baseSize = n
+		a.curSize = n
+	}
+	for i, f := range m.incr {
+		n, err := s.loadAOFFile(f.name, i == len(m.incr)-1)
+		if err != nil {
+			return err
+		}
+		a.curSize += n
+	}
+	s.dirty = 0
+	s.log.Info("DB loaded from append only file", "seconds", time.Since(start).Seconds())
+	return nil
+}
+
+// loadAOFFile replays one file (an RDB base or a command file) and
+// returns its size. A truncated tail of the last file is cut off when
+// aof-load-truncated allows it.
+func (s *Server) loadAOFFile(name string, last bool) (int64, error) {
+	path := filepath.Join(s.p.aof.dir, name)
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("open AOF file %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("stat AOF file %s: %w", path, err)
+	}
+	if st.Size() == 0 {
+		return 0, nil
+	}
+	br := bufio.NewReaderSize(f, 64<<10)
+	if magic, _ := br.Peek(5); string(magic) == "REDIS" {
+		if _, err := rdb.Load(br, s.loadEntry); err != nil {
+			return 0, fmt.Errorf("load AOF base %s: %w", path, err)
+		}
+		return st.Size(), nil
+	}
+	valid, err := s.replayCommands(br)
+	if err == nil {
+		return st.Size(), nil
+	}
+	var trunc *aofTruncated
+	if !errors.As(err, &trunc) {
+		return 0, fmt.Errorf("load AOF file %s: %w", path, err)
+	}
+	if !last || !s.cfg.Bool("aof-load-truncated") {
+		return 0, fmt.Errorf("AOF file %s is truncated at offset %d (%s); use redis-check-aof --fix or aof-load-truncated yes", path, valid, trunc.why)
+	}
+	s.log.Warn("!!! Warning: short read while loading the AOF file !!!", "file", name, "offset", valid)
+	if err := os.Truncate(path, valid); err != nil {
+		return 0, fmt.Errorf("truncate AOF file %s: %w", path, err)
+	}
+	s.log.Warn("AOF loaded anyway because aof-load-truncated is enabled", "file", name)
+	return valid, nil
+}
+
+// loadEntry stores one key of an RDB base.
+func (s *Server) loadEntry(db int, key string, obj *store.Object) error {
+	if db < 0 || db >= len(s.store.DBs) {
+		return fmt.Errorf("key in database %d, only %d configured", db, len(s.store.DBs))
+	}
+	d := s.store.DBs[db]
+	exp := obj.Expire
+	e := d.SetValue([]byte(key), *obj, false)
+	if exp != 0 {
+		d.SetExpire(e, exp)
+	}
+	return nil
+}
+
+type aofTruncated struct{ why string }
+
+func (t *aofTruncated) Error() string { return "truncated AOF: " + t.why }
+
+// countingReader tracks how many bytes the parser has pulled.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// replayCommands runs every command of r through the dispatcher as a
+// fake client. It returns the offset after the last complete command (or
+// before an unfinished MULTI) and an *aofTruncated error for an
+// incomplete tail. Called under the lock.
+func (s *Server) replayCommands(r io.Reader) (valid int64, err error) {
+	cr := &countingReader{r: r}
+	p := resp.NewParser(cr)
+	p.MaxBulk = 1 << 40
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	c := s.newClient(a)
+	c.flags |= clientMaster
+	c.authed = true
+	c.batchWall = time.Now()
+	c.batchMono = monoNow()
+	inMulti := false
+	var multiStart int64
+	for {
+		args, perr := p.Next()
+		if perr != nil {
+			return valid, fmt.Errorf("bad file format at offset %d: %w", cr.n-int64(p.Buffered()), perr)
+		}
+		if args == nil {
+			ferr := p.Fill()
+			if ferr == nil {
+				continue
+			}
+			if !errors.Is(ferr, io.EOF) {
+				return valid, fmt.Errorf("read: %w", ferr)
+			}
+			if p.Buffered() > 0 {
+				return valid, &aofTruncated{"unexpected end of file"}
+			}
+			if inMulti {
+				return multiStart, &aofTruncated{"unfinished MULTI/EXEC transaction"}
+			}
+			return valid, nil
+		}
+		off := cr.n - int64(p.Buffered())
+		if len(args[0]) > 0 && args[0][0] == '#' {
+			valid = off // annotation (aof-timestamp-enabled)
+			continue
+		}
+		switch {
+		case eqFold(args[0], "multi"):
+			inMulti = true
+			multiStart = valid
+		case eqFold(args[0], "exec"):
+			inMulti = false
+		}
+		if c.lookupCommand(args[0]) == nil {
+			return valid, fmt.Errorf("unknown command '%s' reading the append only file", args[0])
+		}
+		s.call(c, args)
+		c.w.B = c.w.B[:0]
+		valid = off
+	}
+}
+
+// ---- appending ----
+
+// openAOF starts appending after start-up: it opens the last incremental
+// file of the manifest, or creates one (and a base) when there is none.
+func (s *Server) openAOF() error {
+	a := &s.p.aof
+	if err := os.MkdirAll(a.dir, 0o755); err != nil {
+		return fmt.Errorf("create AOF directory: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(a.man.incr) > 0 {
+		last := a.man.incr[len(a.man.incr)-1]
+		f, err := os.OpenFile(filepath.Join(a.dir, last.name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("open AOF file: %w", err)
+		}
+		a.startWriter(f)
+		a.on = true
+		if a.man.base == nil {
+			return s.startAOFRewrite()
+		}
+		return nil
+	}
+	return s.startAOF()
+}
+
+// startAOF turns appending on at run time (CONFIG SET appendonly yes) or
+// on a fresh start: a new incremental file, then a rewrite that writes
+// the base. Called under the lock.
+func (s *Server) startAOF() error {
+	a := &s.p.aof
+	if err := os.MkdirAll(a.dir, 0o755); err != nil {
+		return fmt.Errorf("create AOF directory: %w", err)
+	}
+	if a.stop == nil {
+		a.startWriter(nil)
+	}
+	a.on = true
+	if s.p.job != nil && s.p.job.aof == nil {
+		// A BGSAVE holds the snapshot: rewrite when it is over.
+		if err := s.rotateIncr(); err != nil {
+			return err
+		}
+		a.rewriteScheduled = true
+		return nil
+	}
+	return s.startAOFRewrite()
+}
+
+// stopAOF is CONFIG SET appendonly no. Called under the lock.
+func (s *Server) stopAOF() {
+	a := &s.p.aof
+	if j := s.p.job; j != nil && j.aof != nil {
+		s.abortSaveJob()
+	}
+	a.on = false
+	s.flushAOFLocked()
+	a.stopWriter()
+}
+
+// feedAOF appends a propagated command to the AOF buffer, with a SELECT
+// when the database changes. Called under the lock.
+func (s *Server) feedAOF(dbID int, args [][]byte) {
+	a := &s.p.aof
+	if !a.on || a.loading {
+		return
+	}
+	n := len(a.buf)
+	if dbID >= 0 && dbID != a.selDB {
+		a.buf = replication.AppendSelect(a.buf, dbID)
+		a.selDB = dbID
+	}
+	a.buf = replication.AppendCommand(a.buf, args)
+	a.fedOff += int64(len(a.buf) - n)
+}
+
+// aofBatchDone is called under the lock after a connection's batch of
+// commands: it wakes the writer and returns the offset the connection
+// must wait for before replying (0: no need to wait).
+func (s *Server) aofBatchDone() int64 {
+	a := &s.p.aof
+	if !a.on || a.fedOff == a.syncedOff.Load() {
+		return 0
+	}
+	a.wake()
+	// Like Redis, which write(2)s the AOF buffer before replying: under
+	// every policy a reply follows the write (so a killed process loses
+	// nothing it acknowledged); under always it also follows the fsync.
+	return a.fedOff
+}
+
+// aofWait blocks until the AOF is written (and under appendfsync always,
+// fsynced) up to off.
+func (s *Server) aofWait(off int64) {
+	a := &s.p.aof
+	if off == 0 || a.syncedOff.Load() >= off {
+		return
+	}
+	a.mu.Lock()
+	for a.syncedOff.Load() < off && a.stop != nil {
+		a.cond.Wait()
+	}
+	a.mu.Unlock()
+}
+
+func (a *aofState) wake() {
+	select {
+	case a.kick <- struct{}{}:
+	default:
+	}
+}
+
+// rotateIncr starts a new incremental file: commands fed from now on go
+// there, and the manifest lists it before any command is written to it.
+// Called under the lock.
+func (s *Server) rotateIncr() error {
+	a := &s.p.aof
+	m := a.man
+	seq := m.nextIncrSeq()
+	nf := aofFile{name: a.incrName(seq), seq: seq, typ: 'i'}
+	f, err := os.OpenFile(filepath.Join(a.dir, nf.name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("open AOF file: %w", err)
+	}
+	m.incr = append(append([]aofFile(nil), m.incr...), nf)
+	if err := a.writeManifest(m); err != nil {
+		f.Close()
+		return err
+	}
+	a.queue = append(a.queue, aofChunk{data: a.buf}, aofChunk{rotate: f})
+	a.buf = nil
+	a.selDB = -1
+	a.wake()
+	return nil
+}
+
+// startWriter runs the goroutine that writes and fsyncs the AOF.
+func (a *aofState) startWriter(f *os.File) {
+	a.kick = make(chan struct{}, 1)
+	a.mu.Lock()
+	a.stop = make(chan struct{})
+	a.mu.Unlock()
+	a.stopped = make(chan struct{})
+	go a.writer(f, a.kick, a.stop, a.stopped)
+}
+
+// stopWriter ends the writer after it has written and fsynced what was
+// queued. Called under the lock; the writer needs the lock to take its
+// last chunk, so that is done here first.
+func (a *aofState) stopWriter() {
+	if a.stop == nil {
+		return
+	}
+	close(a.stop)
+	a.mu.Lock()
+	a.stop = nil
+	a.cond.Broadcast()
+	a.mu.Unlock()
+}
+
+// writer drains the buffer to the current file, fsyncing as the policy
+// says, until stopped.
+func (a *aofState) writer(file *os.File, kick, stop, stopped chan struct{}) {
+	defer close(stopped)
+	s := a.srv
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	lastSync := time.Now()
+	for {
+		final := false
+		select {
+		case <-kick:
+		case <-tick.C:
+		case <-stop:
+			final = true
+		}
+		s.mu.Lock()
+		q := a.queue
+		if len(a.buf) > 0 {
+			q = append(q, aofChunk{data: a.buf})
+		}
+		a.queue, a.buf = nil, nil
+		off := a.fedOff
+		s.mu.Unlock()
+		var werr error
+		written := 0
+		for _, ch := range q {
+			if ch.rotate != nil {
+				if file != nil {
+					if err := file.Sync(); err != nil && werr == nil {
+						werr = err
+					}
+					file.Close()
+				}
+				file = ch.rotate
+				continue
+			}
+			if len(ch.data) == 0 || file == nil {
+				continue
+			}
+			if _, err := file.Write(ch.data); err != nil && werr == nil {
+				werr = err
+			}
+			written += len(ch.data)
+		}
+		policy := a.fsync.Load()
+		if werr == nil && file != nil && (policy == fsyncAlways && written > 0 || final ||
+			policy == fsyncEverysec && time.Since(lastSync) >= time.Second) {
+			werr = file.Sync()
+			lastSync = time.Now()
+		}
+		s.mu.Lock()
+		a.curSize += int64(written)
+		if werr != nil {
+			if a.writeErr == "" {
+				s.log.Warn("error writing to the AOF file", "error", werr)
+			}
+			a.writeErr = errText(werr)
+		} else if a.writeErr != "" {
+			s.log.Warn("AOF write error looks solved, Redis can write again")
+			a.writeErr = ""
+		}
+		s.updateDenyWrites()
+		s.mu.Unlock()
+		if werr == nil {
+			a.mu.Lock()
+			a.syncedOff.Store(off)
+			a.cond.Broadcast()
+			a.mu.Unlock()
+		}
+		if final {
+			if file != nil {
+				file.Close()
+				file = nil
+			}
+			return
+		}
+	}
+}
+
+// errText is strerror's text for an I/O error.
+func errText(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	s := err.Error()
+	if s != "" {
+		s = strings.ToUpper(s[:1]) + s[1:]
+	}
+	return s
+}
+
+// flushAOFLocked writes and fsyncs everything buffered, synchronously
+// (SHUTDOWN). Called under the lock: the writer is asked to finish and
+// waited for without the lock.
+func (s *Server) flushAOFLocked() {
+	a := &s.p.aof
+	if a.stop == nil {
+		return
+	}
+	stopped := a.stopped
+	a.stopWriter()
+	s.mu.Unlock()
+	<-stopped
+	s.mu.Lock()
+	a.kick = nil
+}
+
+// aofShutdown flushes the AOF on exit. Called under the lock.
+func (s *Server) aofShutdown() {
+	if s.p.aof.on {
+		s.flushAOFLocked()
+		s.p.aof.on = false
+	}
+}
+
+// ---- rewrite ----
+
+func cmdBgrewriteaof(c *Client, args [][]byte) {
+	s := c.srv
+	switch {
+	case s.p.job != nil && s.p.job.aof != nil:
+		c.replyError("ERR Background append only file rewriting already in progress")
+	case s.childActive() || s.blocking.depth > 1:
+		s.p.aof.rewriteScheduled = true
+		s.p.aof.rewriteFailures = 0
+		c.w.AppendSimple("Background append only file rewriting scheduled")
+	default:
+		if err := s.startAOFRewrite(); err != nil {
+			s.log.Warn("cannot rewrite the AOF", "error", err)
+			c.replyError("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.")
+			return
+		}
+		c.w.AppendSimple("Background append only file rewriting started")
+	}
+}
+
+// startAOFRewrite switches to a new incremental file and starts writing
+// a new base from a snapshot taken at the same instant. Called under the
+// lock.
+func (s *Server) startAOFRewrite() error {
+	a := &s.p.aof
+	if err := os.MkdirAll(a.dir, 0o755); err != nil {
+		return fmt.Errorf("create AOF directory: %w", err)
+	}
+	if a.on {
+		if err := s.rotateIncr(); err != nil {
+			return err
+		}
+	}
+	var baseSeq int64 = 1
+	if a.man.base != nil {
+		baseSeq = a.man.base.seq + 1
+	}
+	rw := &aofRewrite{baseName: a.baseName(baseSeq), baseSeq: baseSeq}
+	if n := len(a.man.incr); n > 0 && a.on {
+		rw.incr = a.man.incr[n-1]
+	}
+	a.rewriteScheduled = false
+	s.log.Info("background append only file rewriting started")
+	return s.startBgsave(filepath.Join(a.dir, rw.baseName), rw)
+}
+
+// finishAOFRewrite commits a finished rewrite: the new base and the
+// incremental file opened at its start become the AOF, the rest history
+// (then deleted). Called under the lock.
+func (s *Server) finishAOFRewrite(job *saveJob, err error) {
+	a := &s.p.aof
+	rw := job.aof
+	a.lastRewriteDur = int64(time.Since(job.start).Round(time.Second) / time.Second)
+	a.lastCow = job.snap.CopiedBytes
+	if job.aborted {
+		os.Remove(job.path)
+		return
+	}
+	if err == nil {
+		m := aofManifest{base: &aofFile{name: rw.baseName, seq: rw.baseSeq, typ: 'b'}}
+		var old []aofFile
+		if a.man.base != nil {
+			old = append(old, *a.man.base)
+		}
+		for _, f := range a.man.incr {
+			if f.name == rw.incr.name {
+				m.incr = append(m.incr, f)
+			} else {
+				old = append(old, f)
+			}
+		}
+		if !a.on {
+			// Rewrite of an AOF that is off: nothing appends, keep the base only.
+			m.incr = nil
+		}
+		err = a.writeManifest(m)
+		if err == nil {
+			for _, f := range old {
+				os.Remove(filepath.Join(a.dir, f.name))
+			}
+			for _, f := range a.man.hist {
+				os.Remove(filepath.Join(a.dir, f.name))
+			}
+			if st, serr := os.Stat(job.path); serr == nil {
+				a.baseSize = st.Size()
+				a.curSize = st.Size()
+			}
+			for _, f := range m.incr {
+				if st, serr := os.Stat(filepath.Join(a.dir, f.name)); serr == nil {
+					a.curSize += st.Size()
+				}
+			}
+		}
+	}
+	if err != nil {
+		s.log.Warn("background AOF rewrite failed", "error", err)
+		os.Remove(job.path)
+		a.lastRewriteOK = false
+		a.rewriteFailures++
+		return
+	}
+	s.log.Info("background AOF rewrite terminated with success")
+	a.lastRewriteOK = true
+	a.rewriteFailures = 0
+	a.rewrites++
+}
+
+// aofCron schedules rewrites: requested ones and automatic growth-based
+// ones (auto-aof-rewrite-percentage / -min-size). Called under the lock.
+func (s *Server) aofCron() {
+	a := &s.p.aof
+	if s.childActive() {
+		return
+	}
+	if a.rewriteScheduled {
+		if err := s.startAOFRewrite(); err != nil {
+			s.log.Warn("scheduled AOF rewrite failed to start", "error", err)
+			a.rewriteScheduled = false
+		}
+		return
+	}
+	if !a.on {
+		return
+	}
+	perc := s.cfg.Int("auto-aof-rewrite-percentage")
+	minSize := s.cfg.Int("auto-aof-rewrite-min-size")
+	if perc > 0 && a.curSize > minSize {
+		base := max(a.baseSize, 1)
+		if growth := a.curSize*100/base - 100; growth >= perc {
+			s.log.Info("starting automatic rewriting of AOF", "growth_percent", growth)
+			if err := s.startAOFRewrite(); err != nil {
+				s.log.Warn("automatic AOF rewrite failed to start", "error", err)
+			}
+		}
+	}
+}
+
+// aofInfo writes the INFO persistence fields shown while the AOF is on.
+func (s *Server) aofInfo(b *infoBuf) {
+	a := &s.p.aof
+	b.kv("aof_current_size", a.curSize)
+	b.kv("aof_base_size", a.baseSize)
+	b.kv("aof_pending_rewrite", bit(a.rewriteScheduled))
+	b.kv("aof_buffer_length", len(a.buf))
+	b.kv("aof_pending_bio_fsync", 0)
+	b.kv("aof_delayed_fsync", 0)
+}
+
+func bit(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,96 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/skiffdb/skiff/store"
+)
+
+func init() {
+	register(&Command{Name: "save", Arity: 1, Flags: "admin noscript no_multi", Group: "server", Since: "1.0.0", Summary: "Synchronously save the dataset to disk", Complexity: "O(N) where N is the total number of keys in all databases", Handler: cmdSave})
+	debugReload = debugReloadRDB
+}
+
+// cmdSave writes the dataset to dir/dbfilename while holding the data
+// lock, as Redis's SAVE blocks its single thread.
+func cmdSave(c *Client, args [][]byte) {
+	if c.srv.BgsaveInProgress() {
+		c.replyError("ERR Background save already in progress")
+		return
+	}
+	if err := c.srv.saveSync(c.srv.rdbPath()); err != nil {
+		c.srv.log.Warn("SAVE failed", "error", err)
+		c.replyError("ERR")
+		return
+	}
+	c.replyOK()
+}
+
+// debugReloadRDB is DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save the
+// dataset (unless NOSAVE), empty it (unless NOFLUSH) and load the file
+// back. MERGE lets loaded keys replace existing ones instead of failing.
+func debugReloadRDB(c *Client, args [][]byte) error {
+	save, flush, merge := true, true, false
+	for _, a := range args[2:] {
+		switch strings.ToLower(string(a)) {
+		case "merge":
+			merge = true
+		case "noflush":
+			flush = false
+		case "nosave":
+			save = false
+		default:
+			return errReloadSyntax
+		}
+	}
+	s := c.srv
+	path := s.rdbPath()
+	if save {
+		if s.BgsaveInProgress() {
+			s.abortSaveJob()
+		}
+		if err := s.saveSync(path); err != nil {
+			return err
+		}
+	}
+	fresh, _, err := s.loadRDBStore(path, false)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UnixMilli()
+	for i, db := range s.store.DBs {
+		src := fresh.DBs[i]
+		if flush {
+			// As a flush and reload would: WATCHers of any key see it
+			// change, clients blocked on a key that now exists wake up.
+			s.touchWatchedInDB(db, src, now)
+			db.Swap(src)
+			s.signalSwappedDBs(db)
+			continue
+		}
+		var dup error
+		src.Dict().Each(func(n *store.Entry) bool {
+			if !merge && db.Peek([]byte(n.Key)) != nil {
+				dup = fmt.Errorf("duplicate key %q in database %d", n.Key, i)
+				return false
+			}
+			obj := n.Val
+			exp := obj.Expire
+			obj.Expire = 0
+			e := db.SetValue([]byte(n.Key), obj, false)
+			if exp != 0 {
+				db.SetExpire(e, exp)
+			}
+			return true
+		})
+		if dup != nil {
+			return dup
+		}
+	}
+	return nil
+}
+
+var errReloadSyntax = errors.New("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")

@@ -1,0 +1,1365 @@
+package node
+
+// Replication glue: the master side's stream (propagate, backlog, replica
+// queues, SYNC/PSYNC/REPLCONF/WAIT), the replica side's link goroutine
+// (handshake, RDB load, stream apply through the dispatcher as the master
+// client) and ROLE / INFO replication. Network and byte-level work lives
+// in the replication package; this file holds what needs the keyspace
+// and the data lock.
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/skiffdb/skiff/rdb"
+	"github.com/skiffdb/skiff/replication"
+	"github.com/skiffdb/skiff/store"
+)
+
+// Replica link states (Redis's repl_state, collapsed to what ROLE and
+// INFO distinguish).
+const (
+	linkNone       = iota // not a replica
+	linkConnect           // must (re)connect
+	linkConnecting        // dialing
+	linkHandshake         // PING/AUTH/REPLCONF/PSYNC
+	linkTransfer          // receiving the RDB
+	linkConnected         // streaming
+)
+
+// Master-side replica states (INFO's slaveN state=).
+const (
+	replicaWaitBgsave = iota
+	replicaSendBulk
+	replicaOnline
+)
+
+var replicaStateNames = [...]string{"wait_bgsave", "send_bulk", "online"}
+
+// replicaConn is one replica attached to this server.
+type replicaConn struct {
+	c          *Client
+	state      int
+	out        *replication.Outbound
+	listenPort int
+	announceIP string
+	capaEOF    bool
+	capaPsync2 bool
+	ackOff     int64
+	ackTime    time.Time
+	// startOnAck: the diskless payload was sent; stream once the replica
+	// has loaded it and acknowledged (it could not tell our stream apart
+	// from the payload's end mark otherwise).
+	startOnAck bool
+}
+
+// replState is the replication state of a server, guarded by s.mu.
+type replState struct {
+	replid, replid2 string
+	offset          int64 // master_repl_offset
+	secondOffset    int64 // second_repl_offset
+	backlog         *replication.Backlog
+	seldb           int // database of the last propagated command, -1: emit SELECT
+	noReplicasSince time.Time
+	enc             []byte
+
+	// Replica side.
+	masterHost   string
+	masterPort   int
+	state        int
+	link         *replication.Link
+	linkStop     chan struct{}
+	master       *Client
+	masterDB     int
+	hasHistory   bool // PSYNC with our replid/offset rather than "? -1"
+	lastIO       time.Time
+	downSince    time.Time
+	transferSize int64
+	transferRead int64
+	transferIO   time.Time
+	ackPending   bool // the master sent GETACK
+
+	// Master side.
+	replicas  []*replicaConn
+	handshake map[int64]*replicaConn // REPLCONF seen, PSYNC not yet
+	waiting   []*Client              // clients blocked in WAIT
+	waitOff   map[*Client]int64
+	waitNeed  map[*Client]int64
+
+	syncFull, syncPartialOK, syncPartialErr int64
+}
+
+func newReplID() string {
+	var b [20]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func init() {
+	replicationInfo = writeReplicationInfo
+	roleReply = writeRole
+	register(
+		&Command{Name: "replicaof", Arity: 3, Flags: "admin noscript stale", Group: "server", Since: "5.0.0", Summary: "Configures a server as replica of another, or promotes it to a master.", Complexity: "O(1)", Handler: cmdReplicaof},
+		&Command{Name: "slaveof", Arity: 3, Flags: "admin noscript stale", Group: "server", Since: "1.0.0", Summary: "Sets a Redis server as a replica of another, or promotes it to being a master.", Complexity: "O(1)", Handler: cmdReplicaof},
+		&Command{Name: "sync", Arity: 1, Flags: "admin noscript no_multi", Group: "server", Since: "1.0.0", Summary: "An internal command used in replication.", Complexity: "", Handler: cmdSync},
+		&Command{Name: "psync", Arity: -3, Flags: "admin noscript no_multi", Group: "server", Since: "2.8.0", Summary: "An internal command used in replication.", Complexity: "", Handler: cmdSync},
+		&Command{Name: "replconf", Arity: -1, Flags: "admin noscript loading stale allow_busy", Group: "server", Since: "3.0.0", Summary: "An internal command for configuring the replication stream.", Complexity: "O(1)", Handler: cmdReplconf},
+		&Command{Name: "wait", Arity: 3, Flags: "noscript", Group: "generic", Since: "3.0.0", Summary: "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", Complexity: "O(1)", Handler: cmdWait},
+	)
+}
+
+// initReplication sets up the replication state from the configuration;
+// called from New.
+func (s *Server) initReplication() error {
+	r := &s.repl
+	r.replid = newReplID()
+	r.replid2 = strings.Repeat("0", 40)
+	r.secondOffset = -1
+	r.seldb = -1
+	r.noReplicasSince = time.Now()
+	r.handshake = map[int64]*replicaConn{}
+	r.waitOff = map[*Client]int64{}
+	r.waitNeed = map[*Client]int64{}
+	if err := s.cfg.OnChange("repl-backlog-size", func(v string) error {
+		if r.backlog != nil {
+			r.backlog.Resize(int(atoi64(v)))
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("config repl-backlog-size: %w", err)
+	}
+	if ro := strings.Fields(s.cfg.String("replicaof")); len(ro) == 2 {
+		port, err := strconv.Atoi(ro[1])
+		if err != nil || port < 0 || port > 65535 {
+			return fmt.Errorf("replicaof: invalid master port %q", ro[1])
+		}
+		r.masterHost, r.masterPort = ro[0], port
+		r.state = linkConnect
+		r.downSince = time.Time{}
+		s.store.NoLazyExpire = true
+	}
+	return nil
+}
+
+// startReplication starts the link (when configured as a replica) and
+// the replication cron; called from Serve once the port is known.
+func (s *Server) startReplication() {
+	s.mu.Lock()
+	if s.repl.masterHost != "" {
+		s.startLinkLocked()
+	}
+	s.mu.Unlock()
+	go s.replicationCron()
+}
+
+// replGated reports whether call() must run replAdmit.
+func (s *Server) replGated() bool {
+	return s.repl.masterHost != "" || s.cfg.Int("min-replicas-to-write") > 0
+}
+
+// replAdmit applies Redis's replication checks before a command runs:
+// -NOREPLICAS, -READONLY and -MASTERDOWN, in Redis's order.
+func (s *Server) replAdmit(c *Client, cmd *Command) bool {
+	r := &s.repl
+	if c.flags&clientMaster != 0 || s.blocking.depth > 0 {
+		return true
+	}
+	write := cmd.Has(FlagWrite)
+	if write && r.masterHost == "" && !s.enoughGoodReplicas() {
+		s.rejectedCall(cmd)
+		c.replyError("NOREPLICAS Not enough good replicas to write.")
+		return false
+	}
+	if r.masterHost == "" {
+		return true
+	}
+	if write && s.cfg.Bool("replica-read-only") {
+		s.rejectedCall(cmd)
+		c.replyError("READONLY You can't write against a read only replica.")
+		return false
+	}
+	if r.state != linkConnected && !s.cfg.Bool("replica-serve-stale-data") && !cmd.Has(FlagStale) {
+		s.rejectedCall(cmd)
+		c.replyError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
+		return false
+	}
+	return true
+}
+
+// goodReplicas counts online replicas that acknowledged within
+// min-replicas-max-lag seconds.
+func (s *Server) goodReplicas() int {
+	maxLag := time.Duration(s.cfg.Int("min-replicas-max-lag")) * time.Second
+	n := 0
+	for _, rc := range s.repl.replicas {
+		if rc.state == replicaOnline && time.Since(rc.ackTime) <= maxLag {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Server) enoughGoodReplicas() bool {
+	min := s.cfg.Int("min-replicas-to-write")
+	if min == 0 || s.cfg.Int("min-replicas-max-lag") == 0 {
+		return true
+	}
+	return int64(s.goodReplicas()) >= min
+}
+
+// propagate appends a write's effect to the replication stream: the
+// backlog and every attached replica. A replica does not originate a
+// stream; it proxies its master's bytes (feedStream) so that offsets and
+// replids stay identical down a chain.
+func (s *Server) propagate(dbID int, args [][]byte) {
+	s.feedAOF(dbID, args)
+	s.replicate(dbID, args)
+}
+
+// replicate feeds the replication stream only (the master's PING and
+// REPLCONF GETACK do not go to the AOF).
+func (s *Server) replicate(dbID int, args [][]byte) {
+	r := &s.repl
+	if r.masterHost != "" || (r.backlog == nil && len(r.replicas) == 0) {
+		return
+	}
+	b := r.enc[:0]
+	if dbID >= 0 && r.seldb != dbID {
+		b = replication.AppendSelect(b, dbID)
+		r.seldb = dbID
+	}
+	b = replication.AppendCommand(b, args)
+	s.feedStream(b)
+	if cap(b) <= 64<<10 {
+		r.enc = b[:0]
+	} else {
+		r.enc = nil
+	}
+}
+
+// feedStream adds bytes to the stream: the backlog, the offset and the
+// queue of every replica past the snapshot point.
+func (s *Server) feedStream(b []byte) {
+	r := &s.repl
+	if r.backlog == nil {
+		s.createBacklog()
+	}
+	r.backlog.Write(b)
+	r.offset += int64(len(b))
+	for i := 0; i < len(r.replicas); i++ {
+		rc := r.replicas[i]
+		if rc.out == nil {
+			continue
+		}
+		if err := rc.out.Write(b); err != nil {
+			s.log.Warn("dropping replica", "addr", rc.c.addr, "error", err)
+			s.dropReplicaLocked(rc)
+			i--
+		}
+	}
+}
+
+func (s *Server) createBacklog() {
+	s.repl.backlog = replication.NewBacklog(int(s.cfg.Int("repl-backlog-size")), s.repl.offset)
+}
+
+// dropReplicaLocked forgets a replica and closes its connection.
+func (s *Server) dropReplicaLocked(rc *replicaConn) {
+	r := &s.repl
+	for i, x := range r.replicas {
+		if x == rc {
+			r.replicas = append(r.replicas[:i:i], r.replicas[i+1:]...)
+			break
+		}
+	}
+	if rc.out != nil {
+		rc.out.Close(nil)
+	}
+	rc.c.conn.Close()
+	if len(r.replicas) == 0 {
+		r.noReplicasSince = time.Now()
+	}
+}
+
+// disconnectReplicasLocked drops every attached replica so that they
+// reconnect and PSYNC again (new history, or we became a replica).
+func (s *Server) disconnectReplicasLocked() {
+	for len(s.repl.replicas) > 0 {
+		s.dropReplicaLocked(s.repl.replicas[0])
+	}
+}
+
+// replicaGone is called when a client's connection ends.
+func (s *Server) replicaGone(c *Client) {
+	r := &s.repl
+	delete(r.handshake, c.id)
+	for _, rc := range r.replicas {
+		if rc.c == c {
+			s.dropReplicaLocked(rc)
+			break
+		}
+	}
+	if c.flags&clientBlocked != 0 {
+		s.removeWaiter(c)
+	}
+}
+
+// shiftReplID starts a new history, keeping the old one as replid2 so
+// that replicas of our old master can continue with us (PSYNC2).
+func (s *Server) shiftReplID() {
+	r := &s.repl
+	r.replid2 = r.replid
+	r.secondOffset = r.offset + 1
+	r.replid = newReplID()
+}
+
+// ---- REPLICAOF ----
+
+func cmdReplicaof(c *Client, args [][]byte) {
+	s := c.srv
+	r := &s.repl
+	if s.cfg.Bool("cluster-enabled") {
+		c.replyError("ERR REPLICAOF not allowed in cluster mode.")
+		return
+	}
+	if strings.EqualFold(string(args[1]), "no") && strings.EqualFold(string(args[2]), "one") {
+		if r.masterHost != "" {
+			s.unsetMasterLocked()
+			s.log.Info("MASTER MODE enabled", "client", c.addr)
+		}
+		c.replyOK()
+		return
+	}
+	if c.flags&clientReplica != 0 {
+		c.replyError("ERR Command is not valid when client is a replica.")
+		return
+	}
+	port, err := strconv.ParseInt(string(args[2]), 10, 64)
+	if err != nil || port < 0 || port > 65535 {
+		c.replyError("ERR Invalid master port")
+		return
+	}
+	host := string(args[1])
+	if r.masterHost != "" && strings.EqualFold(r.masterHost, host) && r.masterPort == int(port) {
+		c.w.AppendSimple("OK Already connected to specified master")
+		return
+	}
+	s.setMasterLocked(host, int(port))
+	s.log.Info("REPLICAOF enabled", "master", net.JoinHostPort(host, strconv.Itoa(int(port))), "client", c.addr)
+	c.replyOK()
+}
+
+// setMasterLocked makes this server a replica of host:port.
+func (s *Server) setMasterLocked(host string, port int) {
+	r := &s.repl
+	wasMaster := r.masterHost == ""
+	s.stopLinkLocked()
+	r.masterHost, r.masterPort = host, port
+	s.store.NoLazyExpire = true
+	if wasMaster {
+		// Our own history is what the new master may share with us:
+		// offer it in PSYNC (Redis's replicationCacheMasterUsingMyself).
+		r.hasHistory = true
+		r.masterDB = 0
+	}
+	r.downSince = time.Time{}
+	s.startLinkLocked()
+}
+
+// unsetMasterLocked is REPLICAOF NO ONE.
+func (s *Server) unsetMasterLocked() {
+	r := &s.repl
+	s.stopLinkLocked()
+	r.masterHost, r.masterPort = "", 0
+	r.state = linkNone
+	s.shiftReplID()
+	// Replicas of ours must learn the new replid: they reconnect and
+	// continue thanks to replid2.
+	s.disconnectReplicasLocked()
+	r.seldb = -1
+	r.noReplicasSince = time.Now()
+	s.store.NoLazyExpire = false
+}
+
+// stopLinkLocked ends the current link goroutine, if any.
+func (s *Server) stopLinkLocked() {
+	r := &s.repl
+	if r.linkStop != nil {
+		close(r.linkStop)
+		r.linkStop = nil
+	}
+	if r.link != nil {
+		r.link.Close()
+		r.link = nil
+	}
+	if r.master != nil {
+		s.freeMasterClientLocked()
+	}
+	if r.state == linkConnected {
+		r.downSince = time.Now()
+	}
+	r.state = linkNone
+}
+
+func (s *Server) startLinkLocked() {
+	r := &s.repl
+	stop := make(chan struct{})
+	r.linkStop = stop
+	r.state = linkConnect
+	go s.runLink(stop, r.masterHost, r.masterPort)
+}
+
+func (s *Server) freeMasterClientLocked() {
+	r := &s.repl
+	m := r.master
+	r.master = nil
+	r.masterDB = m.db.ID
+	s.discardTransaction(m)
+	delete(s.clients, m.id)
+}
+
+// ---- Replica side: the link goroutine ----
+
+// runLink keeps this replica attached to host:port until stop is closed,
+// reconnecting after failures with a backoff of up to a few seconds.
+func (s *Server) runLink(stop chan struct{}, host string, port int) {
+	backoff := 100 * time.Millisecond
+	for {
+		start := time.Now()
+		err := s.syncWithMaster(stop, host, port)
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if err != nil {
+			s.log.Warn("replication link to master failed", "master", net.JoinHostPort(host, strconv.Itoa(port)), "error", err)
+		}
+		s.mu.Lock()
+		if s.repl.linkStop == stop {
+			if s.repl.master != nil {
+				s.freeMasterClientLocked()
+			}
+			if s.repl.state == linkConnected {
+				s.repl.downSince = time.Now()
+			}
+			s.repl.state = linkConnect
+			s.repl.link = nil
+		}
+		s.mu.Unlock()
+		if time.Since(start) > 10*time.Second {
+			backoff = 100 * time.Millisecond
+		}
+		select {
+		case <-stop:
+			return
+		case <-time.After(backoff):
+		}
+		if backoff < 2*time.Second {
+			backoff *= 2
+		}
+	}
+}
+
+// current reports, under the lock, whether the link goroutine of stop is
+// still the wanted one.
+func (s *Server) linkCurrent(stop chan struct{}) bool { return s.repl.linkStop == stop }
+
+var errLinkStopped = errors.New("replication link replaced")
+
+func (s *Server) syncWithMaster(stop chan struct{}, host string, port int) error {
+	cfg := replication.LinkConfig{
+		Addr:          net.JoinHostPort(host, strconv.Itoa(port)),
+		User:          s.cfg.String("masteruser"),
+		Password:      s.cfg.String("masterauth"),
+		ListeningPort: s.port,
+		AnnounceIP:    s.cfg.String("replica-announce-ip"),
+		Timeout:       time.Duration(s.cfg.Int("repl-timeout")) * time.Second,
+	}
+	if p := s.cfg.Int("replica-announce-port"); p != 0 {
+		cfg.ListeningPort = int(p)
+	}
+	s.mu.Lock()
+	if !s.linkCurrent(stop) {
+		s.mu.Unlock()
+		return errLinkStopped
+	}
+	s.repl.state = linkConnecting
+	s.mu.Unlock()
+	l, err := replication.Dial(cfg)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	s.mu.Lock()
+	if !s.linkCurrent(stop) {
+		s.mu.Unlock()
+		return errLinkStopped
+	}
+	s.repl.link = l
+	s.repl.state = linkHandshake
+	replid, off := "?", int64(-1)
+	if s.repl.hasHistory {
+		replid, off = s.repl.replid, s.repl.offset+1
+	}
+	s.mu.Unlock()
+	if err := l.Handshake(cfg); err != nil {
+		return err
+	}
+	res, err := l.PSync(replid, off)
+	if err != nil {
+		return err
+	}
+	eofForm := false
+	if res.Full {
+		if eofForm, err = s.fullSync(stop, l, res); err != nil {
+			return err
+		}
+	} else if err := s.partialSync(stop, l, res); err != nil {
+		return err
+	}
+	if eofForm {
+		// The master streams only after our first ACK.
+		s.mu.Lock()
+		off := s.repl.offset
+		s.mu.Unlock()
+		if err := l.SendAck(off); err != nil {
+			return err
+		}
+	}
+	return s.applyStream(stop, l)
+}
+
+// partialSync continues the current history after +CONTINUE.
+func (s *Server) partialSync(stop chan struct{}, l *replication.Link, res replication.PSyncResult) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := &s.repl
+	if !s.linkCurrent(stop) {
+		return errLinkStopped
+	}
+	if res.ReplID != r.replid {
+		// The master moved to a new history (it was promoted): ours
+		// becomes replid2 and our replicas must reconnect to learn it.
+		r.replid2 = r.replid
+		r.secondOffset = r.offset + 1
+		r.replid = res.ReplID
+		s.disconnectReplicasLocked()
+	}
+	if r.backlog == nil {
+		s.createBacklog()
+	}
+	s.attachMasterLocked(l, r.masterDB)
+	s.log.Info("successful partial resynchronization with master", "offset", r.offset)
+	return nil
+}
+
+// fullSync receives the RDB into a file, loads it into a fresh keyspace
+// while the old one keeps serving, and swaps them only when the load is
+// complete: a failed transfer never leaves a mixed dataset.
+func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replication.PSyncResult) (bool, error) {
+	s.mu.Lock()
+	if !s.linkCurrent(stop) {
+		s.mu.Unlock()
+		return false, errLinkStopped
+	}
+	r := &s.repl
+	r.state = linkTransfer
+	r.transferSize, r.transferRead = -1, 0
+	r.transferIO = time.Now()
+	dir := s.cfg.String("dir")
+	dbfile := s.cfg.String("dbfilename")
+	s.mu.Unlock()
+
+	tmp := filepath.Join(dir, fmt.Sprintf("temp-%d.%d.rdb", time.Now().UnixNano(), os.Getpid()))
+	f, err := os.Create(tmp)
+	if err != nil {
+		return false, fmt.Errorf("open temp file for the RDB from master: %w", err)
+	}
+	defer os.Remove(tmp) // no-op once renamed
+	eofForm, err := l.ReadRDB(f, func(read, total int64) {
+		s.mu.Lock()
+		r.transferRead, r.transferSize, r.transferIO = read, total, time.Now()
+		s.mu.Unlock()
+	})
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return eofForm, fmt.Errorf("receive RDB from master: %w", err)
+	}
+	fresh, err := loadRDBFile(tmp, len(s.store.DBs))
+	if err != nil {
+		return eofForm, fmt.Errorf("load RDB from master: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.linkCurrent(stop) {
+		return eofForm, errLinkStopped
+	}
+	now := time.Now().UnixMilli()
+	for i, db := range s.store.DBs {
+		s.touchWatchedInDB(db, fresh.DBs[i], now)
+		db.Swap(fresh.DBs[i])
+		s.signalSwappedDBs(db)
+	}
+	// Keep the RDB as our dump file, as a disk-loading Redis replica does.
+	if dbfile != "" {
+		if err := os.Rename(tmp, filepath.Join(dir, dbfile)); err != nil {
+			s.log.Warn("cannot keep the RDB received from master", "error", err)
+		}
+	}
+	r.replid = res.ReplID
+	r.offset = res.Offset
+	r.replid2 = strings.Repeat("0", 40)
+	r.secondOffset = -1
+	r.hasHistory = true
+	// Our replicas hold a history we no longer have.
+	s.disconnectReplicasLocked()
+	s.createBacklog()
+	s.attachMasterLocked(l, 0)
+	s.log.Info("MASTER <-> REPLICA sync: finished with success", "offset", r.offset)
+	return eofForm, nil
+}
+
+// loadRDBFile reads an RDB into a new store of n databases.
+func loadRDBFile(path string, n int) (*store.Store, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fresh := store.New(n)
+	fresh.NoLazyExpire = true
+	_, err = rdb.Load(f, func(db int, key string, obj *store.Object) error {
+		if db < 0 || db >= n {
+			return fmt.Errorf("key in database %d, only %d configured", db, n)
+		}
+		d := fresh.DBs[db]
+		exp := obj.Expire
+		e := d.SetValue([]byte(key), *obj, false)
+		if exp != 0 {
+			d.SetExpire(e, exp)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return fresh, nil
+}
+
+// attachMasterLocked creates the master client that applies the stream.
+func (s *Server) attachMasterLocked(l *replication.Link, dbID int) {
+	r := &s.repl
+	m := s.newClient(l.NetConn())
+	m.flags |= clientMaster
+	m.authed = true
+	if dbID < 0 || dbID >= len(s.store.DBs) {
+		dbID = 0
+	}
+	m.db = s.store.DBs[dbID]
+	s.clients[m.id] = m
+	r.master = m
+	r.link = l
+	r.state = linkConnected
+	r.lastIO = time.Now()
+	r.downSince = time.Time{}
+}
+
+// applyStream runs the commands the master sends through the dispatcher
+// as the master client, batching those that arrived together under one
+// lock, and proxies their exact bytes to our own backlog and replicas.
+func (s *Server) applyStream(stop chan struct{}, l *replication.Link) error {
+	rd := l.Stream()
+	var batch []replication.Command
+	for {
+		batch = batch[:0]
+		cmd, err := rd.Next()
+		if err != nil {
+			return fmt.Errorf("read replication stream: %w", err)
+		}
+		batch = append(batch, cmd)
+		for rd.Buffered() > 0 && len(batch) < 1024 {
+			cmd, err := rd.Next()
+			if err != nil {
+				return fmt.Errorf("read replication stream: %w", err)
+			}
+			batch = append(batch, cmd)
+		}
+		s.mu.Lock()
+		r := &s.repl
+		m := r.master
+		if !s.linkCurrent(stop) || m == nil || m.flags&clientCloseASAP != 0 {
+			s.mu.Unlock()
+			return errors.New("master client closed")
+		}
+		m.batchWall = time.Now()
+		m.batchMono = monoNow()
+		r.lastIO = m.batchWall
+		for _, cmd := range batch {
+			if len(cmd.Args) > 0 {
+				s.call(m, cmd.Args)
+				m.w.B = m.w.B[:0]
+			}
+			if r.backlog == nil {
+				s.createBacklog()
+			}
+			s.feedStream(cmd.Raw)
+		}
+		ack := r.ackPending
+		r.ackPending = false
+		off := r.offset
+		s.mu.Unlock()
+		if ack {
+			if err := l.SendAck(off); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// ---- Master side: SYNC / PSYNC / REPLCONF ----
+
+func (s *Server) replicaOf(c *Client) *replicaConn {
+	for _, rc := range s.repl.replicas {
+		if rc.c == c {
+			return rc
+		}
+	}
+	return nil
+}
+
+func cmdReplconf(c *Client, args [][]byte) {
+	s := c.srv
+	r := &s.repl
+	if len(args)%2 == 0 {
+		c.replySyntax()
+		return
+	}
+	rc := s.replicaOf(c)
+	if rc == nil {
+		rc = r.handshake[c.id]
+		if rc == nil {
+			rc = &replicaConn{c: c}
+			r.handshake[c.id] = rc
+		}
+	}
+	for i := 1; i < len(args); i += 2 {
+		opt, val := strings.ToLower(string(args[i])), args[i+1]
+		switch opt {
+		case "listening-port":
+			p, err := strconv.ParseInt(string(val), 10, 64)
+			if err != nil {
+				c.replyError(errNotInt)
+				return
+			}
+			rc.listenPort = int(p)
+		case "ip-address":
+			rc.announceIP = string(val)
+		case "capa":
+			switch strings.ToLower(string(val)) {
+			case "eof":
+				rc.capaEOF = true
+			case "psync2":
+				rc.capaPsync2 = true
+			}
+		case "ack":
+			// Sent by replicas only, never answered.
+			if c.flags&clientReplica == 0 || s.replicaOf(c) == nil {
+				return
+			}
+			off, err := strconv.ParseInt(string(val), 10, 64)
+			if err != nil {
+				return
+			}
+			if off > rc.ackOff {
+				rc.ackOff = off
+			}
+			rc.ackTime = time.Now()
+			if rc.startOnAck && rc.out != nil {
+				rc.startOnAck = false
+				rc.state = replicaOnline
+				rc.out.Start()
+			}
+			s.checkWaiters()
+			return
+		case "getack":
+			if c.flags&clientMaster != 0 {
+				r.ackPending = true
+			}
+			return
+		case "rdb-only", "rdb-filter-only":
+		default:
+			c.replyErrorf("ERR Unrecognized REPLCONF option: %s", args[i])
+			return
+		}
+	}
+	c.replyOK()
+}
+
+// cmdSync is SYNC and PSYNC.
+func cmdSync(c *Client, args [][]byte) {
+	s := c.srv
+	r := &s.repl
+	if c.flags&clientReplica != 0 {
+		return
+	}
+	if r.masterHost != "" && r.state != linkConnected {
+		c.replyError("NOMASTERLINK Can't SYNC while not connected with my master")
+		return
+	}
+	if len(c.w.B) > 0 {
+		c.replyError("ERR SYNC and PSYNC are invalid with pending output")
+		return
+	}
+	rc := r.handshake[c.id]
+	delete(r.handshake, c.id)
+	if rc == nil {
+		rc = &replicaConn{c: c}
+	}
+	psync := strings.EqualFold(string(args[0]), "psync")
+	if psync && len(args) == 3 {
+		if s.tryPartialResync(c, rc, string(args[1]), string(args[2])) {
+			return
+		}
+	}
+	if !psync {
+		// Old-style SYNC: the replica does not understand replids.
+		rc.capaPsync2 = false
+	}
+	s.startFullResync(c, rc, psync)
+}
+
+// tryPartialResync serves PSYNC from the backlog when the history
+// matches (ours, or our previous one up to where it forked).
+func (s *Server) tryPartialResync(c *Client, rc *replicaConn, replid, offArg string) bool {
+	r := &s.repl
+	off, err := strconv.ParseInt(offArg, 10, 64)
+	if err != nil {
+		return false
+	}
+	if replid != r.replid && (replid != r.replid2 || off > r.secondOffset) {
+		if replid != "?" {
+			r.syncPartialErr++
+		}
+		return false
+	}
+	if r.backlog == nil || !r.backlog.Covers(off) {
+		r.syncPartialErr++
+		return false
+	}
+	s.attachReplicaLocked(c, rc)
+	rc.out = replication.NewOutbound(c.conn, s.replicaLimits())
+	line := "+CONTINUE\r\n"
+	if rc.capaPsync2 {
+		line = "+CONTINUE " + r.replid + "\r\n"
+	}
+	rc.out.Write([]byte(line))
+	rc.out.Write(r.backlog.From(off))
+	rc.state = replicaOnline
+	rc.ackTime = time.Now()
+	go rc.out.Run(time.Duration(s.cfg.Int("repl-timeout")) * time.Second)
+	rc.out.Start()
+	r.syncPartialOK++
+	s.log.Info("partial resynchronization accepted", "replica", c.addr, "offset", off)
+	return true
+}
+
+func (s *Server) attachReplicaLocked(c *Client, rc *replicaConn) {
+	c.flags |= clientReplica | clientReplyOff
+	c.conn.SetReadDeadline(time.Time{})
+	s.repl.replicas = append(s.repl.replicas, rc)
+}
+
+func (s *Server) replicaLimits() replication.Limits {
+	f := strings.Fields(s.cfg.String("client-output-buffer-limit"))
+	for i := 0; i+3 < len(f); i += 4 {
+		if f[i] == "slave" || f[i] == "replica" {
+			return replication.Limits{Hard: atoi64(f[i+1]), Soft: atoi64(f[i+2]), SoftSeconds: atoi64(f[i+3])}
+		}
+	}
+	return replication.Limits{}
+}
+
+// startFullResync snapshots the keyspace at the current offset and sends
+// it. The stream from that offset on is queued for the replica (within
+// its output buffer limit) while the payload is sent.
+func (s *Server) startFullResync(c *Client, rc *replicaConn, psync bool) {
+	r := &s.repl
+	r.syncFull++
+	if r.backlog == nil && len(r.replicas) == 0 && r.masterHost == "" {
+		// A first replica starts a new history, as in Redis.
+		r.replid = newReplID()
+		r.replid2 = strings.Repeat("0", 40)
+		r.secondOffset = -1
+		s.createBacklog()
+	} else if r.backlog == nil {
+		s.createBacklog()
+	}
+	s.attachReplicaLocked(c, rc)
+	rc.state = replicaWaitBgsave
+	delay := time.Duration(0)
+	diskless := s.cfg.Bool("repl-diskless-sync") && rc.capaEOF
+	if diskless {
+		delay = time.Duration(s.cfg.Int("repl-diskless-sync-delay")) * time.Second
+	}
+	go s.sendFullSync(rc, psync, diskless, delay)
+}
+
+// sendFullSync waits out the diskless delay, takes the snapshot under the
+// lock together with the offset, and writes the +FULLRESYNC line and the
+// payload; the outbound writer then takes over.
+func (s *Server) sendFullSync(rc *replicaConn, psync, diskless bool, delay time.Duration) {
+	if delay > 0 {
+		time.Sleep(delay)
+	}
+	s.mu.Lock()
+	if s.replicaOf(rc.c) != rc {
+		s.mu.Unlock()
+		return
+	}
+	r := &s.repl
+	r.seldb = -1 // the stream after the snapshot starts with SELECT
+	replid, off := r.replid, r.offset
+	rc.out = replication.NewOutbound(rc.c.conn, s.replicaLimits())
+	rc.state = replicaSendBulk
+	timeout := time.Duration(s.cfg.Int("repl-timeout")) * time.Second
+	var payload []byte
+	snap, err := s.store.BeginSnapshot()
+	if err != nil {
+		// Another snapshot (BGSAVE) is running: encode in one go under
+		// the lock instead.
+		payload, err = s.snapshotRDB(replid, off)
+	}
+	s.mu.Unlock()
+	if snap != nil {
+		payload, err = s.encodeSnapshot(snap, replid, off)
+	}
+	if err != nil {
+		s.log.Error("cannot produce the RDB for a replica", "error", err)
+		s.mu.Lock()
+		s.dropReplicaLocked(rc)
+		s.mu.Unlock()
+		return
+	}
+
+	nc := rc.c.conn
+	var hdr string
+	if psync {
+		hdr = fmt.Sprintf("+FULLRESYNC %s %d\r\n", replid, off)
+	}
+	var mark string
+	if diskless {
+		mark = newReplID()
+		hdr += "$EOF:" + mark + "\r\n"
+	} else {
+		hdr += "$" + strconv.Itoa(len(payload)) + "\r\n"
+	}
+	nc.SetWriteDeadline(time.Now().Add(timeout))
+	_, err = nc.Write([]byte(hdr))
+	if err == nil {
+		_, err = nc.Write(payload)
+	}
+	if err == nil && diskless {
+		_, err = nc.Write([]byte(mark))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.replicaOf(rc.c) != rc {
+		return
+	}
+	if err != nil {
+		s.log.Warn("sending the RDB to a replica failed", "replica", rc.c.addr, "error", err)
+		s.dropReplicaLocked(rc)
+		return
+	}
+	go rc.out.Run(timeout)
+	rc.ackTime = time.Now()
+	if diskless {
+		rc.startOnAck = true
+		return
+	}
+	rc.state = replicaOnline
+	rc.out.Start()
+}
+
+// encodeSnapshot encodes a point-in-time snapshot a step at a time,
+// taking the lock for each step only, so writers are not stalled.
+func (s *Server) encodeSnapshot(snap *store.Snapshot, replid string, off int64) ([]byte, error) {
+	defer func() {
+		s.mu.Lock()
+		snap.Close()
+		s.mu.Unlock()
+	}()
+	var buf bytesBuffer
+	w := rdb.NewWriter(&buf)
+	if err := w.Header(s.replAux(replid, off)); err != nil {
+		return nil, err
+	}
+	for done := false; !done; {
+		var err error
+		s.mu.Lock()
+		done, err = snap.Step(w, 2000, time.Millisecond)
+		s.mu.Unlock()
+		if err != nil {
+			return nil, fmt.Errorf("encode snapshot: %w", err)
+		}
+	}
+	if err := w.Finish(); err != nil {
+		return nil, err
+	}
+	return buf.b, nil
+}
+
+func (s *Server) replAux(replid string, off int64) map[string]string {
+	aux := rdb.DefaultAux()
+	aux["repl-id"] = replid
+	aux["repl-offset"] = strconv.FormatInt(off, 10)
+	aux["repl-stream-db"] = "0"
+	return aux
+}
+
+// snapshotRDB serialises the keyspace as an RDB with the replication aux
+// fields. It runs under the lock, so it stalls writers for the time of
+// the encoding: the fallback while a BGSAVE holds the snapshot.
+func (s *Server) snapshotRDB(replid string, off int64) ([]byte, error) {
+	var buf bytesBuffer
+	w := rdb.NewWriter(&buf)
+	if err := w.Header(s.replAux(replid, off)); err != nil {
+		return nil, err
+	}
+	now := time.Now().UnixMilli()
+	for _, db := range s.store.DBs {
+		if db.Len() == 0 {
+			continue
+		}
+		if err := w.SelectDB(db.ID, db.Len(), db.Expires()); err != nil {
+			return nil, err
+		}
+		var werr error
+		db.Dict().Each(func(e *store.Entry) bool {
+			if e.Val.Expire != 0 && e.Val.Expire < now && !s.store.NoLazyExpire {
+				return true
+			}
+			werr = w.Entry(e.Key, &e.Val)
+			return werr == nil
+		})
+		if werr != nil {
+			return nil, werr
+		}
+	}
+	if err := w.Finish(); err != nil {
+		return nil, err
+	}
+	return buf.b, nil
+}
+
+type bytesBuffer struct{ b []byte }
+
+func (b *bytesBuffer) Write(p []byte) (int, error) { b.b = append(b.b, p...); return len(p), nil }
+
+var _ io.Writer = (*bytesBuffer)(nil)
+
+// ---- WAIT ----
+
+func cmdWait(c *Client, args [][]byte) {
+	s := c.srv
+	r := &s.repl
+	if r.masterHost != "" {
+		c.replyError("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.")
+		return
+	}
+	n, err := strconv.ParseInt(string(args[1]), 10, 64)
+	if err != nil {
+		c.replyError(errNotInt)
+		return
+	}
+	ms, err := strconv.ParseInt(string(args[2]), 10, 64)
+	if err != nil {
+		c.replyError("ERR timeout is not an integer or out of range")
+		return
+	}
+	if ms < 0 {
+		c.replyError("ERR timeout is negative")
+		return
+	}
+	target := r.offset
+	acked := s.countAcked(target)
+	if int64(acked) >= n || c.flags&clientMulti != 0 || !c.canBlock() {
+		c.replyInt(int64(acked))
+		return
+	}
+	r.waitOff[c] = target
+	r.waiting = append(r.waiting, c)
+	c.block(nil, time.Duration(ms)*time.Millisecond, func(c *Client, key []byte) bool { return false }, func(c *Client) {
+		c.replyInt(int64(c.srv.countAcked(c.srv.repl.waitOff[c])))
+		c.srv.removeWaiter(c)
+	})
+	r.waitNeed[c] = n
+	// Ask the replicas for their offsets now rather than in a second.
+	s.replicate(-1, [][]byte{[]byte("REPLCONF"), []byte("GETACK"), []byte("*")})
+}
+
+func (s *Server) countAcked(off int64) int {
+	n := 0
+	for _, rc := range s.repl.replicas {
+		if rc.state == replicaOnline && rc.ackOff >= off {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Server) removeWaiter(c *Client) {
+	r := &s.repl
+	for i, x := range r.waiting {
+		if x == c {
+			r.waiting = append(r.waiting[:i:i], r.waiting[i+1:]...)
+			break
+		}
+	}
+	delete(r.waitOff, c)
+	delete(r.waitNeed, c)
+}
+
+// checkWaiters wakes WAIT clients whose replica count is reached.
+func (s *Server) checkWaiters() {
+	r := &s.repl
+	for i := 0; i < len(r.waiting); i++ {
+		c := r.waiting[i]
+		acked := s.countAcked(r.waitOff[c])
+		if int64(acked) < r.waitNeed[c] || c.blk == nil {
+			continue
+		}
+		c.replyInt(int64(acked))
+		s.removeWaiter(c)
+		s.unblock(c)
+		c.wake()
+		i--
+	}
+}
+
+// ---- cron ----
+
+// replicationCron sends ACKs to our master every second, PINGs our
+// replicas every repl-ping-replica-period, drops silent replicas after
+// repl-timeout and frees the backlog after repl-backlog-ttl without
+// replicas.
+func (s *Server) replicationCron() {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	loops := int64(0)
+	for {
+		select {
+		case <-s.done:
+			s.mu.Lock()
+			s.stopLinkLocked()
+			s.disconnectReplicasLocked()
+			s.mu.Unlock()
+			return
+		case <-tick.C:
+		}
+		loops++
+		s.mu.Lock()
+		r := &s.repl
+		var ackLink *replication.Link
+		var ackOff int64
+		if r.state == linkConnected && r.link != nil {
+			ackLink, ackOff = r.link, r.offset
+		}
+		period := s.cfg.Int("repl-ping-replica-period")
+		if period > 0 && loops%period == 0 && len(r.replicas) > 0 && r.masterHost == "" {
+			s.replicate(r.seldb, [][]byte{[]byte("PING")})
+		}
+		timeout := time.Duration(s.cfg.Int("repl-timeout")) * time.Second
+		for i := 0; i < len(r.replicas); i++ {
+			rc := r.replicas[i]
+			if rc.state == replicaOnline && time.Since(rc.ackTime) > timeout {
+				s.log.Warn("disconnecting timedout replica", "replica", rc.c.addr)
+				s.dropReplicaLocked(rc)
+				i--
+			}
+		}
+		if ttl := s.cfg.Int("repl-backlog-ttl"); ttl > 0 && r.backlog != nil && len(r.replicas) == 0 &&
+			r.masterHost == "" && time.Since(r.noReplicasSince) > time.Duration(ttl)*time.Second {
+			// Without the backlog our offset cannot be continued from:
+			// start a new history, as Redis does.
+			s.shiftReplID()
+			s.repl.replid2 = strings.Repeat("0", 40)
+			s.repl.secondOffset = -1
+			r.backlog = nil
+		}
+		if len(r.waiting) > 0 {
+			s.checkWaiters()
+		}
+		s.mu.Unlock()
+		if ackLink != nil {
+			ackLink.SendAck(ackOff)
+		}
+	}
+}
+
+// ---- ROLE and INFO ----
+
+func writeRole(c *Client) {
+	s := c.srv
+	r := &s.repl
+	if r.masterHost == "" {
+		c.w.AppendArray(3)
+		c.w.AppendBulkString("master")
+		c.w.AppendInt(r.offset)
+		var online []*replicaConn
+		for _, rc := range r.replicas {
+			if rc.state == replicaOnline {
+				online = append(online, rc)
+			}
+		}
+		c.w.AppendArray(len(online))
+		for _, rc := range online {
+			c.w.AppendArray(3)
+			c.w.AppendBulkString(replicaIP(rc))
+			c.w.AppendBulkString(strconv.Itoa(rc.listenPort))
+			c.w.AppendBulkString(strconv.FormatInt(rc.ackOff, 10))
+		}
+		return
+	}
+	c.w.AppendArray(5)
+	c.w.AppendBulkString("slave")
+	c.w.AppendBulkString(r.masterHost)
+	c.w.AppendInt(int64(r.masterPort))
+	var st string
+	switch r.state {
+	case linkConnect:
+		st = "connect"
+	case linkConnecting:
+		st = "connecting"
+	case linkHandshake:
+		st = "handshake"
+	case linkTransfer:
+		st = "sync"
+	case linkConnected:
+		st = "connected"
+	default:
+		st = "none"
+	}
+	c.w.AppendBulkString(st)
+	if r.master != nil {
+		c.w.AppendInt(r.offset)
+	} else {
+		c.w.AppendInt(-1)
+	}
+}
+
+func replicaIP(rc *replicaConn) string {
+	if rc.announceIP != "" {
+		return rc.announceIP
+	}
+	host, _, err := net.SplitHostPort(rc.c.addr)
+	if err != nil {
+		return rc.c.addr
+	}
+	return host
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func writeReplicationInfo(s *Server, b *infoBuf) {
+	r := &s.repl
+	now := time.Now()
+	if r.masterHost == "" {
+		b.kv("role", "master")
+	} else {
+		b.kv("role", "slave")
+		b.kv("master_host", r.masterHost)
+		b.kv("master_port", r.masterPort)
+		b.kv("master_link_status", map[bool]string{true: "up", false: "down"}[r.state == linkConnected])
+		if r.master != nil {
+			b.kv("master_last_io_seconds_ago", int64(now.Sub(r.lastIO)/time.Second))
+		} else {
+			b.kv("master_last_io_seconds_ago", -1)
+		}
+		b.kv("master_sync_in_progress", boolInt(r.state == linkTransfer))
+		off := int64(1)
+		if r.master != nil || r.hasHistory {
+			off = r.offset
+		}
+		b.kv("slave_read_repl_offset", off)
+		b.kv("slave_repl_offset", off)
+		if r.state == linkTransfer {
+			size := r.transferSize
+			if size < 0 {
+				size = 0
+			}
+			perc := 0.0
+			if size > 0 {
+				perc = float64(r.transferRead) / float64(size) * 100
+			}
+			b.kv("master_sync_total_bytes", size)
+			b.kv("master_sync_read_bytes", r.transferRead)
+			b.kv("master_sync_left_bytes", size-r.transferRead)
+			b.kv("master_sync_perc", strconv.FormatFloat(perc, 'f', 2, 64))
+			b.kv("master_sync_last_io_seconds_ago", int64(now.Sub(r.transferIO)/time.Second))
+		}
+		if r.state != linkConnected {
+			if r.downSince.IsZero() {
+				b.kv("master_link_down_since_seconds", -1)
+			} else {
+				b.kv("master_link_down_since_seconds", int64(now.Sub(r.downSince)/time.Second))
+			}
+		}
+		b.kv("slave_priority", s.cfg.Int("replica-priority"))
+		b.kv("slave_read_only", boolInt(s.cfg.Bool("replica-read-only")))
+		b.kv("replica_announced", boolInt(s.cfg.Bool("replica-announced")))
+	}
+	b.kv("connected_slaves", len(r.replicas))
+	if s.cfg.Int("min-replicas-to-write") > 0 && s.cfg.Int("min-replicas-max-lag") > 0 {
+		b.kv("min_slaves_good_slaves", s.goodReplicas())
+	}
+	for i, rc := range r.replicas {
+		lag := int64(0)
+		if rc.state == replicaOnline {
+			lag = int64(now.Sub(rc.ackTime) / time.Second)
+		}
+		b.kv("slave"+strconv.Itoa(i), fmt.Sprintf("ip=%s,port=%d,state=%s,offset=%d,lag=%d",
+			replicaIP(rc), rc.listenPort, replicaStateNames[rc.state], rc.ackOff, lag))
+	}
+	b.kv("master_failover_state", "no-failover")
+	b.kv("master_replid", r.replid)
+	b.kv("master_replid2", r.replid2)
+	b.kv("master_repl_offset", r.offset)
+	b.kv("second_repl_offset", r.secondOffset)
+	if r.backlog != nil {
+		b.kv("repl_backlog_active", 1)
+		b.kv("repl_backlog_size", r.backlog.Size())
+		b.kv("repl_backlog_first_byte_offset", r.backlog.FirstByteOffset())
+		b.kv("repl_backlog_histlen", r.backlog.HistLen())
+	} else {
+		b.kv("repl_backlog_active", 0)
+		b.kv("repl_backlog_size", s.cfg.Int("repl-backlog-size"))
+		b.kv("repl_backlog_first_byte_offset", 0)
+		b.kv("repl_backlog_histlen", 0)
+	}
+}
+
+// ReplStats are the replication counters of INFO stats.
+func (s *Server) replStats() (full, partialOK, partialErr int64) {
+	return s.repl.syncFull, s.repl.syncPartialOK, s.repl.syncPartialErr
+}

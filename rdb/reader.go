@@ -1,0 +1,348 @@
+package rdb
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+
+	"github.com/skiffdb/skiff/store"
+)
+
+// chunk is the most the reader allocates ahead of bytes that have actually
+// arrived: a string announced as 4 GiB is read (and its buffer grown) a
+// chunk at a time, so a lying length costs at most this much before the
+// input runs out.
+const chunk = 1 << 20
+
+// src reads the input, counting the offset and extending the CRC64 of
+// everything consumed.
+type src struct {
+	r   *bufio.Reader
+	off int64
+	crc uint64
+	lim Limits
+	tmp [8]byte
+}
+
+func (s *src) errorf(format string, args ...any) error {
+	return &Error{Offset: s.off, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (s *src) readErr(err error, what string) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return s.errorf("unexpected end of input reading %s", what)
+	}
+	return s.errorf("reading %s: %v", what, err)
+}
+
+// full fills p from the input.
+func (s *src) full(p []byte, what string) error {
+	n, err := io.ReadFull(s.r, p)
+	s.crc = crcUpdate(s.crc, p[:n])
+	s.off += int64(n)
+	if err != nil {
+		return s.readErr(err, what)
+	}
+	return nil
+}
+
+func (s *src) byte(what string) (byte, error) {
+	b, err := s.r.ReadByte()
+	if err != nil {
+		return 0, s.readErr(err, what)
+	}
+	s.tmp[0] = b
+	s.crc = crcUpdate(s.crc, s.tmp[:1])
+	s.off++
+	return b, nil
+}
+
+// bytes reads n bytes, growing the buffer only as data arrives.
+func (s *src) bytes(n uint64, what string) ([]byte, error) {
+	if n <= chunk {
+		p := make([]byte, n)
+		return p, s.full(p, what)
+	}
+	if n > math.MaxInt/2 {
+		return nil, s.errorf("%s length %d is too large", what, n)
+	}
+	p := make([]byte, 0, chunk)
+	for uint64(len(p)) < n {
+		k := min(n-uint64(len(p)), chunk)
+		if uint64(cap(p)-len(p)) < k {
+			p = append(p[:cap(p)], make([]byte, cap(p))...)[:len(p)]
+		}
+		start := len(p)
+		p = p[:start+int(k)]
+		if err := s.full(p[start:], what); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// length reads an RDB length; encoded reports the special-string form
+// (the value is then the encoding number).
+func (s *src) length(what string) (n uint64, encoded bool, err error) {
+	b, err := s.byte(what)
+	if err != nil {
+		return 0, false, err
+	}
+	switch b >> 6 {
+	case len6:
+		return uint64(b & 0x3F), false, nil
+	case len14:
+		b2, err := s.byte(what)
+		if err != nil {
+			return 0, false, err
+		}
+		return uint64(b&0x3F)<<8 | uint64(b2), false, nil
+	case lenEncVal:
+		return uint64(b & 0x3F), true, nil
+	}
+	switch b {
+	case len32:
+		if err := s.full(s.tmp[:4], what); err != nil {
+			return 0, false, err
+		}
+		return uint64(binary.BigEndian.Uint32(s.tmp[:4])), false, nil
+	case len64:
+		if err := s.full(s.tmp[:8], what); err != nil {
+			return 0, false, err
+		}
+		return binary.BigEndian.Uint64(s.tmp[:8]), false, nil
+	}
+	return 0, false, s.errorf("unknown length encoding 0x%02x in %s", b, what)
+}
+
+// count reads a plain length (a string encoding is an error there).
+func (s *src) count(what string) (uint64, error) {
+	n, enc, err := s.length(what)
+	if err == nil && enc {
+		return 0, s.errorf("string encoding where the length of %s was expected", what)
+	}
+	return n, err
+}
+
+// str reads a string in any of its encodings.
+func (s *src) str(what string) ([]byte, error) {
+	n, enc, err := s.length(what)
+	if err != nil {
+		return nil, err
+	}
+	if !enc {
+		return s.bytes(n, what)
+	}
+	switch n {
+	case encInt8:
+		b, err := s.byte(what)
+		if err != nil {
+			return nil, err
+		}
+		return strconv.AppendInt(nil, int64(int8(b)), 10), nil
+	case encInt16:
+		if err := s.full(s.tmp[:2], what); err != nil {
+			return nil, err
+		}
+		return strconv.AppendInt(nil, int64(int16(binary.LittleEndian.Uint16(s.tmp[:2]))), 10), nil
+	case encInt32:
+		if err := s.full(s.tmp[:4], what); err != nil {
+			return nil, err
+		}
+		return strconv.AppendInt(nil, int64(int32(binary.LittleEndian.Uint32(s.tmp[:4]))), 10), nil
+	case encLZF:
+		clen, err := s.count(what + " (compressed length)")
+		if err != nil {
+			return nil, err
+		}
+		ulen, err := s.count(what + " (uncompressed length)")
+		if err != nil {
+			return nil, err
+		}
+		start := s.off
+		c, err := s.bytes(clen, what)
+		if err != nil {
+			return nil, err
+		}
+		// One LZF back reference of 3 bytes yields at most 264 bytes, so
+		// a larger claim is a lie; checking it bounds the allocation by
+		// the bytes really read.
+		if ulen > uint64(len(c))*90+32 {
+			return nil, &Error{Offset: start, Msg: fmt.Sprintf("LZF %s claims %d bytes from %d", what, ulen, clen)}
+		}
+		out, err := lzfDecompress(c, int(ulen))
+		if err != nil {
+			return nil, &Error{Offset: start, Msg: fmt.Sprintf("%s: %v", what, err)}
+		}
+		return out, nil
+	}
+	return nil, s.errorf("unknown string encoding %d in %s", n, what)
+}
+
+func (s *src) strString(what string) (string, error) {
+	b, err := s.str(what)
+	return string(b), err
+}
+
+// Load reads an RDB file and calls fn for every key in file order. It
+// checks the CRC64 trailer (a zero trailer, written with rdbchecksum no,
+// is accepted) and returns the AUX fields. Expired keys are passed on:
+// whether to drop them is the caller's choice, as it is Redis's (a
+// replica keeps them). Collections get encodings by DefaultLimits.
+func Load(r io.Reader, fn func(db int, key string, obj *store.Object) error) (aux map[string]string, err error) {
+	return LoadLimits(r, DefaultLimits, fn)
+}
+
+// LoadLimits is Load with the encoding thresholds of the server's
+// configuration.
+func LoadLimits(r io.Reader, lim Limits, fn func(db int, key string, obj *store.Object) error) (map[string]string, error) {
+	s := &src{r: bufio.NewReaderSize(r, 64<<10), lim: lim}
+	var magic [9]byte
+	if err := s.full(magic[:], "header"); err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(magic[:5], []byte("REDIS")) {
+		return nil, &Error{Offset: 0, Msg: "wrong signature, not an RDB file"}
+	}
+	ver, err := strconv.Atoi(string(magic[5:]))
+	if err != nil || ver < 1 || ver > Version {
+		return nil, &Error{Offset: 5, Msg: fmt.Sprintf("can't handle RDB format version %q", magic[5:])}
+	}
+	aux := map[string]string{}
+	db := 0
+	var expire int64
+	for {
+		opOff := s.off
+		op, err := s.byte("opcode")
+		if err != nil {
+			return aux, err
+		}
+		switch op {
+		case opEOF:
+			if ver < 5 {
+				return aux, nil
+			}
+			sum := s.crc
+			if err := s.full(s.tmp[:8], "checksum"); err != nil {
+				return aux, err
+			}
+			if got := binary.LittleEndian.Uint64(s.tmp[:8]); got != 0 && got != sum {
+				return aux, &Error{Offset: s.off - 8, Msg: fmt.Sprintf("wrong RDB checksum %016x, computed %016x", got, sum)}
+			}
+			return aux, nil
+		case opAux:
+			k, err := s.strString("AUX field name")
+			if err != nil {
+				return aux, err
+			}
+			v, err := s.strString("AUX field value")
+			if err != nil {
+				return aux, err
+			}
+			aux[k] = v
+		case opSelectDB:
+			n, err := s.count("database number")
+			if err != nil {
+				return aux, err
+			}
+			if n > math.MaxInt32 {
+				return aux, &Error{Offset: opOff, Msg: fmt.Sprintf("database number %d out of range", n)}
+			}
+			db = int(n)
+		case opResizeDB:
+			if _, err := s.count("db size"); err != nil {
+				return aux, err
+			}
+			if _, err := s.count("expires size"); err != nil {
+				return aux, err
+			}
+		case opExpireTime:
+			if err := s.full(s.tmp[:4], "expire time"); err != nil {
+				return aux, err
+			}
+			expire = int64(int32(binary.LittleEndian.Uint32(s.tmp[:4]))) * 1000
+		case opExpireTimeMS:
+			if err := s.full(s.tmp[:8], "expire time"); err != nil {
+				return aux, err
+			}
+			expire = int64(binary.LittleEndian.Uint64(s.tmp[:8]))
+		case opFreq:
+			if _, err := s.byte("LFU frequency"); err != nil {
+				return aux, err
+			}
+		case opIdle:
+			if _, err := s.count("LRU idle time"); err != nil {
+				return aux, err
+			}
+		case opModuleAux:
+			return aux, &Error{Offset: opOff, Msg: "the file holds module data, which Skiff cannot load"}
+		case opFunction, opFunction2:
+			return aux, &Error{Offset: opOff, Msg: "the file holds a function library, which Skiff cannot load (no scripting)"}
+		default:
+			key, err := s.strString("key")
+			if err != nil {
+				return aux, err
+			}
+			obj, err := s.value(op, key)
+			if err == ErrEmptyKey {
+				expire = 0
+				continue // Redis skips empty collections too
+			}
+			if err != nil {
+				return aux, err
+			}
+			obj.Expire = expire
+			expire = 0
+			if err := fn(db, key, obj); err != nil {
+				return aux, &Error{Offset: opOff, Msg: fmt.Sprintf("key %q: %v", key, err)}
+			}
+		}
+	}
+}
+
+// DecodeValue decodes a DUMP payload after checking its RDB version and
+// CRC64 (ErrChecksum otherwise). Collections get encodings by
+// DefaultLimits.
+func DecodeValue(payload []byte) (*store.Object, error) {
+	return DecodeValueLimits(payload, DefaultLimits, false)
+}
+
+// DecodeValueLimits is DecodeValue with the server's encoding thresholds;
+// skipChecksum accepts a payload whatever its CRC (Redis's
+// skip-checksum-validation).
+func DecodeValueLimits(payload []byte, lim Limits, skipChecksum bool) (*store.Object, error) {
+	if err := VerifyPayload(payload, skipChecksum); err != nil {
+		return nil, err
+	}
+	body := payload[:len(payload)-10]
+	s := &src{r: bufio.NewReaderSize(bytes.NewReader(body), 4096), lim: lim}
+	t, err := s.byte("value type")
+	if err != nil {
+		return nil, err
+	}
+	// Like Redis, bytes after the value are ignored.
+	return s.value(t, "")
+}
+
+// VerifyPayload checks a DUMP payload's footer: an RDB version this
+// reader handles and a matching CRC64.
+func VerifyPayload(payload []byte, skipChecksum bool) error {
+	if len(payload) < 10 {
+		return ErrChecksum
+	}
+	footer := payload[len(payload)-10:]
+	if ver := binary.LittleEndian.Uint16(footer); ver > Version {
+		return ErrChecksum
+	}
+	if skipChecksum {
+		return nil
+	}
+	if CRC64(payload[:len(payload)-8]) != binary.LittleEndian.Uint64(footer[2:]) {
+		return ErrChecksum
+	}
+	return nil
+}

@@ -1,0 +1,401 @@
+package rdb
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/skiffdb/skiff/store"
+)
+
+// prealloc caps the capacity reserved from an announced element count, so
+// that a hostile count cannot make the reader allocate before elements
+// actually arrive.
+func prealloc(n uint64) int { return int(min(n, 1024)) }
+
+// value reads a value of RDB type t. key only names the key in errors.
+func (s *src) value(t byte, key string) (*store.Object, error) {
+	start := s.off
+	obj, err := s.valueBody(t, key)
+	if err != nil {
+		if _, ok := err.(*Error); !ok && err != ErrEmptyKey {
+			err = &Error{Offset: start, Msg: fmt.Sprintf("value of type %d: %v", t, err)}
+		}
+		return nil, err
+	}
+	return obj, nil
+}
+
+func (s *src) valueBody(t byte, key string) (*store.Object, error) {
+	switch t {
+	case typeString:
+		b, err := s.str("string value")
+		if err != nil {
+			return nil, err
+		}
+		return &store.Object{Type: store.TypeString, Str: b, Enc: store.StringEncoding(b)}, nil
+	case typeList:
+		n, err := s.count("list length")
+		if err != nil {
+			return nil, err
+		}
+		l := store.NewList()
+		for i := uint64(0); i < n; i++ {
+			v, err := s.strString("list element")
+			if err != nil {
+				return nil, err
+			}
+			l.PushBack(v)
+		}
+		return listObject(l)
+	case typeSet:
+		return s.plainSet()
+	case typeZSet, typeZSet2:
+		return s.plainZSet(t == typeZSet2)
+	case typeHash:
+		return s.plainHash()
+	case typeListQuicklist, typeListQuicklist2:
+		return s.quicklist(t == typeListQuicklist2)
+	case typeHashZipmap, typeListZiplist, typeSetIntset, typeZSetZiplist, typeHashZiplist, typeHashListpack, typeZSetListpack:
+		blob, err := s.str("encoded value")
+		if err != nil {
+			return nil, err
+		}
+		return s.blobValue(t, blob)
+	case typeModule, typeModule2:
+		return nil, s.errorf("key %q holds a module value, which Skiff cannot load", key)
+	case typeStreamLP, typeStreamLP2:
+		return nil, s.errorf("key %q holds a stream, which Skiff does not support yet", key)
+	}
+	return nil, s.errorf("unknown value type %d", t)
+}
+
+func listObject(l *store.List) (*store.Object, error) {
+	if l.Len() == 0 {
+		return nil, ErrEmptyKey
+	}
+	return &store.Object{Type: store.TypeList, Val: l}, nil
+}
+
+// setBuilder gives a loaded set the encoding Redis would: an intset while
+// members are integers and fit set-max-intset-entries.
+type setBuilder struct {
+	set *store.Set
+	max int
+}
+
+func (b *setBuilder) add(m []byte) error {
+	if b.set == nil {
+		b.set = store.NewSet(m)
+	}
+	if !b.set.Add(m, b.max) {
+		return fmt.Errorf("duplicate set member %q", m)
+	}
+	return nil
+}
+
+func (b *setBuilder) object() (*store.Object, error) {
+	if b.set == nil || b.set.Len() == 0 {
+		return nil, ErrEmptyKey
+	}
+	return &store.Object{Type: store.TypeSet, Val: b.set}, nil
+}
+
+func (s *src) plainSet() (*store.Object, error) {
+	n, err := s.count("set size")
+	if err != nil {
+		return nil, err
+	}
+	b := setBuilder{max: s.lim.SetIntset}
+	for i := uint64(0); i < n; i++ {
+		start := s.off
+		m, err := s.str("set member")
+		if err != nil {
+			return nil, err
+		}
+		if err := b.add(m); err != nil {
+			return nil, &Error{Offset: start, Msg: err.Error()}
+		}
+	}
+	return b.object()
+}
+
+// zsetBuilder collects members first because Redis picks a sorted set's
+// encoding from its final size and longest member.
+type zsetBuilder struct {
+	members []store.ZMember
+	seen    map[string]struct{}
+	maxLen  int
+}
+
+func (b *zsetBuilder) add(m string, score float64) error {
+	if math.IsNaN(score) {
+		return fmt.Errorf("sorted set member %q has a NaN score", m)
+	}
+	if b.seen == nil {
+		b.seen = make(map[string]struct{})
+	}
+	if _, dup := b.seen[m]; dup {
+		return fmt.Errorf("duplicate sorted set member %q", m)
+	}
+	b.seen[m] = struct{}{}
+	b.members = append(b.members, store.ZMember{Member: m, Score: score})
+	b.maxLen = max(b.maxLen, len(m))
+	return nil
+}
+
+// object builds the set. compact says it arrived listpack-encoded, which
+// Redis keeps as it is unless it has too many entries (member length is
+// not rechecked).
+func (b *zsetBuilder) object(lim store.ZLimits, compact bool) (*store.Object, error) {
+	if len(b.members) == 0 {
+		return nil, ErrEmptyKey
+	}
+	maxLen := b.maxLen
+	ins := lim
+	if compact {
+		maxLen = 0
+		ins.Value = math.MaxInt
+	}
+	z := store.NewZSet(len(b.members), maxLen, lim)
+	for _, m := range b.members {
+		z.Insert(m.Member, m.Score, ins)
+	}
+	return &store.Object{Type: store.TypeZSet, Val: z}, nil
+}
+
+func (s *src) plainZSet(binaryScores bool) (*store.Object, error) {
+	n, err := s.count("sorted set size")
+	if err != nil {
+		return nil, err
+	}
+	var b zsetBuilder
+	b.members = make([]store.ZMember, 0, prealloc(n))
+	for i := uint64(0); i < n; i++ {
+		start := s.off
+		m, err := s.strString("sorted set member")
+		if err != nil {
+			return nil, err
+		}
+		var score float64
+		if binaryScores {
+			if err := s.full(s.tmp[:8], "score"); err != nil {
+				return nil, err
+			}
+			score = math.Float64frombits(binary.LittleEndian.Uint64(s.tmp[:8]))
+		} else if score, err = s.stringDouble(); err != nil {
+			return nil, err
+		}
+		if err := b.add(m, score); err != nil {
+			return nil, &Error{Offset: start, Msg: err.Error()}
+		}
+	}
+	return b.object(s.lim.ZSet, false)
+}
+
+// stringDouble reads the old score form: a length byte (253, 254, 255
+// meaning NaN, +inf, -inf) then that many characters.
+func (s *src) stringDouble() (float64, error) {
+	l, err := s.byte("score length")
+	if err != nil {
+		return 0, err
+	}
+	switch l {
+	case 253:
+		return math.NaN(), nil
+	case 254:
+		return math.Inf(1), nil
+	case 255:
+		return math.Inf(-1), nil
+	}
+	start := s.off
+	p := make([]byte, l)
+	if err := s.full(p, "score"); err != nil {
+		return 0, err
+	}
+	f, err := strconv.ParseFloat(string(p), 64)
+	if err != nil {
+		return 0, &Error{Offset: start, Msg: fmt.Sprintf("bad score %q", p)}
+	}
+	return f, nil
+}
+
+// hashBuilder gives a loaded hash the encoding Redis would.
+type hashBuilder struct {
+	h          *store.Hash
+	maxEntries int
+	maxValue   int
+}
+
+func (b *hashBuilder) add(f, v []byte) error {
+	if b.h == nil {
+		b.h = store.NewHash()
+	}
+	if !b.h.Set(f, v, b.maxEntries, b.maxValue) {
+		return fmt.Errorf("duplicate hash field %q", f)
+	}
+	return nil
+}
+
+func (b *hashBuilder) object() (*store.Object, error) {
+	if b.h == nil || b.h.Len() == 0 {
+		return nil, ErrEmptyKey
+	}
+	return &store.Object{Type: store.TypeHash, Val: b.h}, nil
+}
+
+func (s *src) plainHash() (*store.Object, error) {
+	n, err := s.count("hash size")
+	if err != nil {
+		return nil, err
+	}
+	b := hashBuilder{maxEntries: s.lim.HashEntries, maxValue: s.lim.HashValue}
+	for i := uint64(0); i < n; i++ {
+		start := s.off
+		f, err := s.str("hash field")
+		if err != nil {
+			return nil, err
+		}
+		v, err := s.str("hash value")
+		if err != nil {
+			return nil, err
+		}
+		if err := b.add(f, v); err != nil {
+			return nil, &Error{Offset: start, Msg: err.Error()}
+		}
+	}
+	return b.object()
+}
+
+// quicklist reads a list stored as nodes: ziplists (RDB type 14), or
+// (type 18) listpacks and plain single elements.
+func (s *src) quicklist(v2 bool) (*store.Object, error) {
+	n, err := s.count("quicklist node count")
+	if err != nil {
+		return nil, err
+	}
+	l := store.NewList()
+	for i := uint64(0); i < n; i++ {
+		container := uint64(containerPacked)
+		if v2 {
+			if container, err = s.count("quicklist container"); err != nil {
+				return nil, err
+			}
+			if container != containerPlain && container != containerPacked {
+				return nil, s.errorf("unknown quicklist container %d", container)
+			}
+		}
+		start := s.off
+		blob, err := s.str("quicklist node")
+		if err != nil {
+			return nil, err
+		}
+		if container == containerPlain {
+			l.PushBack(string(blob))
+			continue
+		}
+		walk := walkZiplist
+		if v2 {
+			walk = walkListpack
+		}
+		if err := walk(blob, func(e elem) error {
+			l.PushBack(string(e.bytes()))
+			return nil
+		}); err != nil {
+			return nil, &Error{Offset: start, Msg: err.Error()}
+		}
+	}
+	return listObject(l)
+}
+
+// blobValue decodes the value types stored as one encoded string.
+func (s *src) blobValue(t byte, blob []byte) (*store.Object, error) {
+	// Errors from the walkers name the offset inside the blob; the
+	// caller's wrapper adds the blob's own position.
+	switch t {
+	case typeListZiplist:
+		l := store.NewList()
+		if err := walkZiplist(blob, func(e elem) error {
+			l.PushBack(string(e.bytes()))
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		return listObject(l)
+	case typeSetIntset:
+		b := setBuilder{set: store.NewIntSet(), max: s.lim.SetIntset}
+		var buf [24]byte
+		if err := walkIntset(blob, func(v int64) error {
+			return b.add(strconv.AppendInt(buf[:0], v, 10))
+		}); err != nil {
+			return nil, err
+		}
+		return b.object()
+	case typeHashZipmap:
+		b := hashBuilder{maxEntries: s.lim.HashEntries, maxValue: s.lim.HashValue}
+		if err := walkZipmap(blob, b.add); err != nil {
+			return nil, err
+		}
+		return b.object()
+	case typeHashZiplist, typeHashListpack:
+		// Redis converts these by entry count only.
+		b := hashBuilder{maxEntries: s.lim.HashEntries, maxValue: math.MaxInt}
+		var field []byte
+		odd := false
+		walk := walkListpack
+		if t == typeHashZiplist {
+			walk = walkZiplist
+		}
+		if err := walk(blob, func(e elem) error {
+			if !odd {
+				field, odd = e.bytes(), true
+				return nil
+			}
+			odd = false
+			return b.add(field, e.bytes())
+		}); err != nil {
+			return nil, err
+		}
+		if odd {
+			return nil, fmt.Errorf("hash with an odd number of elements")
+		}
+		return b.object()
+	case typeZSetZiplist, typeZSetListpack:
+		var b zsetBuilder
+		var member string
+		odd := false
+		walk := walkListpack
+		if t == typeZSetZiplist {
+			walk = walkZiplist
+		}
+		if err := walk(blob, func(e elem) error {
+			if !odd {
+				member, odd = string(e.bytes()), true
+				return nil
+			}
+			odd = false
+			score := float64(e.i)
+			if !e.isInt {
+				f, err := strconv.ParseFloat(string(e.s), 64)
+				if err != nil && !isRangeErr(err) {
+					return fmt.Errorf("bad score %q", e.s)
+				}
+				score = f
+			}
+			return b.add(member, score)
+		}); err != nil {
+			return nil, err
+		}
+		if odd {
+			return nil, fmt.Errorf("sorted set with an odd number of elements")
+		}
+		return b.object(s.lim.ZSet, true)
+	}
+	return nil, fmt.Errorf("unknown encoded type %d", t)
+}
+
+func isRangeErr(err error) bool {
+	ne, ok := err.(*strconv.NumError)
+	return ok && ne.Err == strconv.ErrRange
+}
