@@ -301,7 +301,6 @@ func (s *Server) call(c *Client, args [][]byte) {
 			pa = args
 		}
 		s.propagate(c.db.ID, pa)
-		s.feedAOF(c.db.ID, pa)
 	}
 	c.cmd = nil
 	c.argv = nil

@@ -11,17 +11,15 @@ import (
 	"github.com/skiffdb/skiff/store"
 )
 
-// loadAppendOnly, when set (by the AOF code), loads the dataset at
-// start-up instead of the RDB file when appendonly is yes, as Redis does.
-var loadAppendOnly func(s *Server) error
-
 // LoadRDB loads the dataset from dir/dbfilename at start-up, before the
 // server accepts connections. A missing file is an empty dataset; a
 // corrupt or unreadable one is an error naming the file and the offset,
 // so that the server refuses to start rather than serve partial data.
+// With appendonly yes the dataset comes from the AOF instead (loaded by
+// New, see aof.go), as in Redis, and the RDB file is left alone.
 func (s *Server) LoadRDB() error {
-	if s.cfg.Bool("appendonly") && loadAppendOnly != nil {
-		return loadAppendOnly(s)
+	if s.cfg.Bool("appendonly") {
+		return nil
 	}
 	path := s.rdbPath()
 	start := time.Now()

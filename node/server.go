@@ -321,7 +321,6 @@ func (s *Server) onExpire(db *store.DB, key string) {
 	s.keyspaceEvent(db, key, "expired", notifyExpired)
 	s.signalModifiedKey(db, []byte(key))
 	s.propagate(db.ID, [][]byte{[]byte("DEL"), []byte(key)})
-	s.feedAOF(db.ID, [][]byte{[]byte("DEL"), []byte(key)})
 }
 
 // pid is cached for INFO.
