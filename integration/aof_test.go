@@ -63,7 +63,7 @@ func TestAOFInterop(t *testing.T) {
 		c.MustDo(t, "SET", "after-rewrite", "1")
 		c.MustDo(t, "LPOP", "l:3")
 		c.MustDo(t, "INCR", "counter") // not idempotent: a doubled feed shows
-		s.Stop() // kill: nothing but what is on disk counts
+		s.Stop()                       // kill: nothing but what is on disk counts
 		dirs[kind] = data
 		if out, err := exec.Command("redis-check-aof", filepath.Join(data, "appendonlydir", "appendonly.aof.manifest")).CombinedOutput(); err != nil {
 			t.Fatalf("redis-check-aof on %s's AOF: %v\n%s", kind, err, out)
