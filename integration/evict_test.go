@@ -8,7 +8,6 @@ package integration
 // servers).
 
 import (
-	"fmt"
 	"math/rand"
 	"strconv"
 	"strings"
@@ -250,5 +249,4 @@ func TestEvictLRUKeepsHotSet(t *testing.T) {
 	if rates[0] < 0.9 {
 		t.Errorf("skiff kept %.3f of the hot set (redis %.3f); want at least 0.9", rates[0], rates[1])
 	}
-	fmt.Printf("allkeys-lru hot-set hit rate: skiff %.3f, redis %.3f\n", rates[0], rates[1])
 }

@@ -286,3 +286,46 @@ func TestPubSubDifferential(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowSubscriberMemoryBounded: a subscriber that never reads while
+// up to 200 MB are published to it is disconnected by the pubsub output limit,
+// the publisher is never blocked, and the server's RSS stays bounded.
+func TestSlowSubscriberMemoryBounded(t *testing.T) {
+	sk := StartSkiff(t, "--client-output-buffer-limit", "pubsub 8mb 2mb 5")
+	pub := sk.Dial(t)
+	sub := sk.Dial(t)
+	if r := sub.MustDo(t, "SUBSCRIBE", "flood"); r.IsError() {
+		t.Fatalf("SUBSCRIBE: %s", r)
+	}
+	before, err := sk.RSSKiB()
+	if err != nil {
+		t.Fatalf("rss: %v", err)
+	}
+	msg := strings.Repeat("m", 256<<10)
+	start := time.Now()
+	var peak int64
+	receivers := int64(-1)
+	for i := 0; i < 800; i++ {
+		r := pub.MustDo(t, "PUBLISH", "flood", msg)
+		receivers = r.Int
+		if i%20 == 0 {
+			if rss, err := sk.RSSKiB(); err == nil && rss > peak {
+				peak = rss
+			}
+		}
+		if receivers == 0 {
+			break
+		}
+	}
+	elapsed := time.Since(start)
+	t.Logf("RSS before %d KiB, peak %d KiB; last PUBLISH reached %d subscribers after %v", before, peak, receivers, elapsed)
+	if receivers != 0 {
+		t.Fatal("the slow subscriber was never disconnected")
+	}
+	if peak-before > 64<<10 {
+		t.Fatalf("RSS grew by %d KiB while flooding a slow subscriber (limit 8 MB)", peak-before)
+	}
+	if elapsed > 30*time.Second {
+		t.Fatalf("publishing took %v: the publisher was held up", elapsed)
+	}
+}

@@ -6,6 +6,7 @@ package integration
 // dataset, and a corrupt file stops skiff from starting.
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -281,13 +282,35 @@ func TestRDBCorruptFileRefusesStart(t *testing.T) {
 		if err := os.WriteFile(path, bad, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.Command(skiffBin, "server", "--port", "0", "--bind", "127.0.0.1", "--dir", dir, "--save", "").CombinedOutput()
+		// Bounded: a skiff that wrongly starts is killed after a while.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		out, err := exec.CommandContext(ctx, skiffBin, "server", "--port", "0", "--bind", "127.0.0.1", "--dir", dir, "--save", "").CombinedOutput()
+		cancel()
 		if err == nil {
 			t.Fatalf("%s: skiff started on a corrupt file:\n%s", name, out)
 		}
 		if !strings.Contains(string(out), "dump.rdb") || !strings.Contains(string(out), "offset") {
 			t.Errorf("%s: error does not name the file and offset:\n%s", name, out)
 		}
+	}
+}
+
+// TestRDBStreamRefused: skiff has no stream type, so a file holding one
+// must stop it with an error naming the key, not load without it.
+func TestRDBStreamRefused(t *testing.T) {
+	rs := StartRedis(t)
+	c := rs.Dial(t)
+	c.MustDo(t, "SET", "plain", "x")
+	if r := c.MustDo(t, "XADD", "events", "*", "f", "v"); r.IsError() {
+		t.Fatalf("XADD: %s", r)
+	}
+	c.Close()
+	dir := copyToDir(t, mustSave(t, rs))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, skiffBin, "server", "--port", "0", "--bind", "127.0.0.1", "--dir", dir, "--save", "").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "stream") || !strings.Contains(string(out), `events`) {
+		t.Fatalf("skiff on a file with a stream: err %v\n%s", err, out)
 	}
 }
 

@@ -64,7 +64,9 @@ func waitInSync(t testing.TB, master, replica *Conn) {
 		}
 		mo := infoInt(t, master, "replication", "master_repl_offset")
 		ro := infoInt(t, replica, "replication", "master_repl_offset")
-		return mo == ro && mo > 0
+		// A fresh master's offset may still be 0: "up" already means the
+		// sync is complete.
+		return mo == ro
 	})
 }
 
@@ -396,5 +398,66 @@ func TestReplWait(t *testing.T) {
 	}
 	if d := time.Since(start); d < 250*time.Millisecond {
 		t.Fatalf("WAIT 2 returned after %v, before its timeout", d)
+	}
+}
+
+// Scenario 6: a replica restarted with its RDB on disk continues with a
+// partial resync, as Redis 7 does from the repl-id / repl-offset aux
+// fields, and applies what follows in the database the stream was in.
+func TestReplRestartPartial(t *testing.T) {
+	for _, kinds := range mixedPairs {
+		t.Run(kinds[0]+"-master_"+kinds[1]+"-replica", func(t *testing.T) {
+			start := func(kind string, extra ...string) *Server {
+				if kind == "skiff" {
+					return StartSkiff(t, extra...)
+				}
+				return StartRedis(t, extra...)
+			}
+			m := start(kinds[0], replOpts...)
+			mc := m.Dial(t)
+			mport := strconv.Itoa(m.Port)
+			fillAllTypes(t, mc, "a:")
+			// The replica's files outlive its process.
+			dir := t.TempDir()
+			rArgs := append([]string{"--dir", dir}, replOpts...)
+			r := start(kinds[1], rArgs...)
+			rc := r.Dial(t)
+			rc.MustDo(t, "REPLICAOF", "127.0.0.1", mport)
+			waitInSync(t, mc, rc)
+			// Leave the stream in database 1 when the replica saves.
+			mc.MustDo(t, "SELECT", "1")
+			mc.MustDo(t, "SET", "before-restart", "1")
+			waitInSync(t, mc, rc)
+
+			rc.Do("SHUTDOWN", "SAVE") // the connection closes: no reply
+			replWaitFor(t, "the replica to exit", 10*time.Second, func() bool { return !r.Alive() })
+			r.Stop()
+			// Writes while the replica is away, the first ones in database
+			// 1 without a new SELECT.
+			mc.MustDo(t, "SET", "while-down", "1")
+			mc.MustDo(t, "SELECT", "0")
+			for i := 0; i < 50; i++ {
+				mc.MustDo(t, "INCR", "ctr")
+			}
+			full := infoInt(t, mc, "stats", "sync_full")
+			ok := infoInt(t, mc, "stats", "sync_partial_ok")
+
+			r2 := start(kinds[1], append(rArgs, "--replicaof", "127.0.0.1", mport)...)
+			r2c := r2.Dial(t)
+			waitInSync(t, mc, r2c)
+			if got := infoInt(t, mc, "stats", "sync_full"); got != full {
+				t.Fatalf("sync_full %d -> %d: the restarted replica resynced fully", full, got)
+			}
+			if got := infoInt(t, mc, "stats", "sync_partial_ok"); got != ok+1 {
+				t.Fatalf("sync_partial_ok %d -> %d, want one partial resync", ok, got)
+			}
+			sameData(t, mc, r2c)
+			if got := r2c.MustDo(t, "SELECT", "1"); got.Str != "OK" {
+				t.Fatalf("SELECT 1: %s", got)
+			}
+			if got := r2c.MustDo(t, "GET", "while-down"); got.Str != "1" {
+				t.Fatalf("write made in db 1 while the replica was down: %s", got)
+			}
+		})
 	}
 }

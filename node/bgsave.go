@@ -206,6 +206,8 @@ func (s *Server) rdbAux(aofBase bool) map[string]string {
 	aux["used-mem"] = strconv.FormatInt(usedMem(), 10)
 	if aofBase {
 		aux["aof-base"] = "1"
+	} else {
+		s.addReplAux(aux) // repl-id/repl-offset (replication.go)
 	}
 	return aux
 }

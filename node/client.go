@@ -67,6 +67,9 @@ type Client struct {
 	// propagateArgv, when set by a handler, replaces argv in what is sent
 	// to replicas and the AOF (Redis's rewriteClientCommandVector).
 	propagateArgv [][]byte
+	// woff is the replication offset after the client's last command:
+	// what WAIT waits for.
+	woff int64
 	// blk is set while the client is blocked on keys (blocking.go).
 	blk *blockState
 	// x is the state of transactions, pub/sub and monitor (multi.go).
@@ -300,7 +303,10 @@ func (s *Server) call(c *Client, args [][]byte) {
 		if pa == nil {
 			pa = args
 		}
-		s.propagate(c.db.ID, pa)
+		s.propagateCall(c.db.ID, pa)
+	}
+	if s.blocking.depth == 0 {
+		s.endCommand(c, cmd) // emit queued effects, WAIT offset (replication.go)
 	}
 	c.cmd = nil
 	c.argv = nil

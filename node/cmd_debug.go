@@ -93,7 +93,7 @@ func cmdDebug(c *Client, args [][]byte) {
 		debugPopulate(c, args)
 	case sub == "reload":
 		if err := debugReload(c, args); err != nil {
-			c.replyErrorf("ERR Error trying to load the RDB dump: %v", err)
+			c.replyError(debugReloadReply(c, err)) // cmd_save.go
 			return
 		}
 		c.replyOK()

@@ -20,7 +20,7 @@ import (
 // persistence directory; commands run through the dispatcher directly.
 func dumpTestServer(t *testing.T, dir string) (*Server, *Client) {
 	t.Helper()
-	cfg, err := config.Load("", []string{"--port", "0", "--bind", "127.0.0.1", "--dir", dir, "--save", ""})
+	cfg, err := config.Load("", []string{"--port", "0", "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--enable-debug-command", "yes"})
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
@@ -211,5 +211,30 @@ func TestLoadRDBRefusesCorruptFile(t *testing.T) {
 	os.Remove(path)
 	if err := s2.LoadRDB(); err != nil {
 		t.Fatalf("LoadRDB without a file: %v", err)
+	}
+}
+
+func TestDebugReloadReplies(t *testing.T) {
+	dir := t.TempDir()
+	_, c := dumpTestServer(t, dir)
+	dumpRun(c, "SET", "k", "v")
+	for _, tc := range [][2]string{
+		{"DEBUG RELOAD BOGUS", "-ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.\r\n"},
+		{"DEBUG RELOAD", "+OK\r\n"},
+		{"GET k", "$1\r\nv\r\n"},
+		{"DEBUG RELOAD NOSAVE NOFLUSH", "-ERR Error trying to load the RDB dump\r\n"}, // k is in both
+		{"DEBUG RELOAD NOSAVE NOFLUSH MERGE", "+OK\r\n"},
+		{"DBSIZE", ":1\r\n"},
+	} {
+		if got, _ := dumpRun(c, strings.Fields(tc[0])...); got != tc[1] {
+			t.Errorf("%s: %q, want %q", tc[0], got, tc[1])
+		}
+	}
+	os.Remove(filepath.Join(dir, "dump.rdb"))
+	if got, _ := dumpRun(c, "DEBUG", "RELOAD", "NOSAVE"); got != "-ERR Error trying to load the RDB dump\r\n" {
+		t.Errorf("DEBUG RELOAD NOSAVE without a file: %q", got)
+	}
+	if got, _ := dumpRun(c, "GET", "k"); got != "$1\r\nv\r\n" {
+		t.Errorf("a failed reload lost the dataset: %q", got)
 	}
 }

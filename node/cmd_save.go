@@ -53,7 +53,7 @@ func debugReloadRDB(c *Client, args [][]byte) error {
 			s.abortSaveJob()
 		}
 		if err := s.saveSync(path); err != nil {
-			return err
+			return errReloadSave{err}
 		}
 	}
 	fresh, _, err := s.loadRDBStore(path, false)
@@ -94,3 +94,21 @@ func debugReloadRDB(c *Client, args [][]byte) error {
 }
 
 var errReloadSyntax = errors.New("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
+
+// errReloadSave marks a failure of DEBUG RELOAD's save step.
+type errReloadSave struct{ err error }
+
+func (e errReloadSave) Error() string { return "save: " + e.err.Error() }
+
+// debugReloadReply is the error DEBUG RELOAD answers, in Redis's words
+// (which leave the details to the log).
+func debugReloadReply(c *Client, err error) string {
+	if err == errReloadSyntax {
+		return "ERR " + err.Error()
+	}
+	c.srv.log.Warn("DEBUG RELOAD failed", "error", err)
+	if _, ok := err.(errReloadSave); ok {
+		return "ERR"
+	}
+	return "ERR Error trying to load the RDB dump"
+}

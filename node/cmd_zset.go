@@ -450,7 +450,13 @@ parsed:
 		c.replyError("ERR INCR option supports a single increment-element pair")
 		return
 	}
-	scores := make([]float64, elements)
+	// Most ZADDs carry a few pairs: keep their scores off the heap.
+	var scoreBuf [8]float64
+	scores := scoreBuf[:0]
+	if elements > len(scoreBuf) {
+		scores = make([]float64, 0, elements)
+	}
+	scores = scores[:elements]
 	for j := range scores {
 		v, ok := parseDouble(args[i+2*j])
 		if !ok {
@@ -800,6 +806,13 @@ func zrangeGeneric(c *Client, args [][]byte, keyIdx int, dst []byte, kind, dir i
 	if !ok {
 		return
 	}
+	if kind == zrRank && !store_ {
+		// The common ZRANGE key start stop: written straight from the set,
+		// so that a read allocates nothing (garbage makes the collector
+		// mark the whole keyspace again sooner).
+		replyZRankRange(c, z, start, end, rev, withScores)
+		return
+	}
 	var out []store.ZMember
 	hint := 0
 	if kind == zrRank {
@@ -820,10 +833,9 @@ func zrangeGeneric(c *Client, args [][]byte, keyIdx int, dst []byte, kind, dir i
 	replyZMembers(c, out, withScores)
 }
 
-// zrankRange returns members of Redis-style index range start..end
-// (negative counts from the end), ascending or from the top when rev.
-func zrankRange(z *store.ZSet, start, end int64, rev bool) []store.ZMember {
-	n := int64(z.Len())
+// zrankBounds clamps Redis-style index range start..end (negative counts
+// from the end) to a set of n members; ok is false when it is empty.
+func zrankBounds(n, start, end int64) (int64, int64, bool) {
 	if start < 0 {
 		start += n
 	}
@@ -834,10 +846,55 @@ func zrankRange(z *store.ZSet, start, end int64, rev bool) []store.ZMember {
 		start = 0
 	}
 	if start > end || start >= n {
-		return nil
+		return 0, 0, false
 	}
 	if end >= n {
 		end = n - 1
+	}
+	return start, end, true
+}
+
+// replyZRankRange replies the members of index range start..end as
+// replyZMembers would, without collecting them first.
+func replyZRankRange(c *Client, z *store.ZSet, start, end int64, rev, withScores bool) {
+	n := int64(z.Len())
+	start, end, ok := zrankBounds(n, start, end)
+	if !ok {
+		c.w.AppendArray(0)
+		return
+	}
+	want := int(end - start + 1)
+	if withScores && c.w.Proto == 2 {
+		c.w.AppendArray(2 * want)
+	} else {
+		c.w.AppendArray(want)
+	}
+	sent := 0
+	visit := func(m store.ZMember) bool {
+		if withScores && c.w.Proto > 2 {
+			c.w.AppendArray(2)
+		}
+		c.replyBulkString(m.Member)
+		if withScores {
+			c.w.AppendDouble(m.Score)
+		}
+		sent++
+		return sent < want
+	}
+	if rev {
+		z.Descend(int(n-1-start), visit)
+	} else {
+		z.Ascend(int(start), visit)
+	}
+}
+
+// zrankRange returns members of Redis-style index range start..end
+// (negative counts from the end), ascending or from the top when rev.
+func zrankRange(z *store.ZSet, start, end int64, rev bool) []store.ZMember {
+	n := int64(z.Len())
+	start, end, ok := zrankBounds(n, start, end)
+	if !ok {
+		return nil
 	}
 	out := make([]store.ZMember, 0, end-start+1)
 	want := int(end - start + 1)

@@ -128,6 +128,12 @@ func (s *Server) checkMemory(c *Client, cmd *Command) bool {
 		return true
 	}
 	s.rejectedCall(cmd)
+	if isExec {
+		// A refused EXEC ends the transaction, saying why.
+		s.discardTransaction(c)
+		c.replyError("EXECABORT Transaction discarded because of: " + errOOM)
+		return false
+	}
 	c.replyError(errOOM)
 	return false
 }
@@ -144,7 +150,13 @@ func (s *Server) usedMemory() int64 {
 	total := float64(startupMemory())
 	for _, db := range s.store.DBs {
 		if n := db.Len(); n > 0 {
-			total += float64(n) * e.avg[db]
+			avg, ok := e.avg[db]
+			if !ok {
+				// Keys arrived in a database not sampled yet.
+				s.sampleEntrySizes()
+				avg = e.avg[db]
+			}
+			total += float64(n) * avg
 		}
 	}
 	return int64(total) + e.adjust

@@ -14,6 +14,7 @@ import (
 
 func init() {
 	register(&Command{Name: "monitor", Arity: 1, Flags: "admin noscript loading stale", Group: "server", Since: "1.0.0", Summary: "Listen for all requests received by the server in real time", Handler: cmdMonitor})
+	resetHooks = append(resetHooks, func(c *Client) { c.srv.removeMonitor(c) })
 }
 
 func cmdMonitor(c *Client, args [][]byte) {

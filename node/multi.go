@@ -56,8 +56,11 @@ type serverExt struct {
 	// gated makes call() run admit for every client: set while something
 	// must see or may refuse every command (maxmemory, pause, monitors).
 	gated bool
+	// txProp is always nil now (see txPropagation).
+	txProp *txPropagation
 
 	ps       pubsubServer
+	lastNew  newKeyMark // notify.go
 	monitors []*Client
 	pause    pauseState
 	evict    evictState
@@ -114,6 +117,12 @@ func (s *Server) admit(c *Client, cmd *Command, args [][]byte) bool {
 		return true
 	}
 	inMulti := c.flags&clientMulti != 0
+	if c.x.monitor && cmd.Has(FlagWrite|FlagMayReplicate|FlagReadonly) {
+		// A monitor is a replica-like client in Redis.
+		s.rejectedCall(cmd)
+		c.replyError("ERR Replica can't interact with the keyspace")
+		return false
+	}
 	if inMulti && cmd.Has(FlagNoMulti) {
 		s.rejectedCall(cmd)
 		c.replyError(errNoMultiCmd)
@@ -229,20 +238,33 @@ func cmdExec(c *Client, args [][]byte) {
 		return
 	}
 	s.unwatchAll(c)
-	replicate := tx.flags&(FlagWrite|FlagMayReplicate) != 0
-	if replicate {
-		s.propagate(c.db.ID, [][]byte{[]byte("MULTI")})
-	}
+	// The queued commands run nested in EXEC's call: their effects are
+	// queued and emitted when EXEC ends, wrapped in MULTI/EXEC when there
+	// are several (alsoPropagate / endCommand, replication.go).
 	c.w.AppendArray(len(tx.queued))
 	for _, argv := range tx.queued {
 		s.call(c, argv)
 	}
-	if replicate {
-		s.propagate(c.db.ID, [][]byte{[]byte("EXEC")})
-	}
 	if c.x.tx == tx {
 		s.discardTransaction(c)
 	}
+}
+
+// txPropagation is kept for replication.go, which checks s.x.txProp
+// before its own queuing; EXEC no longer sets it, since endCommand wraps
+// the effects of one top-level command itself.
+type txPropagation struct {
+	dbs  []int
+	cmds [][][]byte
+}
+
+func (p *txPropagation) add(dbID int, args [][]byte) {
+	cp := make([][]byte, len(args))
+	for i, a := range args {
+		cp[i] = append([]byte(nil), a...)
+	}
+	p.dbs = append(p.dbs, dbID)
+	p.cmds = append(p.cmds, cp)
 }
 
 func cmdWatch(c *Client, args [][]byte) {

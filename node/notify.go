@@ -80,6 +80,11 @@ func notifyFlagsString(flags int) string {
 	var b []byte
 	if flags&notifyAll == notifyAll {
 		b = append(b, 'A')
+		if flags&notifyNew != 0 {
+			// Redis prints "AKE" for "AKEn" but keeps n in its flags;
+			// here the string is the only state, so n must stay in it.
+			b = append(b, 'n')
+		}
 	} else {
 		for _, f := range []struct {
 			bit int
@@ -112,6 +117,9 @@ func (s *Server) keyspaceEvent(db *store.DB, key string, event string, class int
 	if flags&class == 0 || flags&(notifyKeyspace|notifyKeyevent) == 0 {
 		return
 	}
+	if class == notifyNew && event == "new" && s.x.lastNew == (newKeyMark{db, key, s.dirty, s.stats.TotalCommands}) {
+		return // already published by onNewKey
+	}
 	if len(s.x.ps.channels) == 0 && len(s.x.ps.patterns) == 0 {
 		// Nobody can be listening: skip building the channel names.
 		return
@@ -123,6 +131,26 @@ func (s *Server) keyspaceEvent(db *store.DB, key string, event string, class int
 	if flags&notifyKeyevent != 0 {
 		s.publish(kindPlain, "__keyevent@"+dbs+"__:"+event, []byte(key))
 	}
+}
+
+// onNewKey fires the "new" event when the store adds a key, as Redis's
+// dbAdd does. RENAME, COPY and MOVE also announce their destination
+// explicitly (cmd_keys.go); the same key announced again with no change
+// counted in between is the same event, and is not repeated.
+func (s *Server) onNewKey(db *store.DB, key string) {
+	if s.notifyFlags&notifyNew == 0 {
+		return
+	}
+	s.keyspaceEvent(db, key, "new", notifyNew)
+	s.x.lastNew = newKeyMark{db, key, s.dirty, s.stats.TotalCommands}
+}
+
+// newKeyMark identifies the last "new" event published.
+type newKeyMark struct {
+	db       *store.DB
+	key      string
+	dirty    int64
+	commands int64
 }
 
 // initExt wires the options of transactions, pub/sub, notifications and
@@ -150,5 +178,6 @@ func (s *Server) initExt() error {
 			return fmt.Errorf("config %s: %w", h.name, err)
 		}
 	}
+	s.store.OnNew = s.onNewKey
 	return s.initEvict()
 }

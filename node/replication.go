@@ -96,6 +96,8 @@ type replState struct {
 	waitNeed  map[*Client]int64
 
 	syncFull, syncPartialOK, syncPartialErr int64
+
+	pending []propagateOp // effects of the running command (alsoPropagate)
 }
 
 func newReplID() string {
@@ -106,6 +108,9 @@ func newReplID() string {
 
 func init() {
 	replicationInfo = writeReplicationInfo
+	resetStatHooks = append(resetStatHooks, func(s *Server) {
+		s.repl.syncFull, s.repl.syncPartialOK, s.repl.syncPartialErr = 0, 0, 0
+	})
 	roleReply = writeRole
 	register(
 		&Command{Name: "replicaof", Arity: 3, Flags: "admin noscript stale", Group: "server", Since: "5.0.0", Summary: "Configures a server as replica of another, or promotes it to a master.", Complexity: "O(1)", Handler: cmdReplicaof},
@@ -174,23 +179,42 @@ func (s *Server) replAdmit(c *Client, cmd *Command) bool {
 		return true
 	}
 	write := cmd.Has(FlagWrite)
-	if write && r.masterHost == "" && !s.enoughGoodReplicas() {
+	// EXEC of a transaction that queued writes is a write, as in Redis;
+	// refusing it ends the transaction with EXECABORT.
+	isExec := cmd.parent == nil && cmd.Name == "exec" && c.x.tx != nil
+	if isExec && c.x.tx.flags&FlagWrite != 0 {
+		write = true
+	}
+	reject := func(msg string) bool {
 		s.rejectedCall(cmd)
-		c.replyError("NOREPLICAS Not enough good replicas to write.")
+		if isExec {
+			s.discardTransaction(c)
+			c.replyError("EXECABORT Transaction discarded because of: " + msg)
+			return false
+		}
+		c.replyError(msg)
 		return false
+	}
+	if write && r.masterHost == "" && !s.enoughGoodReplicas() {
+		return reject("NOREPLICAS Not enough good replicas to write.")
 	}
 	if r.masterHost == "" {
 		return true
 	}
 	if write && s.cfg.Bool("replica-read-only") {
-		s.rejectedCall(cmd)
-		c.replyError("READONLY You can't write against a read only replica.")
-		return false
+		return reject("READONLY You can't write against a read only replica.")
 	}
-	if r.state != linkConnected && !s.cfg.Bool("replica-serve-stale-data") && !cmd.Has(FlagStale) {
-		s.rejectedCall(cmd)
-		c.replyError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
-		return false
+	denyStale := !cmd.Has(FlagStale)
+	if isExec {
+		// EXEC is refused when any queued command may not run stale.
+		for _, qc := range c.x.tx.cmds {
+			if !qc.Has(FlagStale) {
+				denyStale = true
+			}
+		}
+	}
+	if r.state != linkConnected && !s.cfg.Bool("replica-serve-stale-data") && denyStale {
+		return reject("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
 	}
 	return true
 }
@@ -221,8 +245,85 @@ func (s *Server) enoughGoodReplicas() bool {
 // stream; it proxies its master's bytes (feedStream) so that offsets and
 // replids stay identical down a chain.
 func (s *Server) propagate(dbID int, args [][]byte) {
+	if s.x.txProp != nil {
+		s.x.txProp.add(dbID, args) // inside EXEC: wrapped in MULTI/EXEC after (multi.go)
+		return
+	}
+	if s.blocking.depth > 0 {
+		s.alsoPropagate(dbID, args)
+		return
+	}
+	s.propagateNow(dbID, args)
+}
+
+// propagateCall queues the effect of the command call() just ran, after
+// the effects its handler queued, as Redis's call() does.
+func (s *Server) propagateCall(dbID int, args [][]byte) {
+	if s.x.txProp != nil {
+		s.x.txProp.add(dbID, args)
+		return
+	}
+	s.alsoPropagate(dbID, args)
+}
+
+// propagateNow emits one effect to the AOF and the replication stream.
+func (s *Server) propagateNow(dbID int, args [][]byte) {
 	s.feedAOF(dbID, args)
 	s.replicate(dbID, args)
+}
+
+// propagateOp is one effect waiting for the end of the command that
+// produced it.
+type propagateOp struct {
+	db   int
+	args [][]byte
+}
+
+// alsoPropagate queues an effect of the running command (Redis's
+// alsoPropagate). The queue is emitted when the top-level command ends
+// (endCommand), so that several effects of one command reach replicas
+// and the AOF as one MULTI/EXEC block, as Redis 7.0 does.
+func (s *Server) alsoPropagate(dbID int, args [][]byte) {
+	s.repl.pending = append(s.repl.pending, propagateOp{dbID, args})
+}
+
+// endCommand runs after every top-level command: it emits the effects
+// the command queued, wrapped in MULTI/EXEC when there are several, and
+// records the client's write offset for WAIT (Redis's c->woff).
+func (s *Server) endCommand(c *Client, cmd *Command) {
+	r := &s.repl
+	if len(r.pending) > 0 {
+		ops := r.pending
+		if cmd.parent == nil && cmd.Name == "exec" && len(ops) >= 2 && isVerb(ops[0].args, "MULTI") && isVerb(ops[len(ops)-1].args, "EXEC") {
+			// EXEC marks its block itself; Redis 7.0 wraps by count alone,
+			// so a transaction with one effect propagates bare.
+			ops = ops[1 : len(ops)-1]
+		}
+		// Commands that may delete arbitrary expired keys (SCAN,
+		// RANDOMKEY) propagate those DELs bare, as Redis does.
+		wrap := len(ops) > 1 && !(cmd.parent == nil && (cmd.Name == "scan" || cmd.Name == "randomkey"))
+		if wrap {
+			s.propagateNow(ops[0].db, argvMulti)
+		}
+		for _, op := range ops {
+			s.propagateNow(op.db, op.args)
+		}
+		if wrap {
+			s.propagateNow(ops[len(ops)-1].db, argvExec)
+		}
+		clear(r.pending)
+		r.pending = r.pending[:0]
+	}
+	c.woff = r.offset
+}
+
+var (
+	argvMulti = [][]byte{[]byte("MULTI")}
+	argvExec  = [][]byte{[]byte("EXEC")}
+)
+
+func isVerb(args [][]byte, verb string) bool {
+	return len(args) == 1 && strings.EqualFold(string(args[0]), verb)
 }
 
 // replicate feeds the replication stream only (the master's PING and
@@ -1026,10 +1127,85 @@ func (s *Server) encodeSnapshot(snap *store.Snapshot, replid string, off int64) 
 
 func (s *Server) replAux(replid string, off int64) map[string]string {
 	aux := rdb.DefaultAux()
+	db, _ := s.replStreamDB()
 	aux["repl-id"] = replid
 	aux["repl-offset"] = strconv.FormatInt(off, 10)
-	aux["repl-stream-db"] = "0"
+	aux["repl-stream-db"] = strconv.Itoa(db)
 	return aux
+}
+
+// replStreamDB is the database the replication stream is in, and whether
+// this server holds a history worth saving in an RDB (Redis's
+// rdbPopulateSaveInfo): a master with a backlog, or a replica with a
+// master or a cached master.
+func (s *Server) replStreamDB() (int, bool) {
+	r := &s.repl
+	switch {
+	case r.masterHost == "" && r.backlog != nil:
+		// No SELECT sent since the last full sync: the next write sends
+		// one, so 0 is as good as any.
+		return max(r.seldb, 0), true
+	case r.masterHost == "":
+		return 0, false
+	case r.master != nil:
+		return r.master.db.ID, true
+	case r.hasHistory:
+		return r.masterDB, true
+	}
+	return 0, false
+}
+
+// addReplAux adds repl-stream-db, repl-id and repl-offset to the aux
+// fields of an RDB being saved (SAVE, BGSAVE, SHUTDOWN), so that after a
+// restart the server can continue its history: a replica resyncs
+// partially, a master lets its replicas do so. Called under the lock, at
+// the instant of the snapshot.
+func (s *Server) addReplAux(aux map[string]string) {
+	db, ok := s.replStreamDB()
+	if !ok {
+		return
+	}
+	aux["repl-stream-db"] = strconv.Itoa(db)
+	aux["repl-id"] = s.repl.replid
+	aux["repl-offset"] = strconv.FormatInt(s.repl.offset, 10)
+}
+
+// restoreReplFromAux continues the history an RDB loaded at start-up
+// was saved with (aux fields repl-id, repl-offset, repl-stream-db), as
+// Redis's loadDataFromDisk does. A replica takes them as its cached
+// master, so that its first PSYNC asks to continue; a master keeps them
+// as its previous history (replid2), so that its replicas can continue
+// from it. LoadRDB calls it under the lock, before the server listens.
+// It reports whether the fields were valid.
+func (s *Server) restoreReplFromAux(aux map[string]string) bool {
+	id := aux["repl-id"]
+	off, err := strconv.ParseInt(aux["repl-offset"], 10, 64)
+	if err != nil || off < 0 || len(id) != 40 {
+		return false
+	}
+	db, err := strconv.Atoi(aux["repl-stream-db"])
+	if err != nil || db < 0 {
+		return false
+	}
+	r := &s.repl
+	if r.masterHost != "" {
+		r.replid = id
+		r.offset = off
+		r.hasHistory = true
+		if db >= len(s.store.DBs) {
+			db = 0
+		}
+		r.masterDB = db
+		s.log.Info("replication history restored from the RDB", "replid", id, "offset", off)
+		return true
+	}
+	r.replid2 = id
+	r.secondOffset = off + 1
+	r.offset = off
+	s.createBacklog()
+	r.noReplicasSince = time.Now()
+	s.log.Info("replication history restored from the RDB as replid2", "replid2", id, "offset", off)
+	return true
 }
 
 // snapshotRDB serialises the keyspace as an RDB with the replication aux
@@ -1096,7 +1272,9 @@ func cmdWait(c *Client, args [][]byte) {
 		c.replyError("ERR timeout is negative")
 		return
 	}
-	target := r.offset
+	// The client's last write, not the server's current offset: others'
+	// later writes are not this client's business (Redis's c->woff).
+	target := c.woff
 	acked := s.countAcked(target)
 	if int64(acked) >= n || c.flags&clientMulti != 0 || !c.canBlock() {
 		c.replyInt(int64(acked))

@@ -311,6 +311,9 @@ func (s *Server) cron() {
 			}
 		}
 		s.persistCron()
+		if s.x.evict.maxmemory > 0 {
+			s.performEvictions() // keep evicting between commands (evict.go)
+		}
 		s.mu.Unlock()
 	}
 }

@@ -18,6 +18,9 @@ func FuzzLoad(f *testing.F) {
 			f.Add(data)
 		}
 	}
+	for _, fx := range legacyFixtures() {
+		f.Add(fx.file.bytes())
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var entries []kv
 		_, err := Load(bytes.NewReader(data), func(db int, key string, o *store.Object) error {
@@ -68,6 +71,12 @@ func FuzzLoad(f *testing.F) {
 func FuzzDecodeValue(f *testing.F) {
 	for _, l := range readDumpLines(f) {
 		f.Add(l.payload)
+	}
+	// The values of the generated older-format files, as DUMP payloads.
+	for _, fx := range legacyFixtures() {
+		for _, p := range fx.file.dumpPayloads() {
+			f.Add(p)
+		}
 	}
 	f.Fuzz(decodeValueProperty)
 }

@@ -24,6 +24,8 @@ type Store struct {
 	// (lazily or by the active cycle), after the removal. Replication and
 	// keyspace notifications hook in here.
 	OnExpire func(db *DB, key string)
+	// OnNew is called when a key is added (the "new" keyspace event).
+	OnNew func(db *DB, key string)
 	// NoLazyExpire makes lookups treat expired keys as missing without
 	// deleting them (a replica waits for its master's DEL).
 	NoLazyExpire bool
@@ -126,6 +128,9 @@ func (db *DB) put(key []byte) (e *Entry, created bool) {
 	}
 	e, created = db.keys.Upsert(string(key))
 	db.stampNew(e)
+	if created && db.store.OnNew != nil {
+		db.store.OnNew(db, e.Key)
+	}
 	return e, created
 }
 

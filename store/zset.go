@@ -420,9 +420,58 @@ func zslRandomLevel() int {
 }
 
 func (sl *skiplist) insert(score float64, member string) *zslNode {
-	n := &zslNode{member: member, score: score, level: make([]zslLevel, zslRandomLevel())}
+	n := newZslNode(zslRandomLevel())
+	n.member, n.score = member, score
 	sl.link(n)
 	return n
+}
+
+// Node allocations with their levels inline, one per level count that a
+// quarter-probability skiplist gives more than 99% of its nodes. A search
+// reads a node's score, member and next link together, so one allocation
+// means one cache miss per step instead of two (Redis's node has its
+// level array inline for the same reason), and one allocation fewer per
+// member.
+type (
+	zslNode1 struct {
+		n zslNode
+		l [1]zslLevel
+	}
+	zslNode2 struct {
+		n zslNode
+		l [2]zslLevel
+	}
+	zslNode3 struct {
+		n zslNode
+		l [3]zslLevel
+	}
+	zslNode4 struct {
+		n zslNode
+		l [4]zslLevel
+	}
+)
+
+// newZslNode returns a node with lvl levels.
+func newZslNode(lvl int) *zslNode {
+	switch lvl {
+	case 1:
+		p := new(zslNode1)
+		p.n.level = p.l[:]
+		return &p.n
+	case 2:
+		p := new(zslNode2)
+		p.n.level = p.l[:]
+		return &p.n
+	case 3:
+		p := new(zslNode3)
+		p.n.level = p.l[:]
+		return &p.n
+	case 4:
+		p := new(zslNode4)
+		p.n.level = p.l[:]
+		return &p.n
+	}
+	return &zslNode{level: make([]zslLevel, lvl)}
 }
 
 // link inserts a node whose member, score and level slice are set.

@@ -1,7 +1,8 @@
 // Command compare runs redis-benchmark against skiff and redis-server in
 // the same run, on the same machine, and prints the throughput of each and
-// the ratio skiff/redis; then it loads the same million keys into both and
-// compares their memory. See bench/README.md.
+// the ratio skiff/redis (strings and the collection types); then it loads
+// the same data into both (a million keys, a million-field hash, a
+// million-member sorted set) and compares their memory. See bench/README.md.
 package main
 
 import (
@@ -41,6 +42,8 @@ type options struct {
 	valueSize           int
 	seconds             float64
 	clients             int
+	tests               string
+	memory              string
 }
 
 func run() error {
@@ -55,6 +58,8 @@ func run() error {
 	flag.IntVar(&o.valueSize, "value-size", 100, "bytes per value in the memory comparison")
 	flag.Float64Var(&o.seconds, "seconds", 2.5, "target duration of one benchmark run")
 	flag.IntVar(&o.clients, "c", 50, "redis-benchmark clients (-c)")
+	flag.StringVar(&o.tests, "tests", "", "comma-separated throughput tests to run (default all: "+testNames()+"; \"none\" for none)")
+	flag.StringVar(&o.memory, "memory", "strings,hash,zset", "comma-separated memory comparisons to run (strings, hash, zset; \"none\" for none)")
 	flag.Parse()
 	if o.quick {
 		o.runs, o.keys, o.elements, o.seconds = 1, 100000, 100000, 0.5
@@ -107,6 +112,9 @@ func run() error {
 	var ratios [2][2][]float64 // [strings|types][-P 1|-P 16]
 	for pi, pipe := range []int{1, 16} {
 		for _, t := range benchTests {
+			if !selected(o.tests, t.name) {
+				continue
+			}
 			// Size -n so that one run lasts about o.seconds on redis.
 			probe, err := benchOnce(o, rd, t, pipe, 20000*pipe/4+5000)
 			if err != nil {
@@ -140,12 +148,18 @@ func run() error {
 				t.name, pipe, s, r, ratio, n, fmtRuns(skr), fmtRuns(rdr))
 		}
 	}
-	fmt.Printf("median ratio, strings:    %.2f at -P 1, %.2f at -P 16\n", median(ratios[0][0]), median(ratios[0][1]))
-	fmt.Printf("median ratio, data types: %.2f at -P 1, %.2f at -P 16\n", median(ratios[1][0]), median(ratios[1][1]))
+	for g, label := range []string{"strings:   ", "data types:"} {
+		if len(ratios[g][0]) > 0 {
+			fmt.Printf("median ratio, %s %.2f at -P 1, %.2f at -P 16\n", label, median(ratios[g][0]), median(ratios[g][1]))
+		}
+	}
 
 	// Memory: fresh servers per data set, identical data through a
 	// pipelined loader.
 	for _, ds := range memoryDataSets(o) {
+		if !selected(o.memory, ds.name) {
+			continue
+		}
 		sk.stop()
 		rd.stop()
 		if sk, err = start("skiff"); err != nil {
@@ -205,9 +219,32 @@ var benchTests = []benchTest{
 	{name: "ZRANGE", cmd: []string{"zrange", "myzset", "0", "9"}, dataType: true},
 }
 
+func testNames() string {
+	names := make([]string, len(benchTests))
+	for i, t := range benchTests {
+		names[i] = strings.ToLower(t.name)
+	}
+	return strings.Join(names, ",")
+}
+
+// selected reports whether name is in the comma-separated list (an empty
+// list selects everything).
+func selected(list, name string) bool {
+	if list == "" {
+		return true
+	}
+	for _, f := range strings.Split(list, ",") {
+		if strings.EqualFold(strings.TrimSpace(f), name) {
+			return true
+		}
+	}
+	return false
+}
+
 // memDataSet is one memory comparison: n commands built by cmd (i is the
 // command's index), each answered with a reply of one line.
 type memDataSet struct {
+	name  string
 	title string
 	n     int
 	cmd   func(dst []byte, i int, rnd *rand.Rand) []byte
@@ -229,6 +266,7 @@ func memoryDataSets(o options) []memDataSet {
 	args := make([]string, 0, 2+2*memBatch)
 	return []memDataSet{
 		{
+			name:  "strings",
 			title: fmt.Sprintf("%d keys of %d-byte values", o.keys, o.valueSize),
 			n:     o.keys,
 			cmd: func(dst []byte, i int, rnd *rand.Rand) []byte {
@@ -237,6 +275,7 @@ func memoryDataSets(o options) []memDataSet {
 			},
 		},
 		{
+			name:  "hash",
 			title: fmt.Sprintf("one hash of %d fields (field:N -> 10-byte value)", o.elements/memBatch*memBatch),
 			n:     o.elements / memBatch,
 			cmd: func(dst []byte, i int, rnd *rand.Rand) []byte {
@@ -249,6 +288,7 @@ func memoryDataSets(o options) []memDataSet {
 			},
 		},
 		{
+			name:  "zset",
 			title: fmt.Sprintf("one sorted set of %d members (member:N, random integer score)", o.elements/memBatch*memBatch),
 			n:     o.elements / memBatch,
 			cmd: func(dst []byte, i int, rnd *rand.Rand) []byte {
