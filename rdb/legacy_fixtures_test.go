@@ -4,10 +4,11 @@ package rdb
 // quicklists of ziplists, old lists and sorted sets, a `lua` AUX field,
 // empty collections, corrupt ziplists), built in memory by the small
 // encoders below. Redis 7.0 no longer writes any of these, so the tests
-// cannot get them from a current server; the encoders follow the format
-// descriptions (docs/notes and the comments of Redis's ziplist.c, zipmap.c
-// and rdb.c) and share no code with the package's own writer, so that a
-// misreading on one side does not cancel out on the other.
+// cannot get them from a current server. The encoders are written from
+// the format descriptions (the layout comments of Redis's ziplist.c,
+// zipmap.c and rdb.c) and use only the package's type constants and
+// CRC64, none of its reader or writer code, so that a misreading on one
+// side does not cancel out on the other.
 // TestLegacyFixturesRedisCheck has redis-check-rdb confirm the files are
 // what Redis itself accepts (and that the corrupt ones are refused).
 
