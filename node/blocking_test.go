@@ -8,28 +8,11 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/go-hclog"
-
-	"github.com/skiffdb/skiff/config"
 )
 
 func blockingTestServer(t *testing.T) *Server {
 	t.Helper()
-	cfg, err := config.Load("", []string{"--port", "0", "--bind", "127.0.0.1"})
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	s, err := New(cfg, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatalf("new server: %v", err)
-	}
-	if err := s.Listen(); err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	go s.Serve()
-	t.Cleanup(s.Shutdown)
-	return s
+	return startTestServer(t)
 }
 
 type rawConn struct {

@@ -12,31 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/skiffdb/skiff/config"
 )
 
 // adminTestServer starts an in-process server on a free loopback port
 // with the given --name value options.
 func adminTestServer(t *testing.T, opts ...string) *Server {
 	t.Helper()
-	args := append([]string{"--port", "0", "--bind", "127.0.0.1", "--enable-debug-command", "yes"}, opts...)
-	cfg, err := config.Load("", args)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	s, err := New(cfg, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatalf("new server: %v", err)
-	}
-	if err := s.Listen(); err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	go s.Serve()
-	t.Cleanup(s.Shutdown)
-	return s
+	return startTestServer(t, append([]string{"--enable-debug-command", "yes"}, opts...)...)
 }
 
 // adminConn is a minimal RESP client that renders replies as text so

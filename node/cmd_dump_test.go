@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
-	"github.com/skiffdb/skiff/config"
 	"github.com/skiffdb/skiff/rdb"
 )
 
@@ -20,14 +17,7 @@ import (
 // persistence directory; commands run through the dispatcher directly.
 func dumpTestServer(t *testing.T, dir string) (*Server, *Client) {
 	t.Helper()
-	cfg, err := config.Load("", []string{"--port", "0", "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--enable-debug-command", "yes"})
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	s, err := New(cfg, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatalf("new server: %v", err)
-	}
+	s := newTestServer(t, "--dir", dir, "--enable-debug-command", "yes")
 	a, b := net.Pipe()
 	t.Cleanup(func() { a.Close(); b.Close() })
 	return s, s.newClient(a)

@@ -11,10 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/go-hclog"
-
-	"github.com/skiffdb/skiff/config"
 )
 
 // keysEnv runs commands in-process: a Server that is not listening and
@@ -27,15 +23,7 @@ type keysEnv struct {
 
 func newKeysEnv(t *testing.T, opts ...string) *keysEnv {
 	t.Helper()
-	cfg, err := config.Load("", append([]string{"--port", "0", "--bind", "127.0.0.1"}, opts...))
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	s, err := New(cfg, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatalf("new server: %v", err)
-	}
-	return &keysEnv{t: t, s: s}
+	return &keysEnv{t: t, s: newTestServer(t, opts...)}
 }
 
 func (e *keysEnv) client() *Client {
@@ -464,19 +452,7 @@ func TestObjectCommand(t *testing.T) {
 }
 
 func TestActiveExpiryCountsExpiredKeys(t *testing.T) {
-	cfg, err := config.Load("", []string{"--port", "0", "--bind", "127.0.0.1", "--hz", "100"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(cfg, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve()
-	defer s.Shutdown()
+	s := startTestServer(t, "--hz", "100")
 	conn, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port())))
 	if err != nil {
 		t.Fatal(err)

@@ -6,24 +6,13 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/go-hclog"
-
-	"github.com/skiffdb/skiff/config"
 )
 
 // stringTestClient returns a client of a server that is not listening:
 // commands run through the dispatcher directly.
 func stringTestClient(t *testing.T) *Client {
 	t.Helper()
-	cfg, err := config.Load("", []string{"--port", "0", "--bind", "127.0.0.1"})
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	s, err := New(cfg, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatalf("new server: %v", err)
-	}
+	s := newTestServer(t)
 	a, b := net.Pipe()
 	t.Cleanup(func() { a.Close(); b.Close() })
 	return s.newClient(a)

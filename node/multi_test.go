@@ -6,31 +6,13 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/go-hclog"
-
-	"github.com/skiffdb/skiff/config"
 )
 
 // extTestServer starts a server on a free loopback port with extra
 // options.
 func extTestServer(t *testing.T, extra ...string) *Server {
 	t.Helper()
-	args := append([]string{"--port", "0", "--bind", "127.0.0.1", "--enable-debug-command", "yes"}, extra...)
-	cfg, err := config.Load("", args)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	s, err := New(cfg, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatalf("new server: %v", err)
-	}
-	if err := s.Listen(); err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	go s.Serve()
-	t.Cleanup(s.Shutdown)
-	return s
+	return startTestServer(t, append([]string{"--enable-debug-command", "yes"}, extra...)...)
 }
 
 // readAny reads one reply of any RESP2/RESP3 type and returns its raw
