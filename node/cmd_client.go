@@ -217,7 +217,9 @@ func (c *Client) infoLine(b []byte, self *Client, now time.Time) []byte {
 	b = strconv.AppendInt(b, int64(len(c.w.B)), 10)
 	b = append(b, " obl="...)
 	b = strconv.AppendInt(b, int64(obl), 10)
-	b = append(b, " oll=0 omem=0 tot-mem="...)
+	b = append(b, " oll=0 omem="...)
+	b = strconv.AppendInt(b, int64(c.queuedBytes()), 10)
+	b = append(b, " tot-mem="...)
 	b = strconv.AppendInt(b, int64(totMem), 10)
 	b = append(b, " events="...)
 	b = append(b, events...)
@@ -233,7 +235,9 @@ func (c *Client) infoLine(b []byte, self *Client, now time.Time) []byte {
 // flagString is CLIENT LIST's flags field, letters in Redis's order.
 func (c *Client) flagString() string {
 	var f []byte
-	if c.flags&clientReplica != 0 {
+	if c.x.monitor {
+		f = append(f, 'O')
+	} else if c.flags&clientReplica != 0 {
 		f = append(f, 'S')
 	}
 	if c.flags&clientMaster != 0 {
@@ -245,8 +249,11 @@ func (c *Client) flagString() string {
 	if c.flags&clientMulti != 0 {
 		f = append(f, 'x')
 	}
-	if c.flags&clientBlocked != 0 {
+	if c.flags&clientBlocked != 0 || c.blk != nil {
 		f = append(f, 'b')
+	}
+	if c.x.dirtyCAS {
+		f = append(f, 'd')
 	}
 	if c.flags&clientCloseAfterReply != 0 {
 		f = append(f, 'c')
@@ -507,4 +514,16 @@ func cmdClientHelp(c *Client, args [][]byte) {
 		"SETNAME <name>",
 		"    Assign the name <name> to the current connection.",
 	})
+}
+
+// queuedBytes is what waits in the client's outbound queue (pub/sub
+// messages, monitor lines): CLIENT LIST's omem.
+func (c *Client) queuedBytes() int {
+	q := c.x.out
+	if q == nil {
+		return 0
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.buf) + q.inflight
 }
