@@ -65,11 +65,14 @@ func (h *Hash) MemoryUsage() int64 {
 		return sz
 	}
 	sz += int64(8 * h.dict.Buckets())
+	var sampled int64
+	k := 0
 	h.dict.Each(func(n *Node[string]) bool {
-		sz += 48 + allocSize(len(n.Key)) + allocSize(len(n.Val))
-		return true
+		sampled += 48 + allocSize(len(n.Key)) + allocSize(len(n.Val))
+		k++
+		return k < memSamples
 	})
-	return sz
+	return sz + extrapolate(sampled, k, h.dict.Len())
 }
 
 // Convert switches to the hashtable encoding.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"testing"
@@ -152,3 +153,18 @@ func benchmarkHashGet(b *testing.B, n int) {
 
 func BenchmarkHashGetSmall(b *testing.B) { benchmarkHashGet(b, 64) }
 func BenchmarkHashGetLarge(b *testing.B) { benchmarkHashGet(b, 100000) }
+
+// MemoryUsage measures a sample of a big hash and scales it: for fields
+// and values of one size the estimate is exact.
+func TestHashMemoryUsageExtrapolates(t *testing.T) {
+	h := NewHash()
+	const n = 10000
+	for i := 0; i < n; i++ {
+		f := []byte(fmt.Sprintf("f%07d", i))
+		h.Set(f, []byte("value-of-ten"[:10]), 128, 64)
+	}
+	want := 48 + int64(8*h.dict.Buckets()) + n*(48+allocSize(8)+allocSize(10))
+	if got := h.MemoryUsage(); got != want {
+		t.Fatalf("MemoryUsage = %d, want %d", got, want)
+	}
+}

@@ -39,10 +39,27 @@ func (l *List) Clone() Collection {
 // headers plus each element's bytes rounded to an allocation class.
 func (l *List) MemoryUsage() int64 {
 	sz := int64(48 + 16*len(l.buf))
-	for i := 0; i < l.n; i++ {
-		sz += allocSize(len(l.at(i)))
+	var sampled int64
+	k := min(l.n, memSamples)
+	for i := 0; i < k; i++ {
+		sampled += allocSize(len(l.at(i)))
 	}
-	return sz
+	return sz + extrapolate(sampled, k, l.n)
+}
+
+// memSamples is how many elements MemoryUsage measures before it
+// extrapolates, as Redis's objectComputeSize samples rather than walk a
+// big collection: INFO's used_memory and eviction sample whole keys
+// often, and a walk of a million-element value each time would stall
+// the server.
+const memSamples = 64
+
+// extrapolate scales the size of the first k of n elements to all n.
+func extrapolate(sampled int64, k, n int) int64 {
+	if k == 0 || k == n {
+		return sampled
+	}
+	return sampled * int64(n) / int64(k)
 }
 
 // allocSize rounds n up roughly as Go's small size classes do.

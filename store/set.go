@@ -67,11 +67,14 @@ func (s *Set) MemoryUsage() int64 {
 		return 16 + int64(cap(s.ints))*8
 	}
 	total := int64(s.d.Buckets())*8 + 48
+	var sampled int64
+	k := 0
 	s.d.Each(func(e *Node[struct{}]) bool {
-		total += int64(len(e.Key)) + 40
-		return true
+		sampled += int64(len(e.Key)) + 40
+		k++
+		return k < memSamples
 	})
-	return total
+	return total + extrapolate(sampled, k, s.d.Len())
 }
 
 func (s *Set) intIndex(v int64) (int, bool) { return slices.BinarySearch(s.ints, v) }

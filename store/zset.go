@@ -85,10 +85,13 @@ func (z *ZSet) MemoryUsage() int64 {
 		return total
 	}
 	total := int64(z.dict.Buckets())*8 + 96
-	for x := z.sl.header.level[0].forward; x != nil; x = x.level[0].forward {
-		total += int64(len(x.member)) + 48 + int64(len(x.level))*16 + 40
+	var sampled int64
+	k := 0
+	for x := z.sl.header.level[0].forward; x != nil && k < memSamples; x = x.level[0].forward {
+		sampled += int64(len(x.member)) + 48 + int64(len(x.level))*16 + 40
+		k++
 	}
-	return total
+	return total + extrapolate(sampled, k, z.sl.length)
 }
 
 func (z *ZSet) lpFind(member string) int {
