@@ -516,6 +516,7 @@ func runArea(t *testing.T, p *diffPair, area string, gens []generator, areaSeed,
 		total += g.weight
 	}
 	var hist []histEntry
+	var tx txTracker
 	const histLen = 25
 	deadline := time.Now().Add(areaTimeBudget)
 	resp3From := steps / 2
@@ -526,7 +527,15 @@ func runArea(t *testing.T, p *diffPair, area string, gens []generator, areaSeed,
 			break
 		}
 		if i == resp3From {
-			// The second half runs on RESP3 where skiff supports it.
+			// The second half runs on RESP3 where skiff supports it. A
+			// transaction in progress is discarded first, or HELLO would
+			// be queued rather than switch the protocol.
+			if tx.inMulti {
+				if _, _, err := p.exchange([]string{"DISCARD"}); err != nil {
+					t.Fatalf("DISCARD before HELLO 3: %v", err)
+				}
+				tx = txTracker{}
+			}
 			p.hello(3)
 		}
 		pick := r.Intn(total)
@@ -547,7 +556,12 @@ func runArea(t *testing.T, p *diffPair, area string, gens []generator, areaSeed,
 		}
 		sk, rd, err := p.exchange(argv)
 		if err == nil {
-			err = compareReplies(argv, sk, rd)
+			if tx.inMulti && strings.EqualFold(argv[0], "exec") {
+				err = compareExec(tx.queued, sk, rd)
+			} else {
+				err = compareReplies(argv, sk, rd)
+			}
+			tx.track(argv, sk)
 		}
 		if err != nil {
 			var b strings.Builder
@@ -567,7 +581,46 @@ func runArea(t *testing.T, p *diffPair, area string, gens []generator, areaSeed,
 		if sk.Type == 'X' {
 			// Both closed (QUIT ...): carry on with fresh connections.
 			p.connect()
+			tx = txTracker{}
 		}
 	}
 	t.Logf("%d commands compared", done)
+}
+
+// txTracker follows MULTI on the compared connection so that EXEC's
+// reply can be compared element by element with each queued command's
+// own rule (unordered, nondeterministic...).
+type txTracker struct {
+	inMulti bool
+	queued  [][]string
+}
+
+func (tx *txTracker) track(argv []string, reply Reply) {
+	switch name := strings.ToLower(argv[0]); {
+	case name == "multi" && reply.Type == '+' && reply.Str == "OK":
+		tx.inMulti, tx.queued = true, nil
+	case !tx.inMulti:
+	case name == "exec" || name == "discard" || name == "reset":
+		tx.inMulti, tx.queued = false, nil
+	case reply.Type == '+' && reply.Str == "QUEUED":
+		tx.queued = append(tx.queued, argv)
+	}
+}
+
+// compareExec compares EXEC replies: element i with the rule of the i-th
+// queued command; anything else (an error, a null reply after a WATCH)
+// must be identical.
+func compareExec(queued [][]string, sk, rd Reply) error {
+	if sk.Equal(rd) {
+		return nil
+	}
+	if sk.Type != rd.Type || sk.Null || rd.Null || len(sk.Elems) != len(rd.Elems) || len(sk.Elems) != len(queued) {
+		return errors.New("EXEC replies differ")
+	}
+	for i := range sk.Elems {
+		if err := compareReplies(queued[i], sk.Elems[i], rd.Elems[i]); err != nil {
+			return fmt.Errorf("EXEC element %d (%s): %v", i, fmtArgv(queued[i]), err)
+		}
+	}
+	return nil
 }

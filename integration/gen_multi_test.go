@@ -7,8 +7,6 @@ package integration
 // show: a second client changing a watched key, FLUSHALL and SWAPDB.
 
 import (
-	"errors"
-	"fmt"
 	"math/rand"
 	"strconv"
 	"testing"
@@ -32,11 +30,8 @@ func init() {
 		}
 		return []string{"SET", k.Key(r)}
 	})
-	// Inside EXEC the replies of other areas' commands are nested: in the
-	// mixed area those may be unordered or random, so an element that
-	// differs is accepted only when both have the same shape and the
-	// command could be nondeterministic (see multiSameExec).
-	registerNondeterministic("exec", multiSameExec)
+	// EXEC's reply is compared element by element with each queued
+	// command's own rule (compareExec in differential_test.go).
 }
 
 // multiGenBody emits commands that are deterministic and cover success,
@@ -68,34 +63,6 @@ func multiGenBody(r *rand.Rand, k *Keys) []string {
 // where an element may differ only as a nondeterministic command's reply
 // can (same multiset, integers within clock slack, same shape of an
 // aggregate). Errors and simple strings must always match.
-func multiSameExec(sk, rd Reply) error {
-	if sk.Equal(rd) {
-		return nil
-	}
-	if sk.Type != rd.Type || sk.Null != rd.Null || len(sk.Elems) != len(rd.Elems) || sk.Elems == nil {
-		return errors.New("EXEC replies differ")
-	}
-	for i := range sk.Elems {
-		a, b := sk.Elems[i], rd.Elems[i]
-		switch {
-		case a.Equal(b):
-		case a.IsError() || b.IsError() || a.Type != b.Type:
-			return fmt.Errorf("EXEC element %d differs", i)
-		case a.Type == ':' && abs64(a.Int-b.Int) <= 2000:
-		case a.Elems != nil && (sameMultiset(a, b) || len(a.Elems) == len(b.Elems)):
-		default:
-			return fmt.Errorf("EXEC element %d differs", i)
-		}
-	}
-	return nil
-}
-
-func abs64(n int64) int64 {
-	if n < 0 {
-		return -n
-	}
-	return n
-}
 
 // TestMultiDifferential runs scripted two-client transaction scenarios
 // against both servers and compares every reply exactly.
