@@ -188,10 +188,12 @@ func (s *Server) signalSwappedDBs(dbs ...*store.DB) {
 	if s.blocking.nblocked == 0 {
 		return
 	}
-	now := time.Now().UnixMilli()
 	for _, db := range dbs {
 		for key := range s.blocking.waiting[db.ID] {
-			if db.Lookup([]byte(key), now) != nil {
+			// Peek, not Lookup: an expired key is reclaimed (and its DEL
+			// propagated) when the waiter is served, after SWAPDB itself,
+			// as in Redis.
+			if db.Peek([]byte(key)) != nil {
 				s.signalKeyReady(db, []byte(key))
 			}
 		}
