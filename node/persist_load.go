@@ -37,6 +37,9 @@ func (s *Server) LoadRDB() error {
 		db.Swap(fresh.DBs[i])
 		keys += db.Len()
 	}
+	// The file's repl-id/repl-offset let a restarted replica ask its
+	// master to continue (PSYNC) instead of a full resync, as Redis does.
+	s.restoreReplFromAux(aux)
 	s.log.Info("DB loaded from disk", "file", path, "keys", keys, "redis-ver", aux["redis-ver"],
 		"seconds", fmt.Sprintf("%.3f", time.Since(start).Seconds()))
 	return nil

@@ -8,6 +8,7 @@ package node
 // and the data lock.
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -16,8 +17,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/skiffdb/skiff/rdb"
@@ -687,13 +690,47 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 		return false, fmt.Errorf("open temp file for the RDB from master: %w", err)
 	}
 	defer os.Remove(tmp) // no-op once renamed
-	eofForm, err := l.ReadRDB(f, func(read, total int64) {
+	// The payload is decoded as it arrives, while it is also written to
+	// the file, so that receiving and loading overlap instead of
+	// following each other.
+	loadingGC(true)
+	defer loadingGC(false)
+	pr, pw := io.Pipe()
+	type loaded struct {
+		st  *store.Store
+		err error
+	}
+	done := make(chan loaded, 1)
+	go func() {
+		st, err := loadRDBReader(bufio.NewReaderSize(pr, 256<<10), len(s.store.DBs))
+		// Unblock the receiver whatever happened: after an error, or
+		// bytes after the end of the RDB.
+		if err != nil {
+			pr.CloseWithError(err)
+		} else {
+			pr.CloseWithError(errors.New("data after the end of the RDB"))
+		}
+		done <- loaded{st, err}
+	}()
+	eofForm, err := l.ReadRDB(io.MultiWriter(f, pw), func(read, total int64) {
 		s.mu.Lock()
 		r.transferRead, r.transferSize, r.transferIO = read, total, time.Now()
 		s.mu.Unlock()
 	})
+	if err != nil {
+		pw.CloseWithError(err)
+	} else {
+		pw.Close()
+	}
+	var synced chan error
 	if err == nil {
-		err = f.Sync()
+		// Make the file durable while the loader finishes.
+		synced = make(chan error, 1)
+		go func() { synced <- f.Sync() }()
+	}
+	ld := <-done
+	if synced != nil {
+		err = <-synced
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -701,10 +738,10 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 	if err != nil {
 		return eofForm, fmt.Errorf("receive RDB from master: %w", err)
 	}
-	fresh, err := loadRDBFile(tmp, len(s.store.DBs))
-	if err != nil {
-		return eofForm, fmt.Errorf("load RDB from master: %w", err)
+	if ld.err != nil {
+		return eofForm, fmt.Errorf("load RDB from master: %w", ld.err)
 	}
+	fresh := ld.st
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.linkCurrent(stop) {
@@ -735,16 +772,40 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 	return eofForm, nil
 }
 
-// loadRDBFile reads an RDB into a new store of n databases.
-func loadRDBFile(path string, n int) (*store.Store, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+var loadGC struct {
+	sync.Mutex
+	n   int
+	old int
+}
+
+// loadingGC raises the GC target while at least one full-sync load runs
+// in the process. Loading allocates almost nothing but live data, so
+// collections while the new keyspace grows would re-mark it again and
+// again for little to reclaim. An operator's GOGC is left alone.
+func loadingGC(start bool) {
+	if os.Getenv("GOGC") != "" {
+		return
 	}
-	defer f.Close()
+	loadGC.Lock()
+	defer loadGC.Unlock()
+	if start {
+		if loadGC.n == 0 {
+			loadGC.old = debug.SetGCPercent(400)
+		}
+		loadGC.n++
+		return
+	}
+	loadGC.n--
+	if loadGC.n == 0 {
+		debug.SetGCPercent(loadGC.old)
+	}
+}
+
+// loadRDBReader reads an RDB into a new store of n databases.
+func loadRDBReader(rd io.Reader, n int) (*store.Store, error) {
 	fresh := store.New(n)
 	fresh.NoLazyExpire = true
-	_, err = rdb.Load(f, func(db int, key string, obj *store.Object) error {
+	_, err := rdb.Load(rd, func(db int, key string, obj *store.Object) error {
 		if db < 0 || db >= n {
 			return fmt.Errorf("key in database %d, only %d configured", db, n)
 		}
@@ -788,6 +849,7 @@ func (s *Server) applyStream(stop chan struct{}, l *replication.Link) error {
 	var batch []replication.Command
 	for {
 		batch = batch[:0]
+		rd.Reset() // the previous batch has been applied
 		cmd, err := rd.Next()
 		if err != nil {
 			return fmt.Errorf("read replication stream: %w", err)
@@ -1035,6 +1097,7 @@ func (s *Server) sendFullSync(rc *replicaConn, psync, diskless bool, delay time.
 	r := &s.repl
 	r.seldb = -1 // the stream after the snapshot starts with SELECT
 	replid, off := r.replid, r.offset
+	aux := s.replAux(replid, off)
 	rc.out = replication.NewOutbound(rc.c.conn, s.replicaLimits())
 	rc.state = replicaSendBulk
 	timeout := time.Duration(s.cfg.Int("repl-timeout")) * time.Second
@@ -1043,39 +1106,44 @@ func (s *Server) sendFullSync(rc *replicaConn, psync, diskless bool, delay time.
 	if err != nil {
 		// Another snapshot (BGSAVE) is running: encode in one go under
 		// the lock instead.
-		payload, err = s.snapshotRDB(replid, off)
+		payload, err = s.snapshotRDB(aux)
 	}
 	s.mu.Unlock()
-	if snap != nil {
-		payload, err = s.encodeSnapshot(snap, replid, off)
-	}
-	if err != nil {
-		s.log.Error("cannot produce the RDB for a replica", "error", err)
-		s.mu.Lock()
-		s.dropReplicaLocked(rc)
-		s.mu.Unlock()
-		return
-	}
 
 	nc := rc.c.conn
 	var hdr string
 	if psync {
 		hdr = fmt.Sprintf("+FULLRESYNC %s %d\r\n", replid, off)
 	}
-	var mark string
-	if diskless {
-		mark = newReplID()
-		hdr += "$EOF:" + mark + "\r\n"
+	if diskless && snap != nil {
+		mark := newReplID()
+		err = s.streamSnapshot(nc, snap, aux, hdr+"$EOF:"+mark+"\r\n", mark, timeout)
 	} else {
-		hdr += "$" + strconv.Itoa(len(payload)) + "\r\n"
-	}
-	nc.SetWriteDeadline(time.Now().Add(timeout))
-	_, err = nc.Write([]byte(hdr))
-	if err == nil {
-		_, err = nc.Write(payload)
-	}
-	if err == nil && diskless {
-		_, err = nc.Write([]byte(mark))
+		if snap != nil {
+			payload, err = s.encodeSnapshot(snap, aux)
+		}
+		if err != nil {
+			s.log.Error("cannot produce the RDB for a replica", "error", err)
+			s.mu.Lock()
+			s.dropReplicaLocked(rc)
+			s.mu.Unlock()
+			return
+		}
+		var mark string
+		if diskless {
+			mark = newReplID()
+			hdr += "$EOF:" + mark + "\r\n"
+		} else {
+			hdr += "$" + strconv.Itoa(len(payload)) + "\r\n"
+		}
+		nc.SetWriteDeadline(time.Now().Add(timeout))
+		_, err = nc.Write([]byte(hdr))
+		if err == nil {
+			_, err = nc.Write(payload)
+		}
+		if err == nil && diskless {
+			_, err = nc.Write([]byte(mark))
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -1097,9 +1165,62 @@ func (s *Server) sendFullSync(rc *replicaConn, psync, diskless bool, delay time.
 	rc.out.Start()
 }
 
+// streamSnapshot sends a diskless payload while it is encoded: each step
+// of the snapshot is encoded under the lock and written to the replica
+// outside it, so the replica receives (and loads) while we encode, and
+// the whole payload is never held in memory.
+func (s *Server) streamSnapshot(nc net.Conn, snap *store.Snapshot, aux map[string]string, hdr, mark string, timeout time.Duration) error {
+	defer func() {
+		s.mu.Lock()
+		snap.Close()
+		s.mu.Unlock()
+	}()
+	const chunk = 256 << 10
+	buf := &bytesBuffer{b: append(make([]byte, 0, 2*chunk), hdr...)}
+	flush := func(min int) error {
+		if len(buf.b) < min {
+			return nil
+		}
+		nc.SetWriteDeadline(time.Now().Add(timeout))
+		_, err := nc.Write(buf.b)
+		buf.b = buf.b[:0]
+		if err != nil {
+			return fmt.Errorf("write payload: %w", err)
+		}
+		return nil
+	}
+	// The header goes out first: the replica learns the offset and
+	// starts receiving at once.
+	if err := flush(0); err != nil {
+		return err
+	}
+	w := rdb.NewWriter(buf)
+	w.SetCompression(s.cfg.Bool("rdbcompression"))
+	if err := w.Header(aux); err != nil {
+		return err
+	}
+	for done := false; !done; {
+		var err error
+		s.mu.Lock()
+		done, err = snap.Step(w, 2000, time.Millisecond)
+		s.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("encode snapshot: %w", err)
+		}
+		if err := flush(chunk); err != nil {
+			return err
+		}
+	}
+	if err := w.Finish(); err != nil {
+		return err
+	}
+	buf.b = append(buf.b, mark...)
+	return flush(0)
+}
+
 // encodeSnapshot encodes a point-in-time snapshot a step at a time,
 // taking the lock for each step only, so writers are not stalled.
-func (s *Server) encodeSnapshot(snap *store.Snapshot, replid string, off int64) ([]byte, error) {
+func (s *Server) encodeSnapshot(snap *store.Snapshot, aux map[string]string) ([]byte, error) {
 	defer func() {
 		s.mu.Lock()
 		snap.Close()
@@ -1107,7 +1228,8 @@ func (s *Server) encodeSnapshot(snap *store.Snapshot, replid string, off int64) 
 	}()
 	var buf bytesBuffer
 	w := rdb.NewWriter(&buf)
-	if err := w.Header(s.replAux(replid, off)); err != nil {
+	w.SetCompression(s.cfg.Bool("rdbcompression"))
+	if err := w.Header(aux); err != nil {
 		return nil, err
 	}
 	for done := false; !done; {
@@ -1211,10 +1333,11 @@ func (s *Server) restoreReplFromAux(aux map[string]string) bool {
 // snapshotRDB serialises the keyspace as an RDB with the replication aux
 // fields. It runs under the lock, so it stalls writers for the time of
 // the encoding: the fallback while a BGSAVE holds the snapshot.
-func (s *Server) snapshotRDB(replid string, off int64) ([]byte, error) {
+func (s *Server) snapshotRDB(aux map[string]string) ([]byte, error) {
 	var buf bytesBuffer
 	w := rdb.NewWriter(&buf)
-	if err := w.Header(s.replAux(replid, off)); err != nil {
+	w.SetCompression(s.cfg.Bool("rdbcompression"))
+	if err := w.Header(aux); err != nil {
 		return nil, err
 	}
 	now := time.Now().UnixMilli()

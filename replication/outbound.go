@@ -29,6 +29,7 @@ type Outbound struct {
 	buf      []byte
 	spare    []byte
 	paused   bool // full sync in progress: queue, do not send yet
+	waiting  bool // the writer sleeps on cond: Write must wake it
 	closed   bool
 	limits   Limits
 	softFrom time.Time // when the queue first exceeded the soft limit
@@ -66,7 +67,11 @@ func (o *Outbound) Write(p []byte) error {
 		o.closeLocked(err)
 		return err
 	}
-	o.cond.Signal()
+	// A busy writer takes what accumulated when its write returns:
+	// waking it per command would cost a scheduler round trip each.
+	if o.waiting {
+		o.cond.Signal()
+	}
 	return nil
 }
 
@@ -146,7 +151,9 @@ func (o *Outbound) Run(writeTimeout time.Duration) {
 	for {
 		o.mu.Lock()
 		for !o.closed && (o.paused || len(o.buf) == 0) {
+			o.waiting = true
 			o.cond.Wait()
+			o.waiting = false
 		}
 		if o.closed {
 			o.mu.Unlock()

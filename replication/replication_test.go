@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -189,4 +190,63 @@ func TestOutboundOrder(t *testing.T) {
 		t.Fatalf("got %q err %v", got, err)
 	}
 	o.Close(nil)
+}
+
+// TestStreamReaderArena checks that commands of one batch stay intact
+// while the arena they are carved from grows, and that Reset reuses it.
+func TestStreamReaderArena(t *testing.T) {
+	var wire []byte
+	var want [][]string
+	for i := 0; i < 300; i++ {
+		args := []string{"SET", "key" + strconv.Itoa(i), strings.Repeat("v", i*37%5000)}
+		b := make([][]byte, len(args))
+		for j, a := range args {
+			b[j] = []byte(a)
+		}
+		wire = AppendCommand(wire, b)
+		want = append(want, args)
+	}
+	rd := NewStreamReader(bufio.NewReaderSize(bytes.NewReader(wire), 1024))
+	check := func(from, to int) {
+		var got []Command
+		for i := from; i < to; i++ {
+			c, err := rd.Next()
+			if err != nil {
+				t.Fatalf("command %d: %v", i, err)
+			}
+			got = append(got, c)
+		}
+		// Only now compare: later reads must not have overwritten them.
+		total := 0
+		for k, c := range got {
+			w := want[from+k]
+			if len(c.Args) != len(w) {
+				t.Fatalf("command %d: %d args", from+k, len(c.Args))
+			}
+			for j := range w {
+				if string(c.Args[j]) != w[j] {
+					t.Fatalf("command %d arg %d corrupted", from+k, j)
+				}
+			}
+			total += len(c.Raw)
+		}
+		exp := 0
+		for _, w := range want[from:to] {
+			exp += len(AppendCommand(nil, toBytes(w)))
+		}
+		if total != exp {
+			t.Fatalf("raw bytes %d, want %d", total, exp)
+		}
+	}
+	check(0, 150)
+	rd.Reset()
+	check(150, 300)
+}
+
+func toBytes(args []string) [][]byte {
+	out := make([][]byte, len(args))
+	for i, a := range args {
+		out[i] = []byte(a)
+	}
+	return out
 }

@@ -20,6 +20,25 @@ const (
 // what the replication offset counts.
 type StreamReader struct {
 	br *bufio.Reader
+	// raw and args are arenas the commands of one batch are carved
+	// from, reused after Reset, so that applying a stream does not
+	// allocate per command.
+	raw  []byte
+	args [][]byte
+	offs []int
+}
+
+// Reset lets the next commands reuse the memory of those returned so
+// far: call it only once they are no longer used.
+func (r *StreamReader) Reset() {
+	const keep = 4 << 20 // a huge command does not pin its memory forever
+	if cap(r.raw) > keep {
+		r.raw = nil
+	}
+	if cap(r.args) > keep/16 {
+		r.args = nil
+	}
+	r.raw, r.args = r.raw[:0], r.args[:0]
 }
 
 // NewStreamReader reads commands from br.
@@ -41,10 +60,13 @@ type Command struct {
 // Next reads one command. It returns io.ErrUnexpectedEOF when the stream
 // ends inside a command and a descriptive error for malformed input.
 func (r *StreamReader) Next() (Command, error) {
-	line, err := r.line(nil)
+	base := len(r.raw)
+	buf, err := r.line(r.raw)
 	if err != nil {
 		return Command{}, err
 	}
+	r.raw = buf
+	line := buf[base:]
 	if len(line) == 1 || (len(line) == 2 && line[0] == '\r') {
 		return Command{Raw: line}, nil // keepalive newline
 	}
@@ -55,8 +77,8 @@ func (r *StreamReader) Next() (Command, error) {
 	if !ok || n < 0 || n > maxStreamArgs {
 		return Command{}, fmt.Errorf("replication stream: invalid multibulk length %q", trim(line))
 	}
-	raw := line
-	offs := make([]int, 0, 2*n)
+	raw := buf
+	offs := r.offs[:0]
 	for i := int64(0); i < n; i++ {
 		hstart := len(raw)
 		raw, err = r.line(raw)
@@ -81,11 +103,15 @@ func (r *StreamReader) Next() (Command, error) {
 		}
 		offs = append(offs, start, start+int(blen))
 	}
-	args := make([][]byte, n)
-	for i := range args {
-		args[i] = raw[offs[2*i]:offs[2*i+1]:offs[2*i+1]]
+	r.offs = offs
+	r.raw = raw
+	// raw may have moved while growing: the offsets are relative to it.
+	ab := len(r.args)
+	for i := 0; i < int(n); i++ {
+		r.args = append(r.args, raw[offs[2*i]:offs[2*i+1]:offs[2*i+1]])
 	}
-	return Command{Args: args, Raw: raw}, nil
+	args := r.args[ab:len(r.args):len(r.args)]
+	return Command{Args: args, Raw: raw[base:]}, nil
 }
 
 // line appends one line (through '\n') to dst and returns dst. A line
