@@ -37,18 +37,9 @@ func hashOf(e *store.Entry) *store.Hash { return e.Val.Val.(*store.Hash) }
 // lookupHash finds key; it replies WRONGTYPE (ok=false) for another type
 // and returns nil, true when the key is missing.
 func (c *Client) lookupHash(key []byte, write bool) (*store.Hash, bool) {
-	var e *store.Entry
-	if write {
-		e = c.lookupWrite(key)
-	} else {
-		e = c.lookupRead(key)
-	}
+	e, ok := c.lookupTyped(key, write, store.TypeHash)
 	if e == nil {
-		return nil, true
-	}
-	if e.Val.Type != store.TypeHash {
-		c.replyWrongType()
-		return nil, false
+		return nil, ok
 	}
 	return hashOf(e), true
 }

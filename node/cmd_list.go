@@ -207,18 +207,9 @@ func (c *Client) listElementsRemoved(key []byte, l *store.List, front bool, n in
 // lookupList finds key for a read; it replies WRONGTYPE (ok=false) for a
 // key of another type, and returns nil, true when the key is missing.
 func (c *Client) lookupList(key []byte, write bool) (*store.List, bool) {
-	var e *store.Entry
-	if write {
-		e = c.lookupWrite(key)
-	} else {
-		e = c.lookupRead(key)
-	}
+	e, ok := c.lookupTyped(key, write, store.TypeList)
 	if e == nil {
-		return nil, true
-	}
-	if e.Val.Type != store.TypeList {
-		c.replyWrongType()
-		return nil, false
+		return nil, ok
 	}
 	return listOf(e), true
 }

@@ -47,6 +47,26 @@ func (c *Client) lookupWrite(key []byte) *store.Entry {
 	return e
 }
 
+// lookupTyped finds key for a read (hits/misses) or a write and checks its
+// type: it replies WRONGTYPE and returns ok=false for another type, and
+// returns nil, true when the key is missing.
+func (c *Client) lookupTyped(key []byte, write bool, t store.Type) (*store.Entry, bool) {
+	var e *store.Entry
+	if write {
+		e = c.lookupWrite(key)
+	} else {
+		e = c.lookupRead(key)
+	}
+	if e == nil {
+		return nil, true
+	}
+	if e.Val.Type != t {
+		c.replyWrongType()
+		return nil, false
+	}
+	return e, true
+}
+
 // touch updates the access clock of an entry unless the client asked not
 // to (CLIENT NO-TOUCH).
 func (c *Client) touch(e *store.Entry) {
