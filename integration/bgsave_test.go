@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -253,5 +254,35 @@ func TestKillDuringBgsave(t *testing.T) {
 	s2 := startIn(t, "skiff", data)
 	if r := s2.Dial(t).MustDo(t, "PING"); r.Str != "PONG" {
 		t.Fatalf("restart: %+v", r)
+	}
+}
+
+// TestSigtermSavesBeforeExit: with save points configured, SIGTERM writes
+// the final snapshot before the process exits (both servers), and a
+// restart loads it.
+func TestSigtermSavesBeforeExit(t *testing.T) {
+	for _, kind := range []string{"redis", "skiff"} {
+		data := t.TempDir()
+		s := startIn(t, kind, data, "--save", "900 1")
+		c := s.Dial(t)
+		for i := 0; i < 2000; i++ {
+			c.MustDo(t, "SET", "k"+strconv.Itoa(i), strings.Repeat("v", 100))
+		}
+		if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-s.exited:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s did not exit after SIGTERM", kind)
+		}
+		if _, err := os.Stat(filepath.Join(data, "dump.rdb")); err != nil {
+			t.Fatalf("%s: no dump.rdb after SIGTERM: %v", kind, err)
+		}
+		s2 := startIn(t, kind, data)
+		if n := s2.Dial(t).MustDo(t, "DBSIZE").Int; n != 2000 {
+			t.Errorf("%s: %d keys after restart, want 2000", kind, n)
+		}
+		s2.Stop()
 	}
 }

@@ -71,6 +71,7 @@ type Server struct {
 
 	shutdownOnce sync.Once
 	done         chan struct{}
+	stopped      chan struct{} // closed once Shutdown has saved and closed everything
 	// ShutdownHook, when set, is called by SHUTDOWN (after the reply
 	// policy is decided) instead of exiting the process directly.
 	ShutdownHook func()
@@ -114,6 +115,7 @@ func New(cfg *config.Config, log hclog.Logger) (*Server, error) {
 		startTime: time.Now(),
 		clients:   map[int64]*Client{},
 		done:      make(chan struct{}),
+		stopped:   make(chan struct{}),
 	}
 	s.stats.ErrorStats = map[string]int64{}
 	s.stats.CmdStats = map[string]*CmdStat{}
@@ -226,6 +228,9 @@ func (s *Server) Serve() {
 	s.startReplication()
 	<-s.done
 	s.wg.Wait()
+	// Shutdown may still be saving the final snapshot: the process must
+	// not exit before it is on disk.
+	<-s.stopped
 }
 
 func (s *Server) acceptLoop(ln net.Listener) {
@@ -279,6 +284,7 @@ func (s *Server) Shutdown() {
 			c.conn.Close()
 		}
 		s.mu.Unlock()
+		close(s.stopped)
 	})
 }
 

@@ -97,6 +97,14 @@ func runServer(args []string) int {
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
+	if dir := cfg.String("dir"); dir != "" {
+		// Like redis-server, refuse to start without a usable working
+		// directory rather than fail at the first save.
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			logger.Error("can't use dir", "dir", dir, "error", fmt.Sprint(err))
+			return 1
+		}
+	}
 	srv, err := node.New(cfg, logger)
 	if err != nil {
 		logger.Error("cannot start server", "error", err)
