@@ -220,12 +220,12 @@ func init() {
 	registerNondeterministic("expiretime", keysCloseInts(1))
 	registerNondeterministic("pttl", keysCloseInts(keysClockSlackMs))
 	registerNondeterministic("pexpiretime", keysCloseInts(keysClockSlackMs))
-	// Idle times are compared loosely: in the mixed area one seed (33 at
-	// 20000 steps) showed skiff 0 against redis 3 seconds, so some command
-	// touches a key in one server and not the other; it is not found yet
-	// (see the closing note of the foundation issue). Within the keys
-	// area alone the servers agree to one second.
-	registerNondeterministic("object idletime", keysCloseInts(4))
+	// Idle times are compared loosely. Redis stores small integer values
+	// (0..9999) as shared objects whose access clock is shared by every
+	// key holding the same number, so after "MSET k 81" Redis can report
+	// k idle for as long as the shared 81 has been untouched (seen: 0 in
+	// skiff against 5 in redis). Skiff keeps a clock per key.
+	registerNondeterministic("object idletime", keysIdleTime)
 	registerNondeterministic("object refcount", keysCheckRefcount)
 	registerNondeterministic("dbsize", keysCloseInts(int64(len(keysShortPool))))
 	registerNondeterministic("randomkey", func(sk, rd Reply) error {
@@ -237,6 +237,18 @@ func init() {
 	registerNondeterministic("scan", keysCheckScan)
 	registerNondeterministic("scan 0", keysCheckSweep)
 	registerUnordered("keys")
+}
+
+// keysIdleTime accepts any non-negative idle time from both servers (see
+// the shared-integer note at its registration); errors must match.
+func keysIdleTime(sk, rd Reply) error {
+	if sk.Type == ':' && rd.Type == ':' && sk.Int >= 0 && rd.Int >= 0 {
+		return nil
+	}
+	if sk.Equal(rd) {
+		return nil
+	}
+	return errors.New("replies differ")
 }
 
 func keysCheckRefcount(sk, rd Reply) error {

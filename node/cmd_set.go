@@ -534,6 +534,18 @@ func setUnionDiff(c *Client, keys [][]byte, dst []byte, diff bool) {
 				s.Each(func(m string) bool { ns.AddString(m, max); return true })
 			}
 		}
+	case sets[0] != nil && diffAlgorithm(sets) == 2:
+		// Redis's second algorithm: copy the first set, then remove the
+		// others' members. The result keeps the encoding the copy needed
+		// (hashtable once any non-integer was added), so the choice of
+		// algorithm shows in OBJECT ENCODING and must follow Redis's.
+		sets[0].Each(func(m string) bool { ns.AddString(m, max); return true })
+		for _, o := range sets[1:] {
+			if o == nil || ns.Len() == 0 {
+				continue
+			}
+			o.Each(func(m string) bool { ns.Remove([]byte(m)); return ns.Len() > 0 })
+		}
 	case sets[0] != nil:
 		same := false
 		for _, s := range sets[1:] {
@@ -563,6 +575,25 @@ func setUnionDiff(c *Client, keys [][]byte, dst []byte, diff bool) {
 	}
 	c.w.AppendSet(ns.Len())
 	ns.Each(func(m string) bool { c.replyBulkString(m); return true })
+}
+
+// diffAlgorithm is Redis's choice for SDIFF: 1 (check each member of the
+// first set against the others) when half of |first| × sets is at most
+// the total size of all sets, else 2 (copy the first set, remove the
+// others). Missing keys count as nothing; a key named twice counts twice.
+func diffAlgorithm(sets []*store.Set) int {
+	var one, two int64
+	for _, s := range sets {
+		if s == nil {
+			continue
+		}
+		one += int64(sets[0].Len())
+		two += int64(s.Len())
+	}
+	if one/2 <= two {
+		return 1
+	}
+	return 2
 }
 
 func cmdSscan(c *Client, args [][]byte) {
