@@ -52,12 +52,25 @@ func (p *psSession) do(i int, argv ...string) {
 	p.t.Helper()
 	p.log = append(p.log, fmt.Sprintf("conn %d: %s", i, fmtArgv(argv)))
 	var replies [2]Reply
+	var early [2][]Reply // messages pushed to i before its own reply
 	for s := range p.conns {
 		r, err := p.conns[s][i].Do(argv...)
+		for n := 0; err == nil && isMessageFrame(r); n++ {
+			if n > 1000 {
+				p.fail("%s: %s: no reply after 1000 messages", []string{"skiff", "redis"}[s], fmtArgv(argv))
+			}
+			early[s] = append(early[s], r)
+			r, err = p.conns[s][i].Read()
+		}
 		if err != nil {
 			p.fail("%s: %s: %v", []string{"skiff", "redis"}[s], fmtArgv(argv), err)
 		}
 		replies[s] = r
+	}
+	// A client publishing to a channel it matches through several patterns
+	// gets those messages before the reply, in Redis's hash-table order.
+	if !sameFrames(early[0], early[1]) {
+		p.fail("conn %d %s: messages before the reply differ:\n  skiff: %s\n  redis: %s", i, fmtArgv(argv), fmtFrames(early[0]), fmtFrames(early[1]))
 	}
 	if len(argv) == 1 && strings.HasSuffix(strings.ToLower(argv[0]), "unsubscribe") {
 		// Unsubscribing from everything: one frame per channel, in
@@ -159,6 +172,19 @@ func (p *psSession) syncAll() {
 			p.fail("conn %d received different frames:\n  skiff: %s\n  redis: %s", i, fmtFrames(frames[0]), fmtFrames(frames[1]))
 		}
 	}
+}
+
+// isMessageFrame reports whether r is a pushed message (message, pmessage
+// or smessage), in RESP2 (array) or RESP3 (push) form.
+func isMessageFrame(r Reply) bool {
+	if (r.Type != '>' && r.Type != '*') || len(r.Elems) < 3 {
+		return false
+	}
+	switch r.Elems[0].Str {
+	case "message", "pmessage", "smessage":
+		return true
+	}
+	return false
 }
 
 func isSyncReply(r Reply, token string) bool {
