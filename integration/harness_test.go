@@ -121,13 +121,30 @@ func (s *Server) LogTail(max int) string {
 // freePort asks the kernel for a free loopback port. Another process may
 // take it before the server binds it; start retries on a new port then.
 func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pick free port: %w", err)
+	// The kernel may hand a just-released port out again before the
+	// process it was picked for binds it (a test picks a node's three
+	// ports, then the next node's): never return a port twice in one run.
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for tries := 0; tries < 100; tries++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, fmt.Errorf("pick free port: %w", err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if !portsGiven[port] {
+			portsGiven[port] = true
+			return port, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("pick free port: no unused port after 100 tries")
 }
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
 
 // StartSkiff starts a skiff server configured like the redis-server of
 // StartRedis; extra are further "--name value" options.
