@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 
-	"github.com/skiffdb/skiff/internal/glob"
 	"github.com/skiffdb/skiff/store"
 )
 
@@ -431,41 +430,23 @@ func cmdHscan(c *Client, args [][]byte) {
 		return
 	}
 	if h == nil {
-		c.w.AppendArray(2)
-		c.replyBulkString("0")
-		c.w.AppendArray(0)
+		replyEmptyScan(c)
 		return
 	}
 	o, ok := parseScanOptions(c, args[3:], false)
 	if !ok {
 		return
 	}
-	var items []string
-	if h.IsCompact() {
-		cursor = h.Scan(cursor, func(f, v string) { items = append(items, f, v) })
-	} else {
-		maxIter := int64(math.MaxInt64)
-		if o.count <= math.MaxInt64/10 {
-			maxIter = o.count * 10
-		}
-		for {
-			cursor = h.Scan(cursor, func(f, v string) { items = append(items, f, v) })
-			maxIter--
-			if cursor == 0 || maxIter <= 0 || int64(len(items)/2) >= o.count {
-				break
-			}
-		}
+	type pair struct{ f, v string }
+	step := func(cur uint64, emit func(pair)) uint64 {
+		return h.Scan(cur, func(f, v string) { emit(pair{f, v}) })
 	}
-	out := items[:0]
-	for i := 0; i < len(items); i += 2 {
-		if o.matchAll || glob.Match(o.pattern, items[i], false) {
-			out = append(out, items[i], items[i+1])
-		}
-	}
+	out, cursor := scanCollection(h.IsCompact(), cursor, o, step, func(p pair) string { return p.f })
 	c.w.AppendArray(2)
 	c.replyBulkString(strconv.FormatUint(cursor, 10))
-	c.w.AppendArray(len(out))
-	for _, s := range out {
-		c.replyBulkString(s)
+	c.w.AppendArray(2 * len(out))
+	for _, p := range out {
+		c.replyBulkString(p.f)
+		c.replyBulkString(p.v)
 	}
 }

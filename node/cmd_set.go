@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 
-	"github.com/skiffdb/skiff/internal/glob"
 	"github.com/skiffdb/skiff/store"
 )
 
@@ -614,45 +613,11 @@ func cmdSscan(c *Client, args [][]byte) {
 	if !ok {
 		return
 	}
-	var out []string
-	if s.IsIntset() {
-		cursor = s.Scan(0, func(m string) { out = append(out, m) })
-	} else {
-		maxIter := scanMaxIter(o.count)
-		for {
-			cursor = s.Scan(cursor, func(m string) { out = append(out, m) })
-			maxIter--
-			if cursor == 0 || maxIter == 0 || int64(len(out)) >= o.count {
-				break
-			}
-		}
-	}
+	out, cursor := scanCollection(s.IsIntset(), cursor, o, s.Scan, func(m string) string { return m })
 	c.w.AppendArray(2)
 	c.replyBulkString(strconv.FormatUint(cursor, 10))
-	n := 0
+	c.w.AppendArray(len(out))
 	for _, m := range out {
-		if o.matchAll || glob.Match(o.pattern, m, false) {
-			out[n] = m
-			n++
-		}
-	}
-	c.w.AppendArray(n)
-	for _, m := range out[:n] {
 		c.replyBulkString(m)
 	}
-}
-
-// scanMaxIter bounds the dict steps of one SSCAN/ZSCAN call to ten per
-// element asked for, so a sparse table cannot make one call walk it all.
-func scanMaxIter(count int64) int64 {
-	if count > math.MaxInt64/10 {
-		return math.MaxInt64
-	}
-	return count * 10
-}
-
-func replyEmptyScan(c *Client) {
-	c.w.AppendArray(2)
-	c.replyBulkString("0")
-	c.w.AppendArray(0)
 }

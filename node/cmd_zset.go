@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/skiffdb/skiff/internal/glob"
 	"github.com/skiffdb/skiff/internal/resp"
 	"github.com/skiffdb/skiff/store"
 )
@@ -1528,26 +1527,8 @@ func cmdZscan(c *Client, args [][]byte) {
 	if !ok {
 		return
 	}
-	var out []store.ZMember
-	if z.Encoding() == "listpack" {
-		cursor = z.Scan(0, func(m store.ZMember) { out = append(out, m) })
-	} else {
-		maxIter := scanMaxIter(o.count)
-		for {
-			cursor = z.Scan(cursor, func(m store.ZMember) { out = append(out, m) })
-			maxIter--
-			if cursor == 0 || maxIter == 0 || int64(len(out)) >= o.count {
-				break
-			}
-		}
-	}
-	n := 0
-	for _, m := range out {
-		if o.matchAll || glob.Match(o.pattern, m.Member, false) {
-			out[n] = m
-			n++
-		}
-	}
+	out, cursor := scanCollection(z.Encoding() == "listpack", cursor, o, z.Scan, func(m store.ZMember) string { return m.Member })
+	n := len(out)
 	c.w.AppendArray(2)
 	c.replyBulkString(strconv.FormatUint(cursor, 10))
 	c.w.AppendArray(2 * n)
