@@ -1,11 +1,6 @@
 package node
 
 import (
-	"bufio"
-	"fmt"
-	"net"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
@@ -13,78 +8,6 @@ import (
 func blockingTestServer(t *testing.T) *Server {
 	t.Helper()
 	return startTestServer(t)
-}
-
-type rawConn struct {
-	nc net.Conn
-	br *bufio.Reader
-}
-
-func dialRaw(t *testing.T, s *Server) *rawConn {
-	t.Helper()
-	nc, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(s.Port()), 5*time.Second)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	return &rawConn{nc: nc, br: bufio.NewReader(nc)}
-}
-
-func (c *rawConn) send(t *testing.T, argv ...string) {
-	t.Helper()
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(argv))
-	for _, a := range argv {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	if _, err := c.nc.Write([]byte(b.String())); err != nil {
-		t.Fatalf("write: %v", err)
-	}
-}
-
-// readReply reads one reply and returns its raw bytes (aggregates of
-// bulks and simple values only, which is what these tests get).
-func (c *rawConn) readReply(t *testing.T, timeout time.Duration) string {
-	t.Helper()
-	c.nc.SetReadDeadline(time.Now().Add(timeout))
-	var out strings.Builder
-	pending := 1
-	for pending > 0 {
-		line, err := c.br.ReadString('\n')
-		if err != nil {
-			t.Fatalf("read: %v (so far %q)", err, out.String())
-		}
-		out.WriteString(line)
-		pending--
-		n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
-		switch line[0] {
-		case '*':
-			if n > 0 {
-				pending += n
-			}
-		case '$':
-			if n >= 0 {
-				buf := make([]byte, n+2)
-				if _, err := readFull(c.br, buf); err != nil {
-					t.Fatalf("read bulk: %v", err)
-				}
-				out.Write(buf)
-			}
-		}
-	}
-	return out.String()
-}
-
-func readFull(br *bufio.Reader, buf []byte) (int, error) {
-	n := 0
-	for n < len(buf) {
-		m, err := br.Read(buf[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }
 
 func waitBlockedCount(t *testing.T, s *Server, want int) {

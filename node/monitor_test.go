@@ -16,7 +16,7 @@ func TestMonitorFeed(t *testing.T) {
 	c.send(t, "CONFIG", "GET", "maxmemory") // admin: never shown
 	c.send(t, "SELECT", "3")
 	for i := 0; i < 5; i++ {
-		readAny(t, c, 5*time.Second)
+		c.readReply(t, 5*time.Second)
 	}
 	want := []string{
 		`^\+\d+\.\d{6} \[0 127\.0\.0\.1:\d+\] "MULTI"\r\n$`,
@@ -25,7 +25,7 @@ func TestMonitorFeed(t *testing.T) {
 		`^\+\d+\.\d{6} \[3 127\.0\.0\.1:\d+\] "SELECT" "3"\r\n$`,
 	}
 	for _, w := range want {
-		got := readAny(t, m, 5*time.Second)
+		got := m.readReply(t, 5*time.Second)
 		if !regexp.MustCompile(w).MatchString(got) {
 			t.Fatalf("monitor line %q does not match %s", got, w)
 		}

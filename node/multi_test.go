@@ -1,9 +1,6 @@
 package node
 
 import (
-	"bufio"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
@@ -15,60 +12,11 @@ func extTestServer(t *testing.T, extra ...string) *Server {
 	return startTestServer(t, append([]string{"--enable-debug-command", "yes"}, extra...)...)
 }
 
-// readAny reads one reply of any RESP2/RESP3 type and returns its raw
-// bytes.
-func readAny(t *testing.T, c *rawConn, timeout time.Duration) string {
-	t.Helper()
-	c.nc.SetReadDeadline(time.Now().Add(timeout))
-	var out strings.Builder
-	pending := 1
-	for pending > 0 {
-		line, err := c.br.ReadString('\n')
-		if err != nil {
-			t.Fatalf("read: %v (so far %q)", err, out.String())
-		}
-		out.WriteString(line)
-		pending--
-		n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
-		switch line[0] {
-		case '*', '>', '~':
-			if n > 0 {
-				pending += n
-			}
-		case '%':
-			if n > 0 {
-				pending += 2 * n
-			}
-		case '$', '=':
-			if n >= 0 {
-				buf := make([]byte, n+2)
-				if _, err := readFullBuf(c.br, buf); err != nil {
-					t.Fatalf("read bulk: %v", err)
-				}
-				out.Write(buf)
-			}
-		}
-	}
-	return out.String()
-}
-
-func readFullBuf(br *bufio.Reader, buf []byte) (int, error) {
-	n := 0
-	for n < len(buf) {
-		m, err := br.Read(buf[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
-
 // do sends a command and returns its reply.
 func do(t *testing.T, c *rawConn, argv ...string) string {
 	t.Helper()
 	c.send(t, argv...)
-	return readAny(t, c, 5*time.Second)
+	return c.readReply(t, 5*time.Second)
 }
 
 func expect(t *testing.T, c *rawConn, want string, argv ...string) {

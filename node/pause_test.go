@@ -21,7 +21,7 @@ func TestClientPauseWrite(t *testing.T) {
 	}
 	expect(t, admin, "$-1\r\n", "GET", "k")
 	expect(t, admin, "+OK\r\n", "CLIENT", "UNPAUSE")
-	if got := readAny(t, w, 5*time.Second); got != "+OK\r\n" {
+	if got := w.readReply(t, 5*time.Second); got != "+OK\r\n" {
 		t.Fatalf("paused SET answered %q", got)
 	}
 	expect(t, admin, "$1\r\nv\r\n", "GET", "k")

@@ -13,10 +13,10 @@ func TestPubSubDelivery(t *testing.T) {
 	expect(t, sub1, "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n", "SUBSCRIBE", "ch")
 	expect(t, sub2, "*3\r\n$10\r\npsubscribe\r\n$2\r\nc*\r\n:1\r\n", "PSUBSCRIBE", "c*")
 	expect(t, pub, ":2\r\n", "PUBLISH", "ch", "hello")
-	if got, want := readAny(t, sub1, 5*time.Second), "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n"; got != want {
+	if got, want := sub1.readReply(t, 5*time.Second), "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n"; got != want {
 		t.Fatalf("sub1 got %q, want %q", got, want)
 	}
-	if got, want := readAny(t, sub2, 5*time.Second), "*4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nch\r\n$5\r\nhello\r\n"; got != want {
+	if got, want := sub2.readReply(t, 5*time.Second), "*4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nch\r\n$5\r\nhello\r\n"; got != want {
 		t.Fatalf("sub2 got %q, want %q", got, want)
 	}
 	expect(t, pub, ":1\r\n", "PUBLISH", "cx", "m")
@@ -58,7 +58,7 @@ func TestPubSubSelfPublishOrderRESP3(t *testing.T) {
 		"$1\r\nv\r\n",
 	}
 	for i, w := range want {
-		if got := readAny(t, c, 5*time.Second); got != w {
+		if got := c.readReply(t, 5*time.Second); got != w {
 			t.Fatalf("frame %d: got %q, want %q", i, got, w)
 		}
 	}
@@ -78,7 +78,7 @@ func TestKeyspaceNotifications(t *testing.T) {
 		"*4\r\n$8\r\npmessage\r\n$10\r\n__key*__:*\r\n$18\r\n__keyspace@0__:foo\r\n$3\r\ndel\r\n",
 		"*4\r\n$8\r\npmessage\r\n$10\r\n__key*__:*\r\n$18\r\n__keyevent@0__:del\r\n$3\r\nfoo\r\n",
 	} {
-		if got := readAny(t, sub, 5*time.Second); got != w {
+		if got := sub.readReply(t, 5*time.Second); got != w {
 			t.Fatalf("got %q, want %q", got, w)
 		}
 	}

@@ -1,7 +1,14 @@
 package node
 
 import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -37,4 +44,70 @@ func startTestServer(t *testing.T, opts ...string) *Server {
 	go s.Serve()
 	t.Cleanup(s.Shutdown)
 	return s
+}
+
+// rawConn is a test client that speaks RESP by hand, so tests see the
+// exact bytes the server sends.
+type rawConn struct {
+	nc net.Conn
+	br *bufio.Reader
+}
+
+func dialRaw(t *testing.T, s *Server) *rawConn {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(s.Port()), 5*time.Second)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return &rawConn{nc: nc, br: bufio.NewReader(nc)}
+}
+
+func (c *rawConn) send(t *testing.T, argv ...string) {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(argv))
+	for _, a := range argv {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := c.nc.Write([]byte(b.String())); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+}
+
+// readReply reads one reply of any RESP2/RESP3 type and returns its raw
+// bytes.
+func (c *rawConn) readReply(t *testing.T, timeout time.Duration) string {
+	t.Helper()
+	c.nc.SetReadDeadline(time.Now().Add(timeout))
+	var out strings.Builder
+	pending := 1
+	for pending > 0 {
+		line, err := c.br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read: %v (so far %q)", err, out.String())
+		}
+		out.WriteString(line)
+		pending--
+		n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
+		switch line[0] {
+		case '*', '>', '~':
+			if n > 0 {
+				pending += n
+			}
+		case '%':
+			if n > 0 {
+				pending += 2 * n
+			}
+		case '$', '=':
+			if n >= 0 {
+				buf := make([]byte, n+2)
+				if _, err := io.ReadFull(c.br, buf); err != nil {
+					t.Fatalf("read bulk: %v", err)
+				}
+				out.Write(buf)
+			}
+		}
+	}
+	return out.String()
 }
