@@ -6,19 +6,19 @@
 package main
 
 import (
+	"github.com/skiffdb/skiff/bench/internal/server"
+
 	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand"
 	"net"
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,7 +75,7 @@ func run() error {
 	var procs []*proc
 	defer func() {
 		for _, p := range procs {
-			p.stop()
+			p.Stop()
 		}
 	}()
 	// Stop the servers on Ctrl-C too.
@@ -84,7 +84,7 @@ func run() error {
 	go func() {
 		<-sigs
 		for _, p := range procs {
-			p.stop()
+			p.Stop()
 		}
 		os.Exit(130)
 	}()
@@ -105,7 +105,7 @@ func run() error {
 		return err
 	}
 	fmt.Printf("skiff %s (pid %d, port %d) vs redis-server %s (pid %d, port %d); -c %d, %d run(s) each, median\n",
-		o.skiff, sk.cmd.Process.Pid, sk.port, o.redis, rd.cmd.Process.Pid, rd.port, o.clients, o.runs)
+		o.skiff, sk.Pid(), sk.Port, o.redis, rd.Pid(), rd.Port, o.clients, o.runs)
 	fmt.Printf("%-6s %4s %14s %14s %7s\n", "test", "-P", "skiff req/s", "redis req/s", "ratio")
 	// The string tests (issue 2's targets) and the data-type tests are
 	// summarised apart: they answer different questions.
@@ -160,8 +160,8 @@ func run() error {
 		if !selected(o.memory, ds.name) {
 			continue
 		}
-		sk.stop()
-		rd.stop()
+		sk.Stop()
+		rd.Stop()
 		if sk, err = start("skiff"); err != nil {
 			return err
 		}
@@ -175,7 +175,7 @@ func run() error {
 		for i, p := range []*proc{sk, rd} {
 			t0 := time.Now()
 			if err := load(p, ds); err != nil {
-				return fmt.Errorf("loading %s into %s: %w", ds.title, p.kind, err)
+				return fmt.Errorf("loading %s into %s: %w", ds.title, p.Kind, err)
 			}
 			loadTime := time.Since(t0)
 			time.Sleep(time.Second) // let a collector or allocator settle, as a real server would
@@ -187,7 +187,7 @@ func run() error {
 			if used[i] > 0 {
 				um = strconv.FormatInt(used[i], 10)
 			}
-			fmt.Printf("%-6s %14d %14s   (loaded in %v)\n", p.kind, rss[i], um, loadTime.Round(time.Millisecond))
+			fmt.Printf("%-6s %14d %14s   (loaded in %v)\n", p.Kind, rss[i], um, loadTime.Round(time.Millisecond))
 		}
 		fmt.Printf("ratio  %14.2f", float64(rss[0])/float64(rss[1]))
 		if used[0] > 0 && used[1] > 0 {
@@ -271,7 +271,7 @@ func memoryDataSets(o options) []memDataSet {
 			n:     o.keys,
 			cmd: func(dst []byte, i int, rnd *rand.Rand) []byte {
 				randBytes(val, rnd)
-				return encode(dst, "SET", "key:"+strconv.Itoa(i), string(val))
+				return server.Encode(dst, "SET", "key:"+strconv.Itoa(i), string(val))
 			},
 		},
 		{
@@ -284,7 +284,7 @@ func memoryDataSets(o options) []memDataSet {
 					randBytes(small, rnd)
 					args = append(args, "field:"+strconv.Itoa(i*memBatch+j), string(small))
 				}
-				return encode(dst, args...)
+				return server.Encode(dst, args...)
 			},
 		},
 		{
@@ -296,7 +296,7 @@ func memoryDataSets(o options) []memDataSet {
 				for j := 0; j < memBatch; j++ {
 					args = append(args, strconv.Itoa(rnd.Intn(1<<30)), "member:"+strconv.Itoa(i*memBatch+j))
 				}
-				return encode(dst, args...)
+				return server.Encode(dst, args...)
 			},
 		},
 	}
@@ -322,127 +322,8 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// proc is one server process.
-type proc struct {
-	kind   string
-	port   int
-	dir    string
-	cmd    *exec.Cmd
-	exited chan struct{}
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pick a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-func startProc(o options, kind string) (*proc, error) {
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		dir, err := os.MkdirTemp("", "skiff-bench-"+kind+"-")
-		if err != nil {
-			return nil, err
-		}
-		args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-			"--save", "", "--appendonly", "no", "--loglevel", "warning"}
-		bin := o.redis
-		if kind == "skiff" {
-			bin = o.skiff
-			args = append([]string{"server"}, args...)
-		}
-		logf, err := os.Create(filepath.Join(dir, "server.log"))
-		if err != nil {
-			return nil, err
-		}
-		p := &proc{kind: kind, port: port, dir: dir, exited: make(chan struct{})}
-		p.cmd = exec.Command(bin, args...)
-		p.cmd.Stdout, p.cmd.Stderr = logf, logf
-		p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := p.cmd.Start(); err != nil {
-			return nil, fmt.Errorf("start %s: %w", bin, err)
-		}
-		go func() { p.cmd.Wait(); logf.Close(); close(p.exited) }()
-		if err := p.waitReady(10 * time.Second); err != nil {
-			log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-			p.stop()
-			lastErr = fmt.Errorf("%s not ready on port %d: %w\n%s", kind, port, err, log)
-			continue
-		}
-		return p, nil
-	}
-	return nil, lastErr
-}
-
-func (p *proc) waitReady(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.exited:
-			return errors.New("process exited")
-		default:
-		}
-		var r string
-		if r, err = p.do("PING"); err == nil && r == "+PONG" {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return err
-}
-
-func (p *proc) stop() {
-	select {
-	case <-p.exited:
-	default:
-		p.cmd.Process.Kill()
-		<-p.exited
-	}
-	os.RemoveAll(p.dir)
-}
-
-// do sends one command on a new connection and returns the first line of
-// the reply (or the bulk's content).
-func (p *proc) do(args ...string) (string, error) {
-	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)), time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Write(encode(nil, args...)); err != nil {
-		return "", err
-	}
-	br := bufio.NewReader(c)
-	line, err := br.ReadString('\n')
-	if err != nil {
-		return "", err
-	}
-	line = strings.TrimRight(line, "\r\n")
-	if strings.HasPrefix(line, "$") {
-		n, err := strconv.Atoi(line[1:])
-		if err != nil || n < 0 {
-			return "", fmt.Errorf("reply %q", line)
-		}
-		buf := make([]byte, n+2)
-		if _, err := io.ReadFull(br, buf); err != nil {
-			return "", err
-		}
-		return string(buf[:n]), nil
-	}
-	return line, nil
-}
-
 func (p *proc) rss() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
 	if err != nil {
 		return 0, err
 	}
@@ -458,7 +339,7 @@ func (p *proc) rss() (int64, error) {
 }
 
 func (p *proc) usedMemory() (int64, error) {
-	info, err := p.do("INFO", "memory")
+	info, err := p.Do("INFO", "memory")
 	if err != nil {
 		return 0, err
 	}
@@ -470,25 +351,11 @@ func (p *proc) usedMemory() (int64, error) {
 	return 0, errors.New("no used_memory in INFO memory")
 }
 
-func encode(dst []byte, args ...string) []byte {
-	dst = append(dst, '*')
-	dst = strconv.AppendInt(dst, int64(len(args)), 10)
-	dst = append(dst, '\r', '\n')
-	for _, a := range args {
-		dst = append(dst, '$')
-		dst = strconv.AppendInt(dst, int64(len(a)), 10)
-		dst = append(dst, '\r', '\n')
-		dst = append(dst, a...)
-		dst = append(dst, '\r', '\n')
-	}
-	return dst
-}
-
 // benchOnce runs redis-benchmark once and returns requests per second.
 func benchOnce(o options, p *proc, t benchTest, pipe, n int) (float64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	args := []string{"-h", "127.0.0.1", "-p", strconv.Itoa(p.port),
+	args := []string{"-h", "127.0.0.1", "-p", strconv.Itoa(p.Port),
 		"-c", strconv.Itoa(o.clients), "-n", strconv.Itoa(n), "-P", strconv.Itoa(pipe),
 		"-r", "100000", "--csv"}
 	if t.cmd == nil {
@@ -498,7 +365,7 @@ func benchOnce(o options, p *proc, t benchTest, pipe, n int) (float64, error) {
 	}
 	out, err := exec.CommandContext(ctx, o.bench, args...).CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("redis-benchmark %s against %s: %w\n%s", strings.Join(args, " "), p.kind, err, out)
+		return 0, fmt.Errorf("redis-benchmark %s against %s: %w\n%s", strings.Join(args, " "), p.Kind, err, out)
 	}
 	rows, err := csv.NewReader(strings.NewReader(string(out))).ReadAll()
 	if err != nil {
@@ -522,7 +389,7 @@ func benchOnce(o options, p *proc, t benchTest, pipe, n int) (float64, error) {
 // reading the replies as it goes; every reply must be OK or a positive
 // integer (the count of new elements), which a failure would not be.
 func load(p *proc, ds memDataSet) error {
-	c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)))
+	c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p.Port)))
 	if err != nil {
 		return err
 	}
@@ -561,4 +428,19 @@ func load(p *proc, ds memDataSet) error {
 	case <-time.After(5 * time.Minute):
 		return errors.New("timed out waiting for replies")
 	}
+}
+
+// proc is one benchmarked server process.
+type proc struct{ *server.Proc }
+
+func startProc(o options, kind string) (*proc, error) {
+	bin := o.redis
+	if kind == "skiff" {
+		bin = o.skiff
+	}
+	sp, err := server.Start(bin, kind)
+	if err != nil {
+		return nil, err
+	}
+	return &proc{sp}, nil
 }

@@ -5,19 +5,19 @@
 package main
 
 import (
+	"github.com/skiffdb/skiff/bench/internal/server"
+
 	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand"
 	"net"
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -141,7 +141,7 @@ func timeFullSync(o options, reg *registry, m *proc, kind string) (time.Duration
 	}
 	defer reg.stop(r)
 	t0 := time.Now()
-	if line, err := r.do("REPLICAOF", "127.0.0.1", strconv.Itoa(m.port)); err != nil || line != "+OK" {
+	if line, err := r.Do("REPLICAOF", "127.0.0.1", strconv.Itoa(m.Port)); err != nil || line != "+OK" {
 		return 0, fmt.Errorf("REPLICAOF on %s: %q %v", kind, line, err)
 	}
 	deadline := t0.Add(5 * time.Minute)
@@ -204,7 +204,7 @@ func loadRun(o options, reg *registry, kind string, nrep int) (float64, []float6
 			return 0, nil, err
 		}
 		defer reg.stop(r)
-		if line, err := r.do("REPLICAOF", "127.0.0.1", strconv.Itoa(m.port)); err != nil || line != "+OK" {
+		if line, err := r.Do("REPLICAOF", "127.0.0.1", strconv.Itoa(m.Port)); err != nil || line != "+OK" {
 			return 0, nil, fmt.Errorf("REPLICAOF on %s: %q %v", kind, line, err)
 		}
 		reps = append(reps, r)
@@ -238,7 +238,7 @@ func waitUp(r *proc, timeout time.Duration) error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return fmt.Errorf("%s replica on port %d not up after %v", r.kind, r.port, timeout)
+	return fmt.Errorf("%s replica on port %d not up after %v", r.Kind, r.Port, timeout)
 }
 
 // sampleLag reads each replica's offset, then the master's, every 100 ms
@@ -268,11 +268,11 @@ func sampleLag(m *proc, reps []*proc, stop chan struct{}) []float64 {
 func benchSet(o options, p *proc) (float64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	args := []string{"-h", "127.0.0.1", "-p", strconv.Itoa(p.port), "-c", strconv.Itoa(o.clients),
+	args := []string{"-h", "127.0.0.1", "-p", strconv.Itoa(p.Port), "-c", strconv.Itoa(o.clients),
 		"-n", strconv.Itoa(o.requests), "-P", "16", "-r", "100000", "-t", "set", "--csv"}
 	out, err := exec.CommandContext(ctx, o.bench, args...).CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("redis-benchmark %s against %s: %w\n%s", strings.Join(args, " "), p.kind, err, out)
+		return 0, fmt.Errorf("redis-benchmark %s against %s: %w\n%s", strings.Join(args, " "), p.Kind, err, out)
 	}
 	rows, err := csv.NewReader(strings.NewReader(string(out))).ReadAll()
 	if err != nil {
@@ -289,7 +289,7 @@ func benchSet(o options, p *proc) (float64, error) {
 // loadStrings writes n keys of random values (the same on every server:
 // fixed seed) through one pipelined connection, checking every reply.
 func loadStrings(p *proc, n, size int) error {
-	c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)))
+	c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p.Port)))
 	if err != nil {
 		return err
 	}
@@ -319,7 +319,7 @@ func loadStrings(p *proc, n, size int) error {
 		for j := range val {
 			val[j] = alphabet[rnd.Intn(len(alphabet))]
 		}
-		buf = encode(buf[:0], "SET", "key:"+strconv.Itoa(i), string(val))
+		buf = server.Encode(buf[:0], "SET", "key:"+strconv.Itoa(i), string(val))
 		if _, err := bw.Write(buf); err != nil {
 			return err
 		}
@@ -394,7 +394,7 @@ func (g *registry) stop(p *proc) {
 	g.mu.Lock()
 	delete(g.procs, p)
 	g.mu.Unlock()
-	p.stop()
+	p.Stop()
 }
 
 func (g *registry) stopAll() {
@@ -403,139 +403,12 @@ func (g *registry) stopAll() {
 	g.procs = nil
 	g.mu.Unlock()
 	for p := range ps {
-		p.stop()
+		p.Stop()
 	}
-}
-
-// proc is one server process in its own temporary directory.
-type proc struct {
-	kind   string
-	port   int
-	dir    string
-	cmd    *exec.Cmd
-	exited chan struct{}
-	once   sync.Once
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pick a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-func startProc(o options, kind string) (*proc, error) {
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		dir, err := os.MkdirTemp("", "skiff-bench-repl-"+kind+"-")
-		if err != nil {
-			return nil, err
-		}
-		// The same replication settings on both: no wait for more
-		// replicas before a diskless transfer.
-		args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-			"--save", "", "--appendonly", "no", "--loglevel", "warning", "--repl-diskless-sync-delay", "0"}
-		bin := o.redis
-		if kind == "skiff" {
-			bin = o.skiff
-			args = append([]string{"server"}, args...)
-		}
-		logf, err := os.Create(filepath.Join(dir, "server.log"))
-		if err != nil {
-			os.RemoveAll(dir)
-			return nil, err
-		}
-		p := &proc{kind: kind, port: port, dir: dir, exited: make(chan struct{})}
-		p.cmd = exec.Command(bin, args...)
-		p.cmd.Stdout, p.cmd.Stderr = logf, logf
-		p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := p.cmd.Start(); err != nil {
-			logf.Close()
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("start %s: %w", bin, err)
-		}
-		go func() { p.cmd.Wait(); logf.Close(); close(p.exited) }()
-		if err := p.waitReady(10 * time.Second); err != nil {
-			log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-			p.stop()
-			lastErr = fmt.Errorf("%s not ready on port %d: %w\n%s", kind, port, err, log)
-			continue
-		}
-		return p, nil
-	}
-	return nil, lastErr
-}
-
-func (p *proc) waitReady(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	err := errors.New("no answer")
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.exited:
-			return errors.New("process exited")
-		default:
-		}
-		var r string
-		if r, err = p.do("PING"); err == nil && r == "+PONG" {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return err
-}
-
-func (p *proc) stop() {
-	p.once.Do(func() {
-		select {
-		case <-p.exited:
-		default:
-			p.cmd.Process.Kill()
-			<-p.exited
-		}
-		os.RemoveAll(p.dir)
-	})
-}
-
-// do sends one command on a new connection and returns the first line of
-// the reply, or a bulk reply's content.
-func (p *proc) do(args ...string) (string, error) {
-	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)), time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Write(encode(nil, args...)); err != nil {
-		return "", err
-	}
-	br := bufio.NewReader(c)
-	line, err := br.ReadString('\n')
-	if err != nil {
-		return "", err
-	}
-	line = strings.TrimRight(line, "\r\n")
-	if strings.HasPrefix(line, "$") {
-		n, err := strconv.Atoi(line[1:])
-		if err != nil || n < 0 {
-			return "", fmt.Errorf("reply %q", line)
-		}
-		buf := make([]byte, n+2)
-		if _, err := io.ReadFull(br, buf); err != nil {
-			return "", err
-		}
-		return string(buf[:n]), nil
-	}
-	return line, nil
 }
 
 func (p *proc) int(args ...string) (int64, error) {
-	line, err := p.do(args...)
+	line, err := p.Do(args...)
 	if err != nil {
 		return 0, err
 	}
@@ -546,7 +419,7 @@ func (p *proc) int(args ...string) (int64, error) {
 }
 
 func (p *proc) info(section, field string) (string, error) {
-	out, err := p.do("INFO", section)
+	out, err := p.Do("INFO", section)
 	if err != nil {
 		return "", err
 	}
@@ -555,7 +428,7 @@ func (p *proc) info(section, field string) (string, error) {
 			return v, nil
 		}
 	}
-	return "", fmt.Errorf("no %s in INFO %s of %s", field, section, p.kind)
+	return "", fmt.Errorf("no %s in INFO %s of %s", field, section, p.Kind)
 }
 
 func (p *proc) infoInt(section, field string) (int64, error) {
@@ -566,16 +439,17 @@ func (p *proc) infoInt(section, field string) (int64, error) {
 	return strconv.ParseInt(v, 10, 64)
 }
 
-func encode(dst []byte, args ...string) []byte {
-	dst = append(dst, '*')
-	dst = strconv.AppendInt(dst, int64(len(args)), 10)
-	dst = append(dst, '\r', '\n')
-	for _, a := range args {
-		dst = append(dst, '$')
-		dst = strconv.AppendInt(dst, int64(len(a)), 10)
-		dst = append(dst, '\r', '\n')
-		dst = append(dst, a...)
-		dst = append(dst, '\r', '\n')
+// proc is one benchmarked server process.
+type proc struct{ *server.Proc }
+
+func startProc(o options, kind string) (*proc, error) {
+	bin := o.redis
+	if kind == "skiff" {
+		bin = o.skiff
 	}
-	return dst
+	sp, err := server.Start(bin, kind, "--repl-diskless-sync-delay", "0")
+	if err != nil {
+		return nil, err
+	}
+	return &proc{sp}, nil
 }
