@@ -1,0 +1,76 @@
+package sentinel
+
+// Config is one sentinel's own configuration, as its sentinel.conf holds
+// it. As in Redis, every sentinel has its own: SENTINEL SET and MONITOR
+// change only the sentinel they are sent to. What the Raft group shares is
+// the outcome of failovers: each monitored master's current address and
+// config epoch, and the failover in progress (see docs/sentinel.md).
+type Config struct {
+	MyID                string // 40 hex characters, made at first start
+	CurrentEpoch        uint64
+	AnnounceIP          string
+	AnnouncePort        int
+	ResolveHostnames    bool
+	AnnounceHostnames   bool
+	DenyScriptsReconfig bool // default true, as in Redis
+	SentinelUser        string
+	SentinelPass        string
+	Masters             []*MasterConfig
+}
+
+// MasterConfig is one `sentinel monitor` block.
+type MasterConfig struct {
+	Name                    string
+	Host                    string
+	Port                    int
+	Quorum                  int
+	DownAfterMs             int64 // default 30000
+	FailoverTimeoutMs       int64 // default 180000
+	ParallelSyncs           int   // default 1
+	AuthPass                string
+	AuthUser                string
+	NotificationScript      string
+	ClientReconfigScript    string
+	MasterRebootDownAfterMs int64 // 0 = off
+	ConfigEpoch             uint64
+	LeaderEpoch             uint64
+	KnownReplicas           []string // host:port
+	KnownSentinels          []KnownSentinel
+	RenameCommands          [][2]string // original, renamed
+}
+
+// KnownSentinel is a `sentinel known-sentinel` line.
+type KnownSentinel struct {
+	Host  string
+	Port  int
+	RunID string
+}
+
+// Defaults of the per-master options (Redis's).
+const (
+	DefaultDownAfterMs       = 30000
+	DefaultFailoverTimeoutMs = 180000
+	DefaultParallelSyncs     = 1
+	DefaultPort              = 26379
+)
+
+// NewMasterConfig returns a master block with Redis's defaults.
+func NewMasterConfig(name, host string, port, quorum int) *MasterConfig {
+	return &MasterConfig{Name: name, Host: host, Port: port, Quorum: quorum,
+		DownAfterMs: DefaultDownAfterMs, FailoverTimeoutMs: DefaultFailoverTimeoutMs,
+		ParallelSyncs: DefaultParallelSyncs}
+}
+
+// Clone returns a deep copy.
+func (c *Config) Clone() *Config {
+	n := *c
+	n.Masters = make([]*MasterConfig, len(c.Masters))
+	for i, m := range c.Masters {
+		mm := *m
+		mm.KnownReplicas = append([]string(nil), m.KnownReplicas...)
+		mm.KnownSentinels = append([]KnownSentinel(nil), m.KnownSentinels...)
+		mm.RenameCommands = append([][2]string(nil), m.RenameCommands...)
+		n.Masters[i] = &mm
+	}
+	return &n
+}
