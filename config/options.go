@@ -13,13 +13,15 @@ func init() {
 	b := func(name, def string, aliases ...string) Option {
 		return Option{Name: name, Kind: KindBool, Default: def, Aliases: aliases}
 	}
-	i := func(name, def string, min, max int64) Option {
-		return Option{Name: name, Kind: KindInt, Default: def, Min: min, Max: max}
+	i := func(name, def string, min, max int64, aliases ...string) Option {
+		return Option{Name: name, Kind: KindInt, Default: def, Min: min, Max: max, Aliases: aliases}
 	}
 	m := func(name, def string, aliases ...string) Option {
 		return Option{Name: name, Kind: KindMemory, Default: def, Aliases: aliases}
 	}
-	s := func(name, def string) Option { return Option{Name: name, Kind: KindString, Default: def} }
+	s := func(name, def string, aliases ...string) Option {
+		return Option{Name: name, Kind: KindString, Default: def, Aliases: aliases}
+	}
 	e := func(name, def string, vals ...string) Option {
 		return Option{Name: name, Kind: KindEnum, Default: def, Enum: vals}
 	}
@@ -92,20 +94,20 @@ func init() {
 		Option{Name: "replicaof", Kind: KindString, Aliases: []string{"slaveof"}},
 		b("replica-read-only", yes, "slave-read-only"),
 		b("replica-serve-stale-data", yes, "slave-serve-stale-data"),
-		i("replica-priority", "100", 0, 1<<31-1),
+		i("replica-priority", "100", 0, 1<<31-1, "slave-priority"),
 		m("repl-backlog-size", "1048576"),
 		i("repl-backlog-ttl", "3600", 0, 1<<31-1),
 		i("repl-timeout", "60", 1, 1<<31-1),
-		i("repl-ping-replica-period", "10", 1, 1<<31-1),
+		i("repl-ping-replica-period", "10", 1, 1<<31-1, "repl-ping-slave-period"),
 		b("repl-diskless-sync", yes),
 		i("repl-diskless-sync-delay", "5", 0, 1<<31-1),
 		i("repl-diskless-sync-max-replicas", "0", 0, 1<<31-1),
 		e("repl-diskless-load", "disabled", "disabled", "on-empty-db", "swapdb"),
 		b("repl-disable-tcp-nodelay", no),
-		i("min-replicas-to-write", "0", 0, 1<<31-1),
-		i("min-replicas-max-lag", "10", 0, 1<<31-1),
-		s("replica-announce-ip", ""),
-		i("replica-announce-port", "0", 0, 65535),
+		i("min-replicas-to-write", "0", 0, 1<<31-1, "min-slaves-to-write"),
+		i("min-replicas-max-lag", "10", 0, 1<<31-1, "min-slaves-max-lag"),
+		s("replica-announce-ip", "", "slave-announce-ip"),
+		i("replica-announce-port", "0", 0, 65535, "slave-announce-port"),
 		b("replica-announced", yes),
 		b("cluster-enabled", no),
 		i("cluster-node-timeout", "15000", 0, 1<<63-1),
