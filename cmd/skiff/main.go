@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
@@ -156,6 +157,11 @@ func newLogger(cfg *config.Config) (hclog.Logger, func(), error) {
 	var out io.Writer = os.Stdout
 	closeFn := func() {}
 	if f := cfg.String("logfile"); f != "" {
+		if !filepath.IsAbs(f) {
+			// redis-server chdirs to dir while loading its config, so a
+			// relative logfile lives inside dir.
+			f = filepath.Join(cfg.String("dir"), f)
+		}
 		fh, err := os.OpenFile(f, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return nil, nil, fmt.Errorf("open logfile %s: %w", f, err)
