@@ -1,0 +1,257 @@
+package sentinel
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// replyError is an error reply (-ERR ...) from an instance.
+type replyError string
+
+func (e replyError) Error() string { return string(e) }
+
+// errLinkClosed fails the callbacks of commands still pending when a link
+// closes.
+var errLinkClosed = errors.New("link closed")
+
+// maxReplyLen bounds a bulk or array length read from an instance, so a
+// broken peer cannot make the sentinel allocate without limit.
+const maxReplyLen = 512 << 20
+
+// readReply reads one RESP2 (or the RESP3 subset a data node may send)
+// reply: string for status and bulk, int64 for integers, []any for arrays,
+// nil for null, replyError for errors.
+func readReply(r *bufio.Reader) (any, error) {
+	line, err := r.ReadSlice('\n')
+	if err != nil {
+		return nil, err
+	}
+	if len(line) < 3 || line[len(line)-2] != '\r' {
+		return nil, fmt.Errorf("protocol error: bad line %q", line)
+	}
+	body := string(line[1 : len(line)-2])
+	switch line[0] {
+	case '+':
+		return body, nil
+	case '-':
+		return replyError(body), nil
+	case ':':
+		n, err := strconv.ParseInt(body, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("protocol error: bad integer %q", body)
+		}
+		return n, nil
+	case '_':
+		return nil, nil
+	case '#':
+		return body == "t", nil
+	case ',':
+		return body, nil
+	case '$', '=':
+		n, err := strconv.Atoi(body)
+		if err != nil || n > maxReplyLen {
+			return nil, fmt.Errorf("protocol error: bad bulk length %q", body)
+		}
+		if n < 0 {
+			return nil, nil
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, err
+		}
+		return string(buf[:n]), nil
+	case '*', '~', '>', '%':
+		n, err := strconv.Atoi(body)
+		if err != nil || n > maxReplyLen {
+			return nil, fmt.Errorf("protocol error: bad array length %q", body)
+		}
+		if n < 0 {
+			return nil, nil
+		}
+		if line[0] == '%' {
+			n *= 2
+		}
+		out := make([]any, 0, min(n, 1024))
+		for i := 0; i < n; i++ {
+			v, err := readReply(r)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("protocol error: unexpected reply type %q", line[0])
+}
+
+func appendCommand(b []byte, args []string) []byte {
+	b = append(b, '*')
+	b = strconv.AppendInt(b, int64(len(args)), 10)
+	b = append(b, '\r', '\n')
+	for _, a := range args {
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(len(a)), 10)
+		b = append(b, '\r', '\n')
+		b = append(b, a...)
+		b = append(b, '\r', '\n')
+	}
+	return b
+}
+
+// link is one connection to an instance: commands are pipelined, and each
+// reply is handed, in order, to the callback of the command it answers.
+// Messages that answer no command (pub/sub) go to onPush.
+type link struct {
+	nc      net.Conn
+	mu      sync.Mutex
+	pending []func(any, error)
+	closed  bool
+	done    chan struct{}
+	onPush  func(any)
+	onClose func(error)
+	created time.Time
+	pubsub  bool
+}
+
+// dialLink connects to addr within timeout. The link reads until it fails
+// or is closed; then onClose runs once.
+func dialLink(addr string, timeout time.Duration, pubsub bool, onPush func(any), onClose func(error)) (*link, error) {
+	nc, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetKeepAlive(true)
+		_ = tc.SetNoDelay(true)
+	}
+	l := &link{nc: nc, done: make(chan struct{}), onPush: onPush, onClose: onClose, created: time.Now(), pubsub: pubsub}
+	go l.readLoop()
+	return l, nil
+}
+
+func (l *link) readLoop() {
+	r := bufio.NewReaderSize(l.nc, 16<<10)
+	var err error
+	for {
+		var v any
+		v, err = readReply(r)
+		if err != nil {
+			break
+		}
+		l.mu.Lock()
+		var cb func(any, error)
+		if l.pubsub {
+			// On a pub/sub link every reply is a push; subscribe
+			// confirmations included.
+		} else if len(l.pending) > 0 {
+			cb = l.pending[0]
+			l.pending[0] = nil
+			l.pending = l.pending[1:]
+		}
+		l.mu.Unlock()
+		if cb != nil {
+			cb(v, nil)
+		} else if l.onPush != nil {
+			l.onPush(v)
+		}
+	}
+	l.shutdown(err)
+}
+
+func (l *link) shutdown(err error) {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.closed = true
+	pending := l.pending
+	l.pending = nil
+	l.mu.Unlock()
+	_ = l.nc.Close()
+	close(l.done)
+	for _, cb := range pending {
+		if cb != nil {
+			cb(nil, errLinkClosed)
+		}
+	}
+	if l.onClose != nil {
+		l.onClose(err)
+	}
+}
+
+// Close closes the link; pending callbacks get errLinkClosed.
+func (l *link) Close() { l.shutdown(errLinkClosed) }
+
+// Pending is the number of commands sent and not yet answered.
+func (l *link) Pending() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.pending)
+}
+
+// Send writes one command; cb (may be nil) gets its reply. A write error
+// closes the link.
+func (l *link) Send(cb func(any, error), args ...string) bool {
+	return l.SendMany([][]string{args}, []func(any, error){cb})
+}
+
+// SendMany writes several commands in one write (a MULTI ... EXEC block).
+func (l *link) SendMany(cmds [][]string, cbs []func(any, error)) bool {
+	var buf []byte
+	for _, c := range cmds {
+		buf = appendCommand(buf, c)
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		for _, cb := range cbs {
+			if cb != nil {
+				cb(nil, errLinkClosed)
+			}
+		}
+		return false
+	}
+	if !l.pubsub {
+		for i := range cmds {
+			var cb func(any, error)
+			if i < len(cbs) {
+				cb = cbs[i]
+			}
+			if cb == nil {
+				cb = func(any, error) {}
+			}
+			l.pending = append(l.pending, cb)
+		}
+	}
+	_ = l.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_, err := l.nc.Write(buf)
+	l.mu.Unlock()
+	if err != nil {
+		l.shutdown(err)
+		return false
+	}
+	return true
+}
+
+// Closed reports whether the link is down.
+func (l *link) Closed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closed
+}
+
+// LocalIP is the local address of the connection (what a hello message
+// announces when no announce-ip is set).
+func (l *link) LocalIP() string {
+	if a, ok := l.nc.LocalAddr().(*net.TCPAddr); ok {
+		return a.IP.String()
+	}
+	return ""
+}
