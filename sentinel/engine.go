@@ -184,14 +184,13 @@ func (e *Engine) loop() {
 }
 
 // event queues an event for this sentinel's subscribers (published once
-// the engine lock is released) and logs it. format may use "%@" for the
-// instance description, as Redis's events do.
-func (e *Engine) event(level hclog.Level, typ string, ri *instance, format string, args ...any) {
-	var msg string
-	if ri != nil && strings.HasPrefix(format, "%@") {
-		msg = ri.desc() + fmt.Sprintf(format[2:], args...)
-	} else {
-		msg = fmt.Sprintf(format, args...)
+// the engine lock is released) and logs it. The message is the instance's
+// description (Redis's "%@") followed by detail, or detail alone when ri is
+// nil.
+func (e *Engine) event(level hclog.Level, typ string, ri *instance, detail string) {
+	msg := detail
+	if ri != nil {
+		msg = ri.desc() + detail
 	}
 	e.log.Log(level, typ+" "+msg)
 	if level != hclog.Debug {

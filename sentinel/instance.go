@@ -71,6 +71,8 @@ type instance struct {
 	// INFO (masters and replicas).
 	info             string
 	infoRefresh      time.Time
+	infoPending      bool
+	lastHelloSent    time.Time
 	roleReported     kind
 	roleReportedTime time.Time
 
@@ -95,6 +97,7 @@ type instance struct {
 	lastHelloTime      time.Time
 	masterDownReported bool // its last IS-MASTER-DOWN-BY-ADDR answer said down
 	lastMasterDownAt   time.Time
+	lastMasterDownAsk  time.Time
 	leader             string // the leader it reported, "" = none
 	leaderEpoch        uint64
 
@@ -102,6 +105,7 @@ type instance struct {
 	replicas        map[string]*instance // by "ip:port"
 	sentinels       map[string]*instance // by run id
 	failover        *failoverRun         // this sentinel is running a failover of it
+	reconf          *reconfRun           // replicas being re-pointed after this master was promoted
 	lastFailoverTry time.Time            // last failover attempt (throttles retries)
 	forceFailover   bool
 	scriptKillSent  bool
@@ -157,6 +161,16 @@ type failoverRun struct {
 	stateChange time.Time
 	started     time.Time
 	adopted     bool // taken over from a previous leader
+}
+
+// reconfRun is the last phase of a failover that this sentinel ran: the
+// other replicas are re-pointed to the promoted master, parallel-syncs at a
+// time.
+type reconfRun struct {
+	epoch   uint64
+	started time.Time
+	oldHost string
+	oldPort int
 }
 
 // timing holds the periods SENTINEL DEBUG can change (milliseconds).
