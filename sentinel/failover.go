@@ -185,6 +185,9 @@ func (e *Engine) failoverTickLocked(m *instance, now time.Time) {
 	if _, ok := meta.Monitor(m.name); !ok {
 		return // the record is being created
 	}
+	if !e.groupAuthorizedLocked(m) {
+		return
+	}
 	m.lastFailoverTry = now
 	forced := m.forceFailover
 	cand := e.selectReplicaLocked(m)
@@ -233,6 +236,27 @@ func (e *Engine) failoverTickLocked(m *instance, now time.Time) {
 		}
 		e.driveLocked(m, now)
 	})
+}
+
+// groupAuthorizedLocked applies Redis's majority rule to the group: the
+// sentinels of this group (Raft members) must be a majority of all the
+// sentinels known to monitor the master. Two sentinels that have not yet
+// merged their groups (each a group of one) can therefore never both
+// decide a failover, and a group cut off from most sentinels cannot either.
+func (e *Engine) groupAuthorizedLocked(m *instance) bool {
+	st := e.opts.Meta.Status()
+	members := map[string]bool{}
+	for _, id := range st.MemberIDs {
+		members[id] = true
+	}
+	inGroup := 1 // this sentinel
+	for id := range m.sentinels {
+		if members[id] {
+			inGroup++
+		}
+	}
+	known := len(m.sentinels) + 1
+	return inGroup >= known/2+1
 }
 
 // adoptLocked takes over a failover recorded by a previous leader (or
