@@ -521,9 +521,11 @@ func (e *Engine) refreshInfoLocked(ri *instance, info string, now time.Time) {
 	if role != ri.roleReported {
 		ri.roleReported = role
 		ri.roleReportedTime = now
-		sign := "+"
+		// "+" when the instance now reports the role we list it with,
+		// "-" when it reports the other one.
+		sign := "-"
 		if (role == kindMaster) == (ri.kind == kindMaster) {
-			sign = "-"
+			sign = "+"
 		}
 		e.event(hclog.Info, sign+"role-change", ri, fmt.Sprintf(" new reported role is %s", roleName(role)))
 	}
