@@ -17,6 +17,10 @@ type Config struct {
 	file    string            // absolute path of the main config file, "" if none
 	hooks   map[string][]func(string) error
 	touched map[string]bool // set by this load (for Multi: first occurrence replaces default)
+	given   map[string]bool // options the file or the command line set (see IsSet)
+
+	sentinel      bool        // loaded with LoadOptions.Sentinel
+	sentinelLines []Directive // the `sentinel ...` directives, in file order
 }
 
 // New returns a configuration holding every option's default.
@@ -181,8 +185,17 @@ func hasGlob(p string) bool { return strings.ContainsAny(p, "*?[\\") }
 // Load builds a configuration from an optional file and redis-server style
 // arguments ("--port 7000 --save ”"), the arguments overriding the file.
 func Load(file string, args []string) (*Config, error) {
+	return LoadWith(file, args, LoadOptions{})
+}
+
+// LoadWith is Load with options (sentinel mode).
+func LoadWith(file string, args []string, lo LoadOptions) (*Config, error) {
 	c := New()
 	c.touched = map[string]bool{}
+	c.given = map[string]bool{}
+	if lo.Sentinel {
+		c.enterSentinelMode()
+	}
 	if file != "" {
 		abs, err := filepath.Abs(file)
 		if err != nil {
@@ -198,7 +211,7 @@ func Load(file string, args []string) (*Config, error) {
 		return nil, err
 	}
 	for i, l := range lines {
-		if err := c.applyDirective("command line", i+1, l); err != nil {
+		if err := c.applyDirective("command line", i+1, l, strings.Join(l, " ")); err != nil {
 			return nil, err
 		}
 	}
@@ -239,7 +252,7 @@ func (c *Config) loadFile(path string, depth int) error {
 			}
 			continue
 		}
-		if err := c.applyDirective(path, i+1, words); err != nil {
+		if err := c.applyDirective(path, i+1, words, line); err != nil {
 			if le, ok := err.(*LineError); ok {
 				le.Text = line
 			}
@@ -249,7 +262,10 @@ func (c *Config) loadFile(path string, depth int) error {
 	return nil
 }
 
-func (c *Config) applyDirective(file string, line int, words []string) error {
+func (c *Config) applyDirective(file string, line int, words []string, text string) error {
+	if strings.EqualFold(words[0], "sentinel") {
+		return c.sentinelDirective(file, line, words, text)
+	}
 	o := Lookup(words[0])
 	if o == nil || len(words) < 2 || (len(words) > 2 && o.Kind != KindSpecial && o.Kind != KindString) {
 		return &LineError{File: file, Line: line, Text: strings.Join(words, " "), Msg: "Bad directive or wrong number of arguments"}
@@ -260,6 +276,7 @@ func (c *Config) applyDirective(file string, line int, words []string) error {
 		return &LineError{File: file, Line: line, Text: strings.Join(words, " "), Msg: err.Error()}
 	}
 	c.touched[o.Name] = true
+	c.given[o.Name] = true
 	return nil
 }
 

@@ -1,5 +1,7 @@
 package sentinel
 
+import "github.com/skiffdb/skiff/config"
+
 // Config is one sentinel's own configuration, as its sentinel.conf holds
 // it. As in Redis, every sentinel has its own: SENTINEL SET and MONITOR
 // change only the sentinel they are sent to. What the Raft group shares is
@@ -16,6 +18,11 @@ type Config struct {
 	SentinelUser        string
 	SentinelPass        string
 	Masters             []*MasterConfig
+
+	// Server is the process's other options (port, dir, logfile, ...).
+	// RewriteFile rewrites their lines too when it is set; Clone shares
+	// it (it is safe for concurrent use). See conf.go.
+	Server *config.Config
 }
 
 // MasterConfig is one `sentinel monitor` block.
