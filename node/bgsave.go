@@ -415,6 +415,11 @@ func (s *Server) persistCron() {
 // NOSAVE. It returns an error when the save failed and force is unset.
 // Called under the lock.
 func (s *Server) shutdownPersist(save, nosave, force bool) error {
+	if s.sentinel != nil {
+		// A sentinel has no dataset: SHUTDOWN is always NOSAVE.
+		s.p.exited = true
+		return nil
+	}
 	if s.p.job != nil {
 		s.log.Warn("there is a child saving an .rdb; killing it")
 		s.abortSaveJob()

@@ -74,6 +74,11 @@ type Client struct {
 	blk *blockState
 	// x is the state of transactions, pub/sub and monitor (multi.go).
 	x clientExt
+	// errs counts the error replies sent to this client.
+	errs int64
+	// trk is the CLIENT TRACKING state (sentinel table only, see
+	// sentinel_mode.go); nil when tracking is off.
+	trk *trackingState
 
 	scratch [32]byte
 }
@@ -277,10 +282,21 @@ func (s *Server) call(c *Client, args [][]byte) {
 	c.now = c.batchWall.UnixMilli() + int64(start-c.batchMono)/1e6
 	dirty := s.dirty
 	errsBefore := s.stats.TotalErrorReplies
-	s.blocking.depth++
-	writing := s.store.SetWriting(cmd.Has(FlagWrite)) // snapshot copy-on-write
-	cmd.Handler(c, args)
-	s.blocking.depth--
+	clientErrs := c.errs
+	sentinel := s.sentinel != nil
+	var writing bool
+	if sentinel {
+		// No keyspace, MULTI or blocking in sentinel mode: the handler
+		// may release the lock (sentinel_mode.go), so call keeps no
+		// per-call server state across it.
+		cmd.Handler(c, args)
+		c.afterSentinelCommand(cmd)
+	} else {
+		s.blocking.depth++
+		writing = s.store.SetWriting(cmd.Has(FlagWrite)) // snapshot copy-on-write
+		cmd.Handler(c, args)
+		s.blocking.depth--
+	}
 	if len(s.x.monitors) > 0 {
 		s.feedMonitors(c, cmd, args)
 	}
@@ -293,7 +309,7 @@ func (s *Server) call(c *Client, args [][]byte) {
 	}
 	st.Calls++
 	st.Usec += int64(dur / time.Microsecond)
-	if s.stats.TotalErrorReplies != errsBefore {
+	if s.stats.TotalErrorReplies != errsBefore && (!sentinel || c.errs != clientErrs) {
 		st.FailedCalls++
 	}
 	s.stats.TotalCommands++
@@ -313,7 +329,9 @@ func (s *Server) call(c *Client, args [][]byte) {
 	if s.blocking.depth == 0 && len(s.blocking.ready) > 0 {
 		s.handleReadyKeys()
 	}
-	s.store.SetWriting(writing)
+	if !sentinel {
+		s.store.SetWriting(writing)
+	}
 }
 
 func (s *Server) rejectedCall(cmd *Command) {
@@ -376,6 +394,7 @@ func (c *Client) replyError(msg string) {
 		code = msg[:i]
 	}
 	c.srv.stats.ErrorStats[code]++
+	c.errs++
 	c.w.AppendError(msg)
 }
 

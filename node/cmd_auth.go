@@ -16,7 +16,7 @@ func init() {
 
 const (
 	errNoProto    = "NOPROTO unsupported protocol version"
-	errHelloAuth  = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"
+	errHelloAuth  = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"
 	errClientName = "ERR Client names cannot contain spaces, newlines or special characters."
 )
 
@@ -132,7 +132,12 @@ func cmdHello(c *Client, args [][]byte) {
 	if ver != 0 {
 		c.w.Proto = int(ver)
 	}
-	c.w.AppendMap(7)
+	sentinel := c.srv.sentinel != nil
+	if sentinel {
+		c.w.AppendMap(6) // a sentinel has no role
+	} else {
+		c.w.AppendMap(7)
+	}
 	c.w.AppendBulkString("server")
 	c.w.AppendBulkString("redis")
 	c.w.AppendBulkString("version")
@@ -143,14 +148,19 @@ func cmdHello(c *Client, args [][]byte) {
 	c.w.AppendInt(c.id)
 	c.w.AppendBulkString("mode")
 	c.w.AppendBulkString(c.srv.serverMode())
-	c.w.AppendBulkString("role")
-	c.w.AppendBulkString(c.srv.roleName())
+	if !sentinel {
+		c.w.AppendBulkString("role")
+		c.w.AppendBulkString(c.srv.roleName())
+	}
 	c.w.AppendBulkString("modules")
 	c.w.AppendArray(0)
 }
 
 // serverMode is INFO's redis_mode and HELLO's mode.
 func (s *Server) serverMode() string {
+	if s.sentinel != nil {
+		return "sentinel"
+	}
 	if s.cfg.Bool("cluster-enabled") {
 		return "cluster"
 	}

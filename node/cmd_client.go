@@ -227,7 +227,13 @@ func (c *Client) infoLine(b []byte, self *Client, now time.Time) []byte {
 	b = append(b, cmd...)
 	b = append(b, " user="...)
 	b = append(b, c.user...)
-	b = append(b, " redir=-1 resp="...)
+	b = append(b, " redir="...)
+	redir := int64(-1)
+	if c.trk != nil {
+		redir = c.trk.redirect
+	}
+	b = strconv.AppendInt(b, redir, 10)
+	b = append(b, " resp="...)
 	b = strconv.AppendInt(b, int64(c.w.Proto), 10)
 	return append(b, '\n')
 }
@@ -251,6 +257,12 @@ func (c *Client) flagString() string {
 	}
 	if c.flags&clientBlocked != 0 || c.blk != nil {
 		f = append(f, 'b')
+	}
+	if c.trk != nil {
+		f = append(f, 't')
+		if c.trk.bcast {
+			f = append(f, 'B')
+		}
 	}
 	if c.x.dirtyCAS {
 		f = append(f, 'd')

@@ -40,11 +40,19 @@ var groupCategory = map[string]string{
 	"hyperloglog": "hyperloglog", "geo": "geo", "stream": "stream", "bitmap": "bitmap",
 }
 
+// aclNoGroup are commands whose ACL categories do not include their
+// group's (WAIT is in @connection, not @keyspace).
+var aclNoGroup = map[string]bool{"wait": true, "pubsub|help": true}
+
 // aclCategories derives a command's ACL categories as Redis does from
 // its flags, adding those of its group and its explicit extras.
 func aclCategories(cmd *Command) []string {
 	set := map[string]bool{}
-	if g, ok := groupCategory[cmd.Group]; ok {
+	// A container (CLIENT, OBJECT, PUBSUB...) has no category of its own
+	// beyond what its flags imply; neither have a few commands whose
+	// categories do not follow their group.
+	container := cmd.Subcommands != nil && cmd.Handler == nil
+	if g, ok := groupCategory[cmd.Group]; ok && !container && !aclNoGroup[cmd.FullName()] {
 		set[g] = true
 	}
 	for _, a := range cmd.ACL {
@@ -381,13 +389,18 @@ func commandKeys(cmd *Command, args [][]byte) (keys []keyRef, ok bool) {
 	return keys, true
 }
 
-// lookupCommandPath finds "get" or "config|get" (case-insensitive).
-func lookupCommandPath(name string) *Command {
+// lookupCommandPath finds "get" or "config|get" (case-insensitive) in the
+// server-mode table.
+func lookupCommandPath(name string) *Command { return lookupCommandPathIn(commands, name) }
+
+// lookupCommandPathIn finds "get" or "config|get" (case-insensitive) in a
+// command table.
+func lookupCommandPathIn(table map[string]*Command, name string) *Command {
 	parts := strings.Split(strings.ToLower(name), "|")
 	if len(parts) > 2 {
 		return nil
 	}
-	cmd := commands[parts[0]]
+	cmd := table[parts[0]]
 	if cmd == nil || len(parts) == 1 {
 		return cmd
 	}
@@ -527,14 +540,14 @@ func (c *Client) replyKeySpec(ks keySpec) {
 }
 
 func cmdCommand(c *Client, args [][]byte) {
-	all := sortedCommands()
+	all := sortedCommands(c.srv.cmds)
 	c.w.AppendArray(len(all))
 	for _, cmd := range all {
 		c.replyCommandInfo(cmd)
 	}
 }
 
-func cmdCommandCount(c *Client, args [][]byte) { c.replyInt(int64(len(commands))) }
+func cmdCommandCount(c *Client, args [][]byte) { c.replyInt(int64(len(c.srv.cmds))) }
 
 func cmdCommandInfo(c *Client, args [][]byte) {
 	if len(args) == 2 {
@@ -543,7 +556,7 @@ func cmdCommandInfo(c *Client, args [][]byte) {
 	}
 	c.w.AppendArray(len(args) - 2)
 	for _, a := range args[2:] {
-		c.replyCommandInfo(lookupCommandPath(string(a)))
+		c.replyCommandInfo(lookupCommandPathIn(c.srv.cmds, string(a)))
 	}
 }
 
@@ -598,10 +611,10 @@ func (c *Client) replyCommandDocs(cmd *Command) {
 func cmdCommandDocs(c *Client, args [][]byte) {
 	var list []*Command
 	if len(args) == 2 {
-		list = sortedCommands()
+		list = sortedCommands(c.srv.cmds)
 	} else {
 		for _, a := range args[2:] {
-			if cmd := lookupCommandPath(string(a)); cmd != nil {
+			if cmd := lookupCommandPathIn(c.srv.cmds, string(a)); cmd != nil {
 				list = append(list, cmd)
 			}
 		}
@@ -647,7 +660,7 @@ func cmdCommandList(c *Client, args [][]byte) {
 		return true
 	}
 	var names []string
-	for _, cmd := range sortedCommands() {
+	for _, cmd := range sortedCommands(c.srv.cmds) {
 		if keep(cmd) {
 			names = append(names, cmd.FullName())
 		}
@@ -666,7 +679,7 @@ func cmdCommandList(c *Client, args [][]byte) {
 // getKeysTarget resolves the command line given to COMMAND GETKEYS,
 // replying with Redis's error when it cannot be used.
 func (c *Client) getKeysTarget(line [][]byte) (*Command, []keyRef, bool) {
-	cmd := commands[strings.ToLower(string(line[0]))]
+	cmd := c.srv.cmds[strings.ToLower(string(line[0]))]
 	if cmd != nil && cmd.Subcommands != nil && len(line) >= 2 {
 		if sub := cmd.Subcommands[strings.ToLower(string(line[1]))]; sub != nil {
 			cmd = sub

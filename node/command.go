@@ -133,11 +133,12 @@ func prepare(cmd *Command, parent *Command) {
 	}
 }
 
-// lookupCommand finds a command by name, case-insensitively, without
-// allocating: the name is lower-cased into the client's scratch buffer.
+// lookupCommand finds a command of the server's table by name,
+// case-insensitively, without allocating: the name is lower-cased into the
+// client's scratch buffer.
 func (c *Client) lookupCommand(name []byte) *Command {
 	if len(name) > len(c.scratch) {
-		return commands[strings.ToLower(string(name))]
+		return c.srv.cmds[strings.ToLower(string(name))]
 	}
 	b := c.scratch[:len(name)]
 	for i, ch := range name {
@@ -146,13 +147,14 @@ func (c *Client) lookupCommand(name []byte) *Command {
 		}
 		b[i] = ch
 	}
-	return commands[string(b)]
+	return c.srv.cmds[string(b)]
 }
 
-// sortedCommands returns every top-level command sorted by name.
-func sortedCommands() []*Command {
-	out := make([]*Command, 0, len(commands))
-	for _, c := range commands {
+// sortedCommands returns every top-level command of a table sorted by
+// name.
+func sortedCommands(table map[string]*Command) []*Command {
+	out := make([]*Command, 0, len(table))
+	for _, c := range table {
 		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

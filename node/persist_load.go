@@ -16,9 +16,10 @@ import (
 // corrupt or unreadable one is an error naming the file and the offset,
 // so that the server refuses to start rather than serve partial data.
 // With appendonly yes the dataset comes from the AOF instead (loaded by
-// New, see aof.go), as in Redis, and the RDB file is left alone.
+// New, see aof.go), as in Redis, and the RDB file is left alone. A
+// sentinel has no dataset: nothing is loaded.
 func (s *Server) LoadRDB() error {
-	if s.cfg.Bool("appendonly") {
+	if s.cfg.Bool("appendonly") || s.sentinel != nil {
 		return nil
 	}
 	path := s.rdbPath()

@@ -121,7 +121,7 @@ func init() {
 		&Command{Name: "sync", Arity: 1, Flags: "admin noscript no_multi", Group: "server", Since: "1.0.0", Summary: "An internal command used in replication.", Complexity: "", Handler: cmdSync},
 		&Command{Name: "psync", Arity: -3, Flags: "admin noscript no_multi", Group: "server", Since: "2.8.0", Summary: "An internal command used in replication.", Complexity: "", Handler: cmdSync},
 		&Command{Name: "replconf", Arity: -1, Flags: "admin noscript loading stale allow_busy", Group: "server", Since: "3.0.0", Summary: "An internal command for configuring the replication stream.", Complexity: "O(1)", Handler: cmdReplconf},
-		&Command{Name: "wait", Arity: 3, Flags: "noscript", Group: "generic", Since: "3.0.0", Summary: "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", Complexity: "O(1)", Handler: cmdWait},
+		&Command{Name: "wait", Arity: 3, Flags: "noscript", Group: "generic", ACL: []string{"connection"}, Since: "3.0.0", Summary: "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", Complexity: "O(1)", Handler: cmdWait},
 	)
 }
 

@@ -47,6 +47,12 @@ type Server struct {
 	clients      map[int64]*Client
 	nextClientID atomic.Int64
 
+	// cmds is the command table: the server's (commands), or the
+	// sentinel's once SetSentinelMode has been called.
+	cmds map[string]*Command
+	// sentinel is set in sentinel mode (sentinel_mode.go).
+	sentinel *sentinelState
+
 	// Cached configuration read on the hot path.
 	protoMaxBulk  atomic.Int64
 	queryBufLimit atomic.Int64
@@ -114,6 +120,7 @@ func New(cfg *config.Config, log hclog.Logger) (*Server, error) {
 		runID:     hex.EncodeToString(id[:]),
 		startTime: time.Now(),
 		clients:   map[int64]*Client{},
+		cmds:      commands,
 		done:      make(chan struct{}),
 		stopped:   make(chan struct{}),
 	}
@@ -225,7 +232,9 @@ func (s *Server) Serve() {
 		go s.acceptLoop(ln)
 	}
 	go s.cron()
-	s.startReplication()
+	if s.sentinel == nil {
+		s.startReplication()
+	}
 	<-s.done
 	s.wg.Wait()
 	// Shutdown may still be saving the final snapshot: the process must
@@ -284,6 +293,7 @@ func (s *Server) Shutdown() {
 			c.conn.Close()
 		}
 		s.mu.Unlock()
+		s.sentinelShutdown() // flush the sentinel's config before Serve returns
 		close(s.stopped)
 	})
 }
@@ -316,7 +326,9 @@ func (s *Server) cron() {
 				}
 			}
 		}
-		s.persistCron()
+		if s.sentinel == nil {
+			s.persistCron()
+		}
 		if s.x.evict.maxmemory > 0 {
 			s.performEvictions() // keep evicting between commands (evict.go)
 		}
