@@ -874,3 +874,203 @@ func TestAPIParseLL(t *testing.T) {
 		}
 	}
 }
+
+// writeScript writes an executable shell script (the sentinel executes it
+// directly; the #! line picks the interpreter).
+func writeScript(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (v *apiEnv) waitEvent(prefix string) string {
+	v.t.Helper()
+	var found string
+	apiWaitFor(v.t, "event "+prefix, func() bool {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		for _, e := range v.events {
+			if strings.HasPrefix(e, prefix) {
+				found = e
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+func (v *apiEnv) queue() (running, queued int) {
+	v.e.mu.Lock()
+	defer v.e.mu.Unlock()
+	return v.e.scripts.counts()
+}
+
+func (v *apiEnv) schedule(path string, args ...string) {
+	v.e.mu.Lock()
+	v.e.scripts.schedule(path, args...)
+	v.e.unlock()
+}
+
+func TestScriptNotificationRuns(t *testing.T) {
+	v := newAPIEnv(t, false, NewMasterConfig("mymaster", "127.0.0.1", 6379, 2))
+	v.e.cfg.DenyScriptsReconfig = false
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	script := writeScript(t, dir, "notify.sh", `for a in "$0" "$@"; do printf '%s\n' "$a"; done > `+out+".tmp && mv "+out+".tmp "+out+"\n")
+	v.expect("+OK\r\n", "SENTINEL", "SET", "mymaster", "notification-script", script)
+	// That +set was a warning-level event of the master: it ran the script.
+	var got []byte
+	apiWaitFor(t, "the notification script", func() bool {
+		var err error
+		got, err = os.ReadFile(out)
+		return err == nil
+	})
+	want := script + "\n+set\nmaster mymaster 127.0.0.1 6379 notification-script " + script + "\n"
+	if string(got) != want {
+		t.Fatalf("script args:\n got %q\nwant %q", got, want)
+	}
+	apiWaitFor(t, "an empty queue", func() bool { _, q := v.queue(); return q == 0 })
+	for _, e := range v.takeEvents() {
+		if strings.HasPrefix(e, "-script") {
+			t.Fatalf("unexpected %q", e)
+		}
+	}
+}
+
+func TestScriptErrorsAndRetries(t *testing.T) {
+	v := newAPIEnv(t, false)
+	dir := t.TempDir()
+	v.expect("+OK\r\n", "SENTINEL", "DEBUG", "script-retry-delay", "1")
+
+	// Exit code 2: reported, not retried.
+	two := writeScript(t, dir, "two.sh", "exit 2\n")
+	v.schedule(two, "a")
+	if e := v.waitEvent("-script-error"); e != "-script-error "+two+" 0 2" {
+		t.Fatalf("event %q", e)
+	}
+	apiWaitFor(t, "an empty queue", func() bool { _, q := v.queue(); return q == 0 })
+	v.takeEvents()
+
+	// A program that cannot be executed ends as Redis's exec failure (2).
+	plain := filepath.Join(dir, "plain")
+	if err := os.WriteFile(plain, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v.schedule(plain)
+	if e := v.waitEvent("-script-error"); e != "-script-error "+plain+" 0 2" {
+		t.Fatalf("event %q", e)
+	}
+	apiWaitFor(t, "an empty queue", func() bool { _, q := v.queue(); return q == 0 })
+	v.takeEvents()
+
+	// Exit code 1: retried, 10 runs in all, then reported.
+	count := filepath.Join(dir, "count")
+	one := writeScript(t, dir, "one.sh", "echo x >> "+count+"\nexit 1\n")
+	v.schedule(one)
+	if e := v.waitEvent("-script-error"); e != "-script-error "+one+" 0 1" {
+		t.Fatalf("event %q", e)
+	}
+	b, _ := os.ReadFile(count)
+	if n := strings.Count(string(b), "x"); n != scriptMaxRetry {
+		t.Fatalf("%d runs, want %d", n, scriptMaxRetry)
+	}
+	apiWaitFor(t, "an empty queue", func() bool { _, q := v.queue(); return q == 0 })
+}
+
+func TestScriptTimeoutAndPending(t *testing.T) {
+	v := newAPIEnv(t, false)
+	dir := t.TempDir()
+	v.expect("+OK\r\n", "SENTINEL", "DEBUG", "script-max-runtime", "300", "script-retry-delay", "60000")
+	slow := writeScript(t, dir, "slow.sh", "exec sleep 30\n")
+	v.schedule(slow, "x", "y")
+
+	// Running: argv, flags, pid, run-time, retry-num.
+	var f map[string]any
+	apiWaitFor(t, "the script to run", func() bool {
+		list := apiParse(t, v.do(2, "SENTINEL", "PENDING-SCRIPTS")).([]any)
+		if len(list) != 1 {
+			t.Fatalf("pending %#v", list)
+		}
+		arr := list[0].([]any)
+		f = map[string]any{}
+		var names []string
+		for i := 0; i < len(arr); i += 2 {
+			names = append(names, arr[i].(string))
+			f[arr[i].(string)] = arr[i+1]
+		}
+		if strings.Join(names, " ") != "argv flags pid run-time retry-num" && strings.Join(names, " ") != "argv flags pid run-delay retry-num" {
+			t.Fatalf("fields %q", names)
+		}
+		return f["flags"] == "running"
+	})
+	argv := f["argv"].([]any)
+	if len(argv) != 3 || argv[0] != slow || argv[2] != "y" || f["pid"] == "0" || f["retry-num"] != "1" {
+		t.Fatalf("running job %#v", f)
+	}
+	if r, q := v.queue(); r != 1 || q != 1 {
+		t.Fatalf("running %d queued %d", r, q)
+	}
+	if raw := v.do(3, "SENTINEL", "PENDING-SCRIPTS"); !strings.HasPrefix(raw, "*1\r\n%5\r\n$4\r\nargv\r\n*3\r\n") {
+		t.Fatalf("RESP3 pending %q", raw)
+	}
+	if info := v.e.SentinelInfo(); !strings.Contains(info, "sentinel_running_scripts:1\r\nsentinel_scripts_queue_length:1\r\n") {
+		t.Fatalf("info %q", info)
+	}
+
+	// Killed after script-max-runtime, then waiting for its retry.
+	if e := v.waitEvent("-script-timeout"); e != "-script-timeout "+slow+" "+f["pid"].(string) {
+		t.Fatalf("event %q", e)
+	}
+	apiWaitFor(t, "the retry to be scheduled", func() bool { r, _ := v.queue(); return r == 0 })
+	list := apiParse(t, v.do(2, "SENTINEL", "PENDING-SCRIPTS")).([]any)
+	_, g := apiPairs(t, list[0].([]any)[2:])
+	if g["flags"] != "scheduled" || g["pid"] != "0" || g["retry-num"] != "1" {
+		t.Fatalf("scheduled job %v", g)
+	}
+	if d, _ := strconv.Atoi(g["run-delay"]); d < 50000 || d > 60000 {
+		t.Fatalf("run-delay %s", g["run-delay"])
+	}
+	for _, e := range v.takeEvents() {
+		if strings.HasPrefix(e, "-script-error") {
+			t.Fatalf("a killed script is retried, not reported: %q", e)
+		}
+	}
+}
+
+func TestScriptQueueLimits(t *testing.T) {
+	v := newAPIEnv(t, false)
+	dir := t.TempDir()
+	flag := filepath.Join(dir, "go")
+	wait := writeScript(t, dir, "wait.sh", "while [ ! -e "+flag+" ]; do sleep 0.05; done\n")
+	// Queued at once (the driver cannot start any in between): the 20
+	// oldest are dropped.
+	v.e.mu.Lock()
+	for i := 0; i < scriptMaxQueue+20; i++ {
+		v.e.scripts.schedule(wait, strconv.Itoa(i))
+	}
+	v.e.unlock()
+	apiWaitFor(t, "16 running", func() bool { r, _ := v.queue(); return r == scriptMaxRunning })
+	if r, q := v.queue(); r != scriptMaxRunning || q != scriptMaxQueue {
+		t.Fatalf("running %d queued %d", r, q)
+	}
+	v.e.mu.Lock()
+	if a, b := v.e.scripts.jobs[0].argv[1], v.e.scripts.jobs[scriptMaxRunning].argv[1]; a != "20" || b != "36" || !v.e.scripts.jobs[0].running {
+		t.Errorf("first job %s, first waiting job %s; want 20 and 36", a, b)
+	}
+	v.e.mu.Unlock()
+	// A new job now drops the oldest waiting one, never a running one.
+	v.schedule(wait, "new")
+	v.e.mu.Lock()
+	if a, b := v.e.scripts.jobs[0].argv[1], v.e.scripts.jobs[scriptMaxRunning].argv[1]; a != "20" || b != "37" {
+		t.Errorf("after one more: first job %s, first waiting %s; want 20 and 37", a, b)
+	}
+	v.e.mu.Unlock()
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	apiWaitFor(t, "the queue to drain", func() bool { r, q := v.queue(); return r == 0 && q == 0 })
+}
