@@ -1,0 +1,502 @@
+package integration
+
+// Sentinel failover with real processes: three sentinels, a master and two
+// replicas, every link through a proxy the test can cut
+// (tcpproxy_test.go: one proxy per listening endpoint, which attributes
+// each connection to the process that opened it, so single links between
+// two processes can be cut). The implementations are parameters
+// (sentinel_helpers_test.go): skiff or redis-sentinel 7.0 for the
+// sentinels, skiff or redis-server 7.0 for the data nodes. Every scenario
+// runs against real redis-sentinel too, which shows that the test can pass
+// and what it checks is Redis's behaviour.
+//
+// Settings: quorum 2, down-after-milliseconds 1000, failover-timeout 3000,
+// parallel-syncs 1; data nodes without persistence.
+//
+// Run with
+//	go test ./integration -run Sentinel -count=1 -v
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// forStacks runs f for each stack as parallel subtests.
+func forStacks(t *testing.T, stacks []sentinelStack, f func(t *testing.T, k sentinelStack)) {
+	for _, k := range stacks {
+		t.Run(k.String(), func(t *testing.T) {
+			t.Parallel()
+			f(t, k)
+		})
+	}
+}
+
+// others returns the data nodes other than the given ones.
+func (e *sentinelEnv) others(not ...*dataNode) []*dataNode {
+	var out []*dataNode
+	for _, d := range e.data {
+		skip := false
+		for _, n := range not {
+			skip = skip || d == n
+		}
+		if !skip {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// TestSentinelKillMaster: kill -9 of the master while a go-redis
+// FailoverClient and a redis-py Sentinel client write a new key every
+// 10 ms. The sentinels must agree on one of the replicas, the other
+// replica must follow it, both clients must go on writing without any
+// change of their configuration, and no write acknowledged before the
+// replicas were seen in sync may be lost (writes in the short window
+// between that point and the kill may be, with asynchronous replication:
+// they are counted in the log).
+func TestSentinelKillMaster(t *testing.T) {
+	forStacks(t, []sentinelStack{stackSkiff, stackSkiffRedis, stackRedisSkiff, stackRedisRedis}, func(t *testing.T, k sentinelStack) {
+		e := newSentinelEnv(t, k, sentinelEnvOpts{})
+		old := e.data[0]
+		gw := startGoWriter(t, e, "go")
+		pw := startPyWriter(t, e, "py")
+		gw.waitAcksAfter(t, e.t0, 20, 15*time.Second)
+		pw.waitAcksAfter(t, e.t0, 20, 15*time.Second)
+
+		syncAt := e.syncPoint(old, e.data[1:])
+		killAt := e.killData(old)
+		nm := e.waitNewMaster(old, e.sents, 20*time.Second)
+		agreedAt := time.Now()
+		e.waitMasterRole(nm, 5*time.Second)
+		other := e.others(old, nm)[0]
+		e.waitReplicaOf(other, nm, 20*time.Second)
+		gw.waitAcksAfter(t, killAt, 10, 20*time.Second)
+		pw.waitAcksAfter(t, killAt, 10, 20*time.Second)
+		gw.stop()
+		pw.stop()
+
+		if ev, ok := e.events.first("+switch-master", killAt); ok {
+			t.Logf("kill -> first +switch-master (%s): %v", ev.sentinel, ev.at.Sub(killAt).Round(time.Millisecond))
+		} else {
+			t.Errorf("no +switch-master event after the kill")
+		}
+		t.Logf("kill -> every sentinel reports %s (%s): <= %v", nm.name, nm.pubAddr(), agreedAt.Sub(killAt).Round(time.Millisecond))
+		e.waitCaughtUp(nm, []*dataNode{other}, 10*time.Second)
+		for _, w := range []*writeLog{gw, pw} {
+			first, _ := w.firstAckAfter(killAt)
+			rep := checkWrites(t, w, nm, syncAt, killAt)
+			t.Logf("%s: kill -> first acknowledged write %v; %s", w.name, first.Sub(killAt).Round(time.Millisecond), rep)
+			if len(rep.lostBefore) > 0 {
+				t.Errorf("%s: %d writes acknowledged before the sync point are lost on the new master, e.g. %v", w.name, len(rep.lostBefore), firstN(rep.lostBefore, 10))
+			}
+			if len(rep.lostAfter) > 0 {
+				t.Errorf("%s: %d writes acknowledged after the kill are lost, e.g. %v", w.name, len(rep.lostAfter), firstN(rep.lostAfter, 10))
+			}
+		}
+		e.watch.check(t, old.pubAddr(), nm.pubAddr())
+		e.checkOneMaster(nm)
+	})
+}
+
+// TestSentinelPausedMaster: SIGSTOP of the master for longer than
+// down-after (until the sentinels agree on a new master), then SIGCONT.
+// The old master must become a replica of the new one, and no sentinel
+// may ever report it as master again (never two masters).
+func TestSentinelPausedMaster(t *testing.T) {
+	forStacks(t, []sentinelStack{stackSkiff, stackSkiffRedis, stackRedisSkiff}, func(t *testing.T, k sentinelStack) {
+		e := newSentinelEnv(t, k, sentinelEnvOpts{})
+		old := e.data[0]
+		gw := startGoWriter(t, e, "go")
+		gw.waitAcksAfter(t, e.t0, 20, 15*time.Second)
+		syncAt := e.syncPoint(old, e.data[1:])
+		stopAt := e.pauseData(old)
+		nm := e.waitNewMaster(old, e.sents, 20*time.Second)
+		t.Logf("SIGSTOP -> every sentinel reports %s: <= %v", nm.name, time.Since(stopAt).Round(time.Millisecond))
+		e.waitMasterRole(nm, 5*time.Second)
+		other := e.others(old, nm)[0]
+		e.waitReplicaOf(other, nm, 20*time.Second)
+
+		contAt := e.resumeData(old)
+		e.waitReplicaOf(old, nm, 40*time.Second)
+		t.Logf("SIGCONT -> %s is a replica of %s: %v", old.name, nm.name, time.Since(contAt).Round(time.Millisecond))
+		if evs := e.events.find(func(ev sentinelEvent) bool { return ev.channel == "+convert-to-slave" }); len(evs) == 0 {
+			t.Errorf("no +convert-to-slave event")
+		}
+		gw.waitAcksAfter(t, contAt, 10, 20*time.Second)
+		gw.stop()
+		e.waitCaughtUp(nm, []*dataNode{other, old}, 10*time.Second)
+		rep := checkWrites(t, gw, nm, syncAt, stopAt)
+		first, _ := gw.firstAckAfter(stopAt)
+		t.Logf("%s: SIGSTOP -> first acknowledged write %v; %s", gw.name, first.Sub(stopAt).Round(time.Millisecond), rep)
+		if len(rep.lostBefore) > 0 {
+			t.Errorf("%d writes acknowledged before the sync point are lost, e.g. %v", len(rep.lostBefore), firstN(rep.lostBefore, 10))
+		}
+		if len(rep.lostAfter) > 0 {
+			// Writes the resumed old master acknowledged before it was
+			// turned into a replica: Redis's split-brain window.
+			t.Logf("%d writes acknowledged after SIGSTOP are lost (acknowledged by the resumed old master?), e.g. %v", len(rep.lostAfter), firstN(rep.lostAfter, 10))
+		}
+		e.watch.check(t, old.pubAddr(), nm.pubAddr())
+		e.checkOneMaster(nm)
+	})
+}
+
+// TestSentinelKillLeaderMidFailover: kill -9 of the sentinel that runs
+// the failover, after it selected the replica and before the failover
+// ended. For skiff that is the Raft leader (GET /status of the admin API:
+// id == leader_id); for redis-sentinel the sentinel that won the vote
+// (the one that publishes +selected-slave). The two others must finish
+// or redo the failover: one master, reported by both, the other replica
+// following it; the killed sentinel, restarted, must agree.
+func TestSentinelKillLeaderMidFailover(t *testing.T) {
+	forStacks(t, []sentinelStack{stackSkiff, stackRedisSkiff}, func(t *testing.T, k sentinelStack) {
+		e := newSentinelEnv(t, k, sentinelEnvOpts{})
+		old := e.data[0]
+		var (
+			mu      sync.Mutex
+			victim  *sentinelProc
+			killed  = make(chan struct{})
+			trigger sentinelEvent
+		)
+		midFailover := map[string]bool{"+selected-slave": true, "+failover-state-send-slaveof-noone": true,
+			"+failover-state-wait-promotion": true, "+promoted-slave": true}
+		e.events.onEvent(func(ev sentinelEvent) {
+			if !midFailover[ev.channel] {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if victim != nil {
+				return
+			}
+			var v *sentinelProc
+			if k.sentinel == "skiff" {
+				if l, _ := e.raftLeader(); l != nil {
+					v = l
+				}
+			} else {
+				for _, s := range e.sents {
+					if s.name == ev.sentinel {
+						v = s
+					}
+				}
+			}
+			if v == nil {
+				return
+			}
+			victim, trigger = v, ev
+			v.kill()
+			close(killed)
+		})
+		killAt := e.killData(old)
+		select {
+		case <-killed:
+		case <-time.After(20 * time.Second):
+			t.Fatal("no failover started within 20 s of the kill")
+		}
+		mu.Lock()
+		v, tr := victim, trigger
+		mu.Unlock()
+		t.Logf("killed sentinel %s (pid gone) on %s from %s, %v after the master's kill", v.name, tr.channel, tr.sentinel,
+			time.Since(killAt).Round(time.Millisecond))
+		var rest []*sentinelProc
+		for _, s := range e.sents {
+			if s != v {
+				rest = append(rest, s)
+			}
+		}
+		// Redis retries a failover 2 x failover-timeout after the last
+		// attempt; skiff's next leader must finish within failover-timeout.
+		nm := e.waitNewMaster(old, rest, 30*time.Second)
+		t.Logf("kill -> %s agree on %s: %v", procNames(rest), nm.name, time.Since(killAt).Round(time.Millisecond))
+		e.waitMasterRole(nm, 5*time.Second)
+		other := e.others(old, nm)[0]
+		e.waitReplicaOf(other, nm, 20*time.Second)
+		if k.sentinel == "skiff" {
+			pollUntil(t, "a new raft leader among the two live sentinels", 10*time.Second, 50*time.Millisecond, func() (bool, string) {
+				for _, s := range rest {
+					st, err := s.raftStatus()
+					if err != nil {
+						return false, err.Error()
+					}
+					if st.ID == st.LeaderID {
+						return true, ""
+					}
+				}
+				return false, "no leader"
+			})
+		}
+		// The killed sentinel comes back and must agree.
+		if err := v.start(); err != nil {
+			t.Fatal(err)
+		}
+		e.lab.register(v.pid(), v.name)
+		e.waitAllReport(nm, 15*time.Second)
+		e.watch.check(t, old.pubAddr(), nm.pubAddr())
+		e.checkOneMaster(nm)
+	})
+}
+
+// TestSentinelPartition: a partition {master, s0} | {both replicas, s1,
+// s2, clients}, every link across it cut (sentinel to data node, sentinel
+// to sentinel, replica to master, client to either). Only the majority
+// side fails over; s0 starts no failover. After the heal every sentinel
+// reports the new master and the old master becomes its replica.
+func TestSentinelPartition(t *testing.T) {
+	forStacks(t, []sentinelStack{stackSkiff, stackRedisSkiff}, func(t *testing.T, k sentinelStack) {
+		e := newSentinelEnv(t, k, sentinelEnvOpts{proxySentinels: true})
+		old := e.data[0]
+		gw := startGoWriter(t, e, "go")
+		gw.waitAcksAfter(t, e.t0, 20, 15*time.Second)
+		minority := []string{"d0", "s0"}
+		majority := []string{"d1", "d2", "s1", "s2", "client"}
+		syncAt := e.syncPoint(old, e.data[1:])
+		cutAt := time.Now()
+		e.lab.Partition(minority, majority)
+		nm := e.waitNewMaster(old, e.sents[1:], 20*time.Second)
+		t.Logf("partition -> s1, s2 agree on %s: %v", nm.name, time.Since(cutAt).Round(time.Millisecond))
+		e.waitMasterRole(nm, 5*time.Second)
+		other := e.others(old, nm)[0]
+		e.waitReplicaOf(other, nm, 20*time.Second)
+		gw.waitAcksAfter(t, cutAt, 10, 20*time.Second)
+		if a, err := e.sents[0].masterAddr(); err == nil {
+			t.Logf("s0, on the minority side, reports %s during the partition", a)
+		}
+		if m, err := old.info("replication"); err == nil {
+			t.Logf("the old master reports role:%s during the partition", m["role"])
+		}
+		healAt := time.Now()
+		e.lab.Heal()
+		e.waitAllReport(nm, 20*time.Second)
+		e.waitReplicaOf(old, nm, 40*time.Second)
+		t.Logf("heal -> %s is a replica of %s: %v", old.name, nm.name, time.Since(healAt).Round(time.Millisecond))
+		gw.stop()
+
+		acting := map[string]bool{"+try-failover": true, "+elected-leader": true, "+selected-slave": true,
+			"+failover-state-select-slave": true, "+promoted-slave": true, "+failover-state-send-slaveof-noone": true}
+		for _, ev := range e.events.find(func(ev sentinelEvent) bool {
+			return ev.sentinel == "s0" && acting[ev.channel] && ev.at.After(cutAt) && ev.at.Before(healAt)
+		}) {
+			t.Errorf("s0, on the minority side, acted during the partition: %s %s", ev.channel, ev.msg)
+		}
+		e.waitCaughtUp(nm, []*dataNode{other, old}, 10*time.Second)
+		rep := checkWrites(t, gw, nm, syncAt, cutAt)
+		t.Logf("%s: %s", gw.name, rep)
+		if len(rep.lostBefore) > 0 {
+			t.Errorf("%d writes acknowledged before the sync point are lost, e.g. %v", len(rep.lostBefore), firstN(rep.lostBefore, 10))
+		}
+		if len(rep.lostAfter) > 0 {
+			t.Errorf("%d writes acknowledged after the partition are lost, e.g. %v", len(rep.lostAfter), firstN(rep.lostAfter, 10))
+		}
+		e.watch.check(t, old.pubAddr(), nm.pubAddr())
+		e.checkOneMaster(nm)
+	})
+}
+
+// TestSentinelRestartKeepsState: after a failover, kill -9 and restart
+// one sentinel: from its first answer it must report the new master,
+// with the same myid, config epoch, replicas and sentinels; then it must
+// take part in a second failover.
+func TestSentinelRestartKeepsState(t *testing.T) {
+	forStacks(t, []sentinelStack{stackSkiff, stackRedisSkiff}, func(t *testing.T, k sentinelStack) {
+		e := newSentinelEnv(t, k, sentinelEnvOpts{})
+		old := e.data[0]
+		killAt := e.killData(old)
+		nm := e.waitNewMaster(old, e.sents, 20*time.Second)
+		other := e.others(old, nm)[0]
+		e.waitReplicaOf(other, nm, 20*time.Second)
+		t.Logf("first failover to %s: %v", nm.name, time.Since(killAt).Round(time.Millisecond))
+
+		v := e.sents[1]
+		type state struct {
+			myid, addr, flags, epoch, slaves, sentinels, replicas, raftID string
+		}
+		read := func() (state, error) {
+			var st state
+			r, err := v.do("SENTINEL", "MYID")
+			if err != nil {
+				return st, err
+			}
+			st.myid = r.Str
+			if st.addr, err = v.masterAddr(); err != nil {
+				return st, err
+			}
+			m, err := v.masterInfo()
+			if err != nil {
+				return st, err
+			}
+			st.flags, st.epoch, st.slaves, st.sentinels = m["flags"], m["config-epoch"], m["num-slaves"], m["num-other-sentinels"]
+			rr, err := v.do("SENTINEL", "REPLICAS", sentMaster)
+			if err != nil {
+				return st, err
+			}
+			var names []string
+			for _, x := range rr.Elems {
+				names = append(names, kvReply(x)["name"])
+			}
+			st.replicas = strings.Join(sortedCopy(names), " ")
+			if k.sentinel == "skiff" {
+				rs, err := v.raftStatus()
+				if err != nil {
+					return st, err
+				}
+				st.raftID = rs.ID
+			}
+			return st, nil
+		}
+		// Wait until its failover state has settled: the new master, the
+		// other replica and the old master as replicas (while the failover
+		// is still in progress, Redis reports the promoted replica's address
+		// but still lists it among the replicas).
+		wantReplicas := strings.Join(sortedCopy([]string{old.pubAddr(), other.pubAddr()}), " ")
+		pollUntil(t, v.name+" to list the other replica and the old master as replicas", 15*time.Second, 50*time.Millisecond, func() (bool, string) {
+			st, err := read()
+			if err != nil {
+				return false, err.Error()
+			}
+			return st.addr == nm.pubAddr() && st.flags == "master" && st.replicas == wantReplicas && st.sentinels == "2", fmt.Sprintf("%+v", st)
+		})
+		before, err := read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.kill()
+		if err := v.start(); err != nil {
+			t.Fatal(err)
+		}
+		e.lab.register(v.pid(), v.name)
+		after, err := read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The flags may show the links still being made.
+		after.flags = before.flags
+		if after != before {
+			t.Errorf("restarted sentinel's first answers differ:\n before %+v\n after  %+v", before, after)
+		} else {
+			t.Logf("restarted %s kept %+v", v.name, after)
+		}
+		if after.addr != nm.pubAddr() {
+			t.Errorf("restarted sentinel reports %s, want %s", after.addr, nm.pubAddr())
+		}
+		// It is a working member again: a second failover with it.
+		e.waitSentinelsSeeEachOther(15 * time.Second)
+		kill2 := e.killData(nm)
+		nm2 := e.waitNewMaster(nm, e.sents, 20*time.Second)
+		if nm2 != other {
+			t.Fatalf("second failover chose %s, the only live replica is %s", nm2.name, other.name)
+		}
+		t.Logf("second failover to %s: %v", nm2.name, time.Since(kill2).Round(time.Millisecond))
+		e.waitMasterRole(nm2, 5*time.Second)
+		e.watch.check(t, old.pubAddr(), nm.pubAddr(), nm2.pubAddr())
+		e.checkOneMaster(nm2)
+	})
+}
+
+// waitSentinelsSeeEachOther waits until no sentinel flags another one
+// as down.
+func (e *sentinelEnv) waitSentinelsSeeEachOther(timeout time.Duration) {
+	e.t.Helper()
+	pollUntil(e.t, "every sentinel to see the two others up", timeout, 50*time.Millisecond, func() (bool, string) {
+		for _, s := range e.sents {
+			r, err := s.do("SENTINEL", "SENTINELS", sentMaster)
+			if err != nil {
+				return false, err.Error()
+			}
+			if len(r.Elems) != 2 {
+				return false, fmt.Sprintf("%s lists %d sentinels", s.name, len(r.Elems))
+			}
+			for _, x := range r.Elems {
+				m := kvReply(x)
+				if m["flags"] != "sentinel" {
+					return false, fmt.Sprintf("%s sees %s:%s as %s", s.name, m["ip"], m["port"], m["flags"])
+				}
+			}
+		}
+		return true, ""
+	})
+}
+
+func sortedCopy(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// TestSentinelNoQuorum: with two of three sentinels dead, SENTINEL
+// CKQUORUM says why no failover can be authorized, and a dead master is
+// seen subjectively down but not failed over. Once the two come back,
+// the failover happens (so the test can see one).
+func TestSentinelNoQuorum(t *testing.T) {
+	forStacks(t, []sentinelStack{stackSkiff, stackRedisSkiff}, func(t *testing.T, k sentinelStack) {
+		e := newSentinelEnv(t, k, sentinelEnvOpts{})
+		s0 := e.sents[0]
+		const okReply = "OK 3 usable Sentinels. Quorum and failover authorization can be reached"
+		if r, err := s0.do("SENTINEL", "CKQUORUM", sentMaster); err != nil || r.Str != okReply {
+			t.Fatalf("CKQUORUM with three sentinels: %v %s, want +%s", err, r, okReply)
+		}
+		e.sents[1].kill()
+		e.sents[2].kill()
+		const noQuorum = "NOQUORUM 1 usable Sentinels. Not enough available Sentinels to reach the specified quorum for this master. " +
+			"Not enough available Sentinels to reach the majority and authorize a failover"
+		pollUntil(t, "CKQUORUM to report NOQUORUM", 10*time.Second, 50*time.Millisecond, func() (bool, string) {
+			r, err := s0.do("SENTINEL", "CKQUORUM", sentMaster)
+			if err != nil {
+				return false, err.Error()
+			}
+			return r.IsError() && r.Str == noQuorum, r.String()
+		})
+		old := e.data[0]
+		killAt := e.killData(old)
+		pollUntil(t, "s0 to flag the master s_down", 10*time.Second, 20*time.Millisecond, func() (bool, string) {
+			m, err := s0.masterInfo()
+			if err != nil {
+				return false, err.Error()
+			}
+			return strings.Contains(m["flags"], "s_down"), m["flags"]
+		})
+		t.Logf("kill -> s_down on the lone sentinel: %v", time.Since(killAt).Round(time.Millisecond))
+		// Watch for three down-after periods: no odown, no failover.
+		watchUntil := time.Now().Add(3 * sentDownAfterMs * time.Millisecond)
+		for time.Now().Before(watchUntil) {
+			m, err := s0.masterInfo()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(m["flags"], "o_down") || strings.Contains(m["flags"], "failover_in_progress") || m["ip"]+":"+m["port"] != old.pubAddr() {
+				t.Fatalf("lone sentinel: flags %s, master %s:%s", m["flags"], m["ip"], m["port"])
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		for _, d := range e.data[1:] {
+			if m, err := d.info("replication"); err != nil || m["role"] != "slave" {
+				t.Errorf("%s: role:%s %v, want slave (no failover)", d.name, m["role"], err)
+			}
+		}
+		if evs := e.events.find(func(ev sentinelEvent) bool {
+			return ev.channel == "+try-failover" || ev.channel == "+switch-master" || ev.channel == "+odown"
+		}); len(evs) > 0 {
+			t.Errorf("failover activity without quorum: %s %s", evs[0].channel, evs[0].msg)
+		}
+		// The two come back: now the failover must happen.
+		back := time.Now()
+		for _, s := range e.sents[1:] {
+			if err := s.start(); err != nil {
+				t.Fatal(err)
+			}
+			e.lab.register(s.pid(), s.name)
+		}
+		nm := e.waitNewMaster(old, e.sents, 30*time.Second)
+		t.Logf("sentinels back -> failover to %s: %v", nm.name, time.Since(back).Round(time.Millisecond))
+		e.waitMasterRole(nm, 5*time.Second)
+		e.watch.check(t, old.pubAddr(), nm.pubAddr())
+		e.checkOneMaster(nm)
+	})
+}
