@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -210,8 +211,12 @@ func (e *Engine) SentinelCommand(w *resp.Writer, args [][]byte) {
 			return
 		}
 		host, port := e.currentMasterAddrLocked(m)
+		ri := m
+		if host != m.host || port != m.port {
+			ri = m.replicas[idAddr(host, port)]
+		}
 		w.AppendArray(2)
-		w.AppendBulkString(host)
+		w.AppendBulkString(e.shownHostLocked(host, ri))
 		w.AppendBulkInt(int64(port))
 	case "failover":
 		m := e.masterOrReply(w, args[2])
@@ -399,6 +404,65 @@ func resolvable(host string) bool {
 	return err == nil && len(addrs) > 0
 }
 
+// Addresses --------------------------------------------------------------
+
+// shownHostLocked is how replies show an instance's host, as Redis's
+// announceSentinelAddr: the name it was given when announce-hostnames is
+// yes, else its IP. For a name, the IP is the one the instance's command
+// link is connected to (ri may be nil), or a fresh resolution.
+func (e *Engine) shownHostLocked(host string, ri *instance) string {
+	if e.cfg.AnnounceHostnames || host == "" {
+		return host
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return host
+	}
+	if ri != nil && ri.cc != nil && ri.cc.nc != nil {
+		if a, ok := ri.cc.nc.RemoteAddr().(*net.TCPAddr); ok && a.IP != nil {
+			return a.IP.String()
+		}
+	}
+	return resolveCached(host)
+}
+
+// resolved caches host name resolutions for shownHostLocked (a reply must
+// not wait for DNS each time).
+var resolved = struct {
+	sync.Mutex
+	m map[string]resolution
+}{m: map[string]resolution{}}
+
+type resolution struct {
+	ip string
+	at time.Time
+}
+
+const resolveTTL = 30 * time.Second
+
+// resolveCached is host's first address, or host itself when it does not
+// resolve within a second.
+func resolveCached(host string) string {
+	resolved.Lock()
+	r, ok := resolved.m[host]
+	resolved.Unlock()
+	if ok && time.Since(r.at) < resolveTTL {
+		return r.ip
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	ip := host
+	if addrs, err := net.DefaultResolver.LookupHost(ctx, host); err == nil && len(addrs) > 0 {
+		ip = addrs[0]
+	}
+	resolved.Lock()
+	if len(resolved.m) > 1024 {
+		clear(resolved.m)
+	}
+	resolved.m[host] = resolution{ip: ip, at: time.Now()}
+	resolved.Unlock()
+	return ip
+}
+
 // Instance replies ----------------------------------------------------
 
 // fields is a reply of name/value pairs, all bulk strings: a map in RESP3
@@ -484,7 +548,7 @@ func (e *Engine) appendInstance(w *resp.Writer, ri *instance, now time.Time) {
 		foSt, failover = e.failoverStateLocked(ri)
 	}
 	f.str("name", ri.name)
-	f.str("ip", ri.host)
+	f.str("ip", e.shownHostLocked(ri.host, ri))
 	f.num("port", int64(ri.port))
 	f.str("runid", ri.runID)
 	f.str("flags", e.instanceFlags(ri, failover))
@@ -969,7 +1033,7 @@ func (e *Engine) SentinelInfo() string {
 			status = "sdown"
 		}
 		fmt.Fprintf(&b, "master%d:name=%s,status=%s,address=%s:%d,slaves=%d,sentinels=%d\r\n",
-			i, m.name, status, m.host, m.port, len(m.replicas), len(m.sentinels)+1)
+			i, m.name, status, e.shownHostLocked(m.host, m), m.port, len(m.replicas), len(m.sentinels)+1)
 	}
 	e.unlock()
 	if st != nil {

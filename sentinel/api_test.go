@@ -690,6 +690,21 @@ func TestAPIMonitorRemoveReset(t *testing.T) {
 	v.expect("+OK\r\n", "SENTINEL", "MONITOR", "byname", "localhost", "7001", "1")
 	v.expect("-ERR Invalid IP address or hostname specified\r\n", "SENTINEL", "MONITOR", "x", "no-such-host.invalid", "7001", "1")
 	v.takeEvents()
+	// Replies show the name only with announce-hostnames yes, else its IP.
+	addr := apiParse(t, v.do(2, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "byname")).([]any)
+	if addr[0] != "127.0.0.1" && addr[0] != "::1" {
+		t.Fatalf("byname shown as %q", addr[0])
+	}
+	_, f := apiPairs(t, apiParse(t, v.do(2, "SENTINEL", "MASTER", "byname")))
+	if f["ip"] != addr[0] || !strings.Contains(v.e.SentinelInfo(), "name=byname,status=ok,address="+addr[0].(string)+":7001,") {
+		t.Fatalf("byname ip %q, info %q", f["ip"], v.e.SentinelInfo())
+	}
+	v.expect("+OK\r\n", "SENTINEL", "CONFIG", "SET", "announce-hostnames", "yes")
+	v.expect(apiBulks("localhost", "7001"), "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "byname")
+	if _, f := apiPairs(t, apiParse(t, v.do(2, "SENTINEL", "MASTER", "byname"))); f["ip"] != "localhost" {
+		t.Fatalf("byname ip %q with announce-hostnames", f["ip"])
+	}
+	v.expect("+OK\r\n", "SENTINEL", "CONFIG", "SET", "announce-hostnames", "no")
 
 	// RESET: a glob, case-sensitive; count of masters reset.
 	apiPopulate(v)
@@ -698,7 +713,7 @@ func TestAPIMonitorRemoveReset(t *testing.T) {
 	if got := v.takeEvents(); len(got) != 2 || got[0] != "+reset-master master byname localhost 7001" || got[1] != "+reset-master master mymaster 127.0.0.1 6379" {
 		t.Fatalf("reset events %q", got)
 	}
-	_, f := apiPairs(t, apiParse(t, v.do(2, "SENTINEL", "MASTER", "mymaster")))
+	_, f = apiPairs(t, apiParse(t, v.do(2, "SENTINEL", "MASTER", "mymaster")))
 	if f["num-slaves"] != "0" || f["num-other-sentinels"] != "0" {
 		t.Fatalf("after reset: %v", f)
 	}

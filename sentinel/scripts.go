@@ -259,18 +259,3 @@ func (q *scriptQueue) appendPending(w *resp.Writer, now time.Time) {
 		w.AppendBulkInt(int64(j.retryNum))
 	}
 }
-
-// callClientReconfScriptLocked queues the master's client-reconfig-script,
-// if any, with Redis's arguments: <master-name> <leader|observer> <state>
-// <from-ip> <from-port> <to-ip> <to-port>.
-func (e *Engine) callClientReconfScriptLocked(m *instance, leader bool, state, fromHost string, fromPort int, toHost string, toPort int) {
-	if m.cfg == nil || m.cfg.ClientReconfigScript == "" {
-		return
-	}
-	role := "observer"
-	if leader {
-		role = "leader"
-	}
-	e.scripts.schedule(m.cfg.ClientReconfigScript, m.name, role, state,
-		fromHost, strconv.Itoa(fromPort), toHost, strconv.Itoa(toPort))
-}
