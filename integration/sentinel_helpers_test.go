@@ -1164,10 +1164,18 @@ func (w *writeLog) waitAcksAfter(tb testing.TB, t time.Time, n int, timeout time
 func (w *writeLog) stop() { w.stopFn() }
 
 // startGoWriter runs a go-redis FailoverClient with default options that
-// SETs a new key every 10 ms.
-func startGoWriter(t *testing.T, e *sentinelEnv, prefix string) *writeLog {
+// SETs a new key every 10 ms. It is given the sentinels sents (all of
+// them when nil).
+func startGoWriter(t *testing.T, e *sentinelEnv, prefix string, sents []*sentinelProc) *writeLog {
 	w := &writeLog{name: "go-redis FailoverClient", prefix: prefix}
-	c := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: sentMaster, SentinelAddrs: e.sentinelPubAddrs()})
+	addrs := e.sentinelPubAddrs()
+	if sents != nil {
+		addrs = nil
+		for _, s := range sents {
+			addrs = append(addrs, s.pubAddr())
+		}
+	}
+	c := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: sentMaster, SentinelAddrs: addrs})
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {

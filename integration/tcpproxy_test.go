@@ -409,3 +409,94 @@ func (p *tcpProxy) origins() map[string]int {
 	}
 	return out
 }
+
+// tcpRow is one row of /proc/net/tcp.
+type tcpRow struct {
+	lport, rport int
+	state        string // "01" established, "0A" listen
+}
+
+// tcpTable reads /proc/net/tcp by inode.
+func tcpTable() map[string]tcpRow {
+	out := map[string]tcpRow{}
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return out
+	}
+	port := func(hexAddr string) int {
+		_, p, ok := strings.Cut(hexAddr, ":")
+		if !ok {
+			return 0
+		}
+		n, _ := strconv.ParseInt(p, 16, 32)
+		return int(n)
+	}
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		fs := strings.Fields(line)
+		if len(fs) > 9 && fs[9] != "0" {
+			out[fs[9]] = tcpRow{lport: port(fs[1]), rport: port(fs[2]), state: fs[3]}
+		}
+	}
+	return out
+}
+
+// socketInodes lists the socket inodes among pid's open files.
+func socketInodes(pid int) []string {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		if t, err := os.Readlink(dir + "/" + e.Name()); err == nil && strings.HasPrefix(t, "socket:[") {
+			out = append(out, strings.TrimSuffix(strings.TrimPrefix(t, "socket:["), "]"))
+		}
+	}
+	return out
+}
+
+// bypasses lists established connections from a process of side a to a
+// listening port of a process of side b, or the other way, that do not
+// go through a proxy: links a partition of a and b cannot cut.
+func (l *netLab) bypasses(a, b []string) []string {
+	l.mu.Lock()
+	pids := map[string][]int{}
+	for pid, n := range l.names {
+		pids[n] = append(pids[n], pid)
+	}
+	l.mu.Unlock()
+	table := tcpTable()
+	listens := func(name string) map[int]bool {
+		out := map[int]bool{}
+		for _, pid := range pids[name] {
+			for _, ino := range socketInodes(pid) {
+				if r, ok := table[ino]; ok && r.state == "0A" {
+					out[r.lport] = true
+				}
+			}
+		}
+		return out
+	}
+	var out []string
+	check := func(from, to string) {
+		lp := listens(to)
+		for _, pid := range pids[from] {
+			for _, ino := range socketInodes(pid) {
+				if r, ok := table[ino]; ok && r.state == "01" && lp[r.rport] {
+					out = append(out, fmt.Sprintf("%s -> %s port %d", from, to, r.rport))
+				}
+			}
+		}
+	}
+	for _, x := range a {
+		for _, y := range b {
+			if x == "client" || y == "client" {
+				continue // the test process also talks to everything directly, to observe
+			}
+			check(x, y)
+			check(y, x)
+		}
+	}
+	return out
+}
