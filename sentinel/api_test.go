@@ -91,6 +91,18 @@ func newAPIEnv(t *testing.T, withMeta bool, masters ...*MasterConfig) *apiEnv {
 		opts.Meta = v.meta
 	}
 	v.e = New(opts, cfg)
+	t.Cleanup(func() {
+		// Stop the script queue (the engine itself never started) and
+		// kill what it still runs.
+		v.e.once.Do(func() { close(v.e.stop) })
+		v.e.mu.Lock()
+		for _, j := range v.e.scripts.jobs {
+			if j.proc != nil {
+				_ = j.proc.Process.Kill()
+			}
+		}
+		v.e.mu.Unlock()
+	})
 	return v
 }
 

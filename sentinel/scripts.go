@@ -111,10 +111,16 @@ func (q *scriptQueue) drive() {
 		case <-t.C:
 		case <-q.wake:
 		case <-e.stop:
+		}
+		select {
+		case <-e.stop:
+			// Running programs finish on their own; waiting runs are
+			// dropped with the engine.
 			e.mu.Lock()
 			q.active = false
 			e.mu.Unlock()
 			return
+		default:
 		}
 		e.mu.Lock()
 		now := time.Now()
@@ -188,6 +194,10 @@ func (q *scriptQueue) wait(j *scriptJob, cmd *exec.Cmd) {
 	e.event(hclog.Debug, "-script-child", nil, fmt.Sprintf("%d %d %d", j.pid, code, sig))
 	q.finishedLocked(j, sig, code)
 	e.unlock()
+	select { // a slot is free: start the next waiting run now
+	case q.wake <- struct{}{}:
+	default:
+	}
 }
 
 // finishedLocked handles the end of a run: retried after a signal or exit
