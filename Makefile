@@ -46,3 +46,4 @@ clean:
 	rm -rf bin
 
 -include cluster.mk
+-include sentinel.mk
