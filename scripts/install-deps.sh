@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Installs the interop peers the tests need (Debian's redis-server and
-# redis-tools) when they are missing. Everything else comes from go.mod.
+# Installs the interop peers the tests need (Debian's redis-server,
+# redis-tools, redis-sentinel, python3-redis) when they are missing.
+# Everything else comes from go.mod.
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 command -v redis-benchmark >/dev/null 2>&1 || need+=(redis-tools)
 command -v tclsh >/dev/null 2>&1 || need+=(tcl)
+# The sentinel tests run real redis-sentinels and a redis-py client.
+command -v redis-sentinel >/dev/null 2>&1 || need+=(redis-sentinel)
+/usr/bin/python3 -c 'import redis.sentinel' >/dev/null 2>&1 || need+=(python3-redis)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
