@@ -25,10 +25,12 @@ package sentinel
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -165,6 +167,15 @@ func (g *Group) queryPeers() []peerGroup {
 			defer cancel()
 			info, err := QueryGroup(ctx, net.JoinHostPort(p.Host, strconv.Itoa(p.Port)), g.opts.PeerUser, g.opts.PeerPass)
 			if err != nil {
+				// A sentinel whose SENTINEL command does not pass SKIFF-GROUP
+				// on: ask its admin API at the default admin port.
+				hctx, hcancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+				if hinfo, herr := QueryGroupHTTP(hctx, net.JoinHostPort(p.Host, strconv.Itoa(peerAdminPort(p)))); herr == nil {
+					info, err = hinfo, nil
+				}
+				hcancel()
+			}
+			if err != nil {
 				g.log.Debug("asking a sentinel for its group", "peer", p.RunID, "addr", net.JoinHostPort(p.Host, strconv.Itoa(p.Port)), "error", err)
 				return
 			}
@@ -275,6 +286,23 @@ func (g *Group) leaveAndJoin(target peerGroup) error {
 			addrs = append(addrs, a)
 		}
 	}
+	// Leave only for a group whose admin API answers.
+	reachable := false
+	for _, a := range addrs {
+		ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+		c := admin.NewClient(a, g.opts.Token)
+		c.NoLeaderRetries = -1
+		_, err := c.Status(ctx)
+		cancel()
+		if err == nil {
+			reachable = true
+			break
+		}
+	}
+	if !reachable {
+		return fmt.Errorf("group %s (via sentinel %s): admin API unreachable at %s", target.info.GroupID,
+			target.peer.RunID, strings.Join(addrs, ","))
+	}
 	g.log.Info("leaving this group of one to join the sentinels' group", "group", target.info.GroupID,
 		"members", target.info.Members, "via", target.peer.RunID, "admin", strings.Join(addrs, ","))
 	g.install(nil)
@@ -361,6 +389,42 @@ func (g *Group) renameBack(aside string) error {
 }
 
 // ---------------------------------------------------------------- client
+
+// peerAdminPort is a peer's admin port when it uses the default (RESP
+// port + 20000).
+var peerAdminPort = func(p Peer) int { return p.Port + 20000 }
+
+// groupInfoJSON is GET /sentinel-group.
+type groupInfoJSON struct {
+	ID          string `json:"id"`
+	GroupID     string `json:"group_id"`
+	Members     int    `json:"members"`
+	LeaderAdmin string `json:"leader_admin_addr"`
+	Accepting   bool   `json:"accepting"`
+	Admin       string `json:"admin_addr"`
+}
+
+// QueryGroupHTTP asks a sentinel's admin API (host:port) for its group
+// (GET /sentinel-group).
+func QueryGroupHTTP(ctx context.Context, adminAddr string) (GroupInfo, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+adminAddr+"/sentinel-group", nil)
+	if err != nil {
+		return GroupInfo{}, err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return GroupInfo{}, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return GroupInfo{}, fmt.Errorf("GET /sentinel-group: HTTP %d", res.StatusCode)
+	}
+	var j groupInfoJSON
+	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<16)).Decode(&j); err != nil {
+		return GroupInfo{}, err
+	}
+	return GroupInfo{GroupID: j.GroupID, Members: j.Members, LeaderAdmin: j.LeaderAdmin, Accepting: j.Accepting, Admin: j.Admin}, nil
+}
 
 // QueryGroup asks the sentinel at addr (its RESP address) for its group
 // with SENTINEL SKIFF-GROUP, authenticating first when pass is set.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -25,15 +26,34 @@ import (
 // the real process's SENTINEL command hands to Group.Command); peers are
 // "known" as the hello messages would make them known.
 
+// freePort picks a free port below the ephemeral range (so that no
+// outgoing connection takes it before the test binds it), never the same
+// twice in one run.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for i := 0; i < 1000; i++ {
+		p := 20000 + rand.IntN(12000)
+		if portsUsed[p] {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		portsUsed[p] = true
+		return p
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port")
+	return 0
 }
+
+var (
+	portsMu   sync.Mutex
+	portsUsed = map[int]bool{}
+)
 
 type tnode struct {
 	id                  string
@@ -77,6 +97,8 @@ type tcluster struct {
 
 	mu    sync.Mutex
 	knows func(i, j int) bool // nil: every running sentinel knows every other
+
+	noSkiffGroup bool // SENTINEL SKIFF-GROUP unknown: formation asks the admin API
 
 	violation chan string
 	checkOnce sync.Once
@@ -158,7 +180,7 @@ func (c *tcluster) serveRESP(nd *tnode) {
 					w.AppendOK()
 				case "SENTINEL":
 					g := nd.group()
-					if g == nil || !g.Command(w, args) {
+					if g == nil || c.noSkiffGroup || !g.Command(w, args) {
 						w.AppendError("ERR unknown subcommand")
 					}
 				default:
@@ -401,6 +423,24 @@ func TestFormationFive(t *testing.T) {
 	}
 }
 
+// TestFormationOverAdminAPI: peers whose SENTINEL command does not know
+// SKIFF-GROUP are asked GET /sentinel-group on their admin port.
+func TestFormationOverAdminAPI(t *testing.T) {
+	c := newCluster(t, 3)
+	c.noSkiffGroup = true
+	byResp := map[int]int{}
+	for _, nd := range c.nodes {
+		byResp[nd.respPort] = nd.adminPort
+	}
+	old := peerAdminPort
+	peerAdminPort = func(p Peer) int { return byResp[p.Port] }
+	defer func() { peerAdminPort = old }()
+	for i := range c.nodes {
+		c.start(i, nil)
+	}
+	c.waitOneGroup(3, 15*time.Second)
+}
+
 // TestFormationPartialKnowledge: the largest id hears only of the middle
 // one at first (hellos arrive unevenly); still one group.
 func TestFormationPartialKnowledge(t *testing.T) {
@@ -505,13 +545,27 @@ func TestGroupRefusesJoins(t *testing.T) {
 // the sentinel goes back to its own group of one with its state.
 func TestFormationJoinFailureRestores(t *testing.T) {
 	c := newCluster(t, 1)
-	// A fake peer claiming a bigger group whose admin API is unreachable.
+	// A fake peer claiming a bigger group.
 	fake, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fake.Close()
-	dead := freePort(t)
+	// Its admin API answers /status but fails every join.
+	adm := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/status" {
+			w.Write([]byte("{}"))
+			return
+		}
+		http.Error(w, `{"error":"broken","code":"internal"}`, http.StatusInternalServerError)
+	})}
+	admLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go adm.Serve(admLn)
+	defer adm.Close()
+	dead := admLn.Addr().(*net.TCPAddr).Port
 	go func() {
 		for {
 			conn, err := fake.Accept()
@@ -573,7 +627,9 @@ func TestFormationJoinFailureRestores(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		failed, _ := filepath.Glob(filepath.Join(c.nodes[0].dir, "raft.failed-*"))
-		if len(failed) > 0 && g.Raft() != nil && g.IsLeader() {
+		_, restored := g.Monitor("m")
+		if len(failed) > 0 && g.Raft() != nil && g.IsLeader() && restored &&
+			strings.Contains(c.nodes[0].logs.String(), "back in its group of one") {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -581,10 +637,6 @@ func TestFormationJoinFailureRestores(t *testing.T) {
 			t.Fatal("no failed join and restore")
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-	if _, ok := g.Monitor("m"); !ok || !strings.Contains(c.nodes[0].logs.String(), "back in its group of one") {
-		c.dumpLogs()
-		t.Fatalf("state not restored")
 	}
 	if old, _ := filepath.Glob(filepath.Join(c.nodes[0].dir, "raft.old-*")); len(old) != 0 {
 		t.Errorf("old dir not moved back: %v", old)

@@ -479,6 +479,17 @@ func (g *Group) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
 		return
 	}
+	if r.URL.Path == "/sentinel-group" {
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", http.MethodGet)
+			groupWriteJSON(w, http.StatusMethodNotAllowed, groupErrorBody{Error: "/sentinel-group needs GET", Code: admin.CodeMethod})
+			return
+		}
+		info := g.Info()
+		groupWriteJSON(w, http.StatusOK, groupInfoJSON{ID: g.opts.MyID, GroupID: info.GroupID, Members: info.Members,
+			LeaderAdmin: info.LeaderAdmin, Accepting: info.Accepting, Admin: info.Admin})
+		return
+	}
 	g.mu.Lock()
 	h := g.admH
 	g.mu.Unlock()
