@@ -58,7 +58,9 @@ type SentinelHooks interface {
 	// SentinelMasterNames lists monitored master names (for ROLE).
 	SentinelMasterNames() []string
 	// SentinelShutdown is called once before the process exits (SHUTDOWN
-	// or signal) to flush the config.
+	// or signal) to flush the config: Server.Shutdown calls it, after the
+	// clients are disconnected and before Serve returns, without the data
+	// lock.
 	SentinelShutdown()
 }
 
@@ -112,6 +114,11 @@ func (s *Server) Publish(channel, message string) {
 	st := s.sentinel
 	if st == nil {
 		return
+	}
+	select {
+	case <-s.done:
+		return // stopped: nobody to deliver to
+	default:
 	}
 	st.pubMu.Lock()
 	st.pubQ = append(st.pubQ, sentinelMsg{channel, message})
