@@ -17,7 +17,7 @@ import (
 // error text when the name is taken.
 func (e *Engine) monitorLocked(name, host string, port, quorum int) (*instance, error) {
 	if _, ok := e.masters[name]; ok {
-		return nil, replyError("ERR Duplicated master name")
+		return nil, replyError("ERR Duplicate master name.")
 	}
 	mc := NewMasterConfig(name, host, port, quorum)
 	mc.DownAfterMs = e.timing.defaultDownAfter

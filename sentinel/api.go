@@ -389,7 +389,7 @@ func (e *Engine) cmdMonitor(w *resp.Writer, args [][]byte) {
 		return
 	}
 	if m.cfg != nil {
-		m.cfg.FailoverTimeoutMs = e.scripts.defaultFailoverTimeout()
+		m.cfg.FailoverTimeoutMs = e.timing.defaultFoTimeout
 	}
 	e.saveAndReplyLocked(w)
 	e.event(hclog.Warn, "+monitor", m, fmt.Sprintf(" quorum %d", quorum))
@@ -950,7 +950,7 @@ func (e *Engine) debugParams() []struct {
 		{"ask-period", &t.askPeriod},
 		{"publish-period", &t.publishPeriod},
 		{"default-down-after", &t.defaultDownAfter},
-		{"default-failover-timeout", &e.scripts.dfltFailoverTimeout},
+		{"default-failover-timeout", &t.defaultFoTimeout},
 		{"tilt-trigger", &t.tiltTrigger},
 		{"tilt-period", &t.tiltPeriod},
 		{"slave-reconf-timeout", &t.slaveReconfTimeout},
@@ -962,7 +962,6 @@ func (e *Engine) debugParams() []struct {
 }
 
 func (e *Engine) appendDebugLocked(w *resp.Writer) {
-	_ = e.scripts.defaultFailoverTimeout() // fills in the default
 	var f fields
 	for _, p := range e.debugParams() {
 		f.num(strings.ToUpper(p.name), *p.v)
@@ -973,7 +972,6 @@ func (e *Engine) appendDebugLocked(w *resp.Writer) {
 // cmdDebugSetLocked is SENTINEL DEBUG <param> <ms> [...]; like Redis it
 // applies the pairs before a bad one.
 func (e *Engine) cmdDebugSetLocked(w *resp.Writer, args [][]byte) {
-	_ = e.scripts.defaultFailoverTimeout()
 	params := e.debugParams()
 	for j := 2; j < len(args); j++ {
 		option := string(args[j])

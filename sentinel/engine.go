@@ -244,6 +244,7 @@ func (e *Engine) addMasterLocked(mc *MasterConfig) *instance {
 	m := &instance{kind: kindMaster, name: mc.Name, host: mc.Host, port: mc.Port, cfg: mc,
 		replicas: map[string]*instance{}, sentinels: map[string]*instance{},
 		configEpoch: mc.ConfigEpoch, roleReported: kindMaster, roleReportedTime: time.Now()}
+	m.initPingTimes()
 	for _, r := range mc.KnownReplicas {
 		if h, p, ok := splitHostPort(r); ok {
 			e.addReplicaLocked(m, h, p)
@@ -265,14 +266,24 @@ func (e *Engine) addReplicaLocked(m *instance, host string, port int) *instance 
 	}
 	r := &instance{kind: kindReplica, name: name, host: host, port: port, master: m,
 		priority: 100, announced: true, roleReported: kindReplica, roleReportedTime: time.Now()}
+	r.initPingTimes()
 	m.replicas[name] = r
 	return r
 }
 
 func (e *Engine) addSentinelLocked(m *instance, host string, port int, runID string) *instance {
 	s := &instance{kind: kindSentinel, name: runID, host: host, port: port, runID: runID, master: m}
+	s.initPingTimes()
 	m.sentinels[runID] = s
 	return s
+}
+
+// initPingTimes starts a new instance's clocks as if a PING had just been
+// sent and answered: it is SDOWN only after down-after without a reply,
+// and SENTINEL MASTER shows its age rather than zero.
+func (ri *instance) initPingTimes() {
+	now := time.Now()
+	ri.actPingTime, ri.lastAvailTime, ri.lastPongTime = now, now, now
 }
 
 // syncConfigLocked copies the live state (known replicas and sentinels,

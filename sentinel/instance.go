@@ -180,6 +180,7 @@ type timing struct {
 	askPeriod          int64
 	publishPeriod      int64
 	defaultDownAfter   int64
+	defaultFoTimeout   int64
 	tiltTrigger        int64
 	tiltPeriod         int64
 	slaveReconfTimeout int64
@@ -191,7 +192,7 @@ type timing struct {
 
 func defaultTiming() timing {
 	return timing{infoPeriod: 10000, pingPeriod: 1000, askPeriod: 1000, publishPeriod: 2000,
-		defaultDownAfter: 30000, tiltTrigger: 2000, tiltPeriod: 30000, slaveReconfTimeout: 10000,
+		defaultDownAfter: 30000, defaultFoTimeout: DefaultFailoverTimeoutMs, tiltTrigger: 2000, tiltPeriod: 30000, slaveReconfTimeout: 10000,
 		minLinkReconnect: 15000, electionTimeout: 10000, scriptMaxRuntime: 60000, scriptRetryDelay: 30000}
 }
 

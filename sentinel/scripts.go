@@ -52,23 +52,10 @@ type scriptQueue struct {
 	active  bool          // the driving goroutine is running
 	wake    chan struct{} // starts queued jobs without waiting for the next poll
 
-	// dfltFailoverTimeout is SENTINEL DEBUG's default-failover-timeout
-	// (0 = not yet set: Redis's 180000). It lives here until the
-	// engine's timing has the field.
-	dfltFailoverTimeout int64
 }
 
 func newScriptQueue(e *Engine) *scriptQueue {
 	return &scriptQueue{e: e, wake: make(chan struct{}, 1)}
-}
-
-// defaultFailoverTimeout is the failover-timeout given to masters added at
-// run time (SENTINEL MONITOR).
-func (q *scriptQueue) defaultFailoverTimeout() int64 {
-	if q.dfltFailoverTimeout <= 0 {
-		q.dfltFailoverTimeout = DefaultFailoverTimeoutMs
-	}
-	return q.dfltFailoverTimeout
 }
 
 // schedule queues one run of path with args. Called with Engine.mu held.
