@@ -24,12 +24,15 @@ var serverHooks []func(cfg *config.Config, logger hclog.Logger) (io.Closer, erro
 
 const usage = `Usage:
   skiff server [/path/to/redis.conf] [--option value ...]
+  skiff sentinel [/path/to/sentinel.conf] [--option value ...]
   skiff admin <status|join|remove|transfer-leadership> [flags]
   skiff version
   skiff help
 
 Options use Redis's names (port, bind, dir, requirepass, ...); every
-config-file directive can also be given as --name value.
+config-file directive can also be given as --name value. A sentinel needs
+a writable sentinel.conf (it saves its state there) and listens on 26379
+unless port says otherwise.
 `
 
 func main() {
@@ -44,6 +47,8 @@ func run(args []string) int {
 	switch args[0] {
 	case "server":
 		return runServer(args[1:])
+	case "sentinel":
+		return runSentinel(args[1:])
 	case "admin":
 		return runAdminCommand(args[1:])
 	case "version", "--version", "-v":
@@ -106,6 +111,10 @@ func runServer(args []string) int {
 			return 1
 		}
 	}
+	// Redis's test harnesses wait for " PID: <pid>" and then "Ready to
+	// accept" in the log (see ../shared/tools/redis-suite/README.md); keep
+	// both texts (also printed by skiff sentinel, cmd/skiff/sentinel.go).
+	logStarting(logger, "server", int(cfg.Int("port")))
 	srv, err := node.New(cfg, logger)
 	if err != nil {
 		logger.Error("cannot start server", "error", err)
@@ -119,7 +128,7 @@ func runServer(args []string) int {
 		logger.Error("cannot start server", "error", err)
 		return 1
 	}
-	logger.Info("ready to accept connections", "port", srv.Port(), "version", node.SkiffVersion)
+	logger.Info("Ready to accept connections", "port", srv.Port(), "version", node.SkiffVersion)
 	var closers []io.Closer
 	if cfg.Bool("cluster-enabled") {
 		for _, h := range serverHooks {
@@ -150,6 +159,12 @@ func runServer(args []string) int {
 	}
 	logger.Info("server stopped")
 	return 0
+}
+
+// logStarting logs the start-up line with the process id.
+func logStarting(logger hclog.Logger, mode string, port int) {
+	logger.Info(fmt.Sprintf("Skiff %s (Redis %s compatible) starting in %s mode, port=%d, PID: %d",
+		node.SkiffVersion, node.Version, mode, port, os.Getpid()))
 }
 
 // newLogger builds the process logger from loglevel and logfile.

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/skiffdb/skiff/config"
+	"github.com/skiffdb/skiff/node"
+	"github.com/skiffdb/skiff/sentinel"
+)
+
+// runSentinel is `skiff sentinel [sentinel.conf] [--option value ...]`:
+// the server with redis-sentinel's command table, the sentinel engine,
+// and this sentinel's member of the sentinels' Raft group (which forms by
+// itself, docs/sentinel.md).
+func runSentinel(args []string) int {
+	var file string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "--") {
+		file, args = args[0], args[1:]
+	}
+	cfg, err := config.LoadWith(file, args, config.LoadOptions{Sentinel: true})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "skiff: %v\n", err)
+		return 1
+	}
+	scfg, err := sentinel.ParseConfig(cfg.SentinelDirectives(), cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "skiff: %v\n", err)
+		return 1
+	}
+	// Like redis-sentinel, work inside dir: the log file, the rewritten
+	// dir line and the Raft state are relative to it.
+	if dir := cfg.String("dir"); dir != "" && dir != "." {
+		if err := os.Chdir(dir); err != nil {
+			fmt.Fprintf(os.Stderr, "skiff: can't chdir to dir %s: %v\n", dir, err)
+			return 1
+		}
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "skiff: %v\n", err)
+		return 1
+	}
+	if err := cfg.SetPairs([]string{"dir", wd}); err != nil {
+		fmt.Fprintf(os.Stderr, "skiff: %v\n", err)
+		return 1
+	}
+	logger, closeLog, err := newLogger(cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "skiff: %v\n", err)
+		return 1
+	}
+	defer closeLog()
+	port := int(cfg.Int("port"))
+	logStarting(logger, "sentinel", port)
+	if err := sentinel.CheckConfigFile(cfg.File()); err != nil {
+		logger.Error(err.Error())
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+
+	var saveMu sync.Mutex
+	save := func(c *sentinel.Config) error {
+		saveMu.Lock()
+		defer saveMu.Unlock()
+		if c.Server == nil {
+			c.Server = cfg
+		}
+		return sentinel.RewriteFile(cfg.File(), c)
+	}
+	if scfg.MyID == "" {
+		// The id is this sentinel's identity for good (and its Raft node
+		// id): persist it before anything uses it.
+		scfg.MyID = sentinel.NewMyID()
+		if err := save(scfg); err != nil {
+			logger.Error("cannot save the new sentinel id", "error", err)
+			return 1
+		}
+		logger.Info("Sentinel new configuration saved on disk")
+	}
+	logger.Info("Sentinel ID is " + scfg.MyID)
+
+	grp, err := openSentinelGroup(cfg, scfg, wd, logger)
+	if err != nil {
+		logger.Error("cannot start the sentinels' raft group", "error", err)
+		return 1
+	}
+	srv, err := node.New(cfg, logger)
+	if err != nil {
+		logger.Error("cannot start sentinel", "error", err)
+		grp.Close()
+		return 1
+	}
+	eng := sentinel.New(sentinel.Options{
+		Port:         port,
+		Meta:         grp,
+		Publish:      srv.Publish,
+		SaveConfig:   save,
+		ExtraCommand: grp.Command,
+		Logger:       logger.Named("sentinel"),
+	}, scfg)
+	srv.SetSentinelMode(eng)
+	if err := srv.Listen(); err != nil {
+		logger.Error("cannot start sentinel", "error", err)
+		grp.Close()
+		return 1
+	}
+	logger.Info("Ready to accept connections", "port", srv.Port(), "mode", "sentinel", "version", node.SkiffVersion)
+	grp.SetPeers(eng.KnownSentinels)
+	eng.Start()
+	grp.Start()
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		select {
+		case sig := <-sigs:
+			logger.Info("received signal, shutting down", "signal", sig.String())
+			srv.Shutdown() // calls the engine's SentinelShutdown: the config is flushed
+		case <-srv.Done():
+		}
+	}()
+	srv.Serve()
+	eng.Stop()
+	if err := grp.Close(); err != nil {
+		logger.Warn("shutdown", "error", err)
+	}
+	logger.Info("Sentinel is now ready to exit, bye bye...")
+	return 0
+}
+
+// openSentinelGroup opens this sentinel's Raft member: ports as for a
+// cluster node (raft = port+10000, admin = port+20000 unless raft-port /
+// admin-port), state under dir, node id = myid, up to 5 voters unless
+// raft-voters says otherwise.
+func openSentinelGroup(cfg *config.Config, scfg *sentinel.Config, dir string, logger hclog.Logger) (*sentinel.Group, error) {
+	raftPort, adminPort, err := memberPorts(cfg)
+	if err != nil {
+		return nil, err
+	}
+	listenHost, advHost := memberHosts(cfg)
+	if scfg.AnnounceIP != "" {
+		advHost = scfg.AnnounceIP
+	}
+	voters := sentinel.DefaultSentinelVoters
+	if cfg.IsSet("raft-voters") {
+		voters = int(cfg.Int("raft-voters"))
+	}
+	var join []string
+	if j := cfg.String("join"); j != "" {
+		join = strings.Split(j, ",")
+	}
+	token := cfg.String("admin-token")
+	if token == "" {
+		token = cfg.String("requirepass")
+	}
+	// Sentinels authenticate to each other with sentinel-user/-pass, or
+	// else with their own requirepass (as Redis does).
+	peerUser, peerPass := "", cfg.String("requirepass")
+	if scfg.SentinelPass != "" {
+		peerUser, peerPass = scfg.SentinelUser, scfg.SentinelPass
+	}
+	return sentinel.OpenGroup(sentinel.GroupOptions{
+		Dir: dir, MyID: scfg.MyID,
+		ListenHost: listenHost, AdvertiseHost: advHost,
+		Port: int(cfg.Int("port")), RaftPort: raftPort, AdminPort: adminPort,
+		Voters:    voters,
+		Bootstrap: cfg.Bool("bootstrap"),
+		Join:      join,
+		Token:     token,
+		PeerUser:  peerUser, PeerPass: peerPass,
+		HeartbeatTimeout:   ms(cfg, "raft-heartbeat-timeout"),
+		ElectionTimeout:    ms(cfg, "raft-election-timeout"),
+		LeaderLeaseTimeout: ms(cfg, "raft-leader-lease-timeout"),
+		CommitTimeout:      ms(cfg, "raft-commit-timeout"),
+		SnapshotThreshold:  uint64(cfg.Int("raft-snapshot-threshold")),
+		SnapshotInterval:   time.Duration(cfg.Int("raft-snapshot-interval")) * time.Second,
+		NoSync:             cfg.Bool("raft-nosync"),
+		RaftDebug:          cfg.String("loglevel") == "debug",
+		Logger:             logger.Named("raft"),
+	})
+}
