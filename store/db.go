@@ -9,9 +9,14 @@ import (
 // that have a TTL, for active expiry sampling.
 type DB struct {
 	ID       int
-	keys     *Dict[Object]
+	keys     *keyDict
 	volatile []*Entry
 	store    *Store
+	// slots indexes the keys by hash slot (slotindex.go); nil unless
+	// slotIndexOn, which belongs to the database rather than to the
+	// contents that Swap moves.
+	slots       *slotIndex
+	slotIndexOn bool
 	// AvgTTL is the running average TTL of sampled volatile keys (INFO
 	// keyspace avg_ttl), in ms.
 	AvgTTL int64
@@ -52,7 +57,7 @@ func New(n int) *Store {
 	s := &Store{}
 	s.DBs = make([]*DB, n)
 	for i := range s.DBs {
-		s.DBs[i] = &DB{ID: i, keys: NewDict[Object](), store: s}
+		s.DBs[i] = &DB{ID: i, keys: newMetaDict[Object, slotMeta](), store: s}
 	}
 	return s
 }
@@ -63,8 +68,11 @@ func (db *DB) Len() int { return db.keys.Len() }
 // Expires is the number of keys with a TTL.
 func (db *DB) Expires() int { return len(db.volatile) }
 
-// Dict exposes the key table for iteration (SCAN, KEYS, snapshots).
-func (db *DB) Dict() *Dict[Object] { return db.keys }
+// Dict exposes the key table for iteration (SCAN, KEYS, snapshots) and
+// sampling. Keys must be added and removed only through DB's methods
+// (Put, SetValue, Delete...), which keep the TTL and slot indexes and
+// running snapshots right.
+func (db *DB) Dict() *keyDict { return db.keys }
 
 // expired follows Redis: a key lives through the millisecond of its
 // expire time and is gone only after it (keyIsExpired's now > when).
@@ -127,6 +135,9 @@ func (db *DB) put(key []byte) (e *Entry, created bool) {
 		return e, false
 	}
 	e, created = db.keys.Upsert(string(key))
+	if db.slots != nil {
+		db.slots.add(e)
+	}
 	db.stampNew(e)
 	if created && db.store.OnNew != nil {
 		db.store.OnNew(db, e.Key)
@@ -172,6 +183,9 @@ func (db *DB) Delete(key string) bool {
 	}
 	if e.Val.vol != 0 {
 		db.unindex(e)
+	}
+	if db.slots != nil {
+		db.slots.remove(e)
 	}
 	db.keys.ShrinkIfNeeded()
 	return true
@@ -219,18 +233,28 @@ func (db *DB) unindex(e *Entry) {
 // Flush removes every key. A running snapshot keeps walking the old
 // table, which nothing can reach or change any more, so it needs no copy.
 func (db *DB) Flush() {
-	db.keys = NewDict[Object]()
+	db.keys = newMetaDict[Object, slotMeta]()
 	db.volatile = nil
 	db.AvgTTL = 0
+	if db.slots != nil {
+		db.slots = new(slotIndex)
+	}
 }
 
-// Swap exchanges the contents of two databases (SWAPDB). A running
-// snapshot finds an entry's original database by its table, so the swap
-// needs nothing from it.
+// Swap exchanges the contents of two databases (SWAPDB, and installing a
+// loaded keyspace). A running snapshot finds an entry's original database
+// by its table, so the swap needs nothing from it. Slot indexes travel
+// with the keys; a database that keeps a slot index and receives keys
+// that have none builds one, O(keys), and one that keeps none drops the
+// index it receives. So a store built for loading should have the same
+// databases indexed as the one it is swapped into.
 func (db *DB) Swap(other *DB) {
 	db.keys, other.keys = other.keys, db.keys
 	db.volatile, other.volatile = other.volatile, db.volatile
 	db.AvgTTL, other.AvgTTL = other.AvgTTL, db.AvgTTL
+	db.slots, other.slots = other.slots, db.slots
+	db.fixSlotIndex()
+	other.fixSlotIndex()
 }
 
 // RandomKey returns a random live key, or "" and false when there is none.

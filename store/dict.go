@@ -11,24 +11,35 @@ import (
 // present for the whole iteration even across resizes (reverse-binary
 // cursor increments), incremental rehashing so that no single operation
 // pays for a whole resize, and fair random sampling.
-type Dict[V any] struct {
-	ht        [2]table[V]
+type Dict[V any] = MetaDict[V, struct{}]
+
+// Node is one element of a Dict.
+type Node[V any] = MetaNode[V, struct{}]
+
+// MetaDict is a Dict whose nodes also carry a value of type M that the
+// dict itself never reads: the keyspace keeps its per-slot index position
+// there (slotindex.go). With M = struct{} (Dict) it costs nothing.
+type MetaDict[V, M any] struct {
+	ht        [2]table[V, M]
 	rehashIdx int // -1 when not rehashing
 	// pauseRehash > 0 while an unsafe iteration is in progress.
 	pauseRehash int
 }
 
-type table[V any] struct {
-	buckets []*Node[V]
+type table[V, M any] struct {
+	buckets []*MetaNode[V, M]
 	mask    uint64
 	used    int
 }
 
-// Node is one element; Val is addressable and stays at the same address
-// for the element's lifetime, so callers may keep *Node briefly.
-type Node[V any] struct {
+// MetaNode is one element; Val is addressable and stays at the same
+// address for the element's lifetime, so callers may keep *MetaNode
+// briefly.
+type MetaNode[V, M any] struct {
 	Key  string
-	next *Node[V]
+	next *MetaNode[V, M]
+	// meta precedes Val so that a zero-size M adds no padding.
+	meta M
 	Val  V
 }
 
@@ -39,19 +50,21 @@ func hashString(s string) uint64 { return maphash.String(seed, s) }
 const initialSize = 4
 
 // NewDict returns an empty dict.
-func NewDict[V any]() *Dict[V] { return &Dict[V]{rehashIdx: -1} }
+func NewDict[V any]() *Dict[V] { return newMetaDict[V, struct{}]() }
+
+func newMetaDict[V, M any]() *MetaDict[V, M] { return &MetaDict[V, M]{rehashIdx: -1} }
 
 // Len is the number of elements.
-func (d *Dict[V]) Len() int { return d.ht[0].used + d.ht[1].used }
+func (d *MetaDict[V, M]) Len() int { return d.ht[0].used + d.ht[1].used }
 
 // Buckets is the number of slots of the main table (for INFO/DEBUG).
-func (d *Dict[V]) Buckets() int { return len(d.ht[0].buckets) + len(d.ht[1].buckets) }
+func (d *MetaDict[V, M]) Buckets() int { return len(d.ht[0].buckets) + len(d.ht[1].buckets) }
 
-func (d *Dict[V]) rehashing() bool { return d.rehashIdx >= 0 }
+func (d *MetaDict[V, M]) rehashing() bool { return d.rehashIdx >= 0 }
 
 // rehashStep moves up to n non-empty buckets from table 0 to table 1,
 // visiting at most 10*n empty ones, like Redis's dictRehash.
-func (d *Dict[V]) rehashStep(n int) {
+func (d *MetaDict[V, M]) rehashStep(n int) {
 	if !d.rehashing() || d.pauseRehash > 0 {
 		return
 	}
@@ -80,17 +93,17 @@ func (d *Dict[V]) rehashStep(n int) {
 	}
 	if d.ht[0].used == 0 {
 		d.ht[0] = d.ht[1]
-		d.ht[1] = table[V]{}
+		d.ht[1] = table[V, M]{}
 		d.rehashIdx = -1
 	}
 }
 
-func (d *Dict[V]) resize(size int) {
+func (d *MetaDict[V, M]) resize(size int) {
 	if size < initialSize {
 		size = initialSize
 	}
 	size = 1 << bits.Len(uint(size-1))
-	t := table[V]{buckets: make([]*Node[V], size), mask: uint64(size - 1)}
+	t := table[V, M]{buckets: make([]*MetaNode[V, M], size), mask: uint64(size - 1)}
 	if d.ht[0].buckets == nil {
 		d.ht[0] = t
 		return
@@ -102,7 +115,7 @@ func (d *Dict[V]) resize(size int) {
 	d.rehashIdx = 0
 }
 
-func (d *Dict[V]) expandIfNeeded() {
+func (d *MetaDict[V, M]) expandIfNeeded() {
 	if d.rehashing() {
 		return
 	}
@@ -116,7 +129,7 @@ func (d *Dict[V]) expandIfNeeded() {
 }
 
 // ShrinkIfNeeded starts shrinking a table that is under 10% full.
-func (d *Dict[V]) ShrinkIfNeeded() {
+func (d *MetaDict[V, M]) ShrinkIfNeeded() {
 	if d.rehashing() || len(d.ht[0].buckets) <= initialSize {
 		return
 	}
@@ -126,7 +139,7 @@ func (d *Dict[V]) ShrinkIfNeeded() {
 }
 
 // Find returns the node for key, or nil.
-func (d *Dict[V]) Find(key string) *Node[V] {
+func (d *MetaDict[V, M]) Find(key string) *MetaNode[V, M] {
 	if d.Len() == 0 {
 		return nil
 	}
@@ -149,7 +162,7 @@ func (d *Dict[V]) Find(key string) *Node[V] {
 }
 
 // FindBytes is Find for a []byte key without converting it to a string.
-func (d *Dict[V]) FindBytes(key []byte) *Node[V] {
+func (d *MetaDict[V, M]) FindBytes(key []byte) *MetaNode[V, M] {
 	if d.Len() == 0 {
 		return nil
 	}
@@ -173,7 +186,7 @@ func (d *Dict[V]) FindBytes(key []byte) *Node[V] {
 
 // Upsert returns the node for key, creating it with a zero Val when
 // absent. created tells which happened.
-func (d *Dict[V]) Upsert(key string) (n *Node[V], created bool) {
+func (d *MetaDict[V, M]) Upsert(key string) (n *MetaNode[V, M], created bool) {
 	if n := d.Find(key); n != nil {
 		return n, false
 	}
@@ -184,14 +197,14 @@ func (d *Dict[V]) Upsert(key string) (n *Node[V], created bool) {
 		tb = &d.ht[1]
 	}
 	i := hashString(key) & tb.mask
-	n = &Node[V]{Key: key, next: tb.buckets[i]}
+	n = &MetaNode[V, M]{Key: key, next: tb.buckets[i]}
 	tb.buckets[i] = n
 	tb.used++
 	return n, true
 }
 
 // Delete removes key and returns its node (nil when absent).
-func (d *Dict[V]) Delete(key string) *Node[V] {
+func (d *MetaDict[V, M]) Delete(key string) *MetaNode[V, M] {
 	if d.Len() == 0 {
 		return nil
 	}
@@ -200,7 +213,7 @@ func (d *Dict[V]) Delete(key string) *Node[V] {
 	for t := 0; t < 2; t++ {
 		tb := &d.ht[t]
 		if tb.buckets != nil {
-			var prev *Node[V]
+			var prev *MetaNode[V, M]
 			for e := tb.buckets[h&tb.mask]; e != nil; prev, e = e, e.next {
 				if e.Key == key {
 					if prev == nil {
@@ -222,21 +235,21 @@ func (d *Dict[V]) Delete(key string) *Node[V] {
 }
 
 // Clear empties the dict.
-func (d *Dict[V]) Clear() {
-	*d = Dict[V]{rehashIdx: -1}
+func (d *MetaDict[V, M]) Clear() {
+	*d = MetaDict[V, M]{rehashIdx: -1}
 }
 
 // Scan calls fn for the elements of the buckets at cursor and returns the
 // next cursor (0 when the iteration is complete). fn must not modify the
 // dict. The reverse-binary cursor guarantees that an element present from
 // the start to the end of a full iteration is returned at least once.
-func (d *Dict[V]) Scan(cursor uint64, fn func(*Node[V])) uint64 {
+func (d *MetaDict[V, M]) Scan(cursor uint64, fn func(*MetaNode[V, M])) uint64 {
 	if d.Len() == 0 {
 		return 0
 	}
 	d.pauseRehash++
 	defer func() { d.pauseRehash-- }()
-	emit := func(tb *table[V], idx uint64) {
+	emit := func(tb *table[V, M], idx uint64) {
 		for e := tb.buckets[idx&tb.mask]; e != nil; e = e.next {
 			fn(e)
 		}
@@ -275,12 +288,12 @@ func (d *Dict[V]) Scan(cursor uint64, fn func(*Node[V])) uint64 {
 // Random returns a random element, or nil when empty. Like Redis's
 // dictGetFairRandomKey it samples a random non-empty bucket and then a
 // random element of its chain.
-func (d *Dict[V]) Random() *Node[V] {
+func (d *MetaDict[V, M]) Random() *MetaNode[V, M] {
 	if d.Len() == 0 {
 		return nil
 	}
 	d.rehashStep(1)
-	var e *Node[V]
+	var e *MetaNode[V, M]
 	for tries := 0; e == nil; tries++ {
 		if d.rehashing() {
 			total := uint64(len(d.ht[0].buckets) + len(d.ht[1].buckets))
@@ -310,7 +323,7 @@ func (d *Dict[V]) Random() *Node[V] {
 	return e
 }
 
-func (d *Dict[V]) first() *Node[V] {
+func (d *MetaDict[V, M]) first() *MetaNode[V, M] {
 	for t := 0; t < 2; t++ {
 		for _, e := range d.ht[t].buckets {
 			if e != nil {
@@ -323,7 +336,7 @@ func (d *Dict[V]) first() *Node[V] {
 
 // Each calls fn for every element until fn returns false. fn may delete
 // the element it is given (and only that one).
-func (d *Dict[V]) Each(fn func(*Node[V]) bool) {
+func (d *MetaDict[V, M]) Each(fn func(*MetaNode[V, M]) bool) {
 	d.pauseRehash++
 	defer func() { d.pauseRehash-- }()
 	for t := 0; t < 2; t++ {

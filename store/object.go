@@ -51,8 +51,13 @@ type Object struct {
 	gen uint32
 }
 
-// Entry is a key and its value as held in the keyspace.
-type Entry = Node[Object]
+// Entry is a key and its value as held in the keyspace. Its node also
+// holds the key's place in the database's slot index (slotMeta), outside
+// Object so that code replacing a whole Object cannot disturb it.
+type Entry = MetaNode[Object, slotMeta]
+
+// keyDict is a database's table of keys.
+type keyDict = MetaDict[Object, slotMeta]
 
 // EmbstrMax is the longest string Redis stores as embstr.
 const EmbstrMax = 44

@@ -28,7 +28,7 @@ type Snapshot struct {
 	st     *Store
 	gen    uint32
 	dbs    []snapDB
-	byDict map[*Dict[Object]]int
+	byDict map[*keyDict]int
 	cur    int
 	// fresh holds entries created during the snapshot, for the case where
 	// a writer replaced the whole Object (and with it the stamp) of a new
@@ -45,7 +45,7 @@ type Snapshot struct {
 
 type snapDB struct {
 	id            int
-	dict          *Dict[Object]
+	dict          *keyDict
 	size, expires int
 	cursor        uint64
 	begun, done   bool
@@ -87,7 +87,7 @@ func (st *Store) BeginSnapshot() (*Snapshot, error) {
 	sn := &Snapshot{
 		st:     st,
 		gen:    st.snapGen,
-		byDict: make(map[*Dict[Object]]int, len(st.DBs)),
+		byDict: make(map[*keyDict]int, len(st.DBs)),
 		fresh:  map[*Entry]struct{}{},
 	}
 	for i, db := range st.DBs {
