@@ -26,7 +26,8 @@ func TestLoadSentinelMode(t *testing.T) {
 	}
 	// Server mode: the directive is refused with Redis's text; a bare
 	// "sentinel" is a bad directive.
-	if _, err := Load(p, nil); err == nil || !strings.Contains(err.Error(), "line 2") ||
+	p1 := writeFile(t, dir, "s1.conf", "port 7000\nsentinel monitor m 127.0.0.1 6379 2\n")
+	if _, err := Load(p1, nil); err == nil || !strings.Contains(err.Error(), "line 2") ||
 		!strings.Contains(err.Error(), "sentinel directive while not in sentinel mode") {
 		t.Errorf("server mode: %v", err)
 	}
