@@ -91,7 +91,8 @@ func init() {
 		b("stop-writes-on-bgsave-error", yes),
 		b("rdb-del-sync-files", no),
 		b("sanitize-dump-payload", "no"),
-		Option{Name: "replicaof", Kind: KindString, Aliases: []string{"slaveof"}},
+		// Changed at run time by REPLICAOF/SLAVEOF only (SetByServer).
+		imm(Option{Name: "replicaof", Kind: KindSpecial, Aliases: []string{"slaveof"}, Parse: parseReplicaOf}),
 		b("replica-read-only", yes, "slave-read-only"),
 		b("replica-serve-stale-data", yes, "slave-serve-stale-data"),
 		i("replica-priority", "100", 0, 1<<31-1, "slave-priority"),
@@ -157,6 +158,18 @@ func init() {
 		b("aof-rewrite-incremental-fsync", yes),
 		b("rdb-save-incremental-fsync", yes),
 	)
+}
+
+// parseReplicaOf accepts "" (a master) or "<host> <port>".
+func parseReplicaOf(v string) (string, error) {
+	f := strings.Fields(v)
+	switch len(f) {
+	case 0:
+		return "", nil
+	case 2:
+		return f[0] + " " + f[1], nil
+	}
+	return "", fmt.Errorf("Bad directive or wrong number of arguments")
 }
 
 func parseBind(v string) (string, error) {

@@ -85,6 +85,9 @@ func (c *Config) Rewrite() error {
 // directiveLines renders an option's current value as config lines.
 func (c *Config) directiveLines(o *Option) []string {
 	v := c.String(o.Name)
+	if o.Name == "replicaof" && v == "" {
+		return nil // a master: Redis drops the line
+	}
 	if o.Name == "save" && v != "" {
 		// One "save <seconds> <changes>" line per pair, as Redis writes it.
 		f := strings.Fields(v)

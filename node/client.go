@@ -131,10 +131,13 @@ func (s *Server) serveConn(conn net.Conn) {
 		}
 	}
 	defer s.removeClient(c)
+	// flags is c.flags as of the end of the last batch: other clients
+	// change c.flags under the lock (CLIENT KILL), so it is read there.
+	flags := 0
 	for {
 		c.p.MaxBulk = s.protoMaxBulk.Load()
 		c.p.MaxQuery = s.queryBufLimit.Load()
-		if t := s.idleTimeout.Load(); t > 0 && c.flags&(clientPubSub|clientMaster|clientReplica|clientBlocked) == 0 {
+		if t := s.idleTimeout.Load(); t > 0 && flags&(clientPubSub|clientMaster|clientReplica|clientBlocked) == 0 {
 			conn.SetReadDeadline(time.Now().Add(time.Duration(t) * time.Second))
 		} else {
 			conn.SetReadDeadline(time.Time{})
@@ -164,6 +167,7 @@ func (s *Server) serveConn(conn net.Conn) {
 			c.queueReplies() // under the lock: ordered with pushed messages
 		}
 		aofOff := s.aofBatchDone()
+		flags = c.flags
 		s.mu.Unlock()
 		s.aofWait(aofOff) // appendfsync always: durable before replying
 		if len(c.w.B) > 0 {
@@ -171,7 +175,7 @@ func (s *Server) serveConn(conn net.Conn) {
 				return
 			}
 		}
-		if c.flags&(clientCloseAfterReply|clientCloseASAP) != 0 {
+		if flags&(clientCloseAfterReply|clientCloseASAP) != 0 {
 			return
 		}
 	}

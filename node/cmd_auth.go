@@ -169,7 +169,7 @@ func (s *Server) serverMode() string {
 
 // roleName is "master" or "replica" as HELLO reports it.
 func (s *Server) roleName() string {
-	if s.cfg.String("replicaof") != "" {
+	if s.repl.masterHost != "" {
 		return "replica"
 	}
 	return "master"

@@ -153,26 +153,27 @@ func requestLen(args [][]byte) (total, argvMem int) {
 // fields. self is the client executing the command, whose request is
 // still "in the query buffer" as in Redis.
 func (c *Client) infoLine(b []byte, self *Client, now time.Time) []byte {
-	qbuf, argvMem := c.p.Buffered(), 0
+	// Another client's parser and reply buffer belong to its goroutine,
+	// which uses them outside the lock: only self's are read. Between
+	// batches another client has no pending input or reply anyway.
+	qbuf, argvMem, rbs, rbp := 0, 0, 1024, 0
 	cmd := c.lastCmd
-	if c == self && c.argv != nil {
-		n, am := requestLen(c.argv)
-		qbuf += n
-		argvMem = am
-		if c.cmd != nil {
-			cmd = c.cmd.FullName()
+	if c == self {
+		qbuf = c.p.Buffered()
+		rbs = max(cap(c.w.B), 1024)
+		rbp = len(c.w.B)
+		if c.argv != nil {
+			n, am := requestLen(c.argv)
+			qbuf += n
+			argvMem = am
+			if c.cmd != nil {
+				cmd = c.cmd.FullName()
+			}
 		}
 	}
 	flags := c.flagString()
 	sub, psub, ssub := subscriptionCounts(c)
 	obl := 0
-	if c != self {
-		obl = len(c.w.B)
-	}
-	rbs := cap(c.w.B)
-	if rbs < 1024 {
-		rbs = 1024
-	}
 	const qbufFree = 20448
 	totMem := qbuf + qbufFree + argvMem + rbs + 1024
 	events := "r"
@@ -214,7 +215,7 @@ func (c *Client) infoLine(b []byte, self *Client, now time.Time) []byte {
 	b = append(b, " multi-mem=0 rbs="...)
 	b = strconv.AppendInt(b, int64(rbs), 10)
 	b = append(b, " rbp="...)
-	b = strconv.AppendInt(b, int64(len(c.w.B)), 10)
+	b = strconv.AppendInt(b, int64(rbp), 10)
 	b = append(b, " obl="...)
 	b = strconv.AppendInt(b, int64(obl), 10)
 	b = append(b, " oll=0 omem="...)

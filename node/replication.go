@@ -468,6 +468,9 @@ func (s *Server) setMasterLocked(host string, port int) {
 	wasMaster := r.masterHost == ""
 	s.stopLinkLocked()
 	r.masterHost, r.masterPort = host, port
+	// CONFIG GET and CONFIG REWRITE show the current master, as in Redis
+	// (a failover's CONFIG REWRITE persists the new role).
+	_ = s.cfg.SetByServer("replicaof", host+" "+strconv.Itoa(port))
 	s.store.NoLazyExpire = true
 	if wasMaster {
 		// Our own history is what the new master may share with us:
@@ -484,6 +487,7 @@ func (s *Server) unsetMasterLocked() {
 	r := &s.repl
 	s.stopLinkLocked()
 	r.masterHost, r.masterPort = "", 0
+	_ = s.cfg.SetByServer("replicaof", "")
 	r.state = linkNone
 	s.shiftReplID()
 	// Replicas of ours must learn the new replid: they reconnect and
