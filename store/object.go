@@ -2,6 +2,14 @@
 // expiry, scanning and sampling. It is pure data: no network, no
 // replication, no locking (the caller serialises access, as Redis's
 // single thread does).
+//
+// In cluster mode a database also keeps an index of its keys by hash
+// slot (slotindex.go): DB.EnableSlotIndex (Store.EnableSlotIndex for
+// database 0) turns it on, then DB.CountKeysInSlot is O(1),
+// DB.KeysInSlot / AppendKeysInSlot are O(count) and DB.DelKeysInSlot is
+// O(keys in the slot), as CLUSTER COUNTKEYSINSLOT, GETKEYSINSLOT and a
+// lost slot need. Every path that adds or removes a key keeps it; off, it
+// costs neither memory nor time.
 package store
 
 import "strconv"

@@ -579,3 +579,27 @@ func BenchmarkDBDelSet(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkKeysInSlot lists 10 keys of a slot holding 100 or 100k keys
+// (hash tags): the cost follows count, not the slot's size.
+func BenchmarkKeysInSlot(b *testing.B) {
+	for _, n := range []int{100, 100_000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			st := New(1)
+			st.EnableSlotIndex()
+			for i := 0; i < n; i++ {
+				st.DBs[0].SetString([]byte("{tag}"+strconv.Itoa(i)), nil, false)
+			}
+			s := slots.KeySlotString("tag")
+			buf := make([]string, 0, 10)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				buf = st.DBs[0].AppendKeysInSlot(buf[:0], s, 10)
+				if len(buf) != 10 || st.DBs[0].CountKeysInSlot(s) != n {
+					b.Fatal("wrong listing")
+				}
+			}
+		})
+	}
+}
