@@ -13,52 +13,65 @@ import (
 	"github.com/skiffdb/skiff/slots"
 )
 
-// checkSlotIndex recomputes db's slot index from a full walk of the
+// verifySlotIndex recomputes db's slot index from a full walk of the
 // keyspace and compares: every key is listed exactly once, in its own
 // slot, at the position its node records, and nothing else is listed. A
 // database without the index must hold none.
-func checkSlotIndex(t testing.TB, db *DB) {
-	t.Helper()
+func verifySlotIndex(db *DB) error {
 	if !db.SlotIndexEnabled() {
 		if db.slots != nil {
-			t.Fatalf("db %d: index disabled but present", db.ID)
+			return fmt.Errorf("db %d: index disabled but present", db.ID)
 		}
-		return
+		return nil
 	}
 	if db.slots == nil {
-		t.Fatalf("db %d: index enabled but absent", db.ID)
+		return fmt.Errorf("db %d: index enabled but absent", db.ID)
 	}
 	var want [slots.Count]int
 	n := 0
+	var err error
 	db.Dict().Each(func(e *Entry) bool {
 		n++
 		s := slots.KeySlotString(e.Key)
 		want[s]++
 		if int(e.meta.slot) != s {
-			t.Fatalf("db %d: key %q in slot %d, its node says %d", db.ID, e.Key, s, e.meta.slot)
+			err = fmt.Errorf("db %d: key %q in slot %d, its node says %d", db.ID, e.Key, s, e.meta.slot)
+			return false
 		}
 		l := db.slots.keys[s]
 		if p := int(e.meta.pos); p < 0 || p >= len(l) || l[p] != e {
-			t.Fatalf("db %d: key %q not at position %d of slot %d (len %d)", db.ID, e.Key, p, s, len(l))
+			err = fmt.Errorf("db %d: key %q not at position %d of slot %d (len %d)", db.ID, e.Key, p, s, len(l))
+			return false
 		}
 		return true
 	})
+	if err != nil {
+		return err
+	}
 	total := 0
 	for s := range want {
 		l := db.slots.keys[s]
 		total += len(l)
 		if len(l) != want[s] {
-			t.Fatalf("db %d: slot %d lists %d keys, the keyspace has %d", db.ID, s, len(l), want[s])
+			return fmt.Errorf("db %d: slot %d lists %d keys, the keyspace has %d", db.ID, s, len(l), want[s])
 		}
 		if db.CountKeysInSlot(s) != want[s] {
-			t.Fatalf("db %d: CountKeysInSlot(%d) = %d, want %d", db.ID, s, db.CountKeysInSlot(s), want[s])
+			return fmt.Errorf("db %d: CountKeysInSlot(%d) = %d, want %d", db.ID, s, db.CountKeysInSlot(s), want[s])
 		}
 		if c := cap(l); c > slotShrinkMin && len(l) < c/4 {
-			t.Fatalf("db %d: slot %d holds %d keys in a capacity of %d", db.ID, s, len(l), c)
+			return fmt.Errorf("db %d: slot %d holds %d keys in a capacity of %d", db.ID, s, len(l), c)
 		}
 	}
 	if total != n || n != db.Len() {
-		t.Fatalf("db %d: index lists %d keys, the walk found %d, Len %d", db.ID, total, n, db.Len())
+		return fmt.Errorf("db %d: index lists %d keys, the walk found %d, Len %d", db.ID, total, n, db.Len())
+	}
+	return nil
+}
+
+func checkSlotIndex(t testing.TB, db *DB) {
+	t.Helper()
+	if err := verifySlotIndex(db); err != nil {
+		t.Fatal(err)
 	}
 }
 

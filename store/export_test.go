@@ -1,0 +1,4 @@
+package store
+
+// VerifySlotIndex is verifySlotIndex for the external tests.
+var VerifySlotIndex = verifySlotIndex
