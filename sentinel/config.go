@@ -81,3 +81,17 @@ func (c *Config) Clone() *Config {
 	}
 	return &n
 }
+
+// DefaultMemberPorts derives a sentinel's Raft and admin ports from its
+// RESP port: 1000 and 2000 below it (25379 and 24379 for 26379). A data
+// node uses +10000/+20000, but for a sentinel's 26379 those land in Linux's
+// ephemeral port range (32768-60999), where an outgoing connection may
+// already hold them; below the RESP port they also stay clear of the
+// ports Redis's test harnesses give servers. Ports too low for that use
+// +10000/+20000.
+func DefaultMemberPorts(port int) (raftPort, adminPort int) {
+	if port >= 3024 {
+		return port - 1000, port - 2000
+	}
+	return port + 10000, port + 20000
+}

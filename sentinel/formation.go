@@ -390,9 +390,9 @@ func (g *Group) renameBack(aside string) error {
 
 // ---------------------------------------------------------------- client
 
-// peerAdminPort is a peer's admin port when it uses the default (RESP
-// port + 20000).
-var peerAdminPort = func(p Peer) int { return p.Port + 20000 }
+// peerAdminPort is a peer's admin port when it uses the default
+// (DefaultMemberPorts).
+var peerAdminPort = func(p Peer) int { _, a := DefaultMemberPorts(p.Port); return a }
 
 // groupInfoJSON is GET /sentinel-group.
 type groupInfoJSON struct {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -136,14 +137,25 @@ func runSentinel(args []string) int {
 	return 0
 }
 
-// openSentinelGroup opens this sentinel's Raft member: ports as for a
-// cluster node (raft = port+10000, admin = port+20000 unless raft-port /
-// admin-port), state under dir, node id = myid, up to 5 voters unless
+// openSentinelGroup opens this sentinel's Raft member: ports from
+// sentinel.DefaultMemberPorts unless raft-port / admin-port are set, state
+// under dir, node id = myid, up to 5 voters unless
 // raft-voters says otherwise.
 func openSentinelGroup(cfg *config.Config, scfg *sentinel.Config, dir string, logger hclog.Logger) (*sentinel.Group, error) {
-	raftPort, adminPort, err := memberPorts(cfg)
-	if err != nil {
-		return nil, err
+	port := int(cfg.Int("port"))
+	raftPort, adminPort := int(cfg.Int("raft-port")), int(cfg.Int("admin-port"))
+	if (raftPort == 0 || adminPort == 0) && port == 0 {
+		return nil, errors.New("port 0 (no TCP listener) needs explicit raft-port and admin-port")
+	}
+	dr, da := sentinel.DefaultMemberPorts(port)
+	if raftPort == 0 {
+		raftPort = dr
+	}
+	if adminPort == 0 {
+		adminPort = da
+	}
+	if raftPort > 65535 || adminPort > 65535 || raftPort == adminPort || raftPort == port || adminPort == port {
+		return nil, fmt.Errorf("port %d, raft-port %d and admin-port %d must differ and be below 65536", port, raftPort, adminPort)
 	}
 	listenHost, advHost := memberHosts(cfg)
 	if scfg.AnnounceIP != "" {
