@@ -1,6 +1,7 @@
 package slots
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -42,6 +43,23 @@ func TestCRC16(t *testing.T) {
 	}
 	if CRC16(nil) != 0 {
 		t.Fatal("CRC16 of nothing is not 0")
+	}
+}
+
+// TestCRC16Lengths compares the sliced CRC with the bitwise one over
+// every length around the 8-byte steps.
+func TestCRC16Lengths(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := 0; n < 100; n++ {
+		for range 20 {
+			p := make([]byte, n)
+			for i := range p {
+				p[i] = byte(r.Uint32())
+			}
+			if got, want := CRC16(p), refCRC16(p); got != want {
+				t.Fatalf("CRC16(%x) = %#04x, bitwise %#04x", p, got, want)
+			}
+		}
 	}
 }
 
