@@ -1,6 +1,7 @@
 // Package slots is Redis Cluster's slot arithmetic: which of the 16384
-// hash slots a key belongs to, and sets and ranges of slots in the
-// notation CLUSTER NODES, nodes.conf and ADDSLOTSRANGE use.
+// hash slots a key belongs to, and sets and ranges of slots: the slot
+// bitmaps ADDSLOTS/ADDSLOTSRANGE/DELSLOTS* edit and the "N" / "A-B"
+// notation of CLUSTER NODES and nodes.conf.
 //
 // # Key slots
 //
