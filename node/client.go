@@ -248,7 +248,11 @@ func (s *Server) call(c *Client, args [][]byte) {
 		return
 	}
 	if cmd.Subcommands != nil && len(args) >= 2 {
-		sub := cmd.Subcommands[strings.ToLower(string(args[1]))]
+		subName := strings.ToLower(string(args[1]))
+		sub := cmd.Subcommands[subName]
+		if sub == nil && cmd.SkiffSub != nil && strings.HasPrefix(subName, "skiff-") {
+			sub = cmd.SkiffSub
+		}
 		if sub == nil {
 			if cmd.Handler == nil {
 				c.replyError(fmt.Sprintf("ERR unknown subcommand '%.128s'. Try %s HELP.", args[1], strings.ToUpper(cmd.Name)))

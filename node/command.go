@@ -65,6 +65,10 @@ type Command struct {
 	Handler Handler
 	// Subcommands, when present, are dispatched on the second argument.
 	Subcommands map[string]*Command
+	// SkiffSub, when set, runs the Skiff-only subcommands (names starting
+	// with "skiff-", used between Skiff processes); they are not listed by
+	// COMMAND, so Redis's command counts stay Redis's.
+	SkiffSub *Command
 
 	parent *Command
 	flags  int

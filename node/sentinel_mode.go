@@ -291,6 +291,10 @@ func newSentinelCommand() *Command {
 	cmd := &Command{Name: "sentinel", Arity: -2, Flags: "admin sentinel only_sentinel", Group: "sentinel", Since: "2.8.4", Summary: "A container for the sentinel commands.", Complexity: "Depends on subcommand."}
 	prepare(cmd, nil)
 	cmd.Subcommands = map[string]*Command{}
+	skiff := &Command{Name: "skiff", Arity: -2, Flags: "admin sentinel only_sentinel", Group: "sentinel",
+		Summary: "Skiff-only subcommands between sentinels (group formation).", Handler: cmdSentinel}
+	prepare(skiff, cmd)
+	cmd.SkiffSub = skiff
 	for _, tmpl := range sentinelSubcommands {
 		sub := *tmpl
 		if sub.Flags == "" {
