@@ -296,9 +296,6 @@ func (e *Engine) driveLocked(m *instance, now time.Time) {
 		e.sendSlaveOfLocked(c, "", 0)
 		f.state, f.stateChange = foWaitPromotion, now
 		e.event(hclog.Warn, "+failover-state-wait-promotion", c, "")
-		// Check the result at once instead of at the next INFO period.
-		c.infoPending = false
-		e.sendInfoLocked(c)
 	case foWaitPromotion:
 		if c.roleReported == kindMaster && c.infoRefresh.After(f.stateChange) {
 			e.promotedLocked(m, now)
@@ -375,7 +372,12 @@ func (e *Engine) sendSlaveOfLocked(ri *instance, host string, port int) bool {
 		{e.mapCmd(ri, "EXEC")},
 	}
 	ri.slaveConfChange = time.Now()
-	return ri.cc.SendMany(cmds, nil)
+	if !ri.cc.SendMany(cmds, nil) {
+		return false
+	}
+	// An INFO right behind the transaction shows its effect at once.
+	e.sendInfoLocked(ri)
+	return true
 }
 
 // reconfTickLocked re-points the replicas of a freshly promoted master,
@@ -501,8 +503,8 @@ func (e *Engine) fixReplicasLocked(m *instance, now time.Time) {
 		if x.linkDown() || x.sdown || x.promoted || x.infoRefresh.IsZero() {
 			continue
 		}
-		if now.Sub(x.slaveConfChange) < convertWait {
-			continue
+		if now.Sub(x.slaveConfChange) < convertWait || !x.infoRefresh.After(x.slaveConfChange) {
+			continue // wait for the effect of the last reconfiguration to show
 		}
 		switch {
 		case x.roleReported == kindMaster && now.Sub(x.roleReportedTime) > convertWait:

@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -160,6 +162,13 @@ func openSentinelGroup(cfg *config.Config, scfg *sentinel.Config, dir string, lo
 	listenHost, advHost := memberHosts(cfg)
 	if scfg.AnnounceIP != "" {
 		advHost = scfg.AnnounceIP
+	} else if cfg.String("cluster-announce-ip") == "" && (listenHost == "0.0.0.0" || listenHost == "::") {
+		// Other sentinels reach this one the way it reaches the masters
+		// (as Redis's hello messages announce the local address of the
+		// link to the master): loopback for masters on loopback.
+		if ip := localIPTowards(scfg); ip != "" {
+			advHost = ip
+		}
 	}
 	voters := sentinel.DefaultSentinelVoters
 	if cfg.IsSet("raft-voters") {
@@ -198,4 +207,20 @@ func openSentinelGroup(cfg *config.Config, scfg *sentinel.Config, dir string, lo
 		RaftDebug:          cfg.String("loglevel") == "debug",
 		Logger:             logger.Named("raft"),
 	})
+}
+
+// localIPTowards is the local address this host uses to reach the first
+// monitored master (a UDP "connection" only consults the routing table;
+// nothing is sent), or "" when there is none.
+func localIPTowards(scfg *sentinel.Config) string {
+	for _, m := range scfg.Masters {
+		c, err := net.Dial("udp", net.JoinHostPort(m.Host, strconv.Itoa(m.Port)))
+		if err != nil {
+			continue
+		}
+		ip := c.LocalAddr().(*net.UDPAddr).IP.String()
+		_ = c.Close()
+		return ip
+	}
+	return ""
 }
