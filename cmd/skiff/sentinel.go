@@ -33,11 +33,6 @@ func runSentinel(args []string) int {
 		fmt.Fprintf(os.Stderr, "skiff: %v\n", err)
 		return 1
 	}
-	scfg, err := sentinel.ParseConfig(cfg.SentinelDirectives(), cfg)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "skiff: %v\n", err)
-		return 1
-	}
 	// Like redis-sentinel, work inside dir: the log file, the rewritten
 	// dir line and the Raft state are relative to it.
 	if dir := cfg.String("dir"); dir != "" && dir != "." {
@@ -52,6 +47,13 @@ func runSentinel(args []string) int {
 		return 1
 	}
 	if err := cfg.SetPairs([]string{"dir", wd}); err != nil {
+		fmt.Fprintf(os.Stderr, "skiff: %v\n", err)
+		return 1
+	}
+	// The sentinel directives are read inside dir, as Redis reads them
+	// after the main config (relative script paths are relative to dir).
+	scfg, err := sentinel.ParseConfig(cfg.SentinelDirectives(), cfg)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "skiff: %v\n", err)
 		return 1
 	}
