@@ -98,18 +98,10 @@ func (e *Engine) forceFailoverLocked(m *instance) error {
 		return replyError("NOGOODSLAVE No suitable replica to promote")
 	}
 	e.log.Warn("Executing user requested FAILOVER of '" + m.name + "'")
+	// The next tick starts it when this sentinel leads the group, or
+	// records it for the leader otherwise (failoverTickLocked).
 	m.forceFailover = true
-	meta := e.opts.Meta
-	if meta == nil || meta.IsLeader() {
-		return nil // the next tick starts it
-	}
-	e.proposeLocked(m, &fsm.StartFailover{Kind: fsm.FailoverSentinel, Target: m.name,
-		Candidate: cand.addr(), DecidedBy: e.cfg.MyID}, func(res fsm.Result, err error) {
-		if err != nil {
-			m.forceFailover = false
-			e.log.Warn("forced failover not recorded", "master", m.name, "error", err)
-		}
-	})
+	m.forceSince = time.Now()
 	return nil
 }
 

@@ -158,8 +158,18 @@ func (e *Engine) failoverTickLocked(m *instance, now time.Time) {
 			e.clearFailoverLocked(m)
 		}
 	}
-	if !leader {
+	authorized := e.groupAuthorizedLocked(m)
+	if m.forceFailover && !m.proposing && authorized && !recorded && !leader {
+		// SENTINEL FAILOVER sent to a follower: record the decision; the
+		// leader takes it over.
+		e.proposeForcedLocked(m, now)
+	}
+	if !leader || !authorized {
+		// Only the leader of a group holding a majority of the known
+		// sentinels touches data nodes: a lone sentinel (restarted before
+		// it joined its peers, say) must not act on a stale view.
 		m.reconf = nil
+		e.expireForcedLocked(m, now)
 		return
 	}
 	if m.reconf != nil {
@@ -184,9 +194,6 @@ func (e *Engine) failoverTickLocked(m *instance, now time.Time) {
 	}
 	if _, ok := meta.Monitor(m.name); !ok {
 		return // the record is being created
-	}
-	if !e.groupAuthorizedLocked(m) {
-		return
 	}
 	m.lastFailoverTry = now
 	forced := m.forceFailover
@@ -257,6 +264,40 @@ func (e *Engine) groupAuthorizedLocked(m *instance) bool {
 	}
 	known := len(m.sentinels) + 1
 	return inGroup >= known/2+1
+}
+
+// proposeForcedLocked records a failover requested by SENTINEL FAILOVER
+// on this sentinel while another one leads the group.
+func (e *Engine) proposeForcedLocked(m *instance, now time.Time) {
+	cand := e.selectReplicaLocked(m)
+	if cand == nil {
+		m.forceFailover = false
+		e.event(hclog.Warn, "-failover-abort-no-good-slave", m, "")
+		return
+	}
+	e.proposeLocked(m, &fsm.StartFailover{Kind: fsm.FailoverSentinel, Target: m.name,
+		Candidate: cand.addr(), DecidedBy: e.cfg.MyID}, func(res fsm.Result, err error) {
+		if err == nil || fsm.IsCommandError(err) {
+			m.forceFailover = false
+		}
+	})
+}
+
+// expireForcedLocked drops a SENTINEL FAILOVER request that could not be
+// acted on within failover-timeout (no group majority reachable).
+func (e *Engine) expireForcedLocked(m *instance, now time.Time) {
+	if !m.forceFailover {
+		return
+	}
+	if m.forceSince.IsZero() {
+		m.forceSince = now
+		return
+	}
+	if now.Sub(m.forceSince) > msDur(m.cfg.FailoverTimeoutMs) {
+		m.forceFailover = false
+		m.forceSince = time.Time{}
+		e.event(hclog.Warn, "-failover-abort-not-elected", m, "")
+	}
 }
 
 // adoptLocked takes over a failover recorded by a previous leader (or

@@ -108,6 +108,7 @@ type instance struct {
 	reconf          *reconfRun           // replicas being re-pointed after this master was promoted
 	lastFailoverTry time.Time            // last failover attempt (throttles retries)
 	forceFailover   bool
+	forceSince      time.Time // when SENTINEL FAILOVER asked
 	scriptKillSent  bool
 	rebootTime      time.Time // when it was last seen rebooting (master-reboot-down-after-period)
 	leaderID        string    // who runs its failover (the Raft leader), for SENTINEL MASTER

@@ -361,8 +361,10 @@ func (e *Engine) checkSdownLocked(ri *instance, now time.Time) {
 		now.Sub(ri.roleReportedTime) > downAfter+msDur(e.timing.infoPeriod*2) {
 		down = true
 	}
+	// A master that rebooted and has not answered PONG since (it is
+	// loading its dataset) for master-reboot-down-after-period is down.
 	if ri.kind == kindMaster && ri.cfg.MasterRebootDownAfterMs > 0 && !ri.rebootTime.IsZero() &&
-		now.Sub(ri.rebootTime) < msDur(ri.cfg.MasterRebootDownAfterMs) {
+		now.Sub(ri.rebootTime) > msDur(ri.cfg.MasterRebootDownAfterMs) {
 		down = true
 	}
 	if down {
