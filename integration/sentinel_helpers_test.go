@@ -30,6 +30,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/skiffdb/skiff/raftgroup"
+	"github.com/skiffdb/skiff/sentinel"
 )
 
 // Settings of every sentinel test: short enough that one failover takes a
@@ -69,30 +70,39 @@ var pythonRedisErr = sync.OnceValue(func() error {
 // ---------------------------------------------------------------------
 // Ports
 
-// reserveSentinelPorts returns a port P such that P, P+10000 and P+20000
-// are free (a skiff sentinel's raft and admin ports default to those). P
-// is drawn from 10000-12767, so all three stay below the kernel's
-// ephemeral range (32768-) and cannot be taken by an outgoing connection.
+// sentinelPorts are a skiff sentinel's RESP port and, derived from it by
+// skiff's default rule (sentinel.DefaultMemberPorts), its raft and admin
+// ports.
+func sentinelPorts(p int) []int {
+	r, a := sentinel.DefaultMemberPorts(p)
+	return []int{p, r, a}
+}
+
+// reserveSentinelPorts returns a port P such that P and the raft and admin
+// ports a skiff sentinel derives from it are free. P is drawn from
+// 12000-29999, so with the default rule all three stay below the
+// kernel's ephemeral range (32768-) and no outgoing connection can hold
+// one of them.
 func reserveSentinelPorts() (int, error) {
 	portsMu.Lock()
 	defer portsMu.Unlock()
 	for tries := 0; tries < 300; tries++ {
-		p := 10000 + rand.Intn(2768)
+		p := 12000 + rand.Intn(18000)
 		ok := true
-		for _, q := range []int{p, p + 10000, p + 20000} {
+		for _, q := range sentinelPorts(p) {
 			if portsGiven[q] || !canBind(q) {
 				ok = false
 				break
 			}
 		}
 		if ok {
-			for _, q := range []int{p, p + 10000, p + 20000} {
+			for _, q := range sentinelPorts(p) {
 				portsGiven[q] = true
 			}
 			return p, nil
 		}
 	}
-	return 0, fmt.Errorf("no free port triple P, P+10000, P+20000 in 10000-12767")
+	return 0, fmt.Errorf("no free sentinel port triple")
 }
 
 func canBind(port int) bool {
@@ -169,7 +179,7 @@ type sentinelProc struct {
 	t       testing.TB
 	kind    string // "skiff" or "redis"
 	name    string // s0, s1, s2: its name in the netLab too
-	port    int    // RESP port (skiff: raft +10000, admin +20000)
+	port    int    // RESP port (skiff: raft and admin ports from sentinelPorts)
 	pub     int    // the port others are told: announce-port (a proxy), or port
 	dir     string
 	conf    string
@@ -185,7 +195,7 @@ type sentinelProc struct {
 
 func (s *sentinelProc) addr() string      { return "127.0.0.1:" + strconv.Itoa(s.port) }
 func (s *sentinelProc) pubAddr() string   { return "127.0.0.1:" + strconv.Itoa(s.pub) }
-func (s *sentinelProc) adminAddr() string { return "127.0.0.1:" + strconv.Itoa(s.port+20000) }
+func (s *sentinelProc) adminAddr() string { return "127.0.0.1:" + strconv.Itoa(sentinelPorts(s.port)[2]) }
 
 // writeConf writes the sentinel.conf every sentinel of a test shares, but
 // for port and the announced port.
@@ -324,6 +334,35 @@ func (s *sentinelProc) logTail(max int) string {
 		b = append([]byte("...\n"), b[len(b)-max:]...)
 	}
 	return string(b)
+}
+
+// keepLog, after a failure, makes a live skiff sentinel dump its
+// goroutines (SIGQUIT: the Go runtime prints every stack and exits) and
+// copies its whole log out of the directory that cleanup removes, to
+// $TMPDIR/skiff-sentinel-logs/<test>/<name>.log.
+func (s *sentinelProc) keepLog(t testing.TB) {
+	if s.kind == "skiff" && s.alive() {
+		s.mu.Lock()
+		cmd, ch := s.cmd, s.exited
+		s.mu.Unlock()
+		cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-ch:
+		case <-time.After(3 * time.Second):
+		}
+	}
+	b, err := os.ReadFile(s.logPath)
+	if err != nil {
+		return
+	}
+	dir := filepath.Join(os.TempDir(), "skiff-sentinel-logs", strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()))
+	if os.MkdirAll(dir, 0o755) != nil {
+		return
+	}
+	path := filepath.Join(dir, s.name+".log")
+	if os.WriteFile(path, b, 0o644) == nil {
+		t.Logf("%s: whole log (with a goroutine dump if it was still running) kept in %s", s.name, path)
+	}
 }
 
 // do sends one command to the sentinel (directly, never through a proxy).
@@ -473,6 +512,9 @@ func newSentinelEnv(t *testing.T, stack sentinelStack, opts sentinelEnvOpts) *se
 			t.Fatal(err)
 		}
 		t.Cleanup(func() {
+			if t.Failed() {
+				s.keepLog(t)
+			}
 			s.kill()
 			if t.Failed() {
 				t.Logf("%s (%s sentinel, port %d, pub %d) log:\n%s", s.name, s.kind, s.port, s.pub, s.logTail(6000))
@@ -513,8 +555,9 @@ func newSentinelEnv(t *testing.T, stack sentinelStack, opts sentinelEnvOpts) *se
 }
 
 // proxySentinel puts proxies in front of s: its announced port Q forwards
-// to its port P, and for skiff Q+10000 and Q+20000 forward to P+10000
-// and P+20000 (raft and admin).
+// to its port P, and for skiff the raft and admin ports derived from Q
+// forward to those of P (in case a sentinel derives its peers' raft and
+// admin ports from their announced port; bypasses() tells if not).
 func (e *sentinelEnv) proxySentinel(s *sentinelProc) {
 	e.t.Helper()
 	for tries := 0; ; tries++ {
@@ -524,16 +567,17 @@ func (e *sentinelEnv) proxySentinel(s *sentinelProc) {
 		}
 		var pxs []*tcpProxy
 		ok := true
-		for _, off := range []int{0, 10000, 20000} {
-			if off > 0 && s.kind != "skiff" {
+		from, to := sentinelPorts(q), sentinelPorts(s.port)
+		for i := range from {
+			if i > 0 && s.kind != "skiff" {
 				break
 			}
-			px, err := e.lab.listenOn(s.name, q+off)
+			px, err := e.lab.listenOn(s.name, from[i])
 			if err != nil {
 				ok = false
 				break
 			}
-			px.setTarget("127.0.0.1:" + strconv.Itoa(s.port+off))
+			px.setTarget("127.0.0.1:" + strconv.Itoa(to[i]))
 			pxs = append(pxs, px)
 		}
 		if ok {
