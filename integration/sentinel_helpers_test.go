@@ -193,9 +193,11 @@ type sentinelProc struct {
 	starts  int
 }
 
-func (s *sentinelProc) addr() string      { return "127.0.0.1:" + strconv.Itoa(s.port) }
-func (s *sentinelProc) pubAddr() string   { return "127.0.0.1:" + strconv.Itoa(s.pub) }
-func (s *sentinelProc) adminAddr() string { return "127.0.0.1:" + strconv.Itoa(sentinelPorts(s.port)[2]) }
+func (s *sentinelProc) addr() string    { return "127.0.0.1:" + strconv.Itoa(s.port) }
+func (s *sentinelProc) pubAddr() string { return "127.0.0.1:" + strconv.Itoa(s.pub) }
+func (s *sentinelProc) adminAddr() string {
+	return "127.0.0.1:" + strconv.Itoa(sentinelPorts(s.port)[2])
+}
 
 // writeConf writes the sentinel.conf every sentinel of a test shares, but
 // for port and the announced port.
