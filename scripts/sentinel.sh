@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Local Skiff sentinel setup on 127.0.0.1: a master and two replicas
 # (`skiff server`, RESP 6380-6382) and three sentinels (`skiff sentinel`,
-# 26379-26381, their raft ports +10000 and admin ports +20000), data, conf
-# files and logs under ./.sentinel/.
+# 26379-26381; their raft ports 25379-25381 and admin ports 24379-24381,
+# port - 1000 and - 2000), data, conf files and logs under ./.sentinel/.
 # SENTINEL_BASE_PORT moves the data ports (the sentinels sit at base+19999);
 # SKIFF names the binary; SENTINEL_DIR the data dir; SENTINEL_DOWN_AFTER and
 # SENTINEL_FAILOVER_TIMEOUT (ms) go into a new sentinel.conf.
@@ -72,6 +72,11 @@ field() {
 # master_addr SENTINEL_PORT: "ip port" the sentinel reports, or empty.
 master_addr() {
 	resp "$1" SENTINEL GET-MASTER-ADDR-BY-NAME "$NAME" 2>/dev/null | grep -v '^[*$+-]' | head -2 | tr '\n' ' ' | sed 's/ $//'
+}
+
+# admin_port SENTINEL_PORT: skiff's default (sentinel.DefaultMemberPorts).
+admin_port() {
+	if [ "$1" -ge 3024 ]; then echo $(($1 - 2000)); else echo $(($1 + 20000)); fi
 }
 
 pid_alive() {
@@ -170,6 +175,16 @@ CONF
 				ok=$((ok + 1))
 			fi
 		done
+		# ... and form one Raft group: the same leader, three voters.
+		if [ $ok = 3 ]; then
+			local leaders="" st
+			for s in $SENT_PORTS; do
+				st=$("$BIN" admin status --addr "127.0.0.1:$(admin_port "$s")" --timeout 1s 2>/dev/null || true)
+				[ "$(echo "$st" | sed -n 's/^  "voters": \(.*\),/\1/p')" = 3 ] || ok=0
+				leaders="$leaders $(echo "$st" | sed -n 's/^  "leader_id": "\(.*\)",/\1/p')"
+			done
+			[ "$(echo $leaders | tr ' ' '\n' | sort -u | grep -c .)" = 1 ] || ok=0
+		fi
 		[ $ok = 3 ] && break
 		i=$((i + 1))
 		if [ $i -gt $((WAIT * 10)) ]; then
@@ -213,8 +228,9 @@ status() {
 		if pid_alive "$d/skiff.pid"; then
 			m=$(master_addr "$s" || true)
 			info=$(resp "$s" SENTINEL MASTER "$NAME" 2>/dev/null || true)
-			st=$("$BIN" admin status --addr "127.0.0.1:$((s + 20000))" --timeout 1s 2>/dev/null | sed -n 's/^  "state": "\(.*\)",/\1/p' || true)
-			echo "sentinel $s pid $(cat "$d/skiff.pid"): master ${m:-?} ($(echo "$info" | field flags)), $(echo "$info" | field num-slaves) replicas, $(echo "$info" | field num-other-sentinels) other sentinels, raft ${st:-unreachable}"
+			st=$("$BIN" admin status --addr "127.0.0.1:$(admin_port "$s")" --timeout 1s 2>/dev/null || true)
+			echo "sentinel $s pid $(cat "$d/skiff.pid"): master ${m:-?} ($(echo "$info" | field flags)), $(echo "$info" | field num-slaves) replicas, $(echo "$info" | field num-other-sentinels) other sentinels, raft $(
+				echo "$st" | sed -n 's/^  "state": "\(.*\)",/\1/p') of $(echo "$st" | sed -n 's/^  "voters": \(.*\),/\1/p') voters"
 		else
 			echo "sentinel $s: not running"
 		fi

@@ -30,6 +30,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/skiffdb/skiff/bench/internal/server"
+	"github.com/skiffdb/skiff/sentinel"
 )
 
 // quiet drops go-redis's log lines (failed dials while the master is
@@ -179,13 +180,20 @@ func (s *sentinelProc) stop() {
 
 var portsTaken = map[int]bool{}
 
-// sentinelPort picks P with P, P+10000 and P+20000 free (skiff's raft and
-// admin ports), below the ephemeral range.
+// memberPorts are a sentinel's RESP port and the raft and admin ports a
+// skiff sentinel derives from it.
+func memberPorts(p int) []int {
+	r, a := sentinel.DefaultMemberPorts(p)
+	return []int{p, r, a}
+}
+
+// sentinelPort picks P with P and its derived raft and admin ports free,
+// all below the ephemeral range.
 func sentinelPort() (int, error) {
 	for tries := 0; tries < 300; tries++ {
-		p := 10000 + rand.Intn(2768)
+		p := 12000 + rand.Intn(18000)
 		ok := true
-		for _, q := range []int{p, p + 10000, p + 20000} {
+		for _, q := range memberPorts(p) {
 			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(q))
 			if err != nil || portsTaken[q] {
 				ok = false
@@ -197,7 +205,7 @@ func sentinelPort() (int, error) {
 			ln.Close()
 		}
 		if ok {
-			for _, q := range []int{p, p + 10000, p + 20000} {
+			for _, q := range memberPorts(p) {
 				portsTaken[q] = true
 			}
 			return p, nil
@@ -443,7 +451,7 @@ func startStack(o options, kind string) (*stack, error) {
 	if err == nil && kind == "skiff" {
 		err = waitFor("a raft leader", 30*time.Second, func() (bool, string) {
 			for _, s := range st.sents {
-				b, err := httpGet("127.0.0.1:" + strconv.Itoa(s.port+20000))
+				b, err := httpGet("127.0.0.1:" + strconv.Itoa(memberPorts(s.port)[2]))
 				if err != nil {
 					return false, err.Error()
 				}
