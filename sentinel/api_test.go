@@ -46,6 +46,8 @@ func (m *apiMeta) Failover(name string) (fsm.Failover, bool) {
 	f, ok := m.failovers[name]
 	return f, ok
 }
+func (m *apiMeta) Applied() <-chan struct{} { return nil }
+
 func (m *apiMeta) CurrentEpoch() uint64 { m.mu.Lock(); defer m.mu.Unlock(); return m.epoch }
 func (m *apiMeta) Status() MetaStatus {
 	m.mu.Lock()

@@ -170,17 +170,42 @@ func (ri *instance) allLinks() []*link {
 
 func (e *Engine) loop() {
 	defer close(e.stopped)
+	var applied <-chan struct{}
 	for {
+		if e.opts.Meta != nil && applied == nil {
+			applied = e.opts.Meta.Applied()
+		}
 		// Redis runs its sentinel timer at a randomised hz so that
 		// sentinels do not act in lockstep.
 		d := 100*time.Millisecond + time.Duration(rand.IntN(20))*time.Millisecond
+		timer := time.NewTimer(d)
 		select {
 		case <-e.stop:
+			timer.Stop()
 			return
-		case <-time.After(d):
+		case <-applied:
+			timer.Stop()
+			applied = nil
+			e.followGroup()
+			continue
+		case <-timer.C:
 		}
 		e.tick()
 	}
+}
+
+// followGroup applies what the group recorded (a master moved by a
+// failover) at once.
+func (e *Engine) followGroup() {
+	e.mu.Lock()
+	now := time.Now()
+	for _, m := range e.sortedMasters() {
+		e.syncRecordLocked(m, now)
+	}
+	if e.dirty {
+		_ = e.saveConfigLocked()
+	}
+	e.unlock()
 }
 
 // event queues an event for this sentinel's subscribers (published once

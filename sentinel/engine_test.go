@@ -55,7 +55,8 @@ func (m *fakeMeta) Failover(name string) (fsm.Failover, bool) {
 	}
 	return fsm.Failover{}, false
 }
-func (m *fakeMeta) CurrentEpoch() uint64 { return m.f.CurrentEpoch() }
+func (m *fakeMeta) CurrentEpoch() uint64     { return m.f.CurrentEpoch() }
+func (m *fakeMeta) Applied() <-chan struct{} { return m.f.Changed() }
 func (m *fakeMeta) Status() MetaStatus {
 	return MetaStatus{MyID: m.id, LeaderID: m.id, Members: 1, Voters: 1, Reachable: 1, HasQuorum: true,
 		MemberIDs: []string{m.id}, VoterIDs: []string{m.id}, GroupState: "Leader"}

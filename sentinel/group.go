@@ -342,6 +342,26 @@ func (g *Group) FSM() *fsm.FSM {
 	return nil
 }
 
+// Applied implements Meta: closed at the next applied entry of the
+// current member, or when the member is replaced.
+func (g *Group) Applied() <-chan struct{} {
+	swap := g.Changed()
+	f := g.FSM()
+	if f == nil {
+		return swap
+	}
+	applied := f.Changed()
+	out := make(chan struct{})
+	go func() {
+		select {
+		case <-applied:
+		case <-swap:
+		}
+		close(out)
+	}()
+	return out
+}
+
 // raftStatus is r.Status(), cached for 50 ms (IsLeader is called often).
 func (g *Group) raftStatus(r *raftgroup.Group) raftgroup.Status {
 	g.stMu.Lock()

@@ -98,6 +98,7 @@ type instance struct {
 	masterDownReported bool // its last IS-MASTER-DOWN-BY-ADDR answer said down
 	lastMasterDownAt   time.Time
 	lastMasterDownAsk  time.Time
+	askPending         bool
 	leader             string // the leader it reported, "" = none
 	leaderEpoch        uint64
 

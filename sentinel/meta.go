@@ -26,6 +26,11 @@ type Meta interface {
 	// Status summarises the group for INFO, CKQUORUM and SENTINEL
 	// SENTINELS.
 	Status() MetaStatus
+	// Applied returns a channel closed at the next change of the group's
+	// state (an applied entry, or the group being replaced), so that a
+	// failover recorded by the leader reaches this sentinel's clients
+	// without waiting for the next tick.
+	Applied() <-chan struct{}
 }
 
 // MetaStatus is what the engine reports about the group.

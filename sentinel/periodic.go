@@ -412,7 +412,14 @@ func (e *Engine) askOthersLocked(m *instance, now time.Time) {
 		if !m.sdown || s.linkDown() {
 			continue
 		}
-		if now.Sub(s.lastMasterDownAsk) < msDur(e.timing.askPeriod) {
+		// Until ODOWN is reached, ask ten times a second rather than once
+		// (Redis's ask period): a peer that has not seen the master down
+		// yet will soon, and each round trip is cheap.
+		period := msDur(e.timing.askPeriod)
+		if !m.odown && period > 100*time.Millisecond {
+			period = 100 * time.Millisecond
+		}
+		if now.Sub(s.lastMasterDownAsk) < period || s.askPending {
 			continue
 		}
 		s.lastMasterDownAsk = now
@@ -423,12 +430,16 @@ func (e *Engine) askOthersLocked(m *instance, now time.Time) {
 			runID = e.cfg.MyID
 		}
 		sc := s
+		s.askPending = true
 		s.cc.Send(func(v any, err error) { e.onMasterDownReply(sc, v, err) },
 			"SENTINEL", "is-master-down-by-addr", host, strconv.Itoa(port), epoch, runID)
 	}
 }
 
 func (e *Engine) onMasterDownReply(s *instance, v any, err error) {
+	e.mu.Lock()
+	s.askPending = false
+	e.mu.Unlock()
 	arr, ok := v.([]any)
 	if err != nil || !ok || len(arr) != 3 {
 		return
