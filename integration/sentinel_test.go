@@ -164,6 +164,20 @@ func TestSentinelKillLeaderMidFailover(t *testing.T) {
 	forStacks(t, []sentinelStack{stackSkiff, stackRedisSkiff}, func(t *testing.T, k sentinelStack) {
 		e := newSentinelEnv(t, k, sentinelEnvOpts{})
 		old := e.data[0]
+		// skiff: the Raft leader, from the admin API (GET /status: the
+		// sentinel whose id is the leader_id every sentinel reports).
+		var leader0 *sentinelProc
+		if k.sentinel == "skiff" {
+			var why string
+			if leader0, why = e.raftLeader(); leader0 == nil {
+				t.Fatalf("no raft leader: %s", why)
+			}
+			t.Logf("raft leader before the kill: %s", leader0.name)
+		}
+		// The sentinel running the failover publishes +selected-slave once
+		// the replica is chosen (skiff: after the start-failover entry is
+		// committed); it is killed at once, from the subscriber's
+		// goroutine, before it can go much further.
 		var (
 			mu      sync.Mutex
 			victim  *sentinelProc
@@ -171,7 +185,7 @@ func TestSentinelKillLeaderMidFailover(t *testing.T) {
 			trigger sentinelEvent
 		)
 		midFailover := map[string]bool{"+selected-slave": true, "+failover-state-send-slaveof-noone": true,
-			"+failover-state-wait-promotion": true, "+promoted-slave": true}
+			"+failover-state-wait-promotion": true, "+promoted-slave": true, "+failover-state-reconf-slaves": true}
 		e.events.onEvent(func(ev sentinelEvent) {
 			if !midFailover[ev.channel] {
 				return
@@ -181,24 +195,15 @@ func TestSentinelKillLeaderMidFailover(t *testing.T) {
 			if victim != nil {
 				return
 			}
-			var v *sentinelProc
-			if k.sentinel == "skiff" {
-				if l, _ := e.raftLeader(); l != nil {
-					v = l
-				}
-			} else {
-				for _, s := range e.sents {
-					if s.name == ev.sentinel {
-						v = s
-					}
+			for _, s := range e.sents {
+				if s.name == ev.sentinel {
+					victim, trigger = s, ev
 				}
 			}
-			if v == nil {
-				return
+			if victim != nil {
+				victim.kill()
+				close(killed)
 			}
-			victim, trigger = v, ev
-			v.kill()
-			close(killed)
 		})
 		killAt := e.killData(old)
 		select {
@@ -209,8 +214,15 @@ func TestSentinelKillLeaderMidFailover(t *testing.T) {
 		mu.Lock()
 		v, tr := victim, trigger
 		mu.Unlock()
-		t.Logf("killed sentinel %s (pid gone) on %s from %s, %v after the master's kill", v.name, tr.channel, tr.sentinel,
-			time.Since(killAt).Round(time.Millisecond))
+		t.Logf("killed sentinel %s on its %s, %v after the master's kill", v.name, tr.channel, time.Since(killAt).Round(time.Millisecond))
+		if leader0 != nil && v != leader0 {
+			t.Errorf("the failover was run by %s, not by the raft leader %s", v.name, leader0.name)
+		}
+		if evs := e.events.find(func(ev sentinelEvent) bool {
+			return ev.channel == "+promoted-slave" && ev.sentinel == v.name
+		}); len(evs) > 0 {
+			t.Logf("(%s had already seen the promotion: %s)", v.name, evs[0].msg)
+		}
 		var rest []*sentinelProc
 		for _, s := range e.sents {
 			if s != v {
