@@ -214,7 +214,9 @@ var keySpecOverrides = map[string][]keySpec{
 }
 
 // getKeysProcs extract keys where the specs alone cannot (Redis's
-// getkeys_proc): SORT's STORE, MIGRATE's KEYS.
+// getkeys_proc): they run when a command's specs have variable flags
+// (SET, BITFIELD), are incomplete (SORT's STORE, MIGRATE's KEYS) or do
+// not fit the arguments (a bad numkeys).
 var getKeysProcs = map[string]func(args [][]byte) []keyRef{
 	// SET only overwrites its key unless GET asks for the old value.
 	"set": func(args [][]byte) []keyRef {
@@ -225,38 +227,175 @@ var getKeysProcs = map[string]func(args [][]byte) []keyRef{
 		}
 		return []keyRef{{pos: 1, flags: []string{"OW", "update"}}}
 	},
+	// SORT's STORE key is the last STORE's argument; LIMIT, GET and BY
+	// arguments are skipped.
 	"sort": func(args [][]byte) []keyRef {
 		keys := []keyRef{{pos: 1, flags: []string{"RO", "access"}}}
-		for i := 2; i+1 < len(args); i++ {
-			if strings.EqualFold(string(args[i]), "store") {
-				keys = append(keys, keyRef{pos: i + 1, flags: []string{"OW", "update"}})
+		store := 0
+		for i := 2; i < len(args); i++ {
+			switch {
+			case eqFold(args[i], "limit"):
+				i += 2
+			case eqFold(args[i], "get"), eqFold(args[i], "by"):
 				i++
+			case eqFold(args[i], "store") && i+1 < len(args):
+				store = i + 1
 			}
+		}
+		if store > 0 {
+			keys = append(keys, keyRef{pos: store, flags: []string{"OW", "update"}})
 		}
 		return keys
 	},
+	"sort_ro": func(args [][]byte) []keyRef { return []keyRef{{pos: 1, flags: []string{"RO", "access"}}} },
 	"migrate": func(args [][]byte) []keyRef {
+		first, num := 3, 1
 		if len(args) > 6 {
+		scan:
 			for i := 6; i < len(args); i++ {
-				if strings.EqualFold(string(args[i]), "keys") {
-					if len(args[3]) != 0 {
-						return nil
+				switch {
+				case eqFold(args[i], "keys"):
+					if len(args[3]) > 0 {
+						num = 0 // a syntax error MIGRATE reports itself
+					} else {
+						first, num = i+1, len(args)-i-1
 					}
-					var keys []keyRef
-					for j := i + 1; j < len(args); j++ {
-						keys = append(keys, keyRef{pos: j, flags: []string{"RW", "access", "delete", "incomplete"}})
-					}
-					return keys
+					break scan
+				case eqFold(args[i], "auth"):
+					i++
+				case eqFold(args[i], "auth2"):
+					i += 2
 				}
 			}
 		}
-		return []keyRef{{pos: 3, flags: []string{"RW", "access", "delete"}}}
+		keys := make([]keyRef, num)
+		for i := range keys {
+			keys[i] = keyRef{pos: first + i, flags: []string{"RW", "access", "delete"}}
+		}
+		return keys
 	},
+	"georadius":         georadiusKeys,
+	"georadiusbymember": georadiusKeys,
+	"xread":             xreadKeys,
+	"xreadgroup":        xreadKeys,
 }
 
-// keySpecs returns a command's key specs: its override, or one range
-// spec derived from FirstKey/LastKey/Step.
+// Commands whose getkeys_proc is Redis's genericGetKeys: a key count
+// (atoi) and the keys after it, plus a destination key for the STORE
+// forms; the keys carry no flags.
+func init() {
+	for name, g := range map[string][4]int{
+		"sintercard": {0, 1, 2, 1}, "zintercard": {0, 1, 2, 1},
+		"zunion": {0, 1, 2, 1}, "zinter": {0, 1, 2, 1}, "zdiff": {0, 1, 2, 1},
+		"zunionstore": {1, 2, 3, 1}, "zinterstore": {1, 2, 3, 1}, "zdiffstore": {1, 2, 3, 1},
+		"eval": {0, 2, 3, 1}, "evalsha": {0, 2, 3, 1}, "eval_ro": {0, 2, 3, 1}, "evalsha_ro": {0, 2, 3, 1},
+		"fcall": {0, 2, 3, 1}, "fcall_ro": {0, 2, 3, 1},
+		"lmpop": {0, 1, 2, 1}, "zmpop": {0, 1, 2, 1}, "blmpop": {0, 2, 3, 1}, "bzmpop": {0, 2, 3, 1},
+	} {
+		g := g
+		getKeysProcs[name] = func(args [][]byte) []keyRef { return genericKeys(g[0], g[1], g[2], g[3], args) }
+	}
+}
+
+// genericKeys is Redis's genericGetKeys: no key when the count is not
+// positive or more keys than arguments are announced.
+func genericKeys(storeAt, countAt, first, step int, args [][]byte) []keyRef {
+	if countAt >= len(args) {
+		return nil
+	}
+	num := atoiPrefix(args[countAt])
+	if num < 1 || num > (len(args)-first)/step {
+		return nil
+	}
+	keys := make([]keyRef, 0, num+1)
+	for i := 0; i < num; i++ {
+		keys = append(keys, keyRef{pos: first + i*step})
+	}
+	if storeAt > 0 {
+		keys = append(keys, keyRef{pos: storeAt})
+	}
+	return keys
+}
+
+// atoiPrefix is C's atoi: optional blanks and sign, then digits up to
+// the first non-digit; 0 when there are none.
+func atoiPrefix(b []byte) int {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || (b[i] >= '\t' && b[i] <= '\r')) {
+		i++
+	}
+	neg := false
+	if i < len(b) && (b[i] == '-' || b[i] == '+') {
+		neg = b[i] == '-'
+		i++
+	}
+	n := 0
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		n = n*10 + int(b[i]-'0')
+		if n > 1<<31 {
+			n = 1 << 31
+		}
+	}
+	if neg {
+		return -n
+	}
+	return n
+}
+
+func georadiusKeys(args [][]byte) []keyRef {
+	stored := -1
+	for i := 5; i < len(args); i++ {
+		if (eqFold(args[i], "store") || eqFold(args[i], "storedist")) && i+1 < len(args) {
+			stored = i + 1
+			i++
+		}
+	}
+	keys := []keyRef{{pos: 1}}
+	if stored > 0 {
+		keys = append(keys, keyRef{pos: stored})
+	}
+	return keys
+}
+
+func xreadKeys(args [][]byte) []keyRef {
+	streams := -1
+scan:
+	for i := 1; i < len(args); i++ {
+		switch {
+		case eqFold(args[i], "block"), eqFold(args[i], "count"):
+			i++
+		case eqFold(args[i], "group"):
+			i += 2
+		case eqFold(args[i], "noack"):
+		case eqFold(args[i], "streams"):
+			streams = i
+			break scan
+		default:
+			break scan
+		}
+	}
+	if streams < 0 {
+		return nil
+	}
+	num := len(args) - streams - 1
+	if num == 0 || num%2 != 0 {
+		return nil
+	}
+	num /= 2
+	keys := make([]keyRef, 0, num)
+	for i := streams + 1; i < len(args)-num; i++ {
+		keys = append(keys, keyRef{pos: i})
+	}
+	return keys
+}
+
+// keySpecs returns a command's key specs: Redis 7.0's (generated from
+// redis-server's COMMAND reply), else an override, else one range spec
+// derived from FirstKey/LastKey/Step.
 func keySpecs(cmd *Command) []keySpec {
+	if info, ok := redis70Commands[cmd.FullName()]; ok && cmd.Group != "sentinel" {
+		return info.specs
+	}
 	if ks, ok := keySpecOverrides[cmd.FullName()]; ok {
 		return ks
 	}
@@ -313,77 +452,135 @@ type keyRef struct {
 	flags []string
 }
 
-// commandKeys finds the keys of a full command line; ok is false when the
-// arguments do not fit the specs.
-func commandKeys(cmd *Command, args [][]byte) (keys []keyRef, ok bool) {
-	if proc, has := getKeysProcs[cmd.FullName()]; has {
-		return proc(args), true
+// hasFlag reports whether a key spec has a flag.
+func (ks *keySpec) hasFlag(f string) bool {
+	for _, x := range ks.flags {
+		if x == f {
+			return true
+		}
 	}
+	return false
+}
+
+// hasKeys is Redis's doesCommandHaveKeys: a getkeys function, or a key
+// spec that is not marked not_key (SPUBLISH's channel is not a key).
+func hasKeys(cmd *Command) bool {
+	if getKeysProcs[cmd.FullName()] != nil {
+		return true
+	}
+	specs := keySpecs(cmd)
+	for i := range specs {
+		if !specs[i].hasFlag("not_key") {
+			return true
+		}
+	}
+	return false
+}
+
+// commandKeys finds the keys of a full command line as Redis's
+// getKeysFromCommandWithSpecs does: from the key specs unless one has
+// variable flags or they do not fit the arguments (or are incomplete),
+// then from the command's getkeys function. ok is false when no key was
+// found that way.
+func commandKeys(cmd *Command, args [][]byte) (keys []keyRef, ok bool) {
+	specs := keySpecs(cmd)
+	hasSpec, varFlags := false, false
+	for i := range specs {
+		if !specs[i].hasFlag("not_key") {
+			hasSpec = true
+		}
+		if specs[i].hasFlag("variable_flags") {
+			varFlags = true
+		}
+	}
+	if hasSpec && !varFlags {
+		if keys, ok := keysFromSpecs(specs, args); ok {
+			return keys, len(keys) > 0
+		}
+	}
+	if proc := getKeysProcs[cmd.FullName()]; proc != nil {
+		keys := proc(args)
+		return keys, len(keys) > 0
+	}
+	return nil, false
+}
+
+// keysFromSpecs is Redis's getKeysUsingKeySpecs; ok is false when a spec
+// does not fit the arguments or is incomplete.
+func keysFromSpecs(specs []keySpec, args [][]byte) (keys []keyRef, ok bool) {
 	argc := len(args)
-	for _, ks := range keySpecs(cmd) {
-		begin := ks.index
-		if ks.keyword != "" {
-			begin = 0
-			if ks.startFrom > 0 {
-				for i := ks.startFrom; i < argc; i++ {
-					if strings.EqualFold(string(args[i]), ks.keyword) {
-						begin = i + 1
-						break
-					}
-				}
-			} else {
-				for i := argc + ks.startFrom; i > 0; i-- {
-					if strings.EqualFold(string(args[i]), ks.keyword) {
-						begin = i + 1
-						break
-					}
-				}
-			}
-			if begin == 0 || begin >= argc {
-				continue
-			}
-		}
-		if begin <= 0 {
+	for si := range specs {
+		ks := &specs[si]
+		if ks.hasFlag("not_key") {
 			continue
 		}
-		if begin >= argc {
-			return nil, false
-		}
-		if ks.keyNum {
-			ni := begin + ks.keyNumIdx
-			if ni >= argc {
-				return nil, false
+		first := 0
+		switch {
+		case ks.keyword != "":
+			start, end := ks.startFrom, argc-1
+			if start <= 0 {
+				start, end = argc+ks.startFrom, 1
 			}
-			n, err := strconv.Atoi(string(args[ni]))
-			if err != nil || n < 0 {
-				return nil, false
-			}
-			first := begin + ks.firstKey
-			for i := 0; i < n; i++ {
-				p := first + i*ks.kStep
-				if p >= argc {
-					return nil, false
+			for i := start; i != end; {
+				if i >= argc || i < 1 {
+					break
 				}
-				keys = append(keys, keyRef{pos: p, flags: ks.flags})
+				if strings.EqualFold(string(args[i]), ks.keyword) {
+					first = i + 1
+					break
+				}
+				if start <= end {
+					i++
+				} else {
+					i--
+				}
 			}
-			continue
+			if first == 0 {
+				continue // keyword not found
+			}
+		case ks.index > 0:
+			first = ks.index
+		default:
+			return nil, false // unknown begin_search
 		}
-		last := begin + ks.lastKey
-		if ks.lastKey < 0 {
-			last = argc + ks.lastKey
-		}
-		if ks.limit > 1 {
-			last = begin + (last-begin+1)/ks.limit - 1
-		}
-		if last >= argc || last < begin {
+		var last, step int
+		switch {
+		case ks.keyNum:
+			step = ks.kStep
+			ni := first + ks.keyNumIdx
+			if ks.keyNumIdx >= argc || ni >= argc {
+				return nil, false
+			}
+			n, err := strconv.ParseInt(string(args[ni]), 10, 64)
+			if err != nil || n < 0 || n > 1<<31 {
+				return nil, false
+			}
+			first += ks.firstKey
+			last = first + int(n) - 1
+		case ks.index > 0 || ks.keyword != "":
+			step = ks.keyStep
+			switch {
+			case ks.lastKey >= 0:
+				last = first + ks.lastKey
+			case ks.limit == 0:
+				last = argc + ks.lastKey
+			default:
+				last = first + ((argc-first)/ks.limit + ks.lastKey)
+			}
+		default:
 			return nil, false
 		}
-		step := ks.keyStep
+		if last >= argc || last < first || first >= argc {
+			return nil, false
+		}
 		if step <= 0 {
 			step = 1
 		}
-		for p := begin; p <= last; p += step {
-			keys = append(keys, keyRef{pos: p, flags: ks.flags})
+		for i := first; i <= last; i += step {
+			keys = append(keys, keyRef{pos: i, flags: ks.flags})
+		}
+		if ks.hasFlag("incomplete") {
+			return nil, false
 		}
 	}
 	return keys, true
@@ -691,7 +888,7 @@ func (c *Client) getKeysTarget(line [][]byte) (*Command, []keyRef, bool) {
 		c.replyError("ERR Invalid command specified")
 		return nil, nil, false
 	}
-	if len(keySpecs(cmd)) == 0 && getKeysProcs[cmd.FullName()] == nil {
+	if !hasKeys(cmd) {
 		c.replyError("ERR The command has no key arguments")
 		return nil, nil, false
 	}
