@@ -169,6 +169,9 @@ func (c *Config) Get(patterns []string) []string {
 			continue
 		}
 		for _, o := range All() {
+			if o.Hidden {
+				continue // an exact name only, as Redis
+			}
 			for _, name := range append([]string{o.Name}, o.Aliases...) {
 				if !seen[name] && GlobMatch(lp, name, false) {
 					seen[name] = true

@@ -32,6 +32,14 @@ type Option struct {
 	Enum      []string
 	Min, Max  int64
 	Immutable bool // CONFIG SET refuses it
+	// Hidden options (Redis's HIDDEN_CONFIG: debugging knobs such as
+	// key-load-delay) are matched by CONFIG GET only by their exact name,
+	// never by a pattern.
+	Hidden bool
+	// DenyLoading options (Redis's DENY_LOADING_CONFIG: dir, appendonly,
+	// repl-diskless-load) cannot be set while the server loads its
+	// dataset; the server checks it, CONFIG SET answers -LOADING.
+	DenyLoading bool
 	// Multi directives may appear several times in a file; each occurrence
 	// appends to the value (like "save" or "include").
 	Multi bool

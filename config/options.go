@@ -26,12 +26,13 @@ func init() {
 		return Option{Name: name, Kind: KindEnum, Default: def, Enum: vals}
 	}
 	imm := func(o Option) Option { o.Immutable = true; return o }
+	denyLoading := func(o Option) Option { o.DenyLoading = true; return o }
 
 	Register(
 		imm(i("port", "6379", 0, 65535)),
 		imm(Option{Name: "bind", Kind: KindSpecial, Default: "* -::*", Parse: parseBind}),
 		b("protected-mode", yes),
-		s("dir", "."),
+		denyLoading(s("dir", ".")),
 		s("dbfilename", "dump.rdb"),
 		s("requirepass", ""),
 		s("masterauth", ""),
@@ -84,7 +85,7 @@ func init() {
 		i("stream-node-max-entries", "100", 0, 1<<31-1),
 		b("activerehashing", yes),
 		b("activedefrag", no),
-		b("appendonly", no),
+		denyLoading(b("appendonly", no)),
 		Option{Name: "save", Kind: KindSpecial, Default: "3600 1 300 100 60 10000", Multi: true, Parse: parseSave},
 		b("rdbcompression", yes),
 		b("rdbchecksum", yes),
@@ -103,7 +104,7 @@ func init() {
 		b("repl-diskless-sync", yes),
 		i("repl-diskless-sync-delay", "5", 0, 1<<31-1),
 		i("repl-diskless-sync-max-replicas", "0", 0, 1<<31-1),
-		e("repl-diskless-load", "disabled", "disabled", "on-empty-db", "swapdb"),
+		denyLoading(e("repl-diskless-load", "disabled", "disabled", "on-empty-db", "swapdb")),
 		b("repl-disable-tcp-nodelay", no),
 		i("min-replicas-to-write", "0", 0, 1<<31-1, "min-slaves-to-write"),
 		i("min-replicas-max-lag", "10", 0, 1<<31-1, "min-slaves-max-lag"),

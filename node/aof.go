@@ -109,11 +109,11 @@ func (a *aofState) init(s *Server) {
 }
 
 func init() {
-	register(&Command{Name: "bgrewriteaof", Arity: 1, Flags: "admin noscript", Group: "server", Since: "1.0.0", Summary: "Asynchronously rewrites the append-only file to disk.", Complexity: "O(1)", Handler: cmdBgrewriteaof})
+	register(&Command{Name: "bgrewriteaof", Arity: 1, Flags: "admin noscript no_async_loading", Group: "server", Since: "1.0.0", Summary: "Asynchronously rewrites the append-only file to disk.", Complexity: "O(1)", Handler: cmdBgrewriteaof})
 }
 
-// initAOF reads the AOF options and, with appendonly yes, loads the AOF
-// and starts appending. It runs from New, before the server listens.
+// initAOF reads the AOF options. It runs from New; with appendonly yes
+// Load replays the AOF and starts appending (loadAOFAtStart).
 func (s *Server) initAOF() error {
 	a := &s.p.aof
 	a.name = s.cfg.String("appendfilename")
@@ -147,13 +147,25 @@ func (s *Server) initAOF() error {
 		return fmt.Errorf("config appendonly: %w", err)
 	}
 	started = true
-	if !s.cfg.Bool("appendonly") {
-		return nil
-	}
+	return nil
+}
+
+// loadAOFAtStart is Load with appendonly yes: replay the AOF, then append
+// to it. Clients are accepted during the replay (with -LOADING, see
+// loading.go), or once appending has started when there is nothing to
+// replay. CONFIG SET appendonly and dir are refused while loading, so
+// nothing changes the AOF state under the loader.
+func (s *Server) loadAOFAtStart() error {
 	if err := s.loadAOF(); err != nil {
 		return err
 	}
-	return s.openAOF()
+	if err := s.openAOF(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.stopLoadingLocked()
+	s.mu.Unlock()
+	return nil
 }
 
 // ---- manifest ----
@@ -295,7 +307,11 @@ func (m *aofManifest) nextIncrSeq() int64 {
 // ---- loading ----
 
 // loadAOF replays the files of the manifest into the keyspace. A missing
-// directory or manifest means an empty dataset, as in Redis.
+// directory or manifest means an empty dataset, as in Redis. With files
+// to replay the server enters the loading state (left for the caller to
+// end once appending has started) and starts accepting clients; the
+// replay holds the data lock but lets clients in at every progress
+// report.
 func (s *Server) loadAOF() error {
 	a := &s.p.aof
 	m, ok, err := readManifest(a.manifestPath())
@@ -306,26 +322,51 @@ func (s *Server) loadAOF() error {
 		return nil
 	}
 	a.man = m
+	var files []string
+	if m.base != nil {
+		files = append(files, m.base.name)
+	}
+	for _, f := range m.incr {
+		files = append(files, f.name)
+	}
+	var total int64
+	for _, name := range files {
+		path := filepath.Join(a.dir, name)
+		st, err := os.Stat(path)
+		if err != nil {
+			return fmt.Errorf("open AOF file %s: %w", path, err)
+		}
+		total += st.Size()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if total == 0 {
+		return nil // only empty files: nothing to load, as Redis's AOF_EMPTY
+	}
+	s.startLoadingLocked(total, false)
+	s.acceptIfListening()
 	a.loading = true
 	defer func() { a.loading = false }()
+	p := s.newLoadProgress(true, nil)
 	start := time.Now()
 	if m.base != nil {
-		n, err := s.loadAOFFile(m.base.name, false)
+		n, err := s.loadAOFFile(m.base.name, false, p)
 		if err != nil {
 			return err
 		}
 		a.baseSize = n
 		a.curSize = n
+		p.base, p.last = p.base+n, 0
 	}
 	for i, f := range m.incr {
-		n, err := s.loadAOFFile(f.name, i == len(m.incr)-1)
+		n, err := s.loadAOFFile(f.name, i == len(m.incr)-1, p)
 		if err != nil {
 			return err
 		}
 		a.curSize += n
+		p.base, p.last = p.base+n, 0
 	}
+	p.finishLocked(0)
 	s.dirty = 0
 	s.log.Info("DB loaded from append only file", "seconds", time.Since(start).Seconds())
 	return nil
@@ -333,8 +374,9 @@ func (s *Server) loadAOF() error {
 
 // loadAOFFile replays one file (an RDB base or a command file) and
 // returns its size. A truncated tail of the last file is cut off when
-// aof-load-truncated allows it.
-func (s *Server) loadAOFFile(name string, last bool) (int64, error) {
+// aof-load-truncated allows it. p follows the replay (key-load-delay,
+// progress, abort on shutdown).
+func (s *Server) loadAOFFile(name string, last bool, p *loadProgress) (int64, error) {
 	path := filepath.Join(s.p.aof.dir, name)
 	f, err := os.Open(path)
 	if err != nil {
@@ -350,12 +392,23 @@ func (s *Server) loadAOFFile(name string, last bool) (int64, error) {
 	}
 	br := bufio.NewReaderSize(f, 64<<10)
 	if magic, _ := br.Peek(5); string(magic) == "REDIS" {
-		if _, err := rdb.Load(br, s.loadEntry); err != nil {
+		load := func(db int, key string, obj *store.Object) error {
+			p.keys.Add(1)
+			return s.loadEntry(db, key, obj)
+		}
+		hooks := rdb.Hooks{Aux: p.aux, Entry: p.entry}
+		if _, err := rdb.LoadHooks(br, s.rdbLimits(), hooks, load); err != nil {
+			if errors.Is(err, ErrLoadAborted) {
+				return 0, err
+			}
 			return 0, fmt.Errorf("load AOF base %s: %w", path, err)
 		}
 		return st.Size(), nil
 	}
-	valid, err := s.replayCommands(br)
+	valid, err := s.replayCommands(br, p)
+	if errors.Is(err, ErrLoadAborted) {
+		return 0, err
+	}
 	if err == nil {
 		return st.Size(), nil
 	}
@@ -407,8 +460,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // replayCommands runs every command of r through the dispatcher as a
 // fake client. It returns the offset after the last complete command (or
 // before an unfinished MULTI) and an *aofTruncated error for an
-// incomplete tail. Called under the lock.
-func (s *Server) replayCommands(r io.Reader) (valid int64, err error) {
+// incomplete tail. Called under the lock; p (when set) may release it
+// between commands.
+func (s *Server) replayCommands(r io.Reader, lp *loadProgress) (valid int64, err error) {
 	cr := &countingReader{r: r}
 	p := resp.NewParser(cr)
 	p.MaxBulk = 1 << 40
@@ -461,6 +515,11 @@ func (s *Server) replayCommands(r io.Reader) (valid int64, err error) {
 		s.call(c, args)
 		c.w.B = c.w.B[:0]
 		valid = off
+		if lp != nil {
+			if err := lp.command(off); err != nil {
+				return valid, err
+			}
+		}
 	}
 }
 

@@ -72,7 +72,7 @@ type saveJob struct {
 }
 
 func init() {
-	register(&Command{Name: "bgsave", Arity: -1, Flags: "admin noscript", Group: "server", Since: "1.0.0", Summary: "Asynchronously saves the database(s) to disk.", Complexity: "O(1)", Handler: cmdBgsave})
+	register(&Command{Name: "bgsave", Arity: -1, Flags: "admin noscript no_async_loading", Group: "server", Since: "1.0.0", Summary: "Asynchronously saves the database(s) to disk.", Complexity: "O(1)", Handler: cmdBgsave})
 	persistenceInfo = writePersistenceInfo
 	lastSaveTime = func(s *Server) int64 { return s.p.lastSave }
 }
@@ -424,6 +424,10 @@ func (s *Server) shutdownPersist(save, nosave, force bool) error {
 		s.log.Warn("there is a child saving an .rdb; killing it")
 		s.abortSaveJob()
 	}
+	if s.ld.active {
+		// As Redis: a half-loaded dataset must never overwrite the file.
+		save, nosave = false, true
+	}
 	if (len(s.p.savePoints) > 0 && !nosave) || save {
 		s.log.Info("saving the final RDB snapshot before exiting")
 		if err := s.saveSync(s.rdbPath()); err != nil {
@@ -474,13 +478,13 @@ func writePersistenceInfo(s *Server, b *infoBuf) {
 		k string
 		v any
 	}{
-		{"loading", 0}, {"async_loading", 0}, {"current_cow_peak", cow}, {"current_cow_size", cow},
+		{"loading", bit(s.ld.active && !s.ld.async)}, {"async_loading", bit(s.ld.async)}, {"current_cow_peak", cow}, {"current_cow_size", cow},
 		{"current_cow_size_age", 0}, {"current_fork_perc", perc}, {"current_save_keys_processed", keysDone},
 		{"current_save_keys_total", keysTotal}, {"rdb_changes_since_last_save", s.dirty},
 		{"rdb_bgsave_in_progress", inProgress}, {"rdb_last_save_time", p.lastSave},
 		{"rdb_last_bgsave_status", status(p.lastOK)}, {"rdb_last_bgsave_time_sec", p.lastDur},
 		{"rdb_current_bgsave_time_sec", cur}, {"rdb_saves", p.saves}, {"rdb_last_cow_size", p.lastCow},
-		{"rdb_last_load_keys_expired", 0}, {"rdb_last_load_keys_loaded", 0},
+		{"rdb_last_load_keys_expired", s.ld.keysExpired}, {"rdb_last_load_keys_loaded", s.ld.keysLoaded},
 		{"aof_enabled", aofEnabled}, {"aof_rewrite_in_progress", rwIn}, {"aof_rewrite_scheduled", bit(a.rewriteScheduled)},
 		{"aof_last_rewrite_time_sec", a.lastRewriteDur}, {"aof_current_rewrite_time_sec", rwCur},
 		{"aof_last_bgrewrite_status", status(a.lastRewriteOK)}, {"aof_rewrites", a.rewrites},
@@ -491,6 +495,9 @@ func writePersistenceInfo(s *Server, b *infoBuf) {
 	}
 	if a.on {
 		s.aofInfo(b)
+	}
+	if s.ld.active {
+		s.loadingInfo(b)
 	}
 }
 

@@ -105,6 +105,10 @@ func cmdConfigSet(c *Client, args [][]byte) {
 		c.replyOK()
 		return
 	}
+	if c.srv.ld.active && denyLoadingPair(pairs) {
+		c.replyError(errLoading)
+		return
+	}
 	if err := c.srv.cfg.SetPairs(pairs); err != nil {
 		c.replyError(err.Error())
 		return
@@ -142,4 +146,24 @@ func cmdConfigHelp(c *Client, args [][]byte) {
 		"REWRITE",
 		"    Rewrite the configuration file.",
 	})
+}
+
+// denyLoadingPair reports whether CONFIG SET must answer -LOADING: Redis
+// checks the pairs in order and stops at the first problem (an unknown,
+// immutable or repeated name is reported as such by SetPairs); an option
+// that cannot change during a load (dir, appendonly, repl-diskless-load)
+// found first makes the whole command -LOADING.
+func denyLoadingPair(pairs []string) bool {
+	seen := map[*config.Option]bool{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		o := config.Lookup(pairs[i])
+		if o == nil || o.Immutable || seen[o] {
+			return false
+		}
+		if o.DenyLoading {
+			return true
+		}
+		seen[o] = true
+	}
+	return false
 }

@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	register(&Command{Name: "save", Arity: 1, Flags: "admin noscript no_multi", Group: "server", Since: "1.0.0", Summary: "Synchronously save the dataset to disk", Complexity: "O(N) where N is the total number of keys in all databases", Handler: cmdSave})
+	register(&Command{Name: "save", Arity: 1, Flags: "admin noscript no_async_loading no_multi", Group: "server", Since: "1.0.0", Summary: "Synchronously save the dataset to disk", Complexity: "O(N) where N is the total number of keys in all databases", Handler: cmdSave})
 	debugReload = debugReloadRDB
 }
 

@@ -32,6 +32,7 @@ const (
 	FlagProtected
 	FlagSentinel
 	FlagOnlySentinel
+	FlagNoAsyncLoading
 )
 
 var flagNames = map[string]int{
@@ -43,6 +44,7 @@ var flagNames = map[string]int{
 	"no_multi": FlagNoMulti, "allow_busy": FlagAllowBusy,
 	"no_mandatory_keys": FlagNoMandatoryKeys, "protected": FlagProtected,
 	"sentinel": FlagSentinel, "only_sentinel": FlagOnlySentinel,
+	"no_async_loading": FlagNoAsyncLoading,
 }
 
 // Command describes one command or subcommand, with the metadata that

@@ -211,8 +211,8 @@ func entrySize(ent *store.Entry) int64 {
 // reports false when it could not get there (OOM).
 func (s *Server) performEvictions() bool {
 	e := &s.x.evict
-	if e.maxmemory <= 0 {
-		return true
+	if e.maxmemory <= 0 || s.ld.active {
+		return true // Redis never evicts while loading
 	}
 	used := s.usedMemory()
 	if used <= e.maxmemory {

@@ -117,12 +117,6 @@ func (s *Server) admit(c *Client, cmd *Command, args [][]byte) bool {
 		return true
 	}
 	inMulti := c.flags&clientMulti != 0
-	if c.x.monitor && cmd.Has(FlagWrite|FlagMayReplicate|FlagReadonly) {
-		// A monitor is a replica-like client in Redis.
-		s.rejectedCall(cmd)
-		c.replyError("ERR Replica can't interact with the keyspace")
-		return false
-	}
 	if inMulti && cmd.Has(FlagNoMulti) {
 		s.rejectedCall(cmd)
 		c.replyError(errNoMultiCmd)
@@ -134,6 +128,22 @@ func (s *Server) admit(c *Client, cmd *Command, args [][]byte) bool {
 	if c.flags&clientPubSub != 0 && c.w.Proto == 2 && !allowedInSubscribedMode(cmd) {
 		s.rejectedCall(cmd)
 		c.replyErrorf("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", cmd.FullName())
+		return false
+	}
+	if s.ld.active && s.loadingRefuses(c, cmd) {
+		s.rejectedCall(cmd)
+		if cmd.parent == nil && cmd.Name == "exec" && c.x.tx != nil {
+			s.discardTransaction(c)
+			c.replyError("EXECABORT Transaction discarded because of: " + errLoading)
+			return false
+		}
+		c.replyError(errLoading)
+		return false
+	}
+	if c.x.monitor && cmd.Has(FlagWrite|FlagMayReplicate|FlagReadonly) {
+		// A monitor is a replica-like client in Redis.
+		s.rejectedCall(cmd)
+		c.replyError("ERR Replica can't interact with the keyspace")
 		return false
 	}
 	if s.x.pause.active && !s.admitPaused(c, cmd) {

@@ -145,5 +145,5 @@ func (s *Server) admitPaused(c *Client, cmd *Command) bool {
 // updateGate recomputes whether call() must consult admit for clients
 // that are neither in MULTI nor subscribed.
 func (s *Server) updateGate() {
-	s.x.gated = s.x.pause.active || s.x.evict.maxmemory > 0 || len(s.x.monitors) > 0
+	s.x.gated = s.x.pause.active || s.x.evict.maxmemory > 0 || len(s.x.monitors) > 0 || s.ld.active
 }

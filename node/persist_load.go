@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"time"
@@ -11,27 +12,74 @@ import (
 	"github.com/skiffdb/skiff/store"
 )
 
-// LoadRDB loads the dataset from dir/dbfilename at start-up, before the
-// server accepts connections. A missing file is an empty dataset; a
-// corrupt or unreadable one is an error naming the file and the offset,
-// so that the server refuses to start rather than serve partial data.
-// With appendonly yes the dataset comes from the AOF instead (loaded by
-// New, see aof.go), as in Redis, and the RDB file is left alone. A
-// sentinel has no dataset: nothing is loaded.
+// Load loads the dataset at start-up, as Redis's loadDataFromDisk: the
+// AOF with appendonly yes, else dir/dbfilename. A server that already
+// listens (Listen was called) accepts connections from the moment the
+// load starts and answers them as Redis does while loading: -LOADING for
+// every command without the loading flag, INFO persistence with
+// loading:1 and the loading_* progress fields (see loading.go). Serve
+// starts the rest (cron, replication) once Load has returned.
+//
+// A missing file is an empty dataset; a corrupt one is an error naming
+// the file and the offset. After an error the server stays in the
+// loading state, so that the shutdown that follows never saves the empty
+// or partial dataset over the file. ErrLoadAborted means the server was
+// shut down (SHUTDOWN, a signal) before the load ended.
+func (s *Server) Load() error {
+	var err error
+	switch {
+	case s.sentinel != nil:
+	case s.cfg.Bool("appendonly"):
+		err = s.loadAOFAtStart()
+	default:
+		err = s.LoadRDB()
+	}
+	if err == nil {
+		s.acceptIfListening()
+	}
+	return err
+}
+
+// acceptIfListening starts the accept loops when Listen has been called.
+func (s *Server) acceptIfListening() {
+	if len(s.listeners) > 0 {
+		s.startAccepting()
+	}
+}
+
+// LoadRDB loads dir/dbfilename into a fresh keyspace and swaps it in (see
+// Load). With appendonly yes the dataset comes from the AOF instead, as in
+// Redis, and the RDB file is left alone. A sentinel has no dataset:
+// nothing is loaded.
 func (s *Server) LoadRDB() error {
 	if s.cfg.Bool("appendonly") || s.sentinel != nil {
 		return nil
 	}
 	path := s.rdbPath()
-	start := time.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	fresh, aux, err := s.loadRDBStore(path, s.repl.masterHost == "")
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("loading %s: %w", path, err)
+	}
+	defer f.Close()
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	start := time.Now()
+	s.mu.Lock()
+	s.startLoadingLocked(size, false)
+	master := s.repl.masterHost == ""
+	s.mu.Unlock()
+	s.acceptIfListening()
+	p := s.newLoadProgress(false, nil)
+	fresh, aux, err := s.loadRDBFrom(f, path, master, p)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		return err // still loading: see Load
 	}
 	keys := 0
 	for i, db := range s.store.DBs {
@@ -41,28 +89,45 @@ func (s *Server) LoadRDB() error {
 	// The file's repl-id/repl-offset let a restarted replica ask its
 	// master to continue (PSYNC) instead of a full resync, as Redis does.
 	s.restoreReplFromAux(aux)
-	s.log.Info("DB loaded from disk", "file", path, "keys", keys, "redis-ver", aux["redis-ver"],
+	p.finishLocked(size)
+	s.stopLoadingLocked()
+	s.log.Info("DB loaded from disk", "file", path, "keys", keys, "expired", p.expired.Load(), "redis-ver", aux["redis-ver"],
 		"seconds", fmt.Sprintf("%.3f", time.Since(start).Seconds()))
 	return nil
 }
 
 // loadRDBStore reads the RDB at path into a new store with as many
-// databases as ours. dropExpired discards keys whose TTL has passed, as a
-// master does (a replica keeps them until its master deletes them).
+// databases as ours (DEBUG RELOAD: no progress, no key-load-delay).
+// dropExpired discards keys whose TTL has passed, as a master does (a
+// replica keeps them until its master deletes them).
 func (s *Server) loadRDBStore(path string, dropExpired bool) (*store.Store, map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
+	return s.loadRDBFrom(f, path, dropExpired, nil)
+}
+
+// loadRDBFrom decodes an RDB into a new store; p, when set, follows the
+// load (key-load-delay, progress, abort on shutdown). It takes no lock
+// but p's reports: the new store is reachable by nobody else.
+func (s *Server) loadRDBFrom(r io.Reader, path string, dropExpired bool, p *loadProgress) (*store.Store, map[string]string, error) {
 	fresh := store.New(len(s.store.DBs))
 	fresh.NewLRU = s.store.NewLRU
 	now := time.Now().UnixMilli()
-	aux, err := rdb.LoadLimits(f, s.rdbLimits(), func(db int, key string, obj *store.Object) error {
+	var hooks rdb.Hooks
+	if p != nil {
+		hooks = rdb.Hooks{Aux: p.aux, Entry: p.entry}
+	}
+	aux, err := rdb.LoadHooks(r, s.rdbLimits(), hooks, func(db int, key string, obj *store.Object) error {
 		if db >= len(fresh.DBs) {
 			return fmt.Errorf("the file uses database %d but only %d databases are configured", db, len(fresh.DBs))
 		}
 		if dropExpired && obj.Expire != 0 && obj.Expire < now {
+			if p != nil {
+				p.expired.Add(1)
+			}
 			return nil
 		}
 		d := fresh.DBs[db]
@@ -75,8 +140,14 @@ func (s *Server) loadRDBStore(path string, dropExpired bool) (*store.Store, map[
 		if exp != 0 {
 			d.SetExpire(e, exp)
 		}
+		if p != nil {
+			p.keys.Add(1)
+		}
 		return nil
 	})
+	if errors.Is(err, ErrLoadAborted) {
+		return nil, nil, err
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("loading %s: %w", path, err)
 	}

@@ -116,10 +116,10 @@ func init() {
 	})
 	roleReply = writeRole
 	register(
-		&Command{Name: "replicaof", Arity: 3, Flags: "admin noscript stale", Group: "server", Since: "5.0.0", Summary: "Configures a server as replica of another, or promotes it to a master.", Complexity: "O(1)", Handler: cmdReplicaof},
-		&Command{Name: "slaveof", Arity: 3, Flags: "admin noscript stale", Group: "server", Since: "1.0.0", Summary: "Sets a Redis server as a replica of another, or promotes it to being a master.", Complexity: "O(1)", Handler: cmdReplicaof},
-		&Command{Name: "sync", Arity: 1, Flags: "admin noscript no_multi", Group: "server", Since: "1.0.0", Summary: "An internal command used in replication.", Complexity: "", Handler: cmdSync},
-		&Command{Name: "psync", Arity: -3, Flags: "admin noscript no_multi", Group: "server", Since: "2.8.0", Summary: "An internal command used in replication.", Complexity: "", Handler: cmdSync},
+		&Command{Name: "replicaof", Arity: 3, Flags: "admin noscript stale no_async_loading", Group: "server", Since: "5.0.0", Summary: "Configures a server as replica of another, or promotes it to a master.", Complexity: "O(1)", Handler: cmdReplicaof},
+		&Command{Name: "slaveof", Arity: 3, Flags: "admin noscript stale no_async_loading", Group: "server", Since: "1.0.0", Summary: "Sets a Redis server as a replica of another, or promotes it to being a master.", Complexity: "O(1)", Handler: cmdReplicaof},
+		&Command{Name: "sync", Arity: 1, Flags: "admin noscript no_async_loading no_multi", Group: "server", Since: "1.0.0", Summary: "An internal command used in replication.", Complexity: "", Handler: cmdSync},
+		&Command{Name: "psync", Arity: -3, Flags: "admin noscript no_async_loading no_multi", Group: "server", Since: "2.8.0", Summary: "An internal command used in replication.", Complexity: "", Handler: cmdSync},
 		&Command{Name: "replconf", Arity: -1, Flags: "admin noscript loading stale allow_busy", Group: "server", Since: "3.0.0", Summary: "An internal command for configuring the replication stream.", Complexity: "O(1)", Handler: cmdReplconf},
 		&Command{Name: "wait", Arity: 3, Flags: "noscript", Group: "generic", ACL: []string{"connection"}, Since: "3.0.0", Summary: "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", Complexity: "O(1)", Handler: cmdWait},
 	)
@@ -672,8 +672,21 @@ func (s *Server) partialSync(stop chan struct{}, l *replication.Link, res replic
 }
 
 // fullSync receives the RDB into a file, loads it into a fresh keyspace
-// while the old one keeps serving, and swaps them only when the load is
-// complete: a failed transfer never leaves a mixed dataset.
+// while the old one is kept, and swaps them only when the load is
+// complete: a failed transfer never leaves a mixed dataset. Receiving and
+// decoding overlap; what clients see follows Redis's
+// repl-diskless-load modes (loading.go):
+//
+//   - disabled (and on-empty-db with data): Redis receives the file while
+//     serving the old data, then loads it answering -LOADING. Here the
+//     decoder follows the file as it is written, without slowing the
+//     transfer down (key-load-delay), and the loading state starts when
+//     the transfer ends and lasts until the swap.
+//   - swapdb, on-empty-db with no keys: Redis loads from the socket, in
+//     the loading state from the first byte: asynchronously (old data
+//     served, async_loading:1) under swapdb when the master continues our
+//     history, else -LOADING. Here the decoder reads the transfer through
+//     a pipe.
 func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replication.PSyncResult) (bool, error) {
 	s.mu.Lock()
 	if !s.linkCurrent(stop) {
@@ -686,6 +699,9 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 	r.transferIO = time.Now()
 	dir := s.cfg.String("dir")
 	dbfile := s.cfg.String("dbfilename")
+	mode := s.cfg.String("repl-diskless-load")
+	diskless := mode == "swapdb" || (mode == "on-empty-db" && s.keyCount() == 0)
+	async := mode == "swapdb" && r.replid == res.ReplID
 	s.mu.Unlock()
 
 	tmp := filepath.Join(dir, fmt.Sprintf("temp-%d.%d.rdb", time.Now().UnixNano(), os.Getpid()))
@@ -694,43 +710,104 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 		return false, fmt.Errorf("open temp file for the RDB from master: %w", err)
 	}
 	defer os.Remove(tmp) // no-op once renamed
-	// The payload is decoded as it arrives, while it is also written to
-	// the file, so that receiving and loading overlap instead of
-	// following each other.
 	loadingGC(true)
 	defer loadingGC(false)
-	pr, pw := io.Pipe()
+	p := s.newLoadProgress(false, stop)
+	p.publish.Store(false) // until the loading state starts
+	loading := false
+	startLoading := func(total int64) { // under the lock
+		s.startLoadingLocked(total, async)
+		p.publishNowLocked()
+		loading = true
+	}
+	defer func() {
+		if loading {
+			s.mu.Lock()
+			s.stopLoadingLocked()
+			s.mu.Unlock()
+		}
+	}()
 	type loaded struct {
 		st  *store.Store
 		err error
 	}
 	done := make(chan loaded, 1)
-	go func() {
-		st, err := loadRDBReader(bufio.NewReaderSize(pr, 256<<10), len(s.store.DBs))
-		// Unblock the receiver whatever happened: after an error, or
-		// bytes after the end of the RDB.
-		if err != nil {
-			pr.CloseWithError(err)
-		} else {
-			pr.CloseWithError(errors.New("data after the end of the RDB"))
+	var sink io.Writer
+	var finishSink func(error)
+	if diskless {
+		pr, pw := io.Pipe()
+		go func() {
+			st, err := loadRDBReader(bufio.NewReaderSize(pr, 256<<10), len(s.store.DBs), p)
+			// Unblock the receiver whatever happened: after an error, or
+			// bytes after the end of the RDB.
+			if err != nil {
+				pr.CloseWithError(err)
+			} else {
+				pr.CloseWithError(errors.New("data after the end of the RDB"))
+			}
+			done <- loaded{st, err}
+		}()
+		first := true
+		sink = writerFunc(func(b []byte) (int, error) {
+			if first {
+				first = false
+				s.mu.Lock()
+				startLoading(0) // the size, when announced, comes with the progress
+				s.mu.Unlock()
+			}
+			if _, err := f.Write(b); err != nil {
+				return 0, err
+			}
+			return pw.Write(b)
+		})
+		finishSink = func(err error) {
+			if err != nil {
+				pw.CloseWithError(err)
+			} else {
+				pw.Close()
+			}
 		}
-		done <- loaded{st, err}
-	}()
-	eofForm, err := l.ReadRDB(io.MultiWriter(f, pw), func(read, total int64) {
+	} else {
+		rf, err := os.Open(tmp)
+		if err != nil {
+			f.Close()
+			return false, fmt.Errorf("open temp file for the RDB from master: %w", err)
+		}
+		defer rf.Close()
+		tail := newTailFile()
+		go func() {
+			st, err := loadRDBReader(bufio.NewReaderSize(tail.reader(rf), 256<<10), len(s.store.DBs), p)
+			tail.loaderDone(err)
+			done <- loaded{st, err}
+		}()
+		sink = tail.writer(f)
+		finishSink = tail.close
+	}
+	eofForm, err := l.ReadRDB(sink, func(read, total int64) {
 		s.mu.Lock()
 		r.transferRead, r.transferSize, r.transferIO = read, total, time.Now()
+		if loading && total > 0 {
+			s.ld.total = total
+		}
 		s.mu.Unlock()
 	})
-	if err != nil {
-		pw.CloseWithError(err)
-	} else {
-		pw.Close()
-	}
+	finishSink(err)
 	var synced chan error
 	if err == nil {
 		// Make the file durable while the loader finishes.
 		synced = make(chan error, 1)
 		go func() { synced <- f.Sync() }()
+		if !diskless {
+			// The transfer is over: from now on clients wait for the
+			// load, as Redis's disk-based replica loads its file.
+			s.mu.Lock()
+			size := r.transferRead
+			if eofForm {
+				size = 0 // what Redis knows of a $EOF: transfer
+			}
+			startLoading(size)
+			s.mu.Unlock()
+		}
 	}
 	ld := <-done
 	if synced != nil {
@@ -757,6 +834,9 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 		db.Swap(fresh.DBs[i])
 		s.signalSwappedDBs(db)
 	}
+	p.finishLocked(p.cur.Load())
+	s.stopLoadingLocked()
+	loading = false
 	// Keep the RDB as our dump file, as a disk-loading Redis replica does.
 	if dbfile != "" {
 		if err := os.Rename(tmp, filepath.Join(dir, dbfile)); err != nil {
@@ -775,6 +855,11 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 	s.log.Info("MASTER <-> REPLICA sync: finished with success", "offset", r.offset)
 	return eofForm, nil
 }
+
+// writerFunc adapts a function to io.Writer.
+type writerFunc func([]byte) (int, error)
+
+func (w writerFunc) Write(b []byte) (int, error) { return w(b) }
 
 var loadGC struct {
 	sync.Mutex
@@ -805,11 +890,12 @@ func loadingGC(start bool) {
 	}
 }
 
-// loadRDBReader reads an RDB into a new store of n databases.
-func loadRDBReader(rd io.Reader, n int) (*store.Store, error) {
+// loadRDBReader reads an RDB into a new store of n databases; p follows
+// the load (key-load-delay, progress, abort when the link stops).
+func loadRDBReader(rd io.Reader, n int, p *loadProgress) (*store.Store, error) {
 	fresh := store.New(n)
 	fresh.NoLazyExpire = true
-	_, err := rdb.Load(rd, func(db int, key string, obj *store.Object) error {
+	_, err := rdb.LoadHooks(rd, rdb.DefaultLimits, rdb.Hooks{Aux: p.aux, Entry: p.entry}, func(db int, key string, obj *store.Object) error {
 		if db < 0 || db >= n {
 			return fmt.Errorf("key in database %d, only %d configured", db, n)
 		}
@@ -819,6 +905,7 @@ func loadRDBReader(rd io.Reader, n int) (*store.Store, error) {
 		if exp != 0 {
 			d.SetExpire(e, exp)
 		}
+		p.keys.Add(1)
 		return nil
 	})
 	if err != nil {

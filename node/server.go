@@ -72,6 +72,11 @@ type Server struct {
 	p persistState
 	// repl is the replication state (replication.go).
 	repl replState
+	// ld is the state of a dataset load in progress (loading.go).
+	ld loadState
+	// acceptOnce starts the accept loops: during the start-up load, or
+	// by Serve.
+	acceptOnce sync.Once
 
 	activeExpire atomic.Bool
 
@@ -148,6 +153,9 @@ func New(cfg *config.Config, log hclog.Logger) (*Server, error) {
 	if err := s.initExt(); err != nil {
 		return nil, err
 	}
+	if err := s.initLoading(); err != nil {
+		return nil, err
+	}
 	if err := s.initPersistence(); err != nil {
 		return nil, err
 	}
@@ -177,6 +185,10 @@ func (s *Server) Port() int { return s.port }
 
 // Done is closed when the server has shut down.
 func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Stopped is closed once Shutdown has finished (final save, AOF flush,
+// connections closed).
+func (s *Server) Stopped() <-chan struct{} { return s.stopped }
 
 // Listen binds every address of the `bind` option on `port`. The special
 // forms "*" and "-::*" (optional IPv6 wildcard) are understood as Redis
@@ -227,10 +239,7 @@ func (s *Server) closeListeners() {
 // Serve accepts connections on every listener and runs the background
 // cycle until Shutdown. It returns when the server has stopped.
 func (s *Server) Serve() {
-	for _, ln := range s.listeners {
-		s.wg.Add(1)
-		go s.acceptLoop(ln)
-	}
+	s.startAccepting()
 	go s.cron()
 	if s.sentinel == nil {
 		s.startReplication()
@@ -240,6 +249,17 @@ func (s *Server) Serve() {
 	// Shutdown may still be saving the final snapshot: the process must
 	// not exit before it is on disk.
 	<-s.stopped
+}
+
+// startAccepting starts one accept loop per listener, once: during the
+// start-up load (Load) or from Serve.
+func (s *Server) startAccepting() {
+	s.acceptOnce.Do(func() {
+		for _, ln := range s.listeners {
+			s.wg.Add(1)
+			go s.acceptLoop(ln)
+		}
+	})
 }
 
 func (s *Server) acceptLoop(ln net.Listener) {

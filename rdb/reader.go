@@ -200,6 +200,24 @@ func Load(r io.Reader, fn func(db int, key string, obj *store.Object) error) (au
 // LoadLimits is Load with the encoding thresholds of the server's
 // configuration.
 func LoadLimits(r io.Reader, lim Limits, fn func(db int, key string, obj *store.Object) error) (map[string]string, error) {
+	return LoadHooks(r, lim, Hooks{}, fn)
+}
+
+// Hooks let a caller follow a load as it goes (a server reports its
+// loading progress in INFO and throttles itself with key-load-delay).
+// Either may be nil.
+type Hooks struct {
+	// Aux is called with every AUX field as it is read.
+	Aux func(key, value string)
+	// Entry is called after every key entry of the file, whether fn
+	// was called for it or it was skipped as an empty collection, with
+	// the number of input bytes consumed so far. An error stops the load
+	// and is returned as it is.
+	Entry func(offset int64) error
+}
+
+// LoadHooks is LoadLimits with progress hooks.
+func LoadHooks(r io.Reader, lim Limits, h Hooks, fn func(db int, key string, obj *store.Object) error) (map[string]string, error) {
 	s := &src{r: bufio.NewReaderSize(r, 64<<10), lim: lim}
 	var magic [9]byte
 	if err := s.full(magic[:], "header"); err != nil {
@@ -244,6 +262,9 @@ func LoadLimits(r io.Reader, lim Limits, fn func(db int, key string, obj *store.
 				return aux, err
 			}
 			aux[k] = v
+			if h.Aux != nil {
+				h.Aux(k, v)
+			}
 		case opSelectDB:
 			n, err := s.count("database number")
 			if err != nil {
@@ -289,16 +310,20 @@ func LoadLimits(r io.Reader, lim Limits, fn func(db int, key string, obj *store.
 			}
 			obj, err := s.value(op, key)
 			if err == ErrEmptyKey {
-				expire = 0
-				continue // Redis skips empty collections too
-			}
-			if err != nil {
+				expire = 0 // Redis skips empty collections too
+			} else if err != nil {
 				return aux, err
+			} else {
+				obj.Expire = expire
+				expire = 0
+				if err := fn(db, key, obj); err != nil {
+					return aux, &Error{Offset: opOff, Msg: fmt.Sprintf("key %q: %v", key, err)}
+				}
 			}
-			obj.Expire = expire
-			expire = 0
-			if err := fn(db, key, obj); err != nil {
-				return aux, &Error{Offset: opOff, Msg: fmt.Sprintf("key %q: %v", key, err)}
+			if h.Entry != nil {
+				if err := h.Entry(s.off); err != nil {
+					return aux, err
+				}
 			}
 		}
 	}

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -120,12 +121,36 @@ func runServer(args []string) int {
 		logger.Error("cannot start server", "error", err)
 		return 1
 	}
-	if err := srv.LoadRDB(); err != nil {
-		logger.Error("cannot load the dataset", "error", err)
-		return 1
-	}
+	// As redis-server: listen first, then load the dataset while
+	// answering clients -LOADING (node/loading.go), and only then log
+	// "Ready to accept", which test harnesses take as "loaded".
 	if err := srv.Listen(); err != nil {
 		logger.Error("cannot start server", "error", err)
+		return 1
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		select {
+		case sig := <-sigs:
+			if srv.Loading() {
+				// Nothing is saved: the dataset is not fully loaded.
+				logger.Warn("Received shutdown signal during loading, scheduling shutdown.", "signal", sig.String())
+			} else {
+				logger.Info("received signal, shutting down", "signal", sig.String())
+			}
+			srv.Shutdown()
+		case <-srv.Done():
+		}
+	}()
+	if err := srv.Load(); err != nil {
+		if errors.Is(err, node.ErrLoadAborted) {
+			<-srv.Stopped()
+			logger.Info("server stopped while loading")
+			return 0
+		}
+		logger.Error("cannot load the dataset", "error", err)
+		srv.Shutdown() // saves nothing: the server is still loading
 		return 1
 	}
 	logger.Info("Ready to accept connections", "port", srv.Port(), "version", node.SkiffVersion)
@@ -141,16 +166,6 @@ func runServer(args []string) int {
 			closers = append(closers, cl)
 		}
 	}
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		select {
-		case sig := <-sigs:
-			logger.Info("received signal, shutting down", "signal", sig.String())
-			srv.Shutdown()
-		case <-srv.Done():
-		}
-	}()
 	srv.Serve()
 	for i := len(closers) - 1; i >= 0; i-- {
 		if err := closers[i].Close(); err != nil {

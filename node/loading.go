@@ -1,0 +1,312 @@
+package node
+
+import (
+	"errors"
+	"math/rand/v2"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/skiffdb/skiff/config"
+)
+
+// Loading the dataset while serving clients, as Redis 7.0 does.
+//
+// Redis loads its RDB or AOF on its one thread and, every
+// loading-process-events-interval-bytes of input, serves the events that
+// arrived meanwhile: new connections are accepted and commands without
+// the `loading` flag are answered -LOADING, while INFO, CONFIG, PING's
+// neighbours in the table (AUTH, HELLO, CLIENT, SHUTDOWN, ...) run. Skiff
+// serves every connection on its own goroutine, so clients are never
+// starved by the loader itself; what the loader shares with them is the
+// data lock:
+//
+//   - An RDB (at start-up, or a replica's full sync) is decoded into a
+//     fresh keyspace that no client can reach, without the lock, and
+//     swapped in at the end. The loader takes the lock only to publish
+//     its progress (INFO's loading_loaded_bytes and
+//     rdb_last_load_keys_*), at every interval boundary, exactly where
+//     Redis updates those fields.
+//   - The AOF is replayed through the dispatcher into the live keyspace
+//     and so holds the lock; it releases it at every interval boundary
+//     of an RDB base and every 1024 commands, as Redis processes events.
+//
+// key-load-delay (Redis's debugging knob) sleeps that many microseconds
+// after every key of an RDB and every command of an AOF; a negative value
+// -n sleeps 1 µs with probability 1/n.
+
+// errLoading is Redis's reply to a command refused while loading.
+const errLoading = "LOADING Redis is loading the dataset in memory"
+
+// ErrLoadAborted is returned by Load when the server was shut down (by
+// SHUTDOWN or a signal) before the dataset was loaded.
+var ErrLoadAborted = errors.New("server shut down while loading the dataset")
+
+func init() {
+	config.Register(
+		config.Option{Name: "key-load-delay", Kind: config.KindInt, Default: "0",
+			Min: -1 << 31, Max: 1<<31 - 1, Hidden: true},
+		// In Redis this is how often the loader stops to serve clients.
+		// Skiff's clients have their own goroutines; the value is how
+		// often the loader publishes its progress and, when it holds
+		// the data lock (AOF replay), lets the clients' commands in.
+		config.Option{Name: "loading-process-events-interval-bytes", Kind: config.KindInt, Default: "2097152",
+			Min: 1024, Max: 1<<31 - 1, Hidden: true},
+	)
+}
+
+// loadState is Redis's server.loading and the fields INFO persistence
+// reports about a load. Guarded by the data lock except the atomics.
+type loadState struct {
+	active bool // server.loading: some load is in progress
+	async  bool // server.async_loading: old data is served meanwhile
+	start  int64
+	total  int64 // loading_total_bytes (0 when unknown)
+	rdbMem int64 // loading_rdb_used_mem (the file's used-mem AUX field)
+	loaded int64 // loading_loaded_bytes
+	// rdb_last_load_keys_loaded / _expired of the current or last load.
+	keysLoaded, keysExpired int64
+
+	keyDelay atomic.Int64 // key-load-delay, microseconds
+	interval atomic.Int64 // loading-process-events-interval-bytes
+}
+
+func (s *Server) initLoading() error {
+	if err := s.cfg.OnChange("key-load-delay", func(v string) error {
+		s.ld.keyDelay.Store(atoi64(v))
+		return nil
+	}); err != nil {
+		return err
+	}
+	return s.cfg.OnChange("loading-process-events-interval-bytes", func(v string) error {
+		s.ld.interval.Store(atoi64(v))
+		return nil
+	})
+}
+
+// startLoadingLocked enters the loading state (Redis's startLoading):
+// from now on clients get -LOADING for commands without the loading flag
+// (async: only those with no_async_loading). Called under the lock.
+func (s *Server) startLoadingLocked(total int64, async bool) {
+	l := &s.ld
+	l.active, l.async = true, async
+	l.start = time.Now().Unix()
+	l.total, l.rdbMem, l.loaded = total, 0, 0
+	l.keysLoaded, l.keysExpired = 0, 0
+	s.updateGate()
+}
+
+// stopLoadingLocked leaves the loading state. Called under the lock.
+func (s *Server) stopLoadingLocked() {
+	s.ld.active, s.ld.async = false, false
+	s.updateGate()
+}
+
+// Loading reports whether the server is loading its dataset (INFO
+// loading:1 or async_loading:1).
+func (s *Server) Loading() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ld.active
+}
+
+// loadingRefuses reports whether cmd gets -LOADING now: while loading,
+// every command without the loading flag, and EXEC of a transaction that
+// queued one; while loading asynchronously (a replica's swapdb load) only
+// the commands flagged no_async_loading. The AOF loader's own client is
+// exempt. Called under the lock with s.ld.active set.
+func (s *Server) loadingRefuses(c *Client, cmd *Command) bool {
+	if c.flags&clientMaster != 0 {
+		return false
+	}
+	refused := func(cmd *Command) bool {
+		if s.ld.async {
+			return cmd.Has(FlagNoAsyncLoading)
+		}
+		return !cmd.Has(FlagLoading)
+	}
+	if refused(cmd) {
+		return true
+	}
+	if cmd.parent == nil && cmd.Name == "exec" && c.x.tx != nil {
+		for _, qc := range c.x.tx.cmds {
+			if refused(qc) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// loadingInfo appends INFO persistence's loading_* fields, present only
+// while loading, computed as Redis computes them.
+func (s *Server) loadingInfo(b *infoBuf) {
+	l := &s.ld
+	perc := 0.0
+	remaining := int64(1)
+	if l.total > 0 {
+		perc = float64(l.loaded) / float64(l.total) * 100
+		remaining = l.total - l.loaded
+	} else if l.rdbMem > 0 {
+		// used-mem is only an estimate of the file size: never 100%.
+		perc = float64(l.loaded) / float64(l.rdbMem) * 100
+		remaining = l.rdbMem - l.loaded
+		perc = min(perc, 99.99)
+		remaining = max(remaining, 1)
+	}
+	elapsed := time.Now().Unix() - l.start
+	eta := int64(1) // Redis's placeholder until a second has passed
+	if elapsed != 0 {
+		eta = elapsed * remaining / (l.loaded + 1)
+	}
+	b.kv("loading_start_time", l.start)
+	b.kv("loading_total_bytes", l.total)
+	b.kv("loading_rdb_used_mem", l.rdbMem)
+	b.kv("loading_loaded_bytes", l.loaded)
+	b.kv("loading_loaded_perc", strconv.FormatFloat(perc, 'f', 2, 64))
+	b.kv("loading_eta_seconds", eta)
+}
+
+// loadProgress follows one load: it applies key-load-delay after every
+// entry and publishes the progress at every interval boundary.
+type loadProgress struct {
+	s *Server
+	// base is added to offsets: the bytes of the files of the same load
+	// already read (an AOF's base before its incremental files).
+	base int64
+	last int64 // offset of the last report
+	// locked: the loader holds the data lock, and reporting also
+	// releases it for a moment so that clients are served.
+	locked bool
+	// stop, when set, aborts the load when closed (a replica's link).
+	stop <-chan struct{}
+	// publish: the load is the one INFO reports (a replica publishes
+	// nothing while it still serves old data, see fullSync).
+	publish atomic.Bool
+	cmds    int64
+
+	// cur is the offset of the last entry; keys and expired are counted
+	// by the caller. Atomics: a replica's receiver publishes them when
+	// the loading state starts, while the decoder runs.
+	cur           atomic.Int64
+	keys, expired atomic.Int64
+}
+
+func (s *Server) newLoadProgress(locked bool, stop <-chan struct{}) *loadProgress {
+	p := &loadProgress{s: s, locked: locked, stop: stop}
+	p.publish.Store(true)
+	return p
+}
+
+// entry runs after every key of an RDB: key-load-delay, the progress
+// report at every loading-process-events-interval-bytes boundary, and
+// the check for a shutdown.
+func (p *loadProgress) entry(off int64) error {
+	p.cur.Store(off)
+	if d := p.s.ld.keyDelay.Load(); d != 0 {
+		loadDelay(d)
+	}
+	if iv := p.s.ld.interval.Load(); iv > 0 && off/iv > p.last/iv {
+		p.report(off)
+	}
+	return p.aborted()
+}
+
+// command runs after every command of an AOF (off: bytes of the file
+// consumed): key-load-delay, and every 1024 commands a report, as
+// Redis's AOF loader serves clients every 1024 commands.
+func (p *loadProgress) command(off int64) error {
+	if d := p.s.ld.keyDelay.Load(); d != 0 {
+		loadDelay(d)
+	}
+	p.cmds++
+	p.cur.Store(off)
+	if p.cmds%1024 == 0 {
+		p.report(off)
+	}
+	return p.aborted()
+}
+
+func (p *loadProgress) aborted() error {
+	select {
+	case <-p.s.done:
+		return ErrLoadAborted
+	case <-p.stop:
+		return errLinkStopped
+	default:
+		return nil
+	}
+}
+
+// report publishes the progress; a loader that holds the lock lets the
+// waiting clients in.
+func (p *loadProgress) report(off int64) {
+	p.last = off
+	s := p.s
+	if !p.locked {
+		s.mu.Lock()
+	}
+	if p.publish.Load() {
+		s.ld.loaded = p.base + off
+		s.ld.keysLoaded, s.ld.keysExpired = p.keys.Load(), p.expired.Load()
+	}
+	if p.locked {
+		s.mu.Unlock()
+		runtime.Gosched()
+		s.mu.Lock()
+	} else {
+		s.mu.Unlock()
+	}
+}
+
+// finishLocked publishes the final counts (under the lock).
+func (p *loadProgress) finishLocked(off int64) {
+	if p.publish.Load() {
+		p.s.ld.loaded = p.base + off
+		p.s.ld.keysLoaded, p.s.ld.keysExpired = p.keys.Load(), p.expired.Load()
+	}
+}
+
+// publishNowLocked makes the load the one INFO reports, from where the
+// decoder is (a replica's disk-mode load enters the loading state only
+// once the transfer has ended). Called under the lock.
+func (p *loadProgress) publishNowLocked() {
+	p.publish.Store(true)
+	p.s.ld.loaded = p.base + p.cur.Load()
+	p.s.ld.keysLoaded, p.s.ld.keysExpired = p.keys.Load(), p.expired.Load()
+}
+
+// keyCount is the number of keys of every database.
+func (s *Server) keyCount() int {
+	n := 0
+	for _, db := range s.store.DBs {
+		n += db.Len()
+	}
+	return n
+}
+
+// aux records the AUX fields INFO reports while loading.
+func (p *loadProgress) aux(k, v string) {
+	if k != "used-mem" || !p.publish.Load() {
+		return
+	}
+	n, _ := strconv.ParseInt(v, 10, 64)
+	if !p.locked {
+		p.s.mu.Lock()
+		defer p.s.mu.Unlock()
+	}
+	p.s.ld.rdbMem = n
+}
+
+// loadDelay is Redis's debugDelay: usec > 0 sleeps that long; usec < 0
+// sleeps 1 µs once in -usec calls on average.
+func loadDelay(usec int64) {
+	if usec < 0 {
+		if rand.Int64N(-usec) != 0 {
+			return
+		}
+		usec = 1
+	}
+	sleepMicros(usec)
+}
