@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -78,6 +79,19 @@ func TestSentinelKillMaster(t *testing.T) {
 		gw.stop()
 		pw.stop()
 
+		// Redis counts down-after-milliseconds from the oldest unanswered
+		// PING, which after a crash is the first PING after it: no sentinel
+		// may flag the master s_down sooner after the kill.
+		for _, ev := range e.events.find(func(ev sentinelEvent) bool {
+			return ev.channel == "+sdown" && strings.HasPrefix(ev.msg, "master ") && ev.at.After(killAt)
+		}) {
+			d := ev.at.Sub(killAt)
+			if d < (sentDownAfterMs-50)*time.Millisecond {
+				t.Errorf("%s flagged the master s_down %v after the kill, before down-after-milliseconds (%d)", ev.sentinel, d.Round(time.Millisecond), sentDownAfterMs)
+			} else {
+				t.Logf("%s: kill -> +sdown %v", ev.sentinel, d.Round(time.Millisecond))
+			}
+		}
 		if ev, ok := e.events.first("+switch-master", killAt); ok {
 			t.Logf("kill -> first +switch-master (%s): %v", ev.sentinel, ev.at.Sub(killAt).Round(time.Millisecond))
 		} else {
@@ -539,5 +553,54 @@ func TestSentinelNoQuorum(t *testing.T) {
 		e.waitMasterRole(nm, 5*time.Second)
 		e.watch.check(t, old.pubAddr(), nm.pubAddr())
 		e.checkOneMaster(nm)
+	})
+}
+
+// TestSentinelShortPause: SIGSTOP of the master for 70% of
+// down-after-milliseconds, five times, 1.3 s apart so that the pauses fall
+// on different points of the sentinels' PING cycle. The master never
+// stays unanswered for down-after-milliseconds, so no sentinel may flag
+// it s_down (Redis counts from the oldest unanswered PING, not from the
+// last reply), and no failover may start.
+func TestSentinelShortPause(t *testing.T) {
+	forStacks(t, []sentinelStack{stackSkiff, stackRedisSkiff}, func(t *testing.T, k sentinelStack) {
+		e := newSentinelEnv(t, k, sentinelEnvOpts{})
+		m := e.data[0]
+		pause := sentDownAfterMs * 7 / 10 * time.Millisecond
+		start := time.Now()
+		for i := 0; i < 5; i++ {
+			if i > 0 {
+				// Let every sentinel see the master answer again.
+				pollUntil(t, "the master to answer", 5*time.Second, 10*time.Millisecond, func() (bool, string) {
+					_, err := m.info("server")
+					return err == nil, fmt.Sprint(err)
+				})
+				next := start.Add(time.Duration(i) * 1300 * time.Millisecond)
+				for time.Now().Before(next) {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+			pid := m.srv.Pid()
+			syscall.Kill(pid, syscall.SIGSTOP)
+			stopped := time.Now()
+			for time.Since(stopped) < pause {
+				time.Sleep(5 * time.Millisecond)
+			}
+			syscall.Kill(pid, syscall.SIGCONT)
+		}
+		// Two more PING periods for late verdicts.
+		until := time.Now().Add(2 * time.Second)
+		for time.Now().Before(until) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if evs := e.events.find(func(ev sentinelEvent) bool {
+			return (ev.channel == "+sdown" || ev.channel == "+odown") && strings.HasPrefix(ev.msg, "master ")
+		}); len(evs) > 0 {
+			for _, ev := range evs {
+				t.Errorf("%s: %s %s after pauses of %v (down-after %d ms)", ev.sentinel, ev.channel, ev.msg, pause, sentDownAfterMs)
+			}
+		}
+		e.watch.check(t, m.pubAddr())
+		e.checkOneMaster(m)
 	})
 }

@@ -11,6 +11,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -53,6 +54,7 @@ type options struct {
 	downAfter, failoverTimeout  int
 	idle                        time.Duration
 	stacks                      []string
+	logs                        string
 }
 
 const masterName = "mymaster"
@@ -68,6 +70,7 @@ func run() error {
 	flag.IntVar(&o.failoverTimeout, "failover-timeout", 10000, "sentinel failover-timeout (ms)")
 	flag.DurationVar(&o.idle, "idle", 10*time.Second, "how long the idle CPU of the sentinels is sampled")
 	flag.StringVar(&stacks, "stacks", "skiff,redis", "which stacks to measure")
+	flag.StringVar(&o.logs, "logs", "", "keep each sentinel's log in this directory (<stack>-<n>-s<i>.log)")
 	flag.Parse()
 	o.stacks = strings.Split(stacks, ",")
 	for _, p := range []*string{&o.skiff, &o.redis, &o.redisSentinel} {
@@ -95,7 +98,7 @@ func run() error {
 	results := map[string][]runResult{}
 	for i := 0; i < o.runs; i++ {
 		for _, k := range o.stacks {
-			r, err := failoverRun(o, k)
+			r, err := failoverRun(o, k, i+1)
 			if err != nil {
 				return fmt.Errorf("%s run %d: %w", k, i+1, err)
 			}
@@ -159,6 +162,8 @@ func (g *registry) stopAll() {
 type sentinelProc struct {
 	port   int
 	dir    string
+	keep   string // copy the log here when stopping
+	start  time.Time
 	cmd    *exec.Cmd
 	exited chan struct{}
 	once   sync.Once
@@ -173,6 +178,11 @@ func (s *sentinelProc) stop() {
 		default:
 			s.cmd.Process.Kill()
 			<-s.exited
+		}
+		if s.keep != "" {
+			if b, err := os.ReadFile(filepath.Join(s.dir, "sentinel.log")); err == nil {
+				os.WriteFile(s.keep, b, 0o644)
+			}
 		}
 		os.RemoveAll(s.dir)
 	})
@@ -227,6 +237,11 @@ func startSentinel(o options, kind string, masterPort int) (*sentinelProc, error
 	text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor %s 127.0.0.1 %d 2\n"+
 		"sentinel down-after-milliseconds %s %d\nsentinel failover-timeout %s %d\n",
 		port, dir, masterName, masterPort, masterName, o.downAfter, masterName, o.failoverTimeout)
+	if o.logs != "" {
+		if err := os.MkdirAll(o.logs, 0o755); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return nil, err
 	}
@@ -392,7 +407,7 @@ func (s *stack) close() {
 // startStack starts a master, two replicas in sync and three sentinels,
 // and waits until every sentinel knows both replicas and both others
 // (and, for skiff, until the Raft group has a leader).
-func startStack(o options, kind string) (*stack, error) {
+func startStack(o options, kind, tag string) (*stack, error) {
 	st := &stack{kind: kind}
 	bin := o.redis
 	if kind == "skiff" {
@@ -432,6 +447,9 @@ func startStack(o options, kind string) (*stack, error) {
 			st.close()
 			return nil, err
 		}
+		if o.logs != "" {
+			s.keep = filepath.Join(o.logs, fmt.Sprintf("%s-%s-s%d.log", kind, tag, i))
+		}
 		st.sents = append(st.sents, s)
 		st.stops = append(st.stops, reg.add(s.stop))
 	}
@@ -448,16 +466,44 @@ func startStack(o options, kind string) (*stack, error) {
 		}
 		return true, ""
 	})
-	if err == nil && kind == "skiff" {
-		err = waitFor("a raft leader", 30*time.Second, func() (bool, string) {
+	if err == nil {
+		// Every sentinel can authorize a failover (the same condition for
+		// both stacks; a just-formed skiff group may need a moment).
+		err = waitFor("CKQUORUM +OK", 30*time.Second, func() (bool, string) {
 			for _, s := range st.sents {
-				b, err := httpGet("127.0.0.1:" + strconv.Itoa(memberPorts(s.port)[2]))
+				r, err := do(s.addr(), "SENTINEL", "CKQUORUM", masterName)
 				if err != nil {
 					return false, err.Error()
 				}
-				if !strings.Contains(b, `"leader_id":"`) || strings.Contains(b, `"leader_id":""`) {
-					return false, "no leader"
+				if str, _ := r.(string); !strings.HasPrefix(str, "OK ") {
+					return false, fmt.Sprint(r)
 				}
+			}
+			return true, ""
+		})
+	}
+	if err == nil && kind == "skiff" {
+		// One Raft group: every sentinel names the same leader and three
+		// voters (a sentinel alone is the leader of its own group of one).
+		err = waitFor("one raft group of three", 30*time.Second, func() (bool, string) {
+			leader := ""
+			for _, s := range st.sents {
+				var status struct {
+					LeaderID string `json:"leader_id"`
+					Voters   int    `json:"voters"`
+				}
+				b, err := httpGet("127.0.0.1:" + strconv.Itoa(memberPorts(s.port)[2]))
+				if err == nil {
+					_, body, _ := strings.Cut(b, "\r\n\r\n")
+					err = json.Unmarshal([]byte(body), &status)
+				}
+				if err != nil {
+					return false, err.Error()
+				}
+				if status.LeaderID == "" || status.Voters != 3 || (leader != "" && status.LeaderID != leader) {
+					return false, fmt.Sprintf("leader %q, %d voters", status.LeaderID, status.Voters)
+				}
+				leader = status.LeaderID
 			}
 			return true, ""
 		})
@@ -469,7 +515,8 @@ func startStack(o options, kind string) (*stack, error) {
 	return st, nil
 }
 
-// httpGet fetches /status of an admin API with a bare HTTP/1.0 request.
+// httpGet fetches /status of an admin API with a bare HTTP/1.0 request
+// and returns the whole response.
 func httpGet(addr string) (string, error) {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
@@ -481,8 +528,7 @@ func httpGet(addr string) (string, error) {
 		return "", err
 	}
 	b, err := io.ReadAll(c)
-	s := strings.ReplaceAll(string(b), " ", "")
-	return s, err
+	return string(b), err
 }
 
 // ---------------------------------------------------------------------
@@ -499,9 +545,9 @@ type ack struct {
 	at  time.Time
 }
 
-func failoverRun(o options, kind string) (runResult, error) {
+func failoverRun(o options, kind string, n int) (runResult, error) {
 	var res runResult
-	st, err := startStack(o, kind)
+	st, err := startStack(o, kind, strconv.Itoa(n))
 	if err != nil {
 		return res, err
 	}
@@ -595,6 +641,9 @@ func failoverRun(o options, kind string) (runResult, error) {
 	master := st.data[0]
 	master.Stop() // SIGKILL
 	killAt := time.Now()
+	if o.logs != "" {
+		res.note = "  (master killed at " + killAt.UTC().Format("15:04:05.000") + ")"
+	}
 
 	if err := waitFor("an acknowledged write after the kill", 60*time.Second, func() (bool, string) {
 		return acksAfter(killAt) > 0, ""
@@ -669,7 +718,7 @@ func failoverRun(o options, kind string) (runResult, error) {
 // idleCPU starts a stack, lets it settle, and samples utime+stime of each
 // sentinel over o.idle; it returns the CPU share of each (1.0 = a core).
 func idleCPU(o options, kind string) ([]float64, error) {
-	st, err := startStack(o, kind)
+	st, err := startStack(o, kind, "idle")
 	if err != nil {
 		return nil, err
 	}
