@@ -349,13 +349,14 @@ func (s *Server) loadAOF() error {
 	defer func() { a.loading = false }()
 	p := s.newLoadProgress(true, nil)
 	start := time.Now()
+	// INFO shows the sizes once the load is over, as Redis.
+	var baseSize int64
 	if m.base != nil {
 		n, err := s.loadAOFFile(m.base.name, false, p)
 		if err != nil {
 			return err
 		}
-		a.baseSize = n
-		a.curSize = n
+		baseSize = n
 		p.base, p.last = p.base+n, 0
 	}
 	for i, f := range m.incr {
@@ -363,9 +364,9 @@ func (s *Server) loadAOF() error {
 		if err != nil {
 			return err
 		}
-		a.curSize += n
 		p.base, p.last = p.base+n, 0
 	}
+	a.baseSize, a.curSize = baseSize, p.base
 	p.finishLocked(0)
 	s.dirty = 0
 	s.log.Info("DB loaded from append only file", "seconds", time.Since(start).Seconds())

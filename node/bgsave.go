@@ -493,7 +493,7 @@ func writePersistenceInfo(s *Server, b *infoBuf) {
 	} {
 		b.kv(kv.k, kv.v)
 	}
-	if a.on {
+	if a.on || s.cfg.Bool("appendonly") { // Redis: the option, even while loading
 		s.aofInfo(b)
 	}
 	if s.ld.active {

@@ -191,6 +191,7 @@ type loadProgress struct {
 	// the loading state starts, while the decoder runs.
 	cur           atomic.Int64
 	keys, expired atomic.Int64
+	rdbMem        atomic.Int64 // the used-mem AUX field, once read
 }
 
 func (s *Server) newLoadProgress(locked bool, stop <-chan struct{}) *loadProgress {
@@ -273,6 +274,7 @@ func (p *loadProgress) finishLocked(off int64) {
 // once the transfer has ended). Called under the lock.
 func (p *loadProgress) publishNowLocked() {
 	p.publish.Store(true)
+	p.s.ld.rdbMem = p.rdbMem.Load()
 	p.s.ld.loaded = p.base + p.cur.Load()
 	p.s.ld.keysLoaded, p.s.ld.keysExpired = p.keys.Load(), p.expired.Load()
 }
@@ -288,10 +290,14 @@ func (s *Server) keyCount() int {
 
 // aux records the AUX fields INFO reports while loading.
 func (p *loadProgress) aux(k, v string) {
-	if k != "used-mem" || !p.publish.Load() {
+	if k != "used-mem" {
 		return
 	}
 	n, _ := strconv.ParseInt(v, 10, 64)
+	p.rdbMem.Store(n)
+	if !p.publish.Load() {
+		return
+	}
 	if !p.locked {
 		p.s.mu.Lock()
 		defer p.s.mu.Unlock()

@@ -734,6 +734,7 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 	done := make(chan loaded, 1)
 	var sink io.Writer
 	var finishSink func(error)
+	var tail *tailFile
 	if diskless {
 		pr, pw := io.Pipe()
 		go func() {
@@ -774,7 +775,7 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 			return false, fmt.Errorf("open temp file for the RDB from master: %w", err)
 		}
 		defer rf.Close()
-		tail := newTailFile()
+		tail = newTailFile()
 		go func() {
 			st, err := loadRDBReader(bufio.NewReaderSize(tail.reader(rf), 256<<10), len(s.store.DBs), p)
 			tail.loaderDone(err)
@@ -801,11 +802,7 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 			// The transfer is over: from now on clients wait for the
 			// load, as Redis's disk-based replica loads its file.
 			s.mu.Lock()
-			size := r.transferRead
-			if eofForm {
-				size = 0 // what Redis knows of a $EOF: transfer
-			}
-			startLoading(size)
+			startLoading(tail.size()) // the file Redis would load
 			s.mu.Unlock()
 		}
 	}

@@ -57,6 +57,13 @@ func (t *tailFile) close(err error) {
 	t.mu.Unlock()
 }
 
+// size is the number of bytes written.
+func (t *tailFile) size() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.written
+}
+
 // loaderDone records the decoder's result.
 func (t *tailFile) loaderDone(err error) {
 	t.mu.Lock()
