@@ -21,6 +21,9 @@ type Config struct {
 
 	sentinel      bool        // loaded with LoadOptions.Sentinel
 	sentinelLines []Directive // the `sentinel ...` directives, in file order
+
+	userLines    [][]string      // the `user <name> <rules...>` directives (ACL users)
+	usersRewrite func() []string // the `user` lines CONFIG REWRITE writes
 }
 
 // New returns a configuration holding every option's default.
@@ -269,6 +272,9 @@ func (c *Config) applyDirective(file string, line int, words []string, text stri
 	if strings.EqualFold(words[0], "sentinel") {
 		return c.sentinelDirective(file, line, words, text)
 	}
+	if strings.EqualFold(words[0], "user") && len(words) >= 2 {
+		return c.userDirective(file, line, words)
+	}
 	o := Lookup(words[0])
 	if o == nil || len(words) < 2 || (len(words) > 2 && o.Kind != KindSpecial && o.Kind != KindString) {
 		return &LineError{File: file, Line: line, Text: strings.Join(words, " "), Msg: "Bad directive or wrong number of arguments"}
@@ -281,6 +287,38 @@ func (c *Config) applyDirective(file string, line int, words []string, text stri
 	c.touched[o.Name] = true
 	c.given[o.Name] = true
 	return nil
+}
+
+// userDirective records an ACL user of the config file; the rules are
+// checked by the server, but a user defined twice is an error here, with
+// Redis's text.
+func (c *Config) userDirective(file string, line int, words []string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, u := range c.userLines {
+		if u[0] == words[1] {
+			return &LineError{File: file, Line: line, Text: strings.Join(words, " "),
+				Msg: fmt.Sprintf("Error in user declaration '%s': Duplicate user found. A user can only be defined once in config files", words[1])}
+		}
+	}
+	c.userLines = append(c.userLines, append([]string(nil), words[1:]...))
+	return nil
+}
+
+// UserDirectives returns the "user" directives (the name, then the
+// rules), in the order they were read.
+func (c *Config) UserDirectives() [][]string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return append([][]string(nil), c.userLines...)
+}
+
+// SetUsersRewrite sets the function giving the "user" lines CONFIG
+// REWRITE writes in place of the file's (the server's current users).
+func (c *Config) SetUsersRewrite(fn func() []string) {
+	c.mu.Lock()
+	c.usersRewrite = fn
+	c.mu.Unlock()
 }
 
 // LineError is a bad directive at start-up; it names file, line and text.

@@ -132,6 +132,7 @@ func init() {
 		s("oom-score-adj-values", "0 200 800"),
 		i("acllog-max-len", "128", 0, 1<<63-1),
 		s("aclfile", ""),
+		e("acl-pubsub-default", "resetchannels", "allchannels", "resetchannels"),
 		s("unixsocket", ""),
 		i("unixsocketperm", "0", 0, 0777),
 		imm(b("supervised", no)),

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/skiffdb/skiff/acl"
 	"github.com/skiffdb/skiff/internal/resp"
 	"github.com/skiffdb/skiff/store"
 )
@@ -43,9 +44,11 @@ type Client struct {
 	p *resp.Parser
 	w resp.Writer
 
-	db       *store.DB
-	name     string
-	user     string
+	db   *store.DB
+	name string
+	// user is the ACL user of the connection (nil: a superuser, as the
+	// link to our master); authed is Redis's c->authenticated.
+	user     *acl.User
 	authed   bool
 	flags    int
 	created  time.Time
@@ -91,8 +94,7 @@ func (s *Server) newClient(conn net.Conn) *Client {
 		addr:     conn.RemoteAddr().String(),
 		lad:      conn.LocalAddr().String(),
 		db:       s.store.DBs[0],
-		user:     "default",
-		authed:   !s.authRequired(),
+		user:     s.acl.reg.Default,
 		created:  time.Now(),
 		lastUsed: time.Now(),
 		lastCmd:  "NULL",
@@ -123,6 +125,7 @@ func (s *Server) serveConn(conn net.Conn) {
 	}
 	s.clients[c.id] = c
 	s.stats.TotalConnections++
+	c.authed = s.defaultAuthenticated()
 	s.mu.Unlock()
 	if tc, ok := conn.(*net.TCPConn); ok {
 		if ka := s.cfg.Int("tcp-keepalive"); ka > 0 {
@@ -272,6 +275,10 @@ func (s *Server) call(c *Client, args [][]byte) {
 		c.replyError(errNoAuth)
 		return
 	}
+	// ACL: one flag for a user with every permission (acl.go).
+	if u := c.user; u != nil && !u.AllPermissions() && c.flags&clientMaster == 0 && !s.aclCheck(c, cmd, args) {
+		return
+	}
 	if s.replGated() && !s.replAdmit(c, cmd) {
 		return // -READONLY, -NOREPLICAS, -MASTERDOWN (replication.go)
 	}
@@ -349,11 +356,6 @@ func (s *Server) rejectedCall(cmd *Command) {
 		s.stats.CmdStats[cmd.FullName()] = st
 	}
 	st.RejectedCalls++
-}
-
-func (s *Server) authRequired() bool {
-	p := s.requirePass.Load()
-	return p != nil && *p != ""
 }
 
 // unknownCommandError formats Redis's reply for an unknown command: the

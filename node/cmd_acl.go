@@ -1,22 +1,28 @@
 package node
 
-// ACL for a server that has one user, "default", whose password is
-// requirepass (empty: nopass). The subcommands answer as Redis 7.0 does
-// for that user; creating or changing users is not supported. The
-// sentinel table includes ACL (redis-sentinel has it); the server table
-// does not yet.
+// The ACL command (Redis 7.0): users, rules, the log, the ACL file. The
+// rules themselves live in package acl; see acl.go for the glue.
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/skiffdb/skiff/acl"
 )
+
+func init() {
+	register(newACLCommand())
+}
 
 const errACLFile = "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration."
 
-// newACLCommand builds the ACL container and its 13 subcommands.
+// newACLCommand builds the ACL container and its 13 subcommands (one
+// instance per command table: the server's and the sentinel's).
 func newACLCommand() *Command {
 	cmd := &Command{Name: "acl", Arity: -2, Flags: "sentinel", Group: "server", Since: "6.0.0", Summary: "A container for the access control commands.", Complexity: "Depends on subcommand."}
 	prepare(cmd, nil)
@@ -34,9 +40,9 @@ func newACLCommand() *Command {
 		{Name: "getuser", Arity: 3, Flags: admin, Since: "6.0.0", Summary: "Returns the rules of a user.", Complexity: "O(N) where N is the number of password, command and pattern rules of the user.", Handler: cmdACLGetUser},
 		{Name: "help", Arity: 2, Flags: "loading stale sentinel", Since: "6.0.0", Summary: "Returns helpful text about the different subcommands.", Complexity: "O(1)", Handler: cmdACLHelp},
 		{Name: "list", Arity: 2, Flags: admin, Since: "6.0.0", Summary: "Lists the users in the ACL file syntax.", Complexity: users, Handler: cmdACLList},
-		{Name: "load", Arity: 2, Flags: admin, Since: "6.0.0", Summary: "Reloads the users from the ACL file.", Complexity: users, Handler: cmdACLLoadSave},
+		{Name: "load", Arity: 2, Flags: admin, Since: "6.0.0", Summary: "Reloads the users from the ACL file.", Complexity: users, Handler: cmdACLLoad},
 		{Name: "log", Arity: -2, Flags: admin, Since: "6.0.0", Summary: "Lists the latest commands refused by the ACLs.", Complexity: "O(N) where N is the number of entries shown.", Handler: cmdACLLog},
-		{Name: "save", Arity: 2, Flags: admin, Since: "6.0.0", Summary: "Saves the users to the ACL file.", Complexity: users, Handler: cmdACLLoadSave},
+		{Name: "save", Arity: 2, Flags: admin, Since: "6.0.0", Summary: "Saves the users to the ACL file.", Complexity: users, Handler: cmdACLSave},
 		{Name: "setuser", Arity: -3, Flags: admin, Since: "6.0.0", Summary: "Creates or changes a user.", Complexity: "O(N) where N is the number of rules given.", Handler: cmdACLSetUser},
 		{Name: "users", Arity: 2, Flags: admin, Since: "6.0.0", Summary: "Lists the user names.", Complexity: users, Handler: cmdACLUsers},
 		{Name: "whoami", Arity: 2, Flags: plain, Since: "6.0.0", Summary: "Returns the user of the connection.", Complexity: "O(1)", Handler: cmdACLWhoAmI},
@@ -54,114 +60,91 @@ func (c *Client) aclSyntaxError(args [][]byte) {
 	c.replyErrorf("ERR unknown subcommand or wrong number of arguments for '%.128s'. Try ACL HELP.", args[1])
 }
 
-// defaultUserPasswords are the SHA-256 digests ACL shows for the default
-// user: requirepass's, or none (nopass).
-func (s *Server) defaultUserPasswords() []string {
-	p := s.requirePass.Load()
-	if p == nil || *p == "" {
-		return nil
-	}
-	sum := sha256.Sum256([]byte(*p))
-	return []string{hex.EncodeToString(sum[:])}
-}
-
-func cmdACLWhoAmI(c *Client, args [][]byte) { c.replyBulkString(c.user) }
-
-func cmdACLUsers(c *Client, args [][]byte) {
-	c.w.AppendArray(1)
-	c.w.AppendBulkString("default")
-}
-
-func cmdACLList(c *Client, args [][]byte) {
-	rule := "user default on"
-	pw := c.srv.defaultUserPasswords()
-	if pw == nil {
-		rule += " nopass"
-	}
-	for _, h := range pw {
-		rule += " #" + h
-	}
-	rule += " ~* &* +@all"
-	c.w.AppendArray(1)
-	c.w.AppendBulkString(rule)
-}
-
-func cmdACLGetUser(c *Client, args [][]byte) {
-	if string(args[2]) != "default" {
+func cmdACLWhoAmI(c *Client, args [][]byte) {
+	if c.user == nil {
 		c.replyNull()
 		return
 	}
-	pw := c.srv.defaultUserPasswords()
-	flags := []string{"on"}
-	if pw == nil {
-		flags = append(flags, "nopass")
+	c.replyBulkString(c.user.Name())
+}
+
+func cmdACLUsers(c *Client, args [][]byte) {
+	users := c.srv.acl.reg.Users()
+	c.w.AppendArray(len(users))
+	for _, u := range users {
+		c.w.AppendBulkString(u.Name())
+	}
+}
+
+func cmdACLList(c *Client, args [][]byte) {
+	users := c.srv.acl.reg.Users()
+	c.w.AppendArray(len(users))
+	for _, u := range users {
+		c.w.AppendBulkString(acl.Line(u))
+	}
+}
+
+// replySelector writes the commands, keys and channels of a selector.
+func (c *Client) replySelector(s *acl.Selector) {
+	c.w.AppendBulkString("commands")
+	c.w.AppendBulkString(s.CommandsString())
+	c.w.AppendBulkString("keys")
+	c.w.AppendBulkString(s.KeysString())
+	c.w.AppendBulkString("channels")
+	c.w.AppendBulkString(s.ChannelsString())
+}
+
+func cmdACLGetUser(c *Client, args [][]byte) {
+	u := c.srv.acl.reg.User(string(args[2]))
+	if u == nil {
+		c.replyNull()
+		return
 	}
 	c.w.AppendMap(6)
 	c.w.AppendBulkString("flags")
+	flags := u.FlagNames()
 	c.w.AppendSet(len(flags))
 	for _, f := range flags {
 		c.w.AppendBulkString(f)
 	}
 	c.w.AppendBulkString("passwords")
+	pw := u.Passwords()
 	c.w.AppendArray(len(pw))
 	for _, h := range pw {
 		c.w.AppendBulkString(h)
 	}
-	c.w.AppendBulkString("commands")
-	c.w.AppendBulkString("+@all")
-	c.w.AppendBulkString("keys")
-	c.w.AppendBulkString("~*")
-	c.w.AppendBulkString("channels")
-	c.w.AppendBulkString("&*")
+	sels := u.Selectors()
+	c.replySelector(sels[0])
 	c.w.AppendBulkString("selectors")
-	c.w.AppendArray(0)
+	c.w.AppendArray(len(sels) - 1)
+	for _, s := range sels[1:] {
+		c.w.AppendMap(3)
+		c.replySelector(s)
+	}
 }
 
-func cmdACLCat(c *Client, args [][]byte) {
-	switch len(args) {
-	case 2:
-		c.w.AppendArray(len(aclCategoryOrder))
-		for _, cat := range aclCategoryOrder {
-			c.w.AppendBulkString(cat)
-		}
-		return
-	case 3:
-	default:
-		c.aclSyntaxError(args)
+func cmdACLSetUser(c *Client, args [][]byte) {
+	s := c.srv
+	name := string(args[2])
+	if !acl.ValidUserName(name) {
+		c.replyError("ERR Usernames can't contain spaces or null characters")
 		return
 	}
-	want := strings.ToLower(string(args[2]))
-	known := false
-	for _, cat := range aclCategoryOrder {
-		known = known || cat == want
+	rules := make([]string, len(args)-3)
+	for i, a := range args[3:] {
+		rules[i] = string(a)
 	}
-	if !known {
-		c.replyErrorf("ERR Unknown category '%.128s'", args[2])
+	u := s.acl.reg.User(name)
+	staged, err := s.acl.reg.Stage(u, name, rules)
+	if err != nil {
+		c.replyError("ERR " + err.Error())
 		return
 	}
-	in := func(cmd *Command) bool {
-		for _, cat := range aclCategories(cmd) {
-			if cat == want {
-				return true
-			}
-		}
-		return false
+	if u != nil {
+		s.killRevokedSubscribers(c, u, staged)
 	}
-	var names []string
-	for _, cmd := range sortedCommands(c.srv.cmds) {
-		if in(cmd) {
-			names = append(names, cmd.FullName())
-		}
-		for _, sub := range sortedSubcommands(cmd) {
-			if in(sub) {
-				names = append(names, sub.FullName())
-			}
-		}
-	}
-	c.w.AppendArray(len(names))
-	for _, n := range names {
-		c.w.AppendBulkString(n)
-	}
+	s.acl.reg.Commit(name, staged)
+	c.replyOK()
 }
 
 func cmdACLDelUser(c *Client, args [][]byte) {
@@ -171,13 +154,55 @@ func cmdACLDelUser(c *Client, args [][]byte) {
 			return
 		}
 	}
-	c.replyInt(0) // no other user exists
+	var gone []*acl.User
+	for _, a := range args[2:] {
+		if u := c.srv.acl.reg.Delete(string(a)); u != nil {
+			gone = append(gone, u)
+		}
+	}
+	c.srv.killUserClients(c, gone)
+	c.replyInt(int64(len(gone)))
 }
 
-// cmdACLDryRun checks a command line as Redis does; the default user may
-// run every command.
+func cmdACLCat(c *Client, args [][]byte) {
+	switch len(args) {
+	case 2:
+		c.w.AppendArray(len(acl.Categories))
+		for _, cat := range acl.Categories {
+			c.w.AppendBulkString(cat)
+		}
+		return
+	case 3:
+	default:
+		c.aclSyntaxError(args)
+		return
+	}
+	bit := acl.CategoryBit(string(args[2]))
+	if bit == 0 {
+		c.replyErrorf("ERR Unknown category '%.128s'", args[2])
+		return
+	}
+	// The commands this server has (rules may also name the other Redis
+	// commands, which cannot run here).
+	var names []string
+	for _, cmd := range sortedCommands(c.srv.cmds) {
+		for _, x := range append([]*Command{cmd}, sortedSubcommands(cmd)...) {
+			if ac := c.srv.acl.byCmd[x]; ac != nil && ac.Categories&bit != 0 {
+				names = append(names, x.FullName())
+			}
+		}
+	}
+	c.w.AppendArray(len(names))
+	for _, n := range names {
+		c.w.AppendBulkString(n)
+	}
+}
+
+// cmdACLDryRun checks a command line for a user as the server would,
+// without running it.
 func cmdACLDryRun(c *Client, args [][]byte) {
-	if string(args[2]) != "default" {
+	u := c.srv.acl.reg.User(string(args[2]))
+	if u == nil {
 		c.replyErrorf("ERR User '%s' not found", cString(args[2]))
 		return
 	}
@@ -194,7 +219,21 @@ func cmdACLDryRun(c *Client, args [][]byte) {
 		c.replyErrorf("ERR wrong number of arguments for '%s' command", cmd.FullName())
 		return
 	}
-	c.replyOK()
+	ac := c.srv.acl.byCmd[cmd]
+	if ac == nil {
+		c.replyOK()
+		return
+	}
+	switch res, pos := u.Check(ac, line); res {
+	case acl.OK:
+		c.replyOK()
+	case acl.DeniedCommand:
+		c.replyBulkString("This user has no permissions to run the '" + cmd.FullName() + "' command")
+	case acl.DeniedKey:
+		c.replyBulkString("This user has no permissions to access the '" + string(cString(line[pos])) + "' key")
+	default:
+		c.replyBulkString("This user has no permissions to access the '" + string(cString(line[pos])) + "' channel")
+	}
 }
 
 func cmdACLGenPass(c *Client, args [][]byte) {
@@ -225,86 +264,130 @@ func cmdACLGenPass(c *Client, args [][]byte) {
 	c.replyBulkString(hex.EncodeToString(buf)[:chars])
 }
 
-// cmdACLLog answers with an empty log: failed authentications are not
-// recorded.
 func cmdACLLog(c *Client, args [][]byte) {
+	log := &c.srv.acl.reg.Log
+	count := int64(10)
 	switch len(args) {
 	case 2:
 	case 3:
 		if eqFold(args[2], "reset") {
+			log.Reset()
 			c.replyOK()
 			return
 		}
-		if _, err := strconv.ParseInt(string(args[2]), 10, 64); err != nil {
+		n, err := strconv.ParseInt(string(args[2]), 10, 64)
+		if err != nil {
 			c.replyError(errNotInt)
 			return
 		}
+		count = max(n, 0)
 	default:
 		c.aclSyntaxError(args)
 		return
 	}
-	c.w.AppendArray(0)
+	entries := log.Entries(int(min(count, int64(log.Len()))))
+	now := time.Now().UnixMilli()
+	c.w.AppendArray(len(entries))
+	for _, e := range entries {
+		c.w.AppendMap(7)
+		c.w.AppendBulkString("count")
+		c.w.AppendInt(e.Count)
+		c.w.AppendBulkString("reason")
+		c.w.AppendBulkString(e.ReasonName())
+		c.w.AppendBulkString("context")
+		c.w.AppendBulkString(e.ContextName())
+		c.w.AppendBulkString("object")
+		c.w.AppendBulkString(e.Object)
+		c.w.AppendBulkString("username")
+		c.w.AppendBulkString(e.Username)
+		c.w.AppendBulkString("age-seconds")
+		c.w.AppendDouble(float64(now-e.CTime) / 1000)
+		c.w.AppendBulkString("client-info")
+		c.w.AppendBulkString(e.ClientInfo)
+	}
 }
 
-func cmdACLLoadSave(c *Client, args [][]byte) {
-	if c.srv.cfg.String("aclfile") == "" {
+// cmdACLLoad replaces every user with the ACL file's; the connections of
+// the users it drops or replaces are closed (the caller's after the
+// reply), as Redis does.
+func cmdACLLoad(c *Client, args [][]byte) {
+	s := c.srv
+	if s.cfg.String("aclfile") == "" {
 		c.replyError(errACLFile)
 		return
 	}
-	c.replyError("ERR Skiff has no ACL users besides 'default': it does not use an ACL file")
+	users, err := s.readACLFile(s.acl.reg)
+	if err != nil {
+		c.replyError("ERR " + err.Error())
+		return
+	}
+	gone := s.acl.reg.Replace(users)
+	s.killUserClients(c, gone)
+	c.replyOK()
 }
 
-// cmdACLSetUser accepts only rules that leave the default user as it is
-// (on, all keys, channels and commands); Skiff has no other users.
-func cmdACLSetUser(c *Client, args [][]byte) {
-	if string(args[2]) == "default" {
-		ok := true
-		for _, r := range args[3:] {
-			switch strings.ToLower(string(r)) {
-			case "on", "~*", "allkeys", "&*", "allchannels", "+@all", "allcommands":
-			case "nopass":
-				ok = ok && c.srv.defaultUserNoPass()
-			default:
-				ok = false
-			}
-		}
-		if ok {
-			c.replyOK()
-			return
-		}
+// cmdACLSave writes the users to the ACL file (temp file and rename).
+func cmdACLSave(c *Client, args [][]byte) {
+	s := c.srv
+	if s.cfg.String("aclfile") == "" {
+		c.replyError(errACLFile)
+		return
 	}
-	rule := args[2]
-	if len(args) > 3 {
-		rule = args[3]
+	path := s.aclFilePath()
+	if err := writeFileAtomic(path, []byte(s.acl.reg.FileText())); err != nil {
+		s.log.Warn("ACL SAVE failed", "file", path, "error", err)
+		c.replyError("ERR There was an error trying to save the ACLs. Please check the server logs for more information")
+		return
 	}
-	c.replyErrorf("ERR Error in ACL SETUSER modifier '%s': Skiff has no ACL users besides 'default', whose password is requirepass", cString(rule))
+	c.replyOK()
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 func cmdACLHelp(c *Client, args [][]byte) {
 	c.replyHelp([]string{
 		"CAT [<category>]",
-		"    List the command categories, or the commands of <category>.",
+		"    List all commands that belong to <category>, or all command categories",
+		"    when no category is specified.",
 		"DELUSER <username> [<username> ...]",
-		"    Delete users.",
+		"    Delete a list of users.",
 		"DRYRUN <username> <command> [<arg> ...]",
-		"    Tell whether the user may run the command, without running it.",
+		"    Returns whether the user can execute the given command without executing the command.",
 		"GETUSER <username>",
-		"    Return the rules of a user.",
+		"    Get the user's details.",
 		"GENPASS [<bits>]",
-		"    Return a random password of <bits> bits (default 256) as hex digits.",
+		"    Generate a secure 256-bit user password. The optional `bits` argument can",
+		"    be used to specify a different size.",
 		"LIST",
-		"    Return the users as ACL file lines.",
+		"    Show users details in config file format.",
 		"LOAD",
-		"    Reload the users from the ACL file.",
+		"    Reload users from the ACL file.",
 		"LOG [<count> | RESET]",
-		"    Return the latest refused commands, or clear the log.",
+		"    Show the ACL log entries.",
 		"SAVE",
-		"    Write the users to the ACL file.",
+		"    Save the current config to the ACL file.",
 		"SETUSER <username> <attribute> [<attribute> ...]",
-		"    Create or change a user.",
+		"    Create or modify a user with the specified attributes.",
 		"USERS",
-		"    Return the user names.",
+		"    List all the registered usernames.",
 		"WHOAMI",
-		"    Return the user of the current connection.",
+		"    Return the current connection username.",
 	})
 }

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"crypto/subtle"
 	"strconv"
 	"strings"
 )
@@ -24,24 +23,6 @@ const (
 // tracking) drop their per-connection state when a client sends RESET.
 var resetHooks []func(c *Client)
 
-// defaultUserNoPass reports whether the default user needs no password,
-// which is what an empty requirepass means.
-func (s *Server) defaultUserNoPass() bool { return !s.authRequired() }
-
-// checkPassword authenticates user/pass against the only user Skiff has,
-// "default", whose password is requirepass. The comparison runs in
-// constant time so that timing does not reveal the password.
-func (s *Server) checkPassword(user, pass []byte) bool {
-	if string(user) != "default" {
-		return false
-	}
-	if s.defaultUserNoPass() {
-		return true
-	}
-	want := s.requirePass.Load()
-	return want != nil && subtle.ConstantTimeCompare([]byte(*want), pass) == 1
-}
-
 func cmdAuth(c *Client, args [][]byte) {
 	if len(args) > 3 {
 		c.replySyntax()
@@ -49,19 +30,17 @@ func cmdAuth(c *Client, args [][]byte) {
 	}
 	user, pass := []byte("default"), args[1]
 	if len(args) == 2 {
-		if c.srv.defaultUserNoPass() {
+		if c.srv.acl.reg.Default.NoPass() {
 			c.replyError(errNoPassSet)
 			return
 		}
 	} else {
 		user, pass = args[1], args[2]
 	}
-	if !c.srv.checkPassword(user, pass) {
+	if !c.authenticate(user, pass) {
 		c.replyError(errWrongPass)
 		return
 	}
-	c.authed = true
-	c.user = "default"
 	c.replyOK()
 }
 
@@ -108,12 +87,10 @@ func cmdHello(c *Client, args [][]byte) {
 		opt := string(args[j])
 		switch {
 		case strings.EqualFold(opt, "auth") && more >= 2:
-			if !c.srv.checkPassword(args[j+1], args[j+2]) {
+			if !c.authenticate(args[j+1], args[j+2]) {
 				c.replyError(errWrongPass)
 				return
 			}
-			c.authed = true
-			c.user = "default"
 			j += 2
 		case strings.EqualFold(opt, "setname") && more >= 1:
 			if !c.setName(args[j+1]) {
@@ -125,7 +102,7 @@ func cmdHello(c *Client, args [][]byte) {
 			return
 		}
 	}
-	if !c.authed && c.srv.authRequired() {
+	if !c.authed {
 		c.replyError(errHelloAuth)
 		return
 	}
@@ -185,8 +162,8 @@ func cmdReset(c *Client, args [][]byte) {
 	}
 	c.db = c.srv.store.DBs[0]
 	c.w.Proto = 2
-	c.user = "default"
-	c.authed = c.srv.defaultUserNoPass()
+	c.user = c.srv.acl.reg.Default
+	c.authed = c.srv.defaultAuthenticated()
 	c.name = ""
 	c.flags &^= clientPubSub | clientMulti | clientReplyOff | clientReplySkipNext
 	c.w.AppendSimple("RESET")

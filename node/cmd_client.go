@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/skiffdb/skiff/acl"
 )
 
 func init() {
@@ -227,7 +229,7 @@ func (c *Client) infoLine(b []byte, self *Client, now time.Time) []byte {
 	b = append(b, " cmd="...)
 	b = append(b, cmd...)
 	b = append(b, " user="...)
-	b = append(b, c.user...)
+	b = append(b, c.userName()...)
 	b = append(b, " redir="...)
 	redir := int64(-1)
 	if c.trk != nil {
@@ -338,7 +340,7 @@ type killFilter struct {
 	id          int64
 	typ         int
 	addr, laddr string
-	user        string
+	user        *acl.User
 	skipMe      bool
 }
 
@@ -348,7 +350,7 @@ func (f *killFilter) match(cl, self *Client) bool {
 		f.typ >= 0 && cl.clientType() != f.typ,
 		f.addr != "" && cl.addr != f.addr,
 		f.laddr != "" && cl.lad != f.laddr,
-		f.user != "" && cl.user != f.user,
+		f.user != nil && cl.user != f.user,
 		f.skipMe && cl == self:
 		return false
 	}
@@ -392,11 +394,11 @@ func cmdClientKill(c *Client, args [][]byte) {
 		case "laddr":
 			f.laddr = val
 		case "user":
-			if val != "default" {
+			f.user = c.srv.acl.reg.User(val)
+			if f.user == nil {
 				c.replyErrorf("ERR No such user '%s'", val)
 				return
 			}
-			f.user = val
 		case "skipme":
 			switch strings.ToLower(val) {
 			case "yes":

@@ -27,7 +27,7 @@ func newKeysEnv(t *testing.T, opts ...string) *keysEnv {
 }
 
 func (e *keysEnv) client() *Client {
-	c := &Client{srv: e.s, db: e.s.store.DBs[0], user: "default", authed: true}
+	c := &Client{srv: e.s, db: e.s.store.DBs[0], authed: true}
 	c.w.Proto = 2
 	return c
 }

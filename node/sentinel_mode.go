@@ -98,6 +98,13 @@ func (s *Server) SetSentinelMode(h SentinelHooks) {
 	}
 	s.repl.masterHost, s.repl.masterPort = "", 0
 	s.store.NoLazyExpire = false
+	if !s.cfg.SentinelMode() {
+		// Users refer to the commands of the table: rebuild them for the
+		// sentinel's (New used the server's).
+		if err := s.initACL(s.cmds); err != nil {
+			s.log.Error("ACL users for the sentinel command table", "error", err)
+		}
+	}
 	s.mu.Unlock()
 	go s.sentinelPublisher(st)
 }

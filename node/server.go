@@ -72,6 +72,8 @@ type Server struct {
 	p persistState
 	// repl is the replication state (replication.go).
 	repl replState
+	// acl holds the ACL users (acl.go).
+	acl aclState
 	// ld is the state of a dataset load in progress (loading.go).
 	ld loadState
 	// acceptOnce starts the accept loops: during the start-up load, or
@@ -149,6 +151,9 @@ func New(cfg *config.Config, log hclog.Logger) (*Server, error) {
 		if err := cfg.OnChange(h.name, h.fn); err != nil {
 			return nil, fmt.Errorf("config %s: %w", h.name, err)
 		}
+	}
+	if err := s.initACL(s.aclTable()); err != nil {
+		return nil, err
 	}
 	if err := s.initExt(); err != nil {
 		return nil, err
