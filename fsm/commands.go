@@ -61,7 +61,7 @@ var decoders = map[string]map[int]decoder{
 	"remove-node":      {1: dec[RemoveNode]},
 	"add-slots":        {1: dec[AddSlots]},
 	"del-slots":        {1: dec[DelSlots]},
-	"set-slot":         {1: dec[SetSlot]},
+	"set-slot":         {1: dec[SetSlot], 2: dec[SetSlot]},
 	"replicate":        {1: dec[Replicate]},
 	"bump-epoch":       {1: dec[BumpEpoch]},
 	"set-config-epoch": {1: dec[SetConfigEpoch]},
@@ -236,8 +236,9 @@ func (c *RemoveNode) apply(s *State, idx uint64) (Result, error) {
 		}
 	}
 	for _, sl := range sortedInts(s.Importing) {
-		if s.Importing[sl] == c.ID {
+		if s.Importing[sl] == c.ID || s.ImportingBy[sl] == c.ID {
 			delete(s.Importing, sl)
+			delete(s.ImportingBy, sl)
 		}
 	}
 	for _, id := range sortedKeys(s.Nodes) {
@@ -384,6 +385,7 @@ func (c *DelSlots) apply(s *State, idx uint64) (Result, error) {
 			s.Slots[i] = ""
 			delete(s.Migrating, i)
 			delete(s.Importing, i)
+			delete(s.ImportingBy, i)
 		}
 	}
 	return Result{Index: idx}, nil
@@ -392,7 +394,7 @@ func (c *DelSlots) apply(s *State, idx uint64) (Result, error) {
 // SetSlot modes (CLUSTER SETSLOT).
 const (
 	SlotMigrating = "migrating" // NodeID is the destination; the slot must be assigned to another node
-	SlotImporting = "importing" // NodeID is the source
+	SlotImporting = "importing" // NodeID is the source, By the importing node
 	SlotStable    = "stable"    // clear both marks
 	SlotNode      = "node"      // assign to NodeID and clear both marks
 )
@@ -401,14 +403,19 @@ const (
 // SlotNode bumps the new owner's config epoch past every other when it
 // takes the slot from another node, as Redis does at the end of a
 // migration, so that the change wins any conflict.
+//
+// Version 2 adds By: the node that set an importing mark (in Redis the
+// mark is that node's own state; only it serves ASKING requests for the
+// slot and shows the mark). Version-1 bodies have no By.
 type SetSlot struct {
 	Slot   int    `json:"slot"`
 	Mode   string `json:"mode"`
 	NodeID string `json:"node,omitempty"`
+	By     string `json:"by,omitempty"`
 }
 
 func (SetSlot) Type() string { return "set-slot" }
-func (SetSlot) Version() int { return 1 }
+func (SetSlot) Version() int { return 2 }
 func (c *SetSlot) apply(s *State, idx uint64) (Result, error) {
 	if c.Slot < 0 || c.Slot >= NumSlots {
 		return refuse(c, "Invalid or out of range slot %d", c.Slot)
@@ -437,9 +444,22 @@ func (c *SetSlot) apply(s *State, idx uint64) (Result, error) {
 			return Result{}, err
 		}
 		s.Importing[c.Slot] = c.NodeID
+		if c.By != "" {
+			s.ImportingBy[c.Slot] = c.By
+		} else {
+			delete(s.ImportingBy, c.Slot)
+		}
 	case SlotStable:
-		delete(s.Migrating, c.Slot)
-		delete(s.Importing, c.Slot)
+		// With By (v2), only the marks that node holds: its migrating
+		// mark as the owner, its importing mark (as Redis clears only
+		// the receiving node's own marks). Without By, both.
+		if c.By == "" || s.Slots[c.Slot] == c.By {
+			delete(s.Migrating, c.Slot)
+		}
+		if c.By == "" || s.ImportingBy[c.Slot] == c.By || s.ImportingBy[c.Slot] == "" {
+			delete(s.Importing, c.Slot)
+			delete(s.ImportingBy, c.Slot)
+		}
 	case SlotNode:
 		n, err := needNode()
 		if err != nil {
@@ -457,6 +477,7 @@ func (c *SetSlot) apply(s *State, idx uint64) (Result, error) {
 		s.Slots[c.Slot] = c.NodeID
 		delete(s.Migrating, c.Slot)
 		delete(s.Importing, c.Slot)
+		delete(s.ImportingBy, c.Slot)
 		return res, nil
 	default:
 		return refuse(c, "unknown mode %q (migrating, importing, stable or node)", c.Mode)

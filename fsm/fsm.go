@@ -159,6 +159,9 @@ type SlotInfo struct {
 	Owner     string // "" = unassigned
 	Migrating string // destination node id, if migrating
 	Importing string // source node id, if importing
+	// ImportingBy is the node that set the importing mark ("" when
+	// unknown: a mark set by a version-1 set-slot).
+	ImportingBy string
 }
 
 // Slot returns the state of one slot; ok is false for a slot out of range.
@@ -168,7 +171,8 @@ func (f *FSM) Slot(slot int) (SlotInfo, bool) {
 	}
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return SlotInfo{Owner: f.state.Slots[slot], Migrating: f.state.Migrating[slot], Importing: f.state.Importing[slot]}, true
+	return SlotInfo{Owner: f.state.Slots[slot], Migrating: f.state.Migrating[slot], Importing: f.state.Importing[slot],
+		ImportingBy: f.state.ImportingBy[slot]}, true
 }
 
 // SlotRanges returns the assigned slots as ranges with their owners.

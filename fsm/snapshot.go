@@ -35,10 +35,12 @@ type SnapshotData struct {
 }
 
 // SlotMark is a migrating (Node = destination) or importing (Node =
-// source) mark.
+// source, By = the importing node, when known) mark. By is optional, so
+// version-2 snapshots without it still restore.
 type SlotMark struct {
 	Slot   int    `json:"slot"`
 	NodeID string `json:"node"`
+	By     string `json:"by,omitempty"`
 }
 
 // RemovedNode is a node id that may never rejoin.
@@ -61,7 +63,7 @@ func exportState(s *State) *SnapshotData {
 		d.Migrating = append(d.Migrating, SlotMark{Slot: sl, NodeID: s.Migrating[sl]})
 	}
 	for _, sl := range sortedInts(s.Importing) {
-		d.Importing = append(d.Importing, SlotMark{Slot: sl, NodeID: s.Importing[sl]})
+		d.Importing = append(d.Importing, SlotMark{Slot: sl, NodeID: s.Importing[sl], By: s.ImportingBy[sl]})
 	}
 	for _, k := range sortedKeys(s.Monitors) {
 		d.Monitors = append(d.Monitors, *s.Monitors[k])
@@ -196,6 +198,9 @@ func restoreV2(data []byte) (*State, error) {
 			return nil, fmt.Errorf("fsm: v2 snapshot: bad importing slot %d", m.Slot)
 		}
 		s.Importing[m.Slot] = m.NodeID
+		if m.By != "" {
+			s.ImportingBy[m.Slot] = m.By
+		}
 	}
 	for i := range v.Monitors {
 		m := v.Monitors[i]

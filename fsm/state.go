@@ -86,6 +86,7 @@ type State struct {
 	Slots        [NumSlots]string     // owner node id, "" = unassigned
 	Migrating    map[int]string       // slot -> destination node id
 	Importing    map[int]string       // slot -> source node id
+	ImportingBy  map[int]string       // slot -> the importing node (set-slot v2's by; absent when unknown)
 	Monitors     map[string]*Monitor  // by name
 	Failovers    map[string]*Failover // by kind:target
 	Removed      map[string]uint64    // node id -> index of its removal (ids are never reused)
@@ -94,12 +95,13 @@ type State struct {
 // NewState returns an empty state.
 func NewState() *State {
 	return &State{
-		Nodes:     map[string]*Node{},
-		Migrating: map[int]string{},
-		Importing: map[int]string{},
-		Monitors:  map[string]*Monitor{},
-		Failovers: map[string]*Failover{},
-		Removed:   map[string]uint64{},
+		Nodes:       map[string]*Node{},
+		Migrating:   map[int]string{},
+		Importing:   map[int]string{},
+		ImportingBy: map[int]string{},
+		Monitors:    map[string]*Monitor{},
+		Failovers:   map[string]*Failover{},
+		Removed:     map[string]uint64{},
 	}
 }
 
@@ -115,6 +117,9 @@ func (s *State) Clone() *State {
 	}
 	for k, v := range s.Importing {
 		c.Importing[k] = v
+	}
+	for k, v := range s.ImportingBy {
+		c.ImportingBy[k] = v
 	}
 	for k, v := range s.Monitors {
 		m := *v

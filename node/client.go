@@ -279,6 +279,9 @@ func (s *Server) call(c *Client, args [][]byte) {
 	if u := c.user; u != nil && !u.AllPermissions() && c.flags&clientMaster == 0 && !s.aclCheck(c, cmd, args) {
 		return
 	}
+	if s.cl != nil && !s.clusterAdmit(c, cmd, args) {
+		return // -MOVED, -ASK, -CROSSSLOT, ... (cluster.go)
+	}
 	if s.replGated() && !s.replAdmit(c, cmd) {
 		return // -READONLY, -NOREPLICAS, -MASTERDOWN (replication.go)
 	}

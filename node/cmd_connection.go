@@ -49,6 +49,10 @@ func cmdSelect(c *Client, args [][]byte) {
 		c.replyError(errNotInt)
 		return
 	}
+	if n != 0 && c.clusterEnabled() {
+		c.replyError("ERR SELECT is not allowed in cluster mode")
+		return
+	}
 	if n < 0 || n >= int64(len(c.srv.store.DBs)) {
 		c.replyError(errDBIndex)
 		return

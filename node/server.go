@@ -52,6 +52,8 @@ type Server struct {
 	cmds map[string]*Command
 	// sentinel is set in sentinel mode (sentinel_mode.go).
 	sentinel *sentinelState
+	// cl is set in cluster mode (cluster.go).
+	cl *clusterState
 
 	// Cached configuration read on the hot path.
 	protoMaxBulk  atomic.Int64

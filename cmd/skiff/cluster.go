@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +13,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/skiffdb/skiff/admin"
+	"github.com/skiffdb/skiff/cluster"
 	"github.com/skiffdb/skiff/config"
+	"github.com/skiffdb/skiff/node"
 	"github.com/skiffdb/skiff/raftgroup"
 )
 
@@ -52,10 +53,14 @@ func init() {
 	serverHooks = append(serverHooks, startRaftMember)
 }
 
+// clusterServer is the data node a cluster-enabled server runs (set by
+// runServer before the server hooks).
+var clusterServer *node.Server
+
 // raftGroupHooks run once this node's Raft member is up (and joined),
-// before the server hook returns; cluster and sentinel wiring in
-// cmd/skiff append to it to get the group (g.FSM() for reads, g.Propose
-// for changes). A hook error stops the server.
+// before the server hook returns, with the member it started with
+// (CLUSTER MEET may later replace it: cluster.Node.Group gives the
+// current one). A hook error stops the server.
 var raftGroupHooks []func(g *raftgroup.Group, logger hclog.Logger) error
 
 func parseJoinList(v string) (string, error) {
@@ -147,44 +152,21 @@ func outboundIP() string {
 	return "127.0.0.1"
 }
 
-type raftMember struct {
-	g   *raftgroup.Group
-	srv *admin.Server
-}
-
-func (m *raftMember) Close() error {
-	err := m.srv.Close()
-	if gerr := m.g.Close(); gerr != nil {
-		err = errors.Join(err, gerr)
-	}
-	return err
-}
-
-func (m *raftMember) runHooks(log hclog.Logger) (io.Closer, error) {
-	for _, h := range raftGroupHooks {
-		if err := h(m.g, log); err != nil {
-			_ = m.Close()
-			return nil, fmt.Errorf("raft: %w", err)
-		}
-	}
-	return m, nil
-}
-
 func ms(cfg *config.Config, name string) time.Duration {
 	return time.Duration(cfg.Int(name)) * time.Millisecond
 }
 
-// startRaftMember starts this node's Raft member and admin API: a new
-// group with --bootstrap yes, a join through --join, a restart from its
-// own state, or (neither flag, no state) a cluster of one.
+// startRaftMember starts this node's cluster member (package cluster):
+// its Raft member and admin API, a new group with --bootstrap yes, a
+// join through --join, a restart from its own state, or (neither flag,
+// no state) a cluster of one, which CLUSTER MEET may later fold into
+// another group. The server gets the cluster (SetCluster) before it
+// serves clients.
 func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error) {
 	log := logger.Named("raft")
 	joinAddrs := []string{}
 	if j := cfg.String("join"); j != "" {
 		joinAddrs = strings.Split(j, ",")
-	}
-	if cfg.Bool("bootstrap") && len(joinAddrs) > 0 {
-		return nil, errors.New("raft: give either bootstrap yes (a new group) or join (an existing group), not both")
 	}
 	raftPort, adminPort, err := memberPorts(cfg)
 	if err != nil {
@@ -203,69 +185,55 @@ func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error)
 	if token == "" {
 		token = cfg.String("requirepass")
 	}
+	peerPass := cfg.String("masterauth")
+	if peerPass == "" {
+		peerPass = cfg.String("requirepass")
+	}
+	confFile := cfg.String("cluster-config-file")
+	if confFile != "" && !filepath.IsAbs(confFile) {
+		confFile = filepath.Join(dir, confFile)
+	}
 	respAddr := net.JoinHostPort(advHost, strconv.FormatInt(cfg.Int("port"), 10))
 	adminAdv := net.JoinHostPort(advHost, strconv.Itoa(adminPort))
-	g, err := raftgroup.Open(raftgroup.Options{
-		Dir: dir, NodeID: id,
-		BindAddr:           net.JoinHostPort(listenHost, strconv.Itoa(raftPort)),
-		AdvertiseAddr:      net.JoinHostPort(advHost, strconv.Itoa(raftPort)),
-		RESPAddr:           respAddr,
-		AdminAddr:          adminAdv,
-		Bootstrap:          cfg.Bool("bootstrap") || len(joinAddrs) == 0,
-		Voters:             int(cfg.Int("raft-voters")),
-		HeartbeatTimeout:   ms(cfg, "raft-heartbeat-timeout"),
-		ElectionTimeout:    ms(cfg, "raft-election-timeout"),
-		LeaderLeaseTimeout: ms(cfg, "raft-leader-lease-timeout"),
-		CommitTimeout:      ms(cfg, "raft-commit-timeout"),
-		SnapshotThreshold:  uint64(cfg.Int("raft-snapshot-threshold")),
-		SnapshotInterval:   time.Duration(cfg.Int("raft-snapshot-interval")) * time.Second,
-		NoSync:             cfg.Bool("raft-nosync"),
-		Logger:             log,
-		RaftDebug:          cfg.String("loglevel") == "debug",
-		Forward:            admin.Forwarder(token),
+	n, err := cluster.Open(cluster.Options{
+		Raft: raftgroup.Options{
+			Dir: dir, NodeID: id,
+			BindAddr:           net.JoinHostPort(listenHost, strconv.Itoa(raftPort)),
+			AdvertiseAddr:      net.JoinHostPort(advHost, strconv.Itoa(raftPort)),
+			RESPAddr:           respAddr,
+			AdminAddr:          adminAdv,
+			Voters:             int(cfg.Int("raft-voters")),
+			HeartbeatTimeout:   ms(cfg, "raft-heartbeat-timeout"),
+			ElectionTimeout:    ms(cfg, "raft-election-timeout"),
+			LeaderLeaseTimeout: ms(cfg, "raft-leader-lease-timeout"),
+			CommitTimeout:      ms(cfg, "raft-commit-timeout"),
+			SnapshotThreshold:  uint64(cfg.Int("raft-snapshot-threshold")),
+			SnapshotInterval:   time.Duration(cfg.Int("raft-snapshot-interval")) * time.Second,
+			NoSync:             cfg.Bool("raft-nosync"),
+			Logger:             log,
+			RaftDebug:          cfg.String("loglevel") == "debug",
+			Forward:            admin.Forwarder(token),
+		},
+		Join:         joinAddrs,
+		Bootstrap:    cfg.Bool("bootstrap"),
+		AdminListen:  net.JoinHostPort(listenHost, strconv.Itoa(adminPort)),
+		Token:        token,
+		PeerPassword: peerPass,
+		ConfigFile:   confFile,
+		NodeTimeout:  func() time.Duration { return ms(cfg, "cluster-node-timeout") },
+		Logger:       log,
 	})
 	if err != nil {
 		return nil, err
 	}
-	srv := admin.NewServer(g, token, log.Named("admin"))
-	if err := srv.Listen(net.JoinHostPort(listenHost, strconv.Itoa(adminPort))); err != nil {
-		_ = g.Close()
-		return nil, err
-	}
-	m := &raftMember{g: g, srv: srv}
-	log.Info("raft member started", "id", id, "raft", g.RaftAddr(), "admin", adminAdv, "restart", g.HadState(), "join", cfg.String("join"))
-	if len(joinAddrs) == 0 {
-		return m.runHooks(log)
-	}
-	req := raftgroup.JoinRequest{ID: id, RaftAddr: g.RaftAddr(), Addr: respAddr, AdminAddr: adminAdv}
-	if !g.HadState() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		res, err := admin.JoinAny(ctx, joinAddrs, token, req, 500*time.Millisecond)
-		if err != nil {
-			_ = m.Close()
+	for _, h := range raftGroupHooks {
+		if err := h(n.Group(), log); err != nil {
+			_ = n.Close()
 			return nil, fmt.Errorf("raft: %w", err)
 		}
-		log.Info("joined the raft group", "suffrage", res.Suffrage, "index", res.Index)
-		return m.runHooks(log)
 	}
-	if st := g.Status(); len(st.Members) == 1 && st.Members[0].ID == id {
-		// It ran as a cluster of one (started without --join): joining
-		// another group would pit its own log against that group's.
-		_ = m.Close()
-		return nil, fmt.Errorf("raft: this node already runs its own single-node group (its dir %s has raft state); "+
-			"to join another group, start it with an empty dir", dir)
+	if clusterServer != nil {
+		clusterServer.SetCluster(n)
 	}
-	// A restart: the member rejoins from its own state; re-sending the join
-	// is idempotent and refreshes its addresses in the metadata.
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if res, err := admin.JoinAny(ctx, joinAddrs, token, req, time.Second); err != nil {
-			log.Warn("re-join after restart failed (running from local raft state)", "error", err)
-		} else {
-			log.Info("re-joined after restart", "suffrage", res.Suffrage, "already_member", res.AlreadyMember)
-		}
-	}()
-	return m.runHooks(log)
+	return n, nil
 }

@@ -121,6 +121,7 @@ func runServer(args []string) int {
 		logger.Error("cannot start server", "error", err)
 		return 1
 	}
+	clusterServer = srv // the cluster hook attaches to it (cluster.go)
 	// As redis-server: listen first, then load the dataset while
 	// answering clients -LOADING (node/loading.go), and only then log
 	// "Ready to accept", which test harnesses take as "loaded".

@@ -1,0 +1,557 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+
+	"github.com/skiffdb/skiff/admin"
+	"github.com/skiffdb/skiff/fsm"
+	"github.com/skiffdb/skiff/raftgroup"
+)
+
+// Local is what the cluster needs from the data node. Methods marked
+// "locked" are called with the node's data lock held (from a CLUSTER
+// command); Follow is called without it and takes it itself.
+type Local interface {
+	// CountKeysInSlot returns the keys of db 0 in a slot (locked).
+	CountKeysInSlot(slot int) int
+	// KeysInSlot lists up to count keys of db 0 in a slot (locked).
+	KeysInSlot(slot, count int) []string
+	// DBSize returns the number of keys in db 0 (locked).
+	DBSize() int
+	// ReplOffset is this node's replication offset: master_repl_offset
+	// on a master, the processed offset on a replica (locked).
+	ReplOffset() int64
+	// Follow makes the node a replica of host:port, or a master when
+	// host is "" (REPLICAOF NO ONE keeping the old history as replid2).
+	// It is idempotent.
+	Follow(host string, port int)
+}
+
+// Options configure a cluster node.
+type Options struct {
+	// Raft is the template of this node's Raft member (Dir, NodeID,
+	// addresses, timeouts, Logger). Bootstrap is decided here.
+	Raft raftgroup.Options
+	// Join lists admin addresses of a group to join at start (--join).
+	Join []string
+	// Bootstrap is --bootstrap yes.
+	Bootstrap bool
+	// AdminListen is the host:port the admin HTTP API binds.
+	AdminListen string
+	// Token is the admin API bearer token.
+	Token string
+	// PeerPassword authenticates the RESP connections to other nodes
+	// (masterauth, else requirepass).
+	PeerPassword string
+	// ConfigFile is nodes.conf (absolute; "" = none).
+	ConfigFile string
+	// NodeTimeout is cluster-node-timeout.
+	NodeTimeout func() time.Duration
+	Logger      hclog.Logger
+}
+
+// Node is this process's cluster member: its Raft member (which CLUSTER
+// MEET may replace by a member of another group), the admin API, the
+// current View, the peer poller and role following.
+type Node struct {
+	opts Options
+	log  hclog.Logger
+	id   string
+	self SelfAddrs
+
+	mu       sync.Mutex
+	cur      *raftgroup.Group // nil while being replaced
+	admH     http.Handler
+	gen      uint64
+	genCh    chan struct{}
+	leaving  bool
+	joins    int
+	closed   bool
+	local    Local
+	meeting  map[string]bool // MEET targets being handled
+	lastConf string
+
+	view     atomic.Pointer[View]
+	reachOK  atomic.Bool // the Raft group answered within the node timeout
+	viewMu   sync.Mutex  // serialises view rebuilds
+	followMu sync.Mutex
+	followed string
+
+	peersMu sync.Mutex
+	peers   map[string]*peer
+
+	stats struct {
+		pingSent, pongRecv, pingRecv atomic.Int64
+		meetSent, meetRecv           atomic.Int64
+	}
+
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	http   *http.Server
+	ln     net.Listener
+	httpWG sync.WaitGroup
+}
+
+// Open starts this node's Raft member (a new group of one, a join
+// through Join, or a restart from its own state) and its admin API.
+func Open(o Options) (*Node, error) {
+	if o.Logger == nil {
+		o.Logger = hclog.NewNullLogger()
+	}
+	if o.NodeTimeout == nil {
+		o.NodeTimeout = func() time.Duration { return 15 * time.Second }
+	}
+	n := &Node{opts: o, log: o.Logger, id: o.Raft.NodeID, genCh: make(chan struct{}), stop: make(chan struct{}),
+		meeting: map[string]bool{}, peers: map[string]*peer{},
+		self: SelfAddrs{Addr: o.Raft.RESPAddr, RaftAddr: o.Raft.AdvertiseAddr, AdminAddr: o.Raft.AdminAddr}}
+	if n.self.RaftAddr == "" {
+		n.self.RaftAddr = o.Raft.BindAddr
+	}
+	n.reachOK.Store(true)
+	if o.Bootstrap && len(o.Join) > 0 {
+		return nil, errors.New("raft: give either bootstrap yes (a new group) or join (an existing group), not both")
+	}
+	g, err := n.openMember(len(o.Join) == 0)
+	if err != nil {
+		return nil, err
+	}
+	n.install(g)
+	if err := n.listenAdmin(); err != nil {
+		_ = g.Close()
+		return nil, err
+	}
+	n.log.Info("raft member started", "id", n.id, "raft", g.RaftAddr(), "admin", o.Raft.AdminAddr,
+		"restart", g.HadState(), "join", strings.Join(o.Join, ","))
+	if len(o.Join) > 0 {
+		if err := n.joinAtStart(g); err != nil {
+			n.Close()
+			return nil, err
+		}
+	}
+	n.refresh()
+	n.wg.Add(3)
+	go n.watch()
+	go n.reachLoop()
+	go n.pollLoop()
+	return n, nil
+}
+
+func (n *Node) openMember(bootstrap bool) (*raftgroup.Group, error) {
+	o := n.opts.Raft
+	o.Bootstrap = bootstrap
+	if o.Forward == nil {
+		o.Forward = admin.Forwarder(n.opts.Token)
+	}
+	return raftgroup.Open(o)
+}
+
+// install makes g the current member (nil while it is being replaced).
+func (n *Node) install(g *raftgroup.Group) {
+	n.mu.Lock()
+	n.cur = g
+	n.admH = nil
+	if g != nil {
+		n.admH = admin.NewServer(g, n.opts.Token, n.log.Named("admin")).Handler()
+	}
+	n.gen++
+	close(n.genCh)
+	n.genCh = make(chan struct{})
+	n.mu.Unlock()
+}
+
+// Group returns the current Raft member (nil while it is being replaced
+// after a CLUSTER MEET). Callers must not keep it.
+func (n *Node) Group() *raftgroup.Group {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.cur
+}
+
+// ID is this node's id.
+func (n *Node) ID() string { return n.id }
+
+// View returns the current view (never nil after Open).
+func (n *Node) View() *View { return n.view.Load() }
+
+// Attach connects the data node. It must be called once, before the
+// node serves clients.
+func (n *Node) Attach(l Local) {
+	n.mu.Lock()
+	n.local = l
+	n.mu.Unlock()
+	n.follow(n.View())
+}
+
+func (n *Node) getLocal() Local {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.local
+}
+
+// StateOK is the cluster state (CLUSTER INFO cluster_state, and
+// -CLUSTERDOWN for keyed commands when false): every slot assigned to a
+// master that is not failed (when requireFull), and the Raft group
+// reachable within the node timeout.
+func (n *Node) StateOK(requireFull bool) bool {
+	v := n.View()
+	if !n.reachOK.Load() {
+		return false
+	}
+	if v.Assigned == 0 {
+		return false
+	}
+	if requireFull {
+		if v.Assigned != NumSlots {
+			return false
+		}
+		for _, m := range v.Nodes {
+			if m.Master && m.NumSlots > 0 && m.Fail {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// refresh rebuilds the view from the current member's applied state if
+// it changed.
+func (n *Node) refresh() *View {
+	n.viewMu.Lock()
+	defer n.viewMu.Unlock()
+	g := n.Group()
+	old := n.view.Load()
+	if g == nil {
+		if old == nil {
+			n.view.Store(BuildView(fsm.NewState(), n.id, n.self))
+		}
+		return n.view.Load()
+	}
+	var v *View
+	g.FSM().View(func(s *fsm.State) {
+		if old != nil && old.Index == s.Index && old.gen == n.generation() {
+			return
+		}
+		v = BuildView(s, n.id, n.self)
+	})
+	if v == nil {
+		return old
+	}
+	v.gen = n.generation()
+	n.view.Store(v)
+	return v
+}
+
+func (n *Node) generation() uint64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.gen
+}
+
+// watch rebuilds the view after every applied entry and reacts: role
+// following, nodes.conf.
+func (n *Node) watch() {
+	defer n.wg.Done()
+	for {
+		n.mu.Lock()
+		g, genCh := n.cur, n.genCh
+		n.mu.Unlock()
+		var changed <-chan struct{}
+		if g != nil {
+			changed = g.FSM().Changed()
+		}
+		v := n.refresh()
+		n.follow(v)
+		n.saveConfig(v)
+		select {
+		case <-n.stop:
+			return
+		case <-genCh:
+		case <-changed:
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// follow makes the data node follow the role the metadata gives it.
+func (n *Node) follow(v *View) {
+	l := n.getLocal()
+	if l == nil || v == nil {
+		return
+	}
+	want := ""
+	var host string
+	var port int
+	if !v.Self.Master {
+		m := v.Node(v.Self.MasterID)
+		if m == nil || m.Port == 0 {
+			return // unknown master: keep what we do
+		}
+		host, port = m.IP, m.Port
+		if host == "" {
+			host, _ = splitHostPort(m.Addr)
+		}
+		want = net.JoinHostPort(host, fmt.Sprint(port))
+	}
+	n.followMu.Lock()
+	defer n.followMu.Unlock()
+	if n.followed == want && want != "" {
+		return
+	}
+	if want == "" && n.followed == "" {
+		// First decision as a master: make sure (idempotent).
+		n.followed = "-"
+	} else if want == "" && n.followed == "-" {
+		return
+	}
+	if want != "" {
+		n.log.Info("following the metadata: replica", "master", v.Self.MasterID, "addr", want)
+	} else if n.followed != "-" {
+		n.log.Info("following the metadata: master")
+	}
+	l.Follow(host, port)
+	if want == "" {
+		n.followed = "-"
+	} else {
+		n.followed = want
+	}
+}
+
+// saveConfig writes nodes.conf when the metadata changed.
+func (n *Node) saveConfig(v *View) {
+	if n.opts.ConfigFile == "" || v == nil {
+		return
+	}
+	text := v.ConfigText(n.live(0, true))
+	// Timestamps change every write; compare without them.
+	key := fmt.Sprint(v.Index, "/", v.gen)
+	n.mu.Lock()
+	same := n.lastConf == key
+	n.mu.Unlock()
+	if same {
+		return
+	}
+	if err := writeFileAtomic(n.opts.ConfigFile, []byte(text)); err != nil {
+		n.log.Warn("cannot write the cluster config file", "file", n.opts.ConfigFile, "error", err)
+		return
+	}
+	n.mu.Lock()
+	n.lastConf = key
+	n.mu.Unlock()
+}
+
+// SaveConfig writes nodes.conf now (CLUSTER SAVECONFIG).
+func (n *Node) SaveConfig() error {
+	if n.opts.ConfigFile == "" {
+		return nil
+	}
+	return writeFileAtomic(n.opts.ConfigFile, []byte(n.View().ConfigText(n.live(0, true))))
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp := fmt.Sprintf("%s.tmp-%d", path, os.Getpid())
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// reachLoop keeps reachOK: false when this member has heard from no
+// leader for longer than the node timeout (a minority partition).
+func (n *Node) reachLoop() {
+	defer n.wg.Done()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+		}
+		g := n.Group()
+		if g == nil {
+			continue
+		}
+		r := g.Raft()
+		ok := true
+		if r.State() != raft.Leader {
+			lc := r.LastContact()
+			if lc.IsZero() {
+				_, id := r.LeaderWithID()
+				ok = id != ""
+			} else {
+				ok = time.Since(lc) <= n.opts.NodeTimeout()
+			}
+		}
+		n.reachOK.Store(ok)
+	}
+}
+
+// Live returns the live part of the replies; offset is this node's
+// replication offset, stateOK the cluster state.
+func (n *Node) Live(offset int64, stateOK bool) *Live { return n.live(offset, stateOK) }
+
+func (n *Node) live(offset int64, stateOK bool) *Live {
+	return &Live{NowMs: time.Now().UnixMilli(), SelfOffset: offset, Peer: n.peerState, StateOK: stateOK,
+		Stats: MsgStats{PingSent: n.stats.pingSent.Load(), PongSent: n.stats.pingRecv.Load(),
+			MeetSent: n.stats.meetSent.Load(), PingReceived: n.stats.pingRecv.Load(),
+			PongReceived: n.stats.pongRecv.Load(), MeetReceived: n.stats.meetRecv.Load()}}
+}
+
+// Close stops the loops, the admin API and the Raft member.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	n.mu.Unlock()
+	close(n.stop)
+	n.wg.Wait()
+	n.closePeers()
+	if n.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		if err := n.http.Shutdown(ctx); err != nil {
+			_ = n.http.Close()
+		}
+		cancel()
+		n.httpWG.Wait()
+	}
+	if g := n.Group(); g != nil {
+		return g.Close()
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------- admin API
+
+func (n *Node) listenAdmin() error {
+	ln, err := net.Listen("tcp", n.opts.AdminListen)
+	if err != nil {
+		return fmt.Errorf("admin: listen on %s: %w", n.opts.AdminListen, err)
+	}
+	n.ln = ln
+	n.http = &http.Server{Handler: n, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second,
+		ErrorLog: n.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
+	n.httpWG.Add(1)
+	go func() {
+		defer n.httpWG.Done()
+		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("admin server stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+type errBody struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+// ServeHTTP is the admin API of the current member. A node that is
+// leaving its group of one (CLUSTER MEET) answers 503 and takes no join;
+// while it serves a join it does not leave.
+func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n.mu.Lock()
+	h := n.admH
+	refuse := n.leaving || n.closed
+	isJoin := r.URL.Path == "/join" && r.Method == http.MethodPost
+	if isJoin && !refuse && h != nil {
+		n.joins++
+	}
+	n.mu.Unlock()
+	if h == nil || (isJoin && refuse) {
+		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(errBody{Error: "this node is joining another cluster (CLUSTER MEET); retry", Code: admin.CodeNoLeader})
+		return
+	}
+	if isJoin {
+		defer func() {
+			n.mu.Lock()
+			n.joins--
+			n.mu.Unlock()
+		}()
+	}
+	h.ServeHTTP(w, r)
+}
+
+// joinAtStart is --join: with no state, join now (retrying for 30 s);
+// after a restart, re-send the join in the background (idempotent).
+func (n *Node) joinAtStart(g *raftgroup.Group) error {
+	req := n.joinRequest(g)
+	if !g.HadState() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		res, err := admin.JoinAny(ctx, n.opts.Join, n.opts.Token, req, 500*time.Millisecond)
+		if err != nil {
+			return fmt.Errorf("raft: %w", err)
+		}
+		n.log.Info("joined the raft group", "suffrage", res.Suffrage, "index", res.Index)
+		return nil
+	}
+	if st := g.Status(); len(st.Members) == 1 && st.Members[0].ID == n.id {
+		// It ran as a cluster of one (started without --join): joining
+		// another group would pit its own log against that group's.
+		return fmt.Errorf("raft: this node already runs its own single-node group (its dir %s has raft state); "+
+			"to join another group, start it with an empty dir", n.opts.Raft.Dir)
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		go func() {
+			select {
+			case <-n.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		if res, err := admin.JoinAny(ctx, n.opts.Join, n.opts.Token, req, time.Second); err != nil {
+			n.log.Warn("re-join after restart failed (running from local raft state)", "error", err)
+		} else {
+			n.log.Info("re-joined after restart", "suffrage", res.Suffrage, "already_member", res.AlreadyMember)
+		}
+	}()
+	return nil
+}
+
+func (n *Node) joinRequest(g *raftgroup.Group) raftgroup.JoinRequest {
+	return raftgroup.JoinRequest{ID: n.id, RaftAddr: g.RaftAddr(), Addr: n.self.Addr, AdminAddr: n.self.AdminAddr}
+}
+
+// moveAside renames Dir/raft to Dir/raft.<what>-<time> (kept, not
+// deleted), keeping the node-id file in a fresh Dir/raft.
+func (n *Node) moveAside(what string) (string, error) {
+	src := filepath.Join(n.opts.Raft.Dir, "raft")
+	dst := fmt.Sprintf("%s.%s-%s", src, what, time.Now().UTC().Format("20060102T150405.000000000"))
+	if err := os.Rename(src, dst); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return dst, err
+	}
+	if id, err := os.ReadFile(filepath.Join(dst, "node-id")); err == nil {
+		if err := os.WriteFile(filepath.Join(src, "node-id"), id, 0o644); err != nil {
+			return dst, err
+		}
+	}
+	return dst, nil
+}

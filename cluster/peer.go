@@ -1,0 +1,333 @@
+package cluster
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Peer polling stands in for the gossip of Redis's cluster bus where a
+// node shows what it knows of the others: every second each node asks
+// every other one CLUSTER SKIFF-INFO over RESP (replication offset for
+// CLUSTER SLOTS/SHARDS, last answer for CLUSTER NODES, "fail?" after the
+// node timeout). Metadata never travels this way; it is in the Raft log.
+
+const pollInterval = time.Second
+
+type peer struct {
+	id, addr string
+	mu       sync.Mutex // one poll at a time
+	conn     net.Conn
+	br       *bufio.Reader
+
+	stMu  sync.Mutex
+	st    PeerState
+	seen  bool
+	since time.Time // first unanswered poll since the last answer
+}
+
+func (n *Node) peerState(id string) (PeerState, bool) {
+	n.peersMu.Lock()
+	p := n.peers[id]
+	n.peersMu.Unlock()
+	if p == nil {
+		return PeerState{}, false
+	}
+	p.stMu.Lock()
+	defer p.stMu.Unlock()
+	return p.st, p.seen
+}
+
+func (n *Node) pollLoop() {
+	defer n.wg.Done()
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+		}
+		v := n.View()
+		var todo []*peer
+		n.peersMu.Lock()
+		keep := map[string]bool{}
+		for _, x := range v.Nodes {
+			if x == v.Self || x.Addr == "" {
+				continue
+			}
+			keep[x.ID] = true
+			p := n.peers[x.ID]
+			if p != nil && p.addr != x.Addr {
+				p.close()
+				p = nil
+			}
+			if p == nil {
+				p = &peer{id: x.ID, addr: x.Addr}
+				n.peers[x.ID] = p
+			}
+			todo = append(todo, p)
+		}
+		for id, p := range n.peers {
+			if !keep[id] {
+				p.close()
+				delete(n.peers, id)
+			}
+		}
+		n.peersMu.Unlock()
+		for _, p := range todo {
+			go n.poll(p)
+		}
+	}
+}
+
+func (n *Node) poll(p *peer) {
+	if !p.mu.TryLock() {
+		return // the previous poll is still waiting
+	}
+	defer p.mu.Unlock()
+	n.stats.pingSent.Add(1)
+	info, err := p.query(n.opts.PeerPassword, 800*time.Millisecond)
+	now := time.Now()
+	p.stMu.Lock()
+	defer p.stMu.Unlock()
+	if err != nil {
+		if p.since.IsZero() {
+			p.since = now
+		}
+		p.st.Reachable = false
+		p.st.PFail = now.Sub(p.since) > n.opts.NodeTimeout()
+		p.seen = true
+		return
+	}
+	n.stats.pongRecv.Add(1)
+	p.since = time.Time{}
+	p.st = PeerState{Offset: info.Offset, LastPong: now.UnixMilli(), Reachable: true}
+	p.seen = true
+}
+
+func (p *peer) close() {
+	if p.conn != nil {
+		p.conn.Close()
+		p.conn = nil
+	}
+}
+
+func (p *peer) query(password string, timeout time.Duration) (Info, error) {
+	if p.conn == nil {
+		c, br, err := dialRESP(p.addr, password, timeout)
+		if err != nil {
+			return Info{}, err
+		}
+		p.conn, p.br = c, br
+	}
+	_ = p.conn.SetDeadline(time.Now().Add(timeout))
+	info, err := skiffInfo(p.conn, p.br)
+	if err != nil {
+		p.close()
+	}
+	return info, err
+}
+
+func (n *Node) closePeers() {
+	n.peersMu.Lock()
+	defer n.peersMu.Unlock()
+	for id, p := range n.peers {
+		p.mu.Lock()
+		p.close()
+		p.mu.Unlock()
+		delete(n.peers, id)
+	}
+}
+
+// Info is a node's answer to CLUSTER SKIFF-INFO.
+type Info struct {
+	ID          string
+	AdminAddr   string
+	Members     int    // members of its Raft group
+	LeaderAdmin string // its group leader's admin address ("" if unknown)
+	Offset      int64  // its replication offset
+	KnownNodes  int    // nodes in its metadata
+	Leaving     bool   // it is leaving its group of one (MEET)
+}
+
+// SkiffInfo is this node's Info (CLUSTER SKIFF-INFO); offset is its
+// replication offset.
+func (n *Node) SkiffInfo(offset int64) Info {
+	n.stats.pingRecv.Add(1)
+	info := Info{ID: n.id, AdminAddr: n.self.AdminAddr, Offset: offset, KnownNodes: len(n.View().Nodes)}
+	n.mu.Lock()
+	g := n.cur
+	info.Leaving = n.leaving || g == nil
+	n.mu.Unlock()
+	if g != nil {
+		st := g.Status()
+		info.Members = len(st.Members)
+		info.LeaderAdmin = st.LeaderAdmin
+		if st.LeaderID == n.id {
+			info.LeaderAdmin = n.self.AdminAddr
+		}
+	}
+	return info
+}
+
+// Reply returns Info as the CLUSTER SKIFF-INFO reply array: id,
+// admin-addr, members, leader-admin-addr, offset, known-nodes, leaving.
+func (i Info) Reply() []any {
+	l := int64(0)
+	if i.Leaving {
+		l = 1
+	}
+	return []any{i.ID, i.AdminAddr, int64(i.Members), i.LeaderAdmin, i.Offset, int64(i.KnownNodes), l}
+}
+
+func skiffInfo(c net.Conn, br *bufio.Reader) (Info, error) {
+	if _, err := c.Write(appendCommand(nil, "CLUSTER", "SKIFF-INFO")); err != nil {
+		return Info{}, err
+	}
+	v, err := readReply(br, 0)
+	if err != nil {
+		return Info{}, err
+	}
+	a, ok := v.([]any)
+	if !ok || len(a) < 7 {
+		return Info{}, fmt.Errorf("CLUSTER SKIFF-INFO: unexpected reply %v", v)
+	}
+	str := func(x any) string { s, _ := x.(string); return s }
+	num := func(x any) int64 { n, _ := x.(int64); return n }
+	return Info{ID: str(a[0]), AdminAddr: str(a[1]), Members: int(num(a[2])), LeaderAdmin: str(a[3]),
+		Offset: num(a[4]), KnownNodes: int(num(a[5])), Leaving: num(a[6]) == 1}, nil
+}
+
+// QueryInfo asks the node at addr (RESP) for its Info.
+func QueryInfo(ctx context.Context, addr, password string) (Info, error) {
+	timeout := time.Second
+	if d, ok := ctx.Deadline(); ok {
+		timeout = time.Until(d)
+	}
+	c, br, err := dialRESP(addr, password, timeout)
+	if err != nil {
+		return Info{}, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(timeout))
+	return skiffInfo(c, br)
+}
+
+// sendCommand sends one command to addr and returns its reply.
+func sendCommand(addr, password string, timeout time.Duration, args ...string) (any, error) {
+	c, br, err := dialRESP(addr, password, timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(timeout))
+	if _, err := c.Write(appendCommand(nil, args...)); err != nil {
+		return nil, err
+	}
+	return readReply(br, 0)
+}
+
+func dialRESP(addr, password string, timeout time.Duration) (net.Conn, *bufio.Reader, error) {
+	if timeout <= 0 {
+		timeout = time.Millisecond
+	}
+	c, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReader(c)
+	if password != "" {
+		_ = c.SetDeadline(time.Now().Add(timeout))
+		if _, err := c.Write(appendCommand(nil, "AUTH", password)); err != nil {
+			c.Close()
+			return nil, nil, err
+		}
+		if _, err := readReply(br, 0); err != nil && !strings.Contains(err.Error(), "no password is set") &&
+			!strings.Contains(err.Error(), "without any password configured") {
+			c.Close()
+			return nil, nil, fmt.Errorf("AUTH: %w", err)
+		}
+	}
+	return c, br, nil
+}
+
+func appendCommand(b []byte, args ...string) []byte {
+	b = append(b, '*')
+	b = strconv.AppendInt(b, int64(len(args)), 10)
+	b = append(b, "\r\n"...)
+	for _, a := range args {
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(len(a)), 10)
+		b = append(b, "\r\n"...)
+		b = append(b, a...)
+		b = append(b, "\r\n"...)
+	}
+	return b
+}
+
+// replyError is an error reply.
+type replyError string
+
+func (e replyError) Error() string { return string(e) }
+
+// readReply reads one RESP2 reply: string, int64, nil, []any, or a
+// replyError.
+func readReply(r *bufio.Reader, depth int) (any, error) {
+	if depth > 4 {
+		return nil, errors.New("reply nested too deep")
+	}
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return nil, errors.New("empty reply line")
+	}
+	body := line[1:]
+	switch line[0] {
+	case '+':
+		return body, nil
+	case '-':
+		return nil, replyError(body)
+	case ':':
+		return strconv.ParseInt(body, 10, 64)
+	case '$':
+		n, err := strconv.Atoi(body)
+		if err != nil || n > 64<<20 {
+			return nil, fmt.Errorf("bad bulk length %q", body)
+		}
+		if n < 0 {
+			return nil, nil
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, err
+		}
+		return string(buf[:n]), nil
+	case '*':
+		n, err := strconv.Atoi(body)
+		if err != nil || n > 1<<16 {
+			return nil, fmt.Errorf("bad array length %q", body)
+		}
+		if n < 0 {
+			return nil, nil
+		}
+		out := make([]any, n)
+		for i := range out {
+			if out[i], err = readReply(r, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unexpected reply %q", line)
+}

@@ -1,0 +1,200 @@
+// Package cluster is a node's view and handling of Redis Cluster metadata:
+// it renders the CLUSTER replies (NODES, SLOTS, SHARDS, INFO, ...) from the
+// metadata the Raft group applied (package fsm), decides redirections
+// (MOVED, ASK, CROSSSLOT, TRYAGAIN, CLUSTERDOWN), turns the mutating
+// CLUSTER subcommands into Raft proposals, forms the group the way
+// redis-cli expects (CLUSTER MEET: a lone node joins the other side's
+// group and brings its slot claims), makes this node follow the role the
+// metadata gives it, and writes nodes.conf for people and tools.
+//
+// Package node calls into it; it never imports node. What it needs from
+// the data node (key counts, the replication offset, becoming a replica)
+// comes through the Local interface.
+package cluster
+
+import (
+	"net"
+	"sort"
+	"strconv"
+
+	"github.com/skiffdb/skiff/fsm"
+)
+
+// NumSlots is the number of hash slots.
+const NumSlots = fsm.NumSlots
+
+// NodeInfo is one node of a View.
+type NodeInfo struct {
+	ID         string
+	IP         string // "" for a node that has not met another one yet (as Redis shows it)
+	Port       int
+	BusPort    int    // the Raft port
+	Addr       string // RESP host:port
+	AdminAddr  string
+	Master     bool
+	MasterID   string // replicas: their master ("" if unknown)
+	Epoch      uint64 // own config epoch
+	NoFailover bool
+	Fail       bool // marked failed (by the failure detector)
+	PFail      bool // suspected by this node
+
+	Replicas []*NodeInfo // masters: replicas in id order
+	Slots    []fsm.SlotRange
+	NumSlots int
+}
+
+// ShownEpoch is the epoch CLUSTER NODES shows: a replica shows its
+// master's.
+func (n *NodeInfo) ShownEpoch(v *View) uint64 {
+	if !n.Master {
+		if m := v.Node(n.MasterID); m != nil {
+			return m.Epoch
+		}
+	}
+	return n.Epoch
+}
+
+// View is an immutable snapshot of the cluster metadata as one node sees
+// it. It is rebuilt after every applied Raft entry; readers load it
+// without locks.
+type View struct {
+	SelfID       string
+	Self         *NodeInfo   // never nil (synthesized while the metadata lacks this node)
+	Nodes        []*NodeInfo // in id order, Self included
+	byID         map[string]*NodeInfo
+	Owner        [NumSlots]*NodeInfo
+	Migrating    map[int]*NodeInfo // slot -> destination (marks of slots Self owns)
+	Importing    map[int]*NodeInfo // slot -> source (marks Self set)
+	CurrentEpoch uint64
+	Index        uint64 // the applied Raft index this view reflects
+	Assigned     int    // slots with an owner
+	Lone         bool   // Self knows no other node (Redis shows no IP then)
+	gen          uint64 // the Node's member generation it was built from
+}
+
+// Node returns a node by id, or nil.
+func (v *View) Node(id string) *NodeInfo {
+	if v == nil {
+		return nil
+	}
+	return v.byID[id]
+}
+
+// Size is Redis's cluster_size: masters that own at least one slot.
+func (v *View) Size() int {
+	n := 0
+	for _, x := range v.Nodes {
+		if x.Master && x.NumSlots > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// MyEpoch is CLUSTER INFO's cluster_my_epoch.
+func (v *View) MyEpoch() uint64 { return v.Self.ShownEpoch(v) }
+
+// NodeByAddr finds a node by its RESP address.
+func (v *View) NodeByAddr(addr string) *NodeInfo {
+	for _, n := range v.Nodes {
+		if n.Addr == addr {
+			return n
+		}
+	}
+	return nil
+}
+
+// SelfAddrs are this node's own addresses, used while the metadata does
+// not have its entry yet.
+type SelfAddrs struct {
+	Addr, RaftAddr, AdminAddr string
+}
+
+func splitHostPort(a string) (string, int) {
+	h, p, err := net.SplitHostPort(a)
+	if err != nil {
+		return "", 0
+	}
+	n, _ := strconv.Atoi(p)
+	return h, n
+}
+
+// BuildView derives a View from applied metadata. self is this node's id
+// and addresses.
+func BuildView(s *fsm.State, selfID string, self SelfAddrs) *View {
+	v := &View{SelfID: selfID, byID: map[string]*NodeInfo{}, Migrating: map[int]*NodeInfo{},
+		Importing: map[int]*NodeInfo{}, CurrentEpoch: s.CurrentEpoch, Index: s.Index}
+	ids := make([]string, 0, len(s.Nodes))
+	for id := range s.Nodes {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	mk := func(n *fsm.Node) *NodeInfo {
+		ni := &NodeInfo{ID: n.ID, Addr: n.Addr, AdminAddr: n.AdminAddr, Master: n.Role != fsm.RoleReplica,
+			MasterID: n.MasterID, Epoch: n.ConfigEpoch}
+		ni.IP, ni.Port = splitHostPort(n.Addr)
+		_, ni.BusPort = splitHostPort(n.RaftAddr)
+		for _, f := range n.Flags {
+			if f == "nofailover" {
+				ni.NoFailover = true
+			}
+		}
+		return ni
+	}
+	for _, id := range ids {
+		ni := mk(s.Nodes[id])
+		v.byID[id] = ni
+		v.Nodes = append(v.Nodes, ni)
+	}
+	if v.byID[selfID] == nil {
+		ni := mk(&fsm.Node{ID: selfID, Addr: self.Addr, RaftAddr: self.RaftAddr, AdminAddr: self.AdminAddr, Role: fsm.RoleMaster})
+		v.byID[selfID] = ni
+		v.Nodes = append(v.Nodes, ni)
+		sort.Slice(v.Nodes, func(i, j int) bool { return v.Nodes[i].ID < v.Nodes[j].ID })
+	}
+	v.Self = v.byID[selfID]
+	for _, n := range v.Nodes {
+		if !n.Master {
+			if m := v.byID[n.MasterID]; m != nil {
+				m.Replicas = append(m.Replicas, n)
+			}
+		}
+	}
+	for i := 0; i < NumSlots; i++ {
+		id := s.Slots[i]
+		if id == "" {
+			continue
+		}
+		n := v.byID[id]
+		if n == nil {
+			continue
+		}
+		v.Owner[i] = n
+		v.Assigned++
+		n.NumSlots++
+		if k := len(n.Slots); k > 0 && n.Slots[k-1].End == i-1 {
+			n.Slots[k-1].End = i
+		} else {
+			n.Slots = append(n.Slots, fsm.SlotRange{Start: i, End: i})
+		}
+	}
+	for sl, dst := range s.Migrating {
+		if s.Slots[sl] == selfID {
+			if n := v.byID[dst]; n != nil {
+				v.Migrating[sl] = n
+			}
+		}
+	}
+	for sl, src := range s.Importing {
+		if s.ImportingBy[sl] == selfID {
+			if n := v.byID[src]; n != nil {
+				v.Importing[sl] = n
+			}
+		}
+	}
+	v.Lone = len(v.Nodes) == 1
+	if v.Lone {
+		v.Self.IP = ""
+	}
+	return v
+}

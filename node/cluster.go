@@ -1,0 +1,305 @@
+package node
+
+// Cluster mode (cluster-enabled yes): the CLUSTER command, ASKING,
+// READONLY, READWRITE, and the redirection of keyed commands. The
+// metadata, its rendering and the redirection decisions live in package
+// cluster; this file wires them to the dispatcher:
+//
+//	cl, err := cluster.Open(...)   // the Raft member (cmd/skiff)
+//	srv.SetCluster(cl)             // before Serve: slot index, role following
+//
+// call() runs clusterAdmit for every command in cluster mode, after the
+// authentication checks and before the replica checks, as Redis's
+// processCommand does: commands with keys (and EXEC, for its queued
+// commands) are served here or answered with -MOVED/-ASK/-CROSSSLOT/
+// -TRYAGAIN/-CLUSTERDOWN; the master link and AOF loading are exempt.
+// A redirected command inside MULTI fails the transaction (EXECABORT);
+// a redirected EXEC discards it and replies the redirection.
+
+import (
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/skiffdb/skiff/cluster"
+	"github.com/skiffdb/skiff/internal/resp"
+)
+
+// Cluster flags of a client, above the flags of client.go.
+const (
+	clientAsking   = 1 << 28
+	clientReadonly = 1 << 29
+)
+
+const errClusterDisabled = "ERR This instance has cluster support disabled"
+
+// clusterState is the server's cluster-mode state.
+type clusterState struct {
+	node *cluster.Node
+	// keyMode caches, per command, how to find its keys.
+	keyMode map[*Command]uint8
+	// keys is scratch space for one query (call runs under the lock).
+	keys               [][]byte
+	requireFull        atomic.Bool
+	allowReadsWhenDown atomic.Bool
+}
+
+const (
+	keysNone   = iota // no keys: never redirected
+	keysSimple        // FirstKey/LastKey/Step
+	keysSpecs         // key specs or a getkeys function
+)
+
+func init() {
+	sub := func(name string, arity int, flags, since, summary, complexity string) *Command {
+		return &Command{Name: name, Arity: arity, Flags: flags, Group: "cluster", Since: since, Summary: summary,
+			Complexity: complexity, Handler: cmdCluster}
+	}
+	const (
+		adm   = "no_async_loading admin stale"
+		stale = "stale"
+	)
+	register(
+		&Command{Name: "cluster", Arity: -2, Group: "cluster", Since: "3.0.0", Summary: "A container for cluster commands", Complexity: "Depends on subcommand."},
+		&Command{Name: "asking", Arity: 1, Flags: "fast", Group: "cluster", Since: "3.0.0", Summary: "Sent by cluster clients after an -ASK redirect", Complexity: "O(1)", ACL: []string{"connection"}, Handler: cmdAsking},
+		&Command{Name: "readonly", Arity: 1, Flags: "fast loading stale", Group: "cluster", Since: "3.0.0", Summary: "Enables read queries for a connection to a cluster replica node", Complexity: "O(1)", ACL: []string{"connection"}, Handler: cmdReadonly},
+		&Command{Name: "readwrite", Arity: 1, Flags: "fast loading stale", Group: "cluster", Since: "3.0.0", Summary: "Disables read queries for a connection to a cluster replica node", Complexity: "O(1)", ACL: []string{"connection"}, Handler: cmdReadwrite},
+	)
+	registerSub("cluster",
+		sub("addslots", -3, adm, "3.0.0", "Assign new hash slots to receiving node", "O(N) where N is the total number of hash slot arguments"),
+		sub("addslotsrange", -4, adm, "7.0.0", "Assign new hash slots to receiving node", "O(N) where N is the total number of the slots between the start slot and end slot arguments."),
+		sub("bumpepoch", 2, adm, "3.0.0", "Advance the cluster config epoch", "O(1)"),
+		sub("count-failure-reports", 3, "admin stale", "3.0.0", "Return the number of failure reports active for a given node", "O(N) where N is the number of failure reports"),
+		sub("countkeysinslot", 3, stale, "3.0.0", "Return the number of local keys in the specified hash slot", "O(1)"),
+		sub("delslots", -3, adm, "3.0.0", "Set hash slots as unbound in receiving node", "O(N) where N is the total number of hash slot arguments"),
+		sub("delslotsrange", -4, adm, "7.0.0", "Set hash slots as unbound in receiving node", "O(N) where N is the total number of the slots between the start slot and end slot arguments."),
+		sub("failover", -2, adm, "3.0.0", "Forces a replica to perform a manual failover of its master.", "O(1)"),
+		sub("flushslots", 2, adm, "3.0.0", "Delete a node's own slots information", "O(1)"),
+		sub("forget", 3, adm, "3.0.0", "Remove a node from the nodes table", "O(1)"),
+		sub("getkeysinslot", 4, stale, "3.0.0", "Return local key names in the specified hash slot", "O(log(N)) where N is the number of requested keys"),
+		sub("help", 2, "loading stale", "5.0.0", "Show helpful text about the different subcommands", "O(1)"),
+		sub("info", 2, stale, "3.0.0", "Provides info about Redis Cluster node state", "O(1)"),
+		sub("keyslot", 3, stale, "3.0.0", "Returns the hash slot of the specified key", "O(N) where N is the number of bytes in the key"),
+		sub("links", 2, stale, "7.0.0", "Returns a list of all TCP links to and from peer nodes in cluster", "O(N) where N is the total number of Cluster nodes"),
+		sub("meet", -4, adm, "3.0.0", "Force a node cluster to handshake with another node", "O(1)"),
+		sub("myid", 2, stale, "3.0.0", "Return the node id", "O(1)"),
+		sub("nodes", 2, stale, "3.0.0", "Get Cluster config for the node", "O(N) where N is the total number of Cluster nodes"),
+		sub("replicas", 3, "admin stale", "5.0.0", "List replica nodes of the specified master node", "O(1)"),
+		sub("replicate", 3, adm, "3.0.0", "Reconfigure a node as a replica of the specified master node", "O(1)"),
+		sub("reset", -2, "admin stale noscript", "3.0.0", "Reset a Redis Cluster node", "O(N) where N is the number of known nodes. The command may execute a FLUSHALL as a side effect."),
+		sub("saveconfig", 2, adm, "3.0.0", "Forces the node to save cluster state on disk", "O(1)"),
+		sub("set-config-epoch", 3, adm, "3.0.0", "Set the configuration epoch in a new node", "O(1)"),
+		sub("setslot", -4, adm, "3.0.0", "Bind a hash slot to a specific node", "O(1)"),
+		sub("shards", 2, stale, "7.0.0", "Get array of cluster slots to node mappings", "O(N) where N is the total number of cluster nodes"),
+		sub("slaves", 3, "admin stale", "3.0.0", "List replica nodes of the specified master node", "O(1)"),
+		sub("slots", 2, stale, "3.0.0", "Get array of Cluster slot to node mappings", "O(N) where N is the total number of Cluster nodes"),
+	)
+	skiff := &Command{Name: "skiff", Arity: -2, Flags: "stale", Group: "cluster",
+		Summary: "Skiff-only subcommands between cluster nodes (CLUSTER SKIFF-INFO).", Handler: cmdCluster}
+	prepare(skiff, commands["cluster"])
+	commands["cluster"].SkiffSub = skiff
+	for _, n := range []string{"cluster|bumpepoch", "cluster|count-failure-reports", "cluster|getkeysinslot", "cluster|info",
+		"cluster|links", "cluster|nodes", "cluster|replicas", "cluster|shards", "cluster|slaves", "cluster|slots"} {
+		commandTips[n] = []string{"nondeterministic_output"}
+	}
+}
+
+// SetCluster attaches the cluster node: it enables the slot index of
+// db 0, caches the cluster options and lets the cluster drive this
+// node's role. Call it once, before Serve.
+func (s *Server) SetCluster(n *cluster.Node) {
+	cs := &clusterState{node: n, keyMode: map[*Command]uint8{}}
+	for _, cmd := range commands {
+		cs.classify(cmd)
+		for _, sub := range cmd.Subcommands {
+			cs.classify(sub)
+		}
+	}
+	_ = s.cfg.OnChange("cluster-require-full-coverage", func(v string) error { cs.requireFull.Store(v == "yes"); return nil })
+	_ = s.cfg.OnChange("cluster-allow-reads-when-down", func(v string) error { cs.allowReadsWhenDown.Store(v == "yes"); return nil })
+	cs.requireFull.Store(s.cfg.Bool("cluster-require-full-coverage"))
+	cs.allowReadsWhenDown.Store(s.cfg.Bool("cluster-allow-reads-when-down"))
+	s.mu.Lock()
+	s.store.EnableSlotIndex()
+	s.cl = cs
+	s.mu.Unlock()
+	n.Attach(clusterLocal{s})
+}
+
+func (cs *clusterState) classify(cmd *Command) {
+	switch {
+	case getKeysProcs[cmd.FullName()] != nil:
+		cs.keyMode[cmd] = keysSpecs
+	case keySpecOverrides[cmd.FullName()] != nil:
+		cs.keyMode[cmd] = keysSpecs
+	case cmd.FirstKey > 0:
+		cs.keyMode[cmd] = keysSimple
+	}
+}
+
+// appendKeys appends the keys of one command line.
+func (cs *clusterState) appendKeys(dst [][]byte, cmd *Command, args [][]byte) [][]byte {
+	switch cs.keyMode[cmd] {
+	case keysSimple:
+		last := cmd.LastKey
+		if last < 0 {
+			last += len(args)
+		}
+		step := cmd.Step
+		if step <= 0 {
+			step = 1
+		}
+		for i := cmd.FirstKey; i <= last && i < len(args); i += step {
+			dst = append(dst, args[i])
+		}
+	case keysSpecs:
+		if keys, ok := commandKeys(cmd, args); ok {
+			for _, k := range keys {
+				if k.pos < len(args) {
+					dst = append(dst, args[k.pos])
+				}
+			}
+		}
+	}
+	return dst
+}
+
+// clusterAdmit is the cluster step of call(): it reports whether the
+// command runs here, having replied the redirection otherwise.
+func (s *Server) clusterAdmit(c *Client, cmd *Command, args [][]byte) bool {
+	asking := c.flags&clientAsking != 0
+	if asking && cmd != commands["asking"] {
+		// ASKING lasts for the next command, or the whole MULTI ... EXEC.
+		inTx := c.flags&clientMulti != 0
+		if !inTx && cmd.Name != "multi" || inTx && (cmd.Name == "exec" || cmd.Name == "discard") && cmd.parent == nil {
+			c.flags &^= clientAsking
+		}
+	}
+	cs := s.cl
+	if c.flags&clientMaster != 0 || s.blocking.depth > 0 {
+		return true
+	}
+	isExec := cmd.parent == nil && cmd.Name == "exec"
+	if cs.keyMode[cmd] == keysNone && !isExec {
+		return true
+	}
+	q := cluster.Query{Asking: asking, ReadOnly: c.flags&clientReadonly != 0, Write: cmd.Has(FlagWrite)}
+	keys := cs.keys[:0]
+	if isExec {
+		tx := c.x.tx
+		if c.flags&clientMulti == 0 || tx == nil {
+			return true
+		}
+		for i, qc := range tx.cmds {
+			keys = cs.appendKeys(keys, qc, tx.queued[i])
+			if qc.Has(FlagWrite) {
+				q.Write = true
+			}
+			if qc.Name == "migrate" {
+				q.Migrate = true
+			}
+		}
+	} else {
+		keys = cs.appendKeys(keys, cmd, args)
+		q.Migrate = cmd.Name == "migrate"
+		q.PubSubShard = cmd.Name == "ssubscribe" || cmd.Name == "sunsubscribe" || cmd.Name == "spublish"
+	}
+	cs.keys = keys[:0]
+	if len(keys) == 0 {
+		return true
+	}
+	q.Keys = keys
+	q.Down = !cs.node.StateOK(cs.requireFull.Load())
+	q.AllowReadsWhenDown = cs.allowReadsWhenDown.Load()
+	db := s.store.DBs[0]
+	now := time.Now().UnixMilli()
+	q.Exists = func(k []byte) bool { return db.Peek(k) != nil && !keyExpiredAt(db, k, now) }
+	msg := cs.node.View().Redirect(&q)
+	clear(keys)
+	if msg == "" {
+		return true
+	}
+	s.rejectedCall(cmd)
+	if isExec {
+		s.discardTransaction(c)
+	}
+	c.replyError(msg)
+	return false
+}
+
+func cmdCluster(c *Client, args [][]byte) {
+	s := c.srv
+	if s.cl == nil {
+		c.replyError(errClusterDisabled)
+		return
+	}
+	var w resp.Writer
+	w.Proto = c.w.Proto
+	s.cl.node.Command(&w, args, cluster.Env{Local: clusterLocal{s}, RequireFull: s.cl.requireFull.Load()})
+	c.appendHookReply(w.B)
+}
+
+func cmdAsking(c *Client, args [][]byte) {
+	if c.srv.cl == nil {
+		c.replyError(errClusterDisabled)
+		return
+	}
+	c.flags |= clientAsking
+	c.replyOK()
+}
+
+func cmdReadonly(c *Client, args [][]byte) {
+	if c.srv.cl == nil {
+		c.replyError(errClusterDisabled)
+		return
+	}
+	c.flags |= clientReadonly
+	c.replyOK()
+}
+
+func cmdReadwrite(c *Client, args [][]byte) {
+	if c.srv.cl == nil {
+		c.replyError(errClusterDisabled)
+		return
+	}
+	c.flags &^= clientReadonly
+	c.replyOK()
+}
+
+// clusterLocal is what package cluster sees of the server.
+type clusterLocal struct{ s *Server }
+
+func (l clusterLocal) CountKeysInSlot(slot int) int { return l.s.store.DBs[0].CountKeysInSlot(slot) }
+func (l clusterLocal) KeysInSlot(slot, count int) []string {
+	return l.s.store.DBs[0].KeysInSlot(slot, count)
+}
+func (l clusterLocal) DBSize() int { return l.s.store.DBs[0].Len() }
+
+func (l clusterLocal) ReplOffset() int64 {
+	r := &l.s.repl
+	if r.masterHost != "" && r.master == nil && !r.hasHistory {
+		return 0
+	}
+	return r.offset
+}
+
+// Follow makes the server a replica of host:port, or a master (keeping
+// its history as replid2) when host is "".
+func (l clusterLocal) Follow(host string, port int) {
+	s := l.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := &s.repl
+	if host == "" {
+		if r.masterHost != "" {
+			s.unsetMasterLocked()
+			s.log.Info("MASTER MODE enabled (cluster metadata)")
+		}
+		return
+	}
+	if strings.EqualFold(r.masterHost, host) && r.masterPort == port {
+		return
+	}
+	s.setMasterLocked(host, port)
+	s.log.Info("REPLICAOF enabled (cluster metadata)", "master", host, "port", port)
+}
