@@ -463,8 +463,11 @@ func (e *Engine) reconfTickLocked(m *instance, now time.Time) {
 				e.event(hclog.Info, "+slave-reconf-inprog", x, "")
 			}
 		}
-		if x.sdown || x.linkDown() {
-			continue // unreachable (the old master, typically): not waited for
+		if x.sdown || (x.linkDown() && x.name == idAddr(r.oldHost, r.oldPort)) {
+			// Down, or the old master still unreachable: not waited for
+			// (it is converted when it comes back). Other replicas whose
+			// links are being re-established after the switch are.
+			continue
 		}
 		done = false
 		if x.reconfSent && now.Sub(x.reconfSentAt) > msDur(e.timing.slaveReconfTimeout) {
@@ -472,7 +475,7 @@ func (e *Engine) reconfTickLocked(m *instance, now time.Time) {
 			x.reconfSent, x.reconfInprog = false, false
 			inflight--
 		}
-		if !x.reconfSent && !x.reconfInprog && fresh && !e.pointsAt(x, m) && inflight < m.cfg.ParallelSyncs {
+		if !x.reconfSent && !x.reconfInprog && fresh && !x.linkDown() && !e.pointsAt(x, m) && inflight < m.cfg.ParallelSyncs {
 			if e.sendSlaveOfLocked(x, m.host, m.port) {
 				x.reconfSent, x.reconfSentAt = true, now
 				inflight++

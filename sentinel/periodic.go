@@ -207,7 +207,6 @@ func (e *Engine) dial(ri *instance, addr string, pubsub bool, auth, setname []st
 		l.Send(nil, e.mapCmd(ri, "SUBSCRIBE"), helloChannel)
 	} else {
 		ri.cc = l
-		ri.actPingTime = time.Time{}
 		e.sendPingLocked(ri, time.Now())
 		if ri.kind != kindSentinel {
 			e.sendInfoLocked(ri)
@@ -242,7 +241,13 @@ func (e *Engine) onLinkClosed(ri *instance, l *link) {
 	defer e.unlock()
 	if ri.cc == l {
 		ri.cc = nil
-		ri.actPingTime = time.Time{}
+		// Contact is lost now: down-after counts from here, or from the
+		// oldest PING still unanswered, never from the last reply (a master
+		// that answered a moment before it died has not been unreachable
+		// for down-after yet).
+		if ri.actPingTime.IsZero() {
+			ri.actPingTime = time.Now()
+		}
 	}
 	if ri.pc == l {
 		ri.pc = nil
