@@ -133,6 +133,7 @@ func init() {
 		i("acllog-max-len", "128", 0, 1<<63-1),
 		s("aclfile", ""),
 		e("acl-pubsub-default", "resetchannels", "allchannels", "resetchannels"),
+		e("propagation-error-behavior", "ignore", "ignore", "panic", "panic-on-replicas"),
 		s("unixsocket", ""),
 		i("unixsocketperm", "0", 0, 0777),
 		imm(b("supervised", no)),
