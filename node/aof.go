@@ -156,15 +156,20 @@ func (s *Server) initAOF() error {
 // replay. CONFIG SET appendonly and dir are refused while loading, so
 // nothing changes the AOF state under the loader.
 func (s *Server) loadAOFAtStart() error {
-	if err := s.loadAOF(); err != nil {
-		return err
+	if err := os.MkdirAll(s.p.aof.dir, 0o755); err != nil {
+		return fmt.Errorf("create AOF directory: %w", err)
 	}
-	if err := s.openAOF(); err != nil {
-		return err
-	}
+	// Held from the end of the replay until appending has started: no
+	// client sees the AOF on while still loading.
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.loadAOFLocked(); err != nil {
+		return err
+	}
+	if err := s.openAOFLocked(); err != nil {
+		return err
+	}
 	s.stopLoadingLocked()
-	s.mu.Unlock()
 	return nil
 }
 
@@ -306,13 +311,13 @@ func (m *aofManifest) nextIncrSeq() int64 {
 
 // ---- loading ----
 
-// loadAOF replays the files of the manifest into the keyspace. A missing
-// directory or manifest means an empty dataset, as in Redis. With files
-// to replay the server enters the loading state (left for the caller to
-// end once appending has started) and starts accepting clients; the
-// replay holds the data lock but lets clients in at every progress
-// report.
-func (s *Server) loadAOF() error {
+// loadAOFLocked replays the files of the manifest into the keyspace. A
+// missing directory or manifest means an empty dataset, as in Redis.
+// With files to replay the server enters the loading state (left for the
+// caller to end once appending has started) and starts accepting
+// clients; the replay holds the data lock but lets clients in at every
+// progress report. Called under the lock.
+func (s *Server) loadAOFLocked() error {
 	a := &s.p.aof
 	m, ok, err := readManifest(a.manifestPath())
 	if err != nil {
@@ -338,8 +343,6 @@ func (s *Server) loadAOF() error {
 		}
 		total += st.Size()
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if total == 0 {
 		return nil // only empty files: nothing to load, as Redis's AOF_EMPTY
 	}
@@ -526,15 +529,10 @@ func (s *Server) replayCommands(r io.Reader, lp *loadProgress) (valid int64, err
 
 // ---- appending ----
 
-// openAOF starts appending after start-up: it opens the last incremental
+// openAOFLocked starts appending after start-up (under the lock): it opens the last incremental
 // file of the manifest, or creates one (and a base) when there is none.
-func (s *Server) openAOF() error {
+func (s *Server) openAOFLocked() error {
 	a := &s.p.aof
-	if err := os.MkdirAll(a.dir, 0o755); err != nil {
-		return fmt.Errorf("create AOF directory: %w", err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if len(a.man.incr) > 0 {
 		last := a.man.incr[len(a.man.incr)-1]
 		f, err := os.OpenFile(filepath.Join(a.dir, last.name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)

@@ -253,8 +253,17 @@ func (p *loadProgress) report(off int64) {
 		s.ld.keysLoaded, s.ld.keysExpired = p.keys.Load(), p.expired.Load()
 	}
 	if p.locked {
+		// Clients blocked on the lock are woken by Unlock; give them a
+		// moment to take it before the replay does again. Should one
+		// lose the race anyway, Go's mutex turns fair (hand-off) for
+		// waiters blocked over a millisecond: it is served at the
+		// next report at the latest.
+		waiting := len(s.clients) > 0
 		s.mu.Unlock()
 		runtime.Gosched()
+		if waiting {
+			sleepMicros(50)
+		}
 		s.mu.Lock()
 	} else {
 		s.mu.Unlock()
