@@ -579,3 +579,39 @@ func startWithConf(t *testing.T, kind, conf string) *Server {
 	}
 	return s
 }
+
+// TestACLMasterUser: a replica authenticates to its master as masteruser
+// with masterauth; the master's user needs only PSYNC, REPLCONF and
+// PING. Skiff on either side, redis-server on the other.
+func TestACLMasterUser(t *testing.T) {
+	for _, pair := range [][2]string{{"skiff", "skiff"}, {"redis", "skiff"}, {"skiff", "redis"}} {
+		t.Run(pair[0]+"-master-"+pair[1]+"-replica", func(t *testing.T) {
+			master := startServer(t, pair[0], replOpts)
+			replica := startServer(t, pair[1], replOpts)
+			mc := master.Dial(t)
+			mc.MustDo(t, "ACL", "SETUSER", "repl", "on", ">rpw", "+psync", "+replconf", "+ping")
+			mc.MustDo(t, "ACL", "SETUSER", "default", "resetpass", ">adminpw")
+			rc := replica.Dial(t)
+			// A wrong password first: the link stays down.
+			rc.MustDo(t, "CONFIG", "SET", "masteruser", "repl")
+			rc.MustDo(t, "CONFIG", "SET", "masterauth", "nope")
+			rc.MustDo(t, "REPLICAOF", "127.0.0.1", strconv.Itoa(master.Port))
+			time.Sleep(1500 * time.Millisecond)
+			if st := infoField(t, rc, "replication", "master_link_status"); st != "down" {
+				t.Fatalf("link with a wrong password: %s", st)
+			}
+			rc.MustDo(t, "CONFIG", "SET", "masterauth", "rpw")
+			rc.MustDo(t, "REPLICAOF", "NO", "ONE")
+			rc.MustDo(t, "REPLICAOF", "127.0.0.1", strconv.Itoa(master.Port))
+			mc.MustDo(t, "AUTH", "adminpw")
+			mc.MustDo(t, "SET", "k", "v")
+			waitInSync(t, mc, rc)
+			if r := rc.MustDo(t, "GET", "k"); r.Str != "v" {
+				t.Fatalf("replica GET k: %s", r)
+			}
+			if r := mc.MustDo(t, "CLIENT", "LIST", "TYPE", "replica"); !strings.Contains(r.Str, "user=repl") {
+				t.Fatalf("master's CLIENT LIST of the replica: %s", r.Str)
+			}
+		})
+	}
+}
