@@ -42,6 +42,8 @@ type clusterState struct {
 	keys               [][]byte
 	requireFull        atomic.Bool
 	allowReadsWhenDown atomic.Bool
+	asking             *Command
+	exists             func(key []byte) bool
 }
 
 const (
@@ -108,7 +110,11 @@ func init() {
 // db 0, caches the cluster options and lets the cluster drive this
 // node's role. Call it once, before Serve.
 func (s *Server) SetCluster(n *cluster.Node) {
-	cs := &clusterState{node: n, keyMode: map[*Command]uint8{}}
+	cs := &clusterState{node: n, keyMode: map[*Command]uint8{}, asking: commands["asking"]}
+	cs.exists = func(k []byte) bool {
+		db := s.store.DBs[0]
+		return db.Peek(k) != nil && !keyExpiredAt(db, k, time.Now().UnixMilli())
+	}
 	for _, cmd := range commands {
 		cs.classify(cmd)
 		for _, sub := range cmd.Subcommands {
@@ -167,15 +173,15 @@ func (cs *clusterState) appendKeys(dst [][]byte, cmd *Command, args [][]byte) []
 // clusterAdmit is the cluster step of call(): it reports whether the
 // command runs here, having replied the redirection otherwise.
 func (s *Server) clusterAdmit(c *Client, cmd *Command, args [][]byte) bool {
+	cs := s.cl
 	asking := c.flags&clientAsking != 0
-	if asking && cmd != commands["asking"] {
+	if asking && cmd != cs.asking {
 		// ASKING lasts for the next command, or the whole MULTI ... EXEC.
 		inTx := c.flags&clientMulti != 0
 		if !inTx && cmd.Name != "multi" || inTx && (cmd.Name == "exec" || cmd.Name == "discard") && cmd.parent == nil {
 			c.flags &^= clientAsking
 		}
 	}
-	cs := s.cl
 	if c.flags&clientMaster != 0 || s.blocking.depth > 0 {
 		return true
 	}
@@ -211,9 +217,7 @@ func (s *Server) clusterAdmit(c *Client, cmd *Command, args [][]byte) bool {
 	q.Keys = keys
 	q.Down = !cs.node.StateOK(cs.requireFull.Load())
 	q.AllowReadsWhenDown = cs.allowReadsWhenDown.Load()
-	db := s.store.DBs[0]
-	now := time.Now().UnixMilli()
-	q.Exists = func(k []byte) bool { return db.Peek(k) != nil && !keyExpiredAt(db, k, now) }
+	q.Exists = cs.exists
 	msg := cs.node.View().Redirect(&q)
 	clear(keys)
 	if msg == "" {

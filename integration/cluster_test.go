@@ -1,0 +1,484 @@
+package integration
+
+// Redis Cluster end to end (docs/cluster.md): six `skiff server
+// --cluster-enabled yes` nodes, each a cluster of one, are formed by
+// `redis-cli --cluster create ... --cluster-replicas 1` exactly as Redis
+// nodes are; `redis-cli --cluster check` must be clean; a go-redis
+// ClusterClient writes and reads 1000 keys, and each key is on the
+// master CLUSTER SLOTS names; then the shapes of CLUSTER NODES, SLOTS,
+// SHARDS and INFO are compared with a redis-server cluster built the same
+// way.
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// clusterNodes starts count skiff cluster nodes (each a cluster of one).
+func startSkiffClusterNodes(t *testing.T, count int) []*raftNode {
+	t.Helper()
+	nodes := make([]*raftNode, count)
+	for i := range nodes {
+		nodes[i] = newRaftNode(t, fmt.Sprintf("c%d", i+1), "--raft-nosync", "yes", "--repl-diskless-sync-delay", "1")
+		nodes[i].start()
+	}
+	for _, n := range nodes {
+		if err := n.waitUp(20 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return nodes
+}
+
+// startRedisClusterNodes starts count redis-server cluster nodes.
+func startRedisClusterNodes(t *testing.T, count int) []*Server {
+	t.Helper()
+	out := make([]*Server, count)
+	for i := range out {
+		bus, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = StartRedis(t, "--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(bus),
+			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000", "--repl-diskless-sync-delay", "1")
+	}
+	return out
+}
+
+func redisCli(t *testing.T, timeout time.Duration, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, redisCliBin, args...).CombinedOutput()
+	return string(out), err
+}
+
+// clusterCreate runs redis-cli --cluster create with one replica per
+// master and requires success.
+func clusterCreate(t *testing.T, addrs []string) string {
+	t.Helper()
+	args := append([]string{"--cluster", "create"}, addrs...)
+	args = append(args, "--cluster-replicas", "1", "--cluster-yes")
+	out, err := redisCli(t, 60*time.Second, args...)
+	if err != nil {
+		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "[OK] All 16384 slots covered.") || strings.Contains(out, "[ERR]") {
+		t.Fatalf("redis-cli --cluster create:\n%s", out)
+	}
+	return out
+}
+
+func clusterCheck(t *testing.T, addr string) {
+	t.Helper()
+	out, err := redisCli(t, 30*time.Second, "--cluster", "check", addr)
+	if err != nil || strings.Contains(out, "[ERR]") || strings.Contains(out, "[WARNING]") {
+		t.Fatalf("redis-cli --cluster check %s: %v\n%s", addr, err, out)
+	}
+}
+
+func TestClusterCreateAndClients(t *testing.T) {
+	if redisCliBin == "" {
+		t.Skip("redis-cli not found")
+	}
+	t.Parallel()
+	nodes := startSkiffClusterNodes(t, 6)
+	addrs := make([]string, len(nodes))
+	for i, n := range nodes {
+		addrs[i] = n.respAddr()
+	}
+	start := time.Now()
+	clusterCreate(t, addrs)
+	t.Logf("redis-cli --cluster create took %v", time.Since(start).Round(time.Millisecond))
+	clusterCheck(t, addrs[0])
+	clusterCheck(t, addrs[4])
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	defer cc.Close()
+	for i := 0; i < 1000; i++ {
+		k := fmt.Sprintf("key:%d", i)
+		if err := cc.Set(ctx, k, "v"+strconv.Itoa(i), 0).Err(); err != nil {
+			t.Fatalf("ClusterClient SET %s: %v", k, err)
+		}
+	}
+	for i := 0; i < 1000; i++ {
+		k := fmt.Sprintf("key:%d", i)
+		if v, err := cc.Get(ctx, k).Result(); err != nil || v != "v"+strconv.Itoa(i) {
+			t.Fatalf("ClusterClient GET %s = %q, %v", k, v, err)
+		}
+	}
+
+	// Every key is on the master CLUSTER SLOTS names, and only there.
+	one := redis.NewClient(&redis.Options{Addr: addrs[0]})
+	defer one.Close()
+	// Replicas show in CLUSTER SLOTS once they have synced.
+	var slotsReply []redis.ClusterSlot
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		r, err := one.ClusterSlots(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, x := range r {
+			n += len(x.Nodes) - 1
+		}
+		slotsReply = r
+		if n == 3 && len(r) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("CLUSTER SLOTS = %v, want 3 ranges with one replica each", r)
+		}
+	}
+	owner := make([]string, 16384)
+	replicasOf := map[string][]string{}
+	for _, r := range slotsReply {
+		for s := r.Start; s <= r.End; s++ {
+			owner[s] = r.Nodes[0].Addr
+		}
+		for _, rep := range r.Nodes[1:] {
+			replicasOf[r.Nodes[0].Addr] = append(replicasOf[r.Nodes[0].Addr], rep.Addr)
+		}
+	}
+	direct := map[string]*redis.Client{}
+	for _, a := range addrs {
+		direct[a] = redis.NewClient(&redis.Options{Addr: a, MaxRetries: -1})
+		defer direct[a].Close()
+	}
+	counts := map[string]int{}
+	for i := 0; i < 1000; i++ {
+		k := fmt.Sprintf("key:%d", i)
+		slot, err := one.ClusterKeySlot(ctx, k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := owner[slot]
+		if m == "" {
+			t.Fatalf("slot %d of %s has no owner in CLUSTER SLOTS", slot, k)
+		}
+		counts[m]++
+		if v, err := direct[m].Get(ctx, k).Result(); err != nil || v != "v"+strconv.Itoa(i) {
+			t.Fatalf("GET %s on its master %s = %q, %v", k, m, v, err)
+		}
+		for _, a := range addrs {
+			if a == m {
+				continue
+			}
+			err := direct[a].Get(ctx, k).Err()
+			if err == nil || !strings.HasPrefix(err.Error(), fmt.Sprintf("MOVED %d %s", slot, m)) {
+				t.Fatalf("GET %s on %s (not its master %s): %v, want MOVED", k, a, m, err)
+			}
+		}
+	}
+	if len(counts) != 3 {
+		t.Fatalf("keys on %d masters, want 3: %v", len(counts), counts)
+	}
+	// Replicas got the data over PSYNC and serve it after READONLY.
+	for m, reps := range replicasOf {
+		if len(reps) != 1 {
+			t.Fatalf("master %s has replicas %v in CLUSTER SLOTS, want one", m, reps)
+		}
+	}
+	for i := 0; i < 1000; i += 97 {
+		k := fmt.Sprintf("key:%d", i)
+		slot, _ := one.ClusterKeySlot(ctx, k).Result()
+		rep := replicasOf[owner[slot]][0]
+		rc := redis.NewClient(&redis.Options{Addr: rep, OnConnect: func(ctx context.Context, cn *redis.Conn) error {
+			return cn.ReadOnly(ctx).Err()
+		}})
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			v, err := rc.Get(ctx, k).Result()
+			if err == nil && v == "v"+strconv.Itoa(i) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("READONLY GET %s on replica %s = %q, %v", k, rep, v, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err := rc.Set(ctx, k, "x", 0).Err(); err == nil || !strings.HasPrefix(err.Error(), "MOVED ") {
+			t.Fatalf("SET on a READONLY replica: %v, want MOVED", err)
+		}
+		rc.Close()
+	}
+	// redis-cli -c follows MOVED.
+	out, err := redisCli(t, 10*time.Second, "-c", "-h", "127.0.0.1", "-p", strconv.Itoa(nodes[1].port), "GET", "key:7")
+	if err != nil || strings.TrimSpace(out) != "v7" {
+		t.Fatalf("redis-cli -c GET key:7 = %q, %v", out, err)
+	}
+	// Errors and cluster-mode rules, as Redis answers them.
+	c := direct[addrs[0]]
+	for _, tc := range []struct {
+		args []any
+		want string
+	}{
+		{[]any{"MSET", "a", "1", "b", "2"}, "CROSSSLOT Keys in request don't hash to the same slot"},
+		{[]any{"SELECT", "1"}, "ERR SELECT is not allowed in cluster mode"},
+		{[]any{"CLUSTER", "ADDSLOTS", "0"}, "ERR Slot 0 is already busy"},
+		{[]any{"CLUSTER", "ADDSLOTS", "16384"}, "ERR Invalid or out of range slot"},
+		{[]any{"CLUSTER", "SETSLOT", "0", "MIGRATING", "nosuchnode"}, "ERR I don't know about node nosuchnode"},
+		{[]any{"CLUSTER", "REPLICATE", "nosuchnode"}, "ERR Unknown node nosuchnode"},
+		{[]any{"CLUSTER", "SET-CONFIG-EPOCH", "9"}, "ERR The user can assign a config epoch only when the node does not know any other node."},
+		{[]any{"CLUSTER", "FORGET", nodes[0].id(t)}, "ERR I tried hard but I can't forget myself..."},
+	} {
+		err := c.Do(ctx, tc.args...).Err()
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	if v, err := c.Do(ctx, "CLUSTER", "KEYSLOT", "foo").Int(); err != nil || v != 12182 {
+		t.Errorf("CLUSTER KEYSLOT foo = %d, %v", v, err)
+	}
+	if n, err := direct[owner[0]].Do(ctx, "CLUSTER", "COUNTKEYSINSLOT", "0").Int(); err != nil || n != 0 {
+		t.Errorf("COUNTKEYSINSLOT 0 = %d, %v", n, err)
+	}
+	// MULTI with a key of another slot fails the transaction.
+	m0 := direct[owner[0]]
+	pipe := m0.TxPipeline()
+	pipe.Set(ctx, "{k1}a", "1", 0)
+	pipe.Set(ctx, "{k2}b", "1", 0)
+	if _, err := pipe.Exec(ctx); err == nil {
+		t.Errorf("MULTI with keys of two masters succeeded")
+	}
+}
+
+// id reads a node's CLUSTER MYID.
+func (n *raftNode) id(t *testing.T) string {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: n.respAddr()})
+	defer c.Close()
+	id, err := c.Do(context.Background(), "CLUSTER", "MYID").Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+var hexID = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+// shape normalizes a reply for comparison with another server's: node
+// ids, ports, offsets and timestamps become placeholders.
+func shape(r Reply) string {
+	var b strings.Builder
+	var walk func(r Reply)
+	walk = func(r Reply) {
+		switch {
+		case r.Type == '$' && hexID.MatchString(r.Str):
+			b.WriteString("$<id>")
+		case r.Type == ':':
+			b.WriteString(":<n>")
+		case len(r.Elems) > 0 || r.Type == '*' || r.Type == '%':
+			b.WriteByte(r.Type)
+			b.WriteByte('[')
+			for i, e := range r.Elems {
+				if i > 0 {
+					b.WriteByte(' ')
+				}
+				walk(e)
+			}
+			b.WriteByte(']')
+		default:
+			b.WriteString(r.String())
+		}
+	}
+	walk(r)
+	return b.String()
+}
+
+// sortedShapes is shape with the top-level elements sorted (CLUSTER
+// SHARDS and the node order inside are in no particular order).
+func sortedShapes(r Reply) string {
+	var parts []string
+	for _, e := range r.Elems {
+		parts = append(parts, shape(e))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "\n")
+}
+
+var (
+	nodeAddrRe = regexp.MustCompile(`:\d+@\d+`)
+	numRe      = regexp.MustCompile(`^\d+$`)
+	movedRe    = regexp.MustCompile(`:\d+$`)
+)
+
+// nodesShape normalizes CLUSTER NODES: ids, ports and timestamps; the
+// lines sorted.
+func nodesShape(text string) string {
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		f := strings.Fields(l)
+		for i := range f {
+			switch {
+			case hexID.MatchString(f[i]):
+				f[i] = "<id>"
+			case i == 1:
+				f[i] = nodeAddrRe.ReplaceAllString(f[i], ":<port>@<bus>")
+			case i == 4 || i == 5:
+				if numRe.MatchString(f[i]) {
+					f[i] = "<ms>"
+				}
+			}
+		}
+		lines = append(lines, strings.Join(f, " "))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// infoFields lists CLUSTER INFO's field names (message stats apart).
+func infoFields(text string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\r\n") {
+		k, v, ok := strings.Cut(l, ":")
+		if !ok || strings.HasPrefix(k, "cluster_stats_messages_") && k != "cluster_stats_messages_sent" && k != "cluster_stats_messages_received" {
+			continue
+		}
+		if k == "cluster_stats_messages_sent" || k == "cluster_stats_messages_received" {
+			v = "<n>"
+		}
+		out = append(out, k+":"+v)
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestClusterRepliesLikeRedis(t *testing.T) {
+	if redisCliBin == "" {
+		t.Skip("redis-cli not found")
+	}
+	t.Parallel()
+	sk := startSkiffClusterNodes(t, 6)
+	rd := startRedisClusterNodes(t, 6)
+	var skAddrs, rdAddrs []string
+	for i := range sk {
+		skAddrs = append(skAddrs, sk[i].respAddr())
+		rdAddrs = append(rdAddrs, rd[i].Addr())
+	}
+	// A fresh node first.
+	fresh := func(addr string) string {
+		c := redis.NewClient(&redis.Options{Addr: addr})
+		defer c.Close()
+		s, _ := c.Do(context.Background(), "CLUSTER", "NODES").Text()
+		return nodesShape(s)
+	}
+	if a, b := fresh(skAddrs[0]), fresh(rdAddrs[0]); a != b {
+		t.Errorf("fresh CLUSTER NODES:\nskiff: %s\nredis: %s", a, b)
+	}
+	clusterCreate(t, skAddrs)
+	clusterCreate(t, rdAddrs)
+	clusterCheck(t, skAddrs[0])
+	clusterCheck(t, rdAddrs[0])
+
+	dial := func(addr string, proto int) *Conn {
+		t.Helper()
+		s := &Server{Port: func() int { _, p, _ := strings.Cut(addr, ":"); n, _ := strconv.Atoi(p); return n }()}
+		c := s.Dial(t)
+		if proto == 3 {
+			c.MustDo(t, "HELLO", "3")
+		}
+		return c
+	}
+	type probe struct {
+		name  string
+		args  []string
+		shape func(Reply) string
+	}
+	probes := []probe{
+		{"CLUSTER NODES", []string{"CLUSTER", "NODES"}, func(r Reply) string { return nodesShape(strings.TrimPrefix(r.Str, "txt:")) }},
+		{"CLUSTER SLOTS", []string{"CLUSTER", "SLOTS"}, shape},
+		{"CLUSTER SHARDS", []string{"CLUSTER", "SHARDS"}, sortedShapes},
+		{"CLUSTER INFO", []string{"CLUSTER", "INFO"}, func(r Reply) string { return infoFields(strings.TrimPrefix(r.Str, "txt:")) }},
+		{"CLUSTER MYID", []string{"CLUSTER", "MYID"}, shape},
+		{"CLUSTER REPLICAS of myself", nil, func(r Reply) string { return r.String() }},
+		{"CLUSTER COUNT-FAILURE-REPORTS", nil, shape},
+		{"CLUSTER KEYSLOT", []string{"CLUSTER", "KEYSLOT", "{user1000}.following"}, shape},
+		{"CLUSTER GETKEYSINSLOT", []string{"CLUSTER", "GETKEYSINSLOT", "0", "10"}, shape},
+		{"GET of another slot", []string{"GET", "foo"}, func(r Reply) string { return movedRe.ReplaceAllString(r.String(), ":<port>") }},
+		{"MSET across slots", []string{"MSET", "a", "1", "b", "2"}, shape},
+		{"SELECT 1", []string{"SELECT", "1"}, shape},
+		{"READONLY", []string{"READONLY"}, shape},
+		{"ASKING", []string{"ASKING"}, shape},
+		{"CLUSTER nosuch", []string{"CLUSTER", "NOSUCH"}, shape},
+		{"CLUSTER MEET bad port", []string{"CLUSTER", "MEET", "127.0.0.1", "x"}, shape},
+		{"CLUSTER MEET bad addr", []string{"CLUSTER", "MEET", "nosuchhost", "7000"}, shape},
+		{"CLUSTER SETSLOT bad action", []string{"CLUSTER", "SETSLOT", "0", "SIDEWAYS"}, shape},
+		{"CLUSTER ADDSLOTSRANGE bad order", []string{"CLUSTER", "ADDSLOTSRANGE", "5", "1"}, shape},
+		{"CLUSTER DELSLOTSRANGE odd", []string{"CLUSTER", "DELSLOTSRANGE", "1", "2", "3"}, shape},
+		{"CLUSTER SET-CONFIG-EPOCH", []string{"CLUSTER", "SET-CONFIG-EPOCH", "1"}, shape},
+		{"CLUSTER BUMPEPOCH", []string{"CLUSTER", "BUMPEPOCH"}, func(r Reply) string { return strings.Fields(r.Str)[0] }},
+		{"CLUSTER FAILOVER on a master", []string{"CLUSTER", "FAILOVER"}, shape},
+		{"CLUSTER RESET with keys", nil, shape},
+	}
+	// node 1 is a master in both clusters (redis-cli's first node).
+	myID := func(addr string) string {
+		c := redis.NewClient(&redis.Options{Addr: addr})
+		defer c.Close()
+		id, _ := c.Do(context.Background(), "CLUSTER", "MYID").Text()
+		return id
+	}
+	argsFor := func(p probe, addr string) []string {
+		switch p.name {
+		case "CLUSTER REPLICAS of myself":
+			return []string{"CLUSTER", "REPLICAS", myID(addr)}
+		case "CLUSTER COUNT-FAILURE-REPORTS":
+			return []string{"CLUSTER", "COUNT-FAILURE-REPORTS", myID(addr)}
+		case "CLUSTER RESET with keys":
+			return []string{"CLUSTER", "RESET"}
+		}
+		return p.args
+	}
+	// Keys on node 1 so that RESET refuses in both.
+	for _, a := range []string{skAddrs[0], rdAddrs[0]} {
+		c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{a}})
+		for i := 0; i < 50; i++ {
+			_ = c.Set(context.Background(), fmt.Sprintf("k%d", i), "v", 0).Err()
+		}
+		c.Close()
+	}
+	for _, proto := range []int{2, 3} {
+		var diffs []string
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			diffs = diffs[:0]
+			ks, kr := dial(skAddrs[0], proto), dial(rdAddrs[0], proto)
+			for _, p := range probes {
+				if p.name == "CLUSTER REPLICAS of myself" && proto == 3 {
+					continue // the lines hold timestamps; RESP2 compares the count
+				}
+				a, err1 := ks.Do(argsFor(p, skAddrs[0])...)
+				b, err2 := kr.Do(argsFor(p, rdAddrs[0])...)
+				if err1 != nil || err2 != nil {
+					t.Fatalf("%s: %v / %v", p.name, err1, err2)
+				}
+				sa, sb := p.shape(a), p.shape(b)
+				if p.name == "CLUSTER REPLICAS of myself" {
+					sa, sb = fmt.Sprint(len(a.Elems)), fmt.Sprint(len(b.Elems))
+				}
+				if sa != sb {
+					diffs = append(diffs, fmt.Sprintf("RESP%d %s:\nskiff: %s\nredis: %s", proto, p.name, sa, sb))
+				}
+			}
+			ks.Close()
+			kr.Close()
+			if len(diffs) == 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(300 * time.Millisecond) // replicas still syncing, peers not polled yet
+		}
+		for _, d := range diffs {
+			t.Error(d)
+		}
+	}
+}
