@@ -615,3 +615,53 @@ func TestACLMasterUser(t *testing.T) {
 		})
 	}
 }
+
+// TestACLRedaction: credentials never reach MONITOR or the slow log.
+func TestACLRedaction(t *testing.T) {
+	cmds := [][]string{
+		{"AUTH", "default", "x"},
+		{"AUTH", "x"},
+		{"AUTH", "a", "b", "c"},
+		{"HELLO", "2", "AUTH", "default", "x", "SETNAME", "foo"},
+		{"HELLO", "9", "AUTH", "default", "x"},
+		{"ACL", "SETUSER", "u", ">pw", "on"},
+		{"CONFIG", "SET", "masterauth", "secret", "maxmemory-samples", "5"},
+	}
+	got := map[string][]string{}
+	for _, kind := range []string{"skiff", "redis"} {
+		s := startServer(t, kind, nil)
+		c := s.Dial(t)
+		c.MustDo(t, "CONFIG", "SET", "slowlog-log-slower-than", "0")
+		c.MustDo(t, "SLOWLOG", "RESET")
+		mon := s.Dial(t)
+		mon.MustDo(t, "MONITOR")
+		for _, cmd := range cmds {
+			c.MustDo(t, cmd...)
+		}
+		c.MustDo(t, "PING")
+		var lines []string
+		for {
+			r, err := mon.Read()
+			if err != nil {
+				t.Fatalf("%s monitor: %v", kind, err)
+			}
+			line := r.Str[strings.Index(r.Str, "] ")+2:]
+			if line == `"PING"` {
+				break
+			}
+			lines = append(lines, "monitor "+line)
+		}
+		r := c.MustDo(t, "SLOWLOG", "GET", "20")
+		for i := len(r.Elems) - 1; i >= 0; i-- {
+			var args []string
+			for _, a := range r.Elems[i].Elems[3].Elems {
+				args = append(args, a.Str)
+			}
+			lines = append(lines, "slowlog "+strings.Join(args, " "))
+		}
+		got[kind] = lines
+	}
+	if strings.Join(got["skiff"], "\n") != strings.Join(got["redis"], "\n") {
+		t.Fatalf("skiff:\n%s\nredis:\n%s", strings.Join(got["skiff"], "\n"), strings.Join(got["redis"], "\n"))
+	}
+}

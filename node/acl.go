@@ -18,10 +18,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/skiffdb/skiff/acl"
+	"github.com/skiffdb/skiff/config"
 )
 
 // redisCommandInfo is what Skiff knows of a Redis 7.0 command from
@@ -409,4 +411,64 @@ func (s *Server) killRevokedSubscribers(self *Client, u, staged *acl.User) {
 			s.disconnect(cl, self)
 		}
 	}
+}
+
+// sensitiveConfigs are the options whose CONFIG SET values are redacted.
+var sensitiveConfigs = map[string]bool{"requirepass": true, "masterauth": true, "masteruser": true}
+
+// redactedArgs hides credentials from MONITOR and the slow log as Redis
+// does (its redactClientCommandArgument calls): AUTH's arguments, HELLO
+// AUTH's user and password, every ACL SETUSER argument after the
+// subcommand, and the values of sensitive CONFIG SET options. It returns
+// args itself when nothing is hidden.
+func redactedArgs(cmd *Command, args [][]byte) [][]byte {
+	var hide []int
+	switch cmd.FullName() {
+	case "auth":
+		if len(args) <= 3 {
+			for i := 1; i < len(args); i++ {
+				hide = append(hide, i)
+			}
+		}
+	case "hello":
+		next := 1
+		if len(args) >= 2 {
+			v, err := strconv.ParseInt(string(args[1]), 10, 64)
+			if err != nil || v < 2 || v > 3 {
+				break
+			}
+			next = 2
+		}
+		for j := next; j < len(args); j++ {
+			more := len(args) - 1 - j
+			if eqFold(args[j], "auth") && more >= 2 {
+				hide = append(hide, j+1, j+2)
+				j += 2
+			} else if eqFold(args[j], "setname") && more >= 1 {
+				j++
+			} else {
+				break
+			}
+		}
+	case "acl|setuser":
+		for i := 2; i < len(args); i++ {
+			hide = append(hide, i)
+		}
+	case "config|set":
+		if len(args)%2 == 0 {
+			for i := 2; i+1 < len(args); i += 2 {
+				if o := config.Lookup(string(args[i])); o != nil && sensitiveConfigs[o.Name] {
+					hide = append(hide, i+1)
+				}
+			}
+		}
+	}
+	if len(hide) == 0 {
+		return args
+	}
+	out := append([][]byte(nil), args...)
+	for _, i := range hide {
+		out[i] = []byte("(redacted)")
+	}
+	return out
 }

@@ -333,6 +333,7 @@ func (s *Server) slowlogPush(c *Client, cmd *Command, args [][]byte, dur time.Du
 	if limit < 0 || cmd.Has(FlagSkipSlowlog) || dur.Microseconds() < limit {
 		return
 	}
+	args = redactedArgs(cmd, args)
 	n := len(args)
 	if n > slowlogMaxArgs {
 		n = slowlogMaxArgs
@@ -349,11 +350,6 @@ func (s *Server) slowlogPush(c *Client, cmd *Command, args [][]byte, dur time.Du
 		} else {
 			kept = append(kept, string(a))
 		}
-	}
-	if cmd.Name == "auth" || (cmd.Name == "hello" && len(kept) > 2) {
-		// Credentials never reach the slow log.
-		kept = kept[:1]
-		kept = append(kept, "(redacted)")
 	}
 	e := slowlogEntry{id: l.nextID, time: time.Now().Unix(), duration: dur.Microseconds(), args: kept, addr: c.addr, name: c.name}
 	l.nextID++

@@ -63,7 +63,7 @@ func (s *Server) feedMonitors(c *Client, cmd *Command, args [][]byte) {
 	b = append(b, ' ')
 	b = append(b, c.addr...)
 	b = append(b, "] "...)
-	for i, a := range args {
+	for i, a := range redactedArgs(cmd, args) {
 		if i > 0 {
 			b = append(b, ' ')
 		}
