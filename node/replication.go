@@ -798,15 +798,27 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 		// Make the file durable while the loader finishes.
 		synced = make(chan error, 1)
 		go func() { synced <- f.Sync() }()
-		if !diskless {
+	}
+	var ld loaded
+	select {
+	case ld = <-done: // already decoded (or failed): no loading phase
+	default:
+		if err == nil && !diskless {
 			// The transfer is over: from now on clients wait for the
 			// load, as Redis's disk-based replica loads its file.
 			s.mu.Lock()
 			startLoading(tail.size()) // the file Redis would load
 			s.mu.Unlock()
 		}
+		ld = <-done
 	}
-	ld := <-done
+	if ld.err != nil && loading {
+		// Back to the old data at once, not after the fsync.
+		s.mu.Lock()
+		s.stopLoadingLocked()
+		s.mu.Unlock()
+		loading = false
+	}
 	if synced != nil {
 		err = <-synced
 	}
