@@ -132,14 +132,17 @@ func (s *Server) SetCluster(n *cluster.Node) {
 	n.Attach(clusterLocal{s})
 }
 
+// classify finds keys as Redis's getKeysFromCommand does: the getkeys
+// function of a command with movable keys, else the legacy first/last/
+// step range.
 func (cs *clusterState) classify(cmd *Command) {
 	switch {
 	case getKeysProcs[cmd.FullName()] != nil:
 		cs.keyMode[cmd] = keysSpecs
-	case keySpecOverrides[cmd.FullName()] != nil:
-		cs.keyMode[cmd] = keysSpecs
 	case cmd.FirstKey > 0:
 		cs.keyMode[cmd] = keysSimple
+	case len(keySpecs(cmd)) > 0:
+		cs.keyMode[cmd] = keysSpecs
 	}
 }
 
@@ -189,7 +192,7 @@ func (s *Server) clusterAdmit(c *Client, cmd *Command, args [][]byte) bool {
 	if cs.keyMode[cmd] == keysNone && !isExec {
 		return true
 	}
-	q := cluster.Query{Asking: asking, ReadOnly: c.flags&clientReadonly != 0, Write: cmd.Has(FlagWrite)}
+	q := cluster.Query{Asking: asking || cmd.Has(FlagAsking), ReadOnly: c.flags&clientReadonly != 0, Write: cmd.Has(FlagWrite)}
 	keys := cs.keys[:0]
 	if isExec {
 		tx := c.x.tx

@@ -480,7 +480,7 @@ func infoStats(s *Server, b *infoBuf) {
 	b.kv("pubsubshard_channels", shard)
 	b.kv("latest_fork_usec", 0)
 	b.kv("total_forks", 0)
-	b.kv("migrate_cached_sockets", 0)
+	b.kv("migrate_cached_sockets", s.migrateCachedSockets())
 	b.kv("slave_expires_tracked_keys", 0)
 	b.kv("active_defrag_hits", 0)
 	b.kv("active_defrag_misses", 0)

@@ -33,6 +33,7 @@ const (
 	FlagSentinel
 	FlagOnlySentinel
 	FlagNoAsyncLoading
+	FlagAsking
 )
 
 var flagNames = map[string]int{
@@ -44,7 +45,7 @@ var flagNames = map[string]int{
 	"no_multi": FlagNoMulti, "allow_busy": FlagAllowBusy,
 	"no_mandatory_keys": FlagNoMandatoryKeys, "protected": FlagProtected,
 	"sentinel": FlagSentinel, "only_sentinel": FlagOnlySentinel,
-	"no_async_loading": FlagNoAsyncLoading,
+	"no_async_loading": FlagNoAsyncLoading, "asking": FlagAsking,
 }
 
 // Command describes one command or subcommand, with the metadata that

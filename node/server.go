@@ -54,6 +54,8 @@ type Server struct {
 	sentinel *sentinelState
 	// cl is set in cluster mode (cluster.go).
 	cl *clusterState
+	// mig caches MIGRATE's connections (cmd_migrate.go).
+	mig *migrateSockets
 
 	// Cached configuration read on the hot path.
 	protoMaxBulk  atomic.Int64
