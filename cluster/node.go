@@ -39,6 +39,10 @@ type Local interface {
 	// host is "" (REPLICAOF NO ONE keeping the old history as replid2).
 	// It is idempotent.
 	Follow(host string, port int)
+	// Reconfigured is called (without the lock) after the metadata
+	// changed and once a second: clients blocked on keys of slots this
+	// node no longer serves are redirected.
+	Reconfigured()
 }
 
 // Options configure a cluster node.
@@ -276,6 +280,9 @@ func (n *Node) watch() {
 		v := n.refresh()
 		n.follow(v)
 		n.saveConfig(v)
+		if l := n.getLocal(); l != nil {
+			l.Reconfigured()
+		}
 		select {
 		case <-n.stop:
 			return

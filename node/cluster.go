@@ -23,6 +23,7 @@ import (
 
 	"github.com/skiffdb/skiff/cluster"
 	"github.com/skiffdb/skiff/internal/resp"
+	"github.com/skiffdb/skiff/slots"
 )
 
 // Cluster flags of a client, above the flags of client.go.
@@ -273,6 +274,46 @@ func cmdReadwrite(c *Client, args [][]byte) {
 	c.replyOK()
 }
 
+// Reconfigured is Redis's clusterRedirectBlockedClientIfNeeded for every
+// blocked client: one blocked on a slot this node no longer serves gets
+// -MOVED (or -CLUSTERDOWN) and is unblocked. The cluster calls it after
+// every metadata change and once a second.
+func (l clusterLocal) Reconfigured() {
+	s := l.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cl == nil || s.blocking.nblocked == 0 {
+		return
+	}
+	v := s.cl.node.View()
+	down := !s.cl.node.StateOK(s.cl.requireFull.Load())
+	for _, c := range s.clients {
+		bs := c.blk
+		if bs == nil || len(bs.keys) == 0 {
+			continue
+		}
+		msg := ""
+		if down {
+			msg = cluster.ErrDown
+		} else {
+			slot := slots.KeySlotString(bs.keys[0])
+			n := v.Owner[slot]
+			if n != v.Self && v.Importing[slot] == nil {
+				if n == nil {
+					msg = cluster.ErrUnbound
+				} else {
+					msg = cluster.Moved(slot, n)
+				}
+			}
+		}
+		if msg != "" {
+			c.replyError(msg)
+			s.unblock(c)
+			c.wake()
+		}
+	}
+}
+
 // clusterLocal is what package cluster sees of the server.
 type clusterLocal struct{ s *Server }
 
@@ -306,6 +347,18 @@ func (l clusterLocal) Follow(host string, port int) {
 	}
 	if strings.EqualFold(r.masterHost, host) && r.masterPort == port {
 		return
+	}
+	if r.masterHost == "" {
+		// As Redis's replicationSetMaster: clients blocked on this
+		// master's keys would wait for writes that will never come.
+		for _, c := range s.clients {
+			if c.blk != nil {
+				c.replyError("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)")
+				s.unblock(c)
+				c.flags |= clientCloseAfterReply
+				c.wake()
+			}
+		}
 	}
 	s.setMasterLocked(host, port)
 	s.log.Info("REPLICAOF enabled (cluster metadata)", "master", host, "port", port)
