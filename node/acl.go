@@ -60,11 +60,23 @@ func aclCommandTable(table map[string]*Command, withCatalogue bool) (*acl.Table,
 		byCmd[cmd] = ac
 		return ac
 	}
+	catalogued := func(name string) *acl.Command {
+		info := redis70Commands[name]
+		return &acl.Command{Name: name, Categories: acl.CategoryBits(info.categories...), NoAuth: info.noAuth}
+	}
 	var top []*acl.Command
 	for _, cmd := range sortedCommands(table) {
 		ac := conv(cmd)
 		for _, sub := range sortedSubcommands(cmd) {
 			ac.Subcommands = append(ac.Subcommands, conv(sub))
+		}
+		if withCatalogue {
+			// Subcommands Skiff lacks (CLIENT TRACKING, FUNCTION LOAD ...).
+			for _, sn := range redis70Commands[cmd.Name].subs {
+				if cmd.Subcommands[sn[strings.IndexByte(sn, '|')+1:]] == nil {
+					ac.Subcommands = append(ac.Subcommands, catalogued(sn))
+				}
+			}
 		}
 		if cmd.SkiffSub != nil {
 			byCmd[cmd.SkiffSub] = ac
@@ -76,10 +88,9 @@ func aclCommandTable(table map[string]*Command, withCatalogue bool) (*acl.Table,
 			if strings.IndexByte(name, '|') >= 0 || table[name] != nil {
 				continue
 			}
-			ac := &acl.Command{Name: name, Categories: acl.CategoryBits(info.categories...), NoAuth: info.noAuth}
+			ac := catalogued(name)
 			for _, sn := range info.subs {
-				si := redis70Commands[sn]
-				ac.Subcommands = append(ac.Subcommands, &acl.Command{Name: sn, Categories: acl.CategoryBits(si.categories...), NoAuth: si.noAuth})
+				ac.Subcommands = append(ac.Subcommands, catalogued(sn))
 			}
 			top = append(top, ac)
 		}
