@@ -249,7 +249,7 @@ func LoadHooks(r io.Reader, lim Limits, h Hooks, fn func(db int, key string, obj
 				return aux, err
 			}
 			if got := binary.LittleEndian.Uint64(s.tmp[:8]); got != 0 && got != sum {
-				return aux, &Error{Offset: s.off - 8, Msg: fmt.Sprintf("wrong RDB checksum %016x, computed %016x", got, sum)}
+				return aux, &Error{Offset: s.off - 8, Msg: fmt.Sprintf("RDB CRC error: wrong RDB checksum %016x, computed %016x", got, sum)}
 			}
 			return aux, nil
 		case opAux:

@@ -150,7 +150,8 @@ func runServer(args []string) int {
 			logger.Info("server stopped while loading")
 			return 0
 		}
-		logger.Error("cannot load the dataset", "error", err)
+		// Redis's words, which its test suite looks for in the log.
+		logger.Error("Fatal error loading the DB. Exiting.", "error", err)
 		srv.Shutdown() // saves nothing: the server is still loading
 		return 1
 	}
