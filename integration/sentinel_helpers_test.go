@@ -1248,10 +1248,21 @@ func startGoWriter(t *testing.T, e *sentinelEnv, prefix string, sents []*sentine
 			close(stop)
 			select {
 			case <-done:
-			case <-time.After(30 * time.Second):
-				t.Errorf("go-redis writer still blocked 30 s after stop")
+				c.Close()
+				return
+			case <-time.After(3 * time.Second):
 			}
+			// A write is still in flight, e.g. retrying against a sentinel
+			// that accepts connections and never answers (go-redis's
+			// defaults: 3 s read timeout, 3 retries, per sentinel query):
+			// closing the client fails it.
+			t.Logf("go-redis writer still blocked 3 s after stop; closing the client")
 			c.Close()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Errorf("go-redis writer still blocked 10 s after its client was closed")
+			}
 		})
 	}
 	t.Cleanup(w.stopFn)
