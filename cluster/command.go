@@ -115,7 +115,7 @@ func (n *Node) Command(w *resp.Writer, args [][]byte, env Env) {
 	case sub == "nodes" && argc == 2:
 		v.WriteNodes(w, live())
 	case sub == "myid" && argc == 2:
-		w.AppendBulkString(n.id)
+		w.AppendBulkString(n.myID())
 	case sub == "slots" && argc == 2:
 		v.WriteSlots(w, live())
 	case sub == "shards" && argc == 2:
@@ -230,7 +230,7 @@ func (n *Node) Command(w *resp.Writer, args [][]byte, env Env) {
 			w.AppendSimple("STILL " + strconv.FormatUint(v.Self.Epoch, 10))
 			return
 		}
-		res, err := n.propose(&fsm.BumpEpoch{NodeID: n.id})
+		res, err := n.propose(&fsm.BumpEpoch{NodeID: n.myID()})
 		if err != nil {
 			w.AppendError(proposalError(err))
 			return
@@ -259,7 +259,7 @@ func (n *Node) Command(w *resp.Writer, args [][]byte, env Env) {
 		case !v.Self.Master && v.Self.MasterID == id:
 			w.AppendOK()
 		default:
-			n.replyPropose(w, &fsm.Replicate{ID: n.id, MasterID: id})
+			n.replyPropose(w, &fsm.Replicate{ID: n.myID(), MasterID: id})
 		}
 	case (sub == "slaves" || sub == "replicas") && argc == 3:
 		m := v.Node(string(args[2]))
@@ -291,7 +291,7 @@ func (n *Node) Command(w *resp.Writer, args [][]byte, env Env) {
 		case v.Self.Epoch != 0:
 			w.AppendError("ERR Node config epoch is already non-zero")
 		default:
-			n.replyPropose(w, &fsm.SetConfigEpoch{NodeID: n.id, Epoch: uint64(e)})
+			n.replyPropose(w, &fsm.SetConfigEpoch{NodeID: n.myID(), Epoch: uint64(e)})
 		}
 	case sub == "reset" && (argc == 2 || argc == 3):
 		if argc == 3 && !eq(args[2], "hard") && !eq(args[2], "soft") {
@@ -302,7 +302,11 @@ func (n *Node) Command(w *resp.Writer, args [][]byte, env Env) {
 			w.AppendError("ERR CLUSTER RESET can't be called with master nodes containing keys")
 			return
 		}
-		w.AppendError("ERR CLUSTER RESET is not supported by Skiff yet: stop the node and start it with an empty dir")
+		if err := n.Reset(argc == 3 && eq(args[2], "hard"), l); err != nil {
+			w.AppendError("ERR " + err.Error())
+			return
+		}
+		w.AppendOK()
 	case sub == "links" && argc == 2:
 		n.writeLinks(w, v)
 	case sub == "skiff-info" && argc == 2:
@@ -375,7 +379,7 @@ func (n *Node) slotsChange(w *resp.Writer, del bool, set map[int]bool) {
 		n.replyPropose(w, &fsm.DelSlots{Ranges: ranges})
 		return
 	}
-	n.replyPropose(w, &fsm.AddSlots{NodeID: n.id, Ranges: ranges})
+	n.replyPropose(w, &fsm.AddSlots{NodeID: n.myID(), Ranges: ranges})
 }
 
 func (n *Node) cmdSetSlot(w *resp.Writer, args [][]byte, v *View, l Local) {
@@ -411,7 +415,7 @@ func (n *Node) cmdSetSlot(w *resp.Writer, args [][]byte, v *View, l Local) {
 			w.AppendOK()
 			return
 		}
-		n.replyPropose(w, &fsm.SetSlot{Slot: sl, Mode: fsm.SlotMigrating, NodeID: dst.ID, By: n.id})
+		n.replyPropose(w, &fsm.SetSlot{Slot: sl, Mode: fsm.SlotMigrating, NodeID: dst.ID, By: n.myID()})
 	case eq(action, "importing") && argc == 5:
 		if v.Owner[sl] == v.Self {
 			w.AppendError(fmt.Sprintf("ERR I'm already the owner of hash slot %d", sl))
@@ -426,13 +430,13 @@ func (n *Node) cmdSetSlot(w *resp.Writer, args [][]byte, v *View, l Local) {
 			w.AppendError("ERR Target node is not a master")
 			return
 		}
-		n.replyPropose(w, &fsm.SetSlot{Slot: sl, Mode: fsm.SlotImporting, NodeID: src.ID, By: n.id})
+		n.replyPropose(w, &fsm.SetSlot{Slot: sl, Mode: fsm.SlotImporting, NodeID: src.ID, By: n.myID()})
 	case eq(action, "stable") && argc == 4:
 		if v.Migrating[sl] == nil && v.Importing[sl] == nil {
 			w.AppendOK()
 			return
 		}
-		n.replyPropose(w, &fsm.SetSlot{Slot: sl, Mode: fsm.SlotStable, By: n.id})
+		n.replyPropose(w, &fsm.SetSlot{Slot: sl, Mode: fsm.SlotStable, By: n.myID()})
 	case eq(action, "node") && argc == 5:
 		dst := v.Node(string(args[4]))
 		if dst == nil {
@@ -451,7 +455,7 @@ func (n *Node) cmdSetSlot(w *resp.Writer, args [][]byte, v *View, l Local) {
 			w.AppendOK() // already so (the later SETSLOT NODE of a migration)
 			return
 		}
-		n.replyPropose(w, &fsm.SetSlot{Slot: sl, Mode: fsm.SlotNode, NodeID: dst.ID, By: n.id})
+		n.replyPropose(w, &fsm.SetSlot{Slot: sl, Mode: fsm.SlotNode, NodeID: dst.ID, By: n.myID()})
 	default:
 		w.AppendError("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP")
 	}
@@ -556,7 +560,7 @@ func (n *Node) cmdFailover(w *resp.Writer, args [][]byte, v *View) {
 	}
 	// The decision and the promotion are Raft entries: the metadata
 	// flips at once and every node follows (role following).
-	res, err := n.propose(&fsm.StartFailover{Kind: fsm.FailoverCluster, Target: m.ID, Candidate: n.id, DecidedBy: n.id})
+	res, err := n.propose(&fsm.StartFailover{Kind: fsm.FailoverCluster, Target: m.ID, Candidate: n.myID(), DecidedBy: n.myID()})
 	if err != nil {
 		w.AppendError(proposalError(err))
 		return
@@ -627,10 +631,10 @@ func (n *Node) propose(cmd fsm.Command) (fsm.Result, error) {
 // ensureSelf records this node in the metadata if the leader has not yet
 // (a fresh node's first ADDSLOTS can come before that).
 func (n *Node) ensureSelf(ctx context.Context, g *raftgroup.Group) error {
-	if _, ok := g.FSM().Node(n.id); ok {
+	if _, ok := g.FSM().Node(n.myID()); ok {
 		return nil
 	}
-	res, err := g.Propose(ctx, &fsm.UpsertNode{Node: fsm.Node{ID: n.id, Addr: n.self.Addr, RaftAddr: n.self.RaftAddr, AdminAddr: n.self.AdminAddr}})
+	res, err := g.Propose(ctx, &fsm.UpsertNode{Node: fsm.Node{ID: n.myID(), Addr: n.self.Addr, RaftAddr: n.self.RaftAddr, AdminAddr: n.self.AdminAddr}})
 	if err != nil {
 		return err
 	}

@@ -134,7 +134,7 @@ func (n *Node) joinVia(target string) error {
 		info, err := QueryInfo(ctx, target, n.opts.PeerPassword)
 		cancel()
 		if err == nil && !info.Leaving && info.AdminAddr != "" {
-			if info.ID == n.id {
+			if info.ID == n.myID() {
 				return nil
 			}
 			err = n.leaveAndJoin(target, info)
@@ -161,14 +161,14 @@ type claims struct {
 }
 
 func (n *Node) collectClaims(g *raftgroup.Group) claims {
-	c := claims{node: fsm.Node{ID: n.id, Addr: n.self.Addr, RaftAddr: g.RaftAddr(), AdminAddr: n.self.AdminAddr}}
+	c := claims{node: fsm.Node{ID: n.myID(), Addr: n.self.Addr, RaftAddr: g.RaftAddr(), AdminAddr: n.self.AdminAddr}}
 	g.FSM().View(func(s *fsm.State) {
-		if me, ok := s.Nodes[n.id]; ok {
+		if me, ok := s.Nodes[n.myID()]; ok {
 			c.node.ConfigEpoch = me.ConfigEpoch
 			c.node.Flags = append([]string(nil), me.Flags...)
 		}
 		for _, r := range s.SlotRanges() {
-			if r.NodeID == n.id {
+			if r.NodeID == n.myID() {
 				c.ranges = append(c.ranges, fsm.SlotRange{Start: r.Start, End: r.End})
 			}
 		}
@@ -223,17 +223,17 @@ func (n *Node) leaveAndJoin(target string, info Info) error {
 		return fmt.Errorf("record this node in the group of %s: %w", target, err)
 	}
 	if len(cl.ranges) > 0 {
-		if _, err := api.Propose(ctx, &fsm.AddSlots{NodeID: n.id, Ranges: cl.ranges}); err != nil {
+		if _, err := api.Propose(ctx, &fsm.AddSlots{NodeID: n.myID(), Ranges: cl.ranges}); err != nil {
 			n.log.Warn("CLUSTER MEET: the cluster refused this node's slots", "error", err)
 		}
 	}
 	if cl.node.ConfigEpoch > 0 {
-		if _, err := api.Propose(ctx, &fsm.SetConfigEpoch{NodeID: n.id, Epoch: cl.node.ConfigEpoch}); err != nil {
+		if _, err := api.Propose(ctx, &fsm.SetConfigEpoch{NodeID: n.myID(), Epoch: cl.node.ConfigEpoch}); err != nil {
 			n.log.Warn("CLUSTER MEET: setting this node's config epoch failed", "error", err)
 		}
 	}
 	if len(cl.node.Flags) > 0 {
-		_, _ = api.Propose(ctx, &fsm.SetNodeFlags{ID: n.id, Flags: cl.node.Flags})
+		_, _ = api.Propose(ctx, &fsm.SetNodeFlags{ID: n.myID(), Flags: cl.node.Flags})
 	}
 	// 3. Leave the group of one for a fresh member of the target's group.
 	n.log.Info("CLUSTER MEET: leaving this cluster of one to join another", "target", target,
@@ -252,14 +252,14 @@ func (n *Node) leaveAndJoin(target string, info Info) error {
 	}
 	n.install(fresh)
 	res, err := admin.JoinAny(ctx, addrs, n.opts.Token, n.joinRequest(fresh), 300*time.Millisecond)
-	if err != nil && !isMember(fresh, n.id) {
+	if err != nil && !isMember(fresh, n.myID()) {
 		return n.restore(fresh, aside, fmt.Errorf("join the group of %s: %w", target, err))
 	}
 	n.log.Info("CLUSTER MEET: joined the cluster", "target", target, "suffrage", res.Suffrage, "old_raft_dir", aside)
 	// Catch up before answering for the cluster.
 	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
 	for wctx.Err() == nil {
-		if _, ok := fresh.FSM().Node(n.id); ok {
+		if _, ok := fresh.FSM().Node(n.myID()); ok {
 			break
 		}
 		select {

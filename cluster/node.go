@@ -39,6 +39,9 @@ type Local interface {
 	// host is "" (REPLICAOF NO ONE keeping the old history as replid2).
 	// It is idempotent.
 	Follow(host string, port int)
+	// ResetData is CLUSTER RESET's effect on the data (locked): a
+	// replica becomes a master and its keys are dropped.
+	ResetData()
 	// Reconfigured is called (without the lock) after the metadata
 	// changed and once a second: clients blocked on keys of slots this
 	// node no longer serves are redirected.
@@ -74,7 +77,7 @@ type Options struct {
 type Node struct {
 	opts Options
 	log  hclog.Logger
-	id   string
+	id   atomic.Pointer[string] // changes only at CLUSTER RESET
 	self SelfAddrs
 
 	mu       sync.Mutex
@@ -119,9 +122,11 @@ func Open(o Options) (*Node, error) {
 	if o.NodeTimeout == nil {
 		o.NodeTimeout = func() time.Duration { return 15 * time.Second }
 	}
-	n := &Node{opts: o, log: o.Logger, id: o.Raft.NodeID, genCh: make(chan struct{}), stop: make(chan struct{}),
+	n := &Node{opts: o, log: o.Logger, genCh: make(chan struct{}), stop: make(chan struct{}),
 		meeting: map[string]bool{}, peers: map[string]*peer{},
 		self: SelfAddrs{Addr: o.Raft.RESPAddr, RaftAddr: o.Raft.AdvertiseAddr, AdminAddr: o.Raft.AdminAddr}}
+	id := o.Raft.NodeID
+	n.id.Store(&id)
 	if n.self.RaftAddr == "" {
 		n.self.RaftAddr = o.Raft.BindAddr
 	}
@@ -138,7 +143,7 @@ func Open(o Options) (*Node, error) {
 		_ = g.Close()
 		return nil, err
 	}
-	n.log.Info("raft member started", "id", n.id, "raft", g.RaftAddr(), "admin", o.Raft.AdminAddr,
+	n.log.Info("raft member started", "id", n.myID(), "raft", g.RaftAddr(), "admin", o.Raft.AdminAddr,
 		"restart", g.HadState(), "join", strings.Join(o.Join, ","))
 	if len(o.Join) > 0 {
 		if err := n.joinAtStart(g); err != nil {
@@ -156,6 +161,7 @@ func Open(o Options) (*Node, error) {
 
 func (n *Node) openMember(bootstrap bool) (*raftgroup.Group, error) {
 	o := n.opts.Raft
+	o.NodeID = n.myID()
 	o.Bootstrap = bootstrap
 	if o.Forward == nil {
 		o.Forward = admin.Forwarder(n.opts.Token)
@@ -186,7 +192,9 @@ func (n *Node) Group() *raftgroup.Group {
 }
 
 // ID is this node's id.
-func (n *Node) ID() string { return n.id }
+func (n *Node) ID() string { return n.myID() }
+
+func (n *Node) myID() string { return *n.id.Load() }
 
 // View returns the current view (never nil after Open).
 func (n *Node) View() *View { return n.view.Load() }
@@ -240,7 +248,7 @@ func (n *Node) refresh() *View {
 	old := n.view.Load()
 	if g == nil {
 		if old == nil {
-			n.view.Store(BuildView(fsm.NewState(), n.id, n.self))
+			n.view.Store(BuildView(fsm.NewState(), n.myID(), n.self))
 		}
 		return n.view.Load()
 	}
@@ -249,7 +257,7 @@ func (n *Node) refresh() *View {
 		if old != nil && old.Index == s.Index && old.gen == n.generation() {
 			return
 		}
-		v = BuildView(s, n.id, n.self)
+		v = BuildView(s, n.myID(), n.self)
 	})
 	if v == nil {
 		return old
@@ -513,7 +521,7 @@ func (n *Node) joinAtStart(g *raftgroup.Group) error {
 		n.log.Info("joined the raft group", "suffrage", res.Suffrage, "index", res.Index)
 		return nil
 	}
-	if st := g.Status(); len(st.Members) == 1 && st.Members[0].ID == n.id {
+	if st := g.Status(); len(st.Members) == 1 && st.Members[0].ID == n.myID() {
 		// It ran as a cluster of one (started without --join): joining
 		// another group would pit its own log against that group's.
 		return fmt.Errorf("raft: this node already runs its own single-node group (its dir %s has raft state); "+
@@ -541,7 +549,7 @@ func (n *Node) joinAtStart(g *raftgroup.Group) error {
 }
 
 func (n *Node) joinRequest(g *raftgroup.Group) raftgroup.JoinRequest {
-	return raftgroup.JoinRequest{ID: n.id, RaftAddr: g.RaftAddr(), Addr: n.self.Addr, AdminAddr: n.self.AdminAddr}
+	return raftgroup.JoinRequest{ID: n.myID(), RaftAddr: g.RaftAddr(), Addr: n.self.Addr, AdminAddr: n.self.AdminAddr}
 }
 
 // moveAside renames Dir/raft to Dir/raft.<what>-<time> (kept, not

@@ -162,7 +162,7 @@ type Info struct {
 // replication offset.
 func (n *Node) SkiffInfo(offset int64) Info {
 	n.stats.pingRecv.Add(1)
-	info := Info{ID: n.id, AdminAddr: n.self.AdminAddr, Offset: offset, KnownNodes: len(n.View().Nodes)}
+	info := Info{ID: n.myID(), AdminAddr: n.self.AdminAddr, Offset: offset, KnownNodes: len(n.View().Nodes)}
 	n.mu.Lock()
 	g := n.cur
 	info.Leaving = n.leaving || g == nil
@@ -171,7 +171,7 @@ func (n *Node) SkiffInfo(offset int64) Info {
 		st := g.Status()
 		info.Members = len(st.Members)
 		info.LeaderAdmin = st.LeaderAdmin
-		if st.LeaderID == n.id {
+		if st.LeaderID == n.myID() {
 			info.LeaderAdmin = n.self.AdminAddr
 		}
 	}

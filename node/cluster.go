@@ -274,6 +274,21 @@ func cmdReadwrite(c *Client, args [][]byte) {
 	c.replyOK()
 }
 
+// ResetData is CLUSTER RESET's effect on the data (locked): a replica
+// stops replicating and, as Redis's clusterReset, drops its keys.
+func (l clusterLocal) ResetData() {
+	s := l.s
+	if s.repl.masterHost == "" {
+		return
+	}
+	s.unsetMasterLocked()
+	now := time.Now().UnixMilli()
+	for _, db := range s.store.DBs {
+		s.touchWatchedInDB(db, nil, now)
+		db.Flush()
+	}
+}
+
 // Reconfigured is Redis's clusterRedirectBlockedClientIfNeeded for every
 // blocked client: one blocked on a slot this node no longer serves gets
 // -MOVED (or -CLUSTERDOWN) and is unblocked. The cluster calls it after
