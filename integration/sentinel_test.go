@@ -1,17 +1,32 @@
 package integration
 
 // Sentinel failover with real processes: three sentinels, a master and two
-// replicas, every link through a proxy the test can cut
-// (tcpproxy_test.go: one proxy per listening endpoint, which attributes
-// each connection to the process that opened it, so single links between
-// two processes can be cut). The implementations are parameters
-// (sentinel_helpers_test.go): skiff or redis-sentinel 7.0 for the
-// sentinels, skiff or redis-server 7.0 for the data nodes. Every scenario
-// runs against real redis-sentinel too, which shows that the test can pass
-// and what it checks is Redis's behaviour.
+// replicas. The implementations are parameters (sentinel_helpers_test.go):
+// skiff (`$SKIFF_BIN sentinel`) or Debian's redis-sentinel 7.0 for the
+// sentinels, skiff server or redis-server 7.0 for the data nodes. Every
+// scenario also runs with real redis-sentinels (and skiff data nodes),
+// which shows that the test can pass and that what it checks is Redis's
+// behaviour; skiff sentinels run every scenario with skiff data nodes, and
+// the kill and pause scenarios with redis-server data nodes too.
+//
+// Network: sentinels, replicas and clients reach every data node through a
+// TCP proxy (tcpproxy_test.go) and know it only by the proxy's port
+// (monitor address, replicaof, replica-announce-port). Each proxy finds
+// which process opened a connection (/proc/net/tcp and /proc/<pid>/fd), so
+// the test can cut single links between two processes; a cut link is a
+// black hole (bytes dropped, new connections accepted and never
+// forwarded), like a real partition. For the partition scenario the
+// sentinels are proxied too (sentinel announce-ip/announce-port name the
+// proxy), and the test checks that no established connection crosses the
+// partition outside a proxy (a sentinel that advertises its real raft or
+// admin address cannot be partitioned this way: the test says so).
+// The test itself observes everything directly, never through a proxy.
 //
 // Settings: quorum 2, down-after-milliseconds 1000, failover-timeout 3000,
-// parallel-syncs 1; data nodes without persistence.
+// parallel-syncs 1; data nodes without persistence. When a test fails, the
+// logs of every process are printed, and a skiff sentinel still running is
+// sent SIGQUIT first so that its log ends with a goroutine dump; the whole
+// sentinel logs are kept under $TMPDIR/skiff-sentinel-logs/<test>/.
 //
 // Run with
 //	go test ./integration -run Sentinel -count=1 -v
