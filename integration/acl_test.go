@@ -7,6 +7,7 @@ package integration
 
 import (
 	"context"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -664,4 +665,108 @@ func TestACLRedaction(t *testing.T) {
 	if strings.Join(got["skiff"], "\n") != strings.Join(got["redis"], "\n") {
 		t.Fatalf("skiff:\n%s\nredis:\n%s", strings.Join(got["skiff"], "\n"), strings.Join(got["redis"], "\n"))
 	}
+}
+
+// TestACLDescribeRandom: random command rules, described by both
+// servers. The categories part is compared as is, the single commands
+// (which Redis lists in hash table order) as a set.
+func TestACLDescribeRandom(t *testing.T) {
+	sk := StartSkiff(t)
+	rd := StartRedis(t)
+	skc, rdc := sk.Dial(t), rd.Dial(t)
+	var names []string
+	for _, e := range rdc.MustDo(t, "COMMAND", "LIST").Elems {
+		names = append(names, e.Str)
+	}
+	sort.Strings(names)
+	cats := rdc.MustDo(t, "ACL", "CAT").Elems
+	r := newRand(t)
+	for i := 0; i < 300; i++ {
+		rules := []string{"reset"}
+		for n := r.Intn(6) + 1; n > 0; n-- {
+			sign := "+"
+			if r.Intn(2) == 0 {
+				sign = "-"
+			}
+			switch r.Intn(5) {
+			case 0, 1:
+				rules = append(rules, sign+"@"+cats[r.Intn(len(cats))].Str)
+			case 2:
+				rules = append(rules, sign+names[r.Intn(len(names))])
+			case 3:
+				rules = append(rules, []string{"allcommands", "nocommands", "+@all", "-@all"}[r.Intn(4)])
+			case 4:
+				rules = append(rules, "+"+[]string{"select", "debug", "get"}[r.Intn(3)]+"|"+[]string{"0", "1", "object"}[r.Intn(3)])
+			}
+		}
+		argv := append([]string{"ACL", "SETUSER", "u"}, rules...)
+		sr, rr := skc.MustDo(t, argv...), rdc.MustDo(t, argv...)
+		if !sr.Equal(rr) {
+			t.Fatalf("%v: skiff %s, redis %s", rules, sr, rr)
+		}
+		sg := skc.MustDo(t, "ACL", "GETUSER", "u")
+		rg := rdc.MustDo(t, "ACL", "GETUSER", "u")
+		if a, b := ruleParts(sg.Elems[5].Str), ruleParts(rg.Elems[5].Str); a != b {
+			t.Fatalf("%v:\n  skiff %s\n  redis %s", rules, sg.Elems[5].Str, rg.Elems[5].Str)
+		}
+	}
+}
+
+// ruleParts splits a rule description into its ordered head (+@all or
+// -@all and categories) and its sorted single-command rules.
+func ruleParts(s string) string {
+	w := strings.Fields(s)
+	i := 0
+	for i < len(w) && strings.HasPrefix(w[i][1:], "@") {
+		i++
+	}
+	var rest []string
+	for _, x := range w[i:] {
+		if !strings.HasSuffix(x, "client|no-touch") { // Skiff has 7.2's CLIENT NO-TOUCH
+			rest = append(rest, x)
+		}
+	}
+	sort.Strings(rest)
+	return strings.Join(w[:i], " ") + " | " + strings.Join(rest, " ")
+}
+
+// TestACLDryRunKeys: which keys of random command lines a user with %R,
+// %W and RW patterns may touch, decided by both servers.
+func TestACLDryRunKeys(t *testing.T) {
+	sk := StartSkiff(t)
+	rd := StartRedis(t)
+	skc, rdc := sk.Dial(t), rd.Dial(t)
+	setup := []string{"ACL", "SETUSER", "k", "on", "+@all", "%R~r*", "%W~w*", "~rw*", "resetchannels", "&ch*"}
+	skc.MustDo(t, setup...)
+	rdc.MustDo(t, setup...)
+	var cmds []string
+	for _, e := range skc.MustDo(t, "COMMAND", "LIST").Elems {
+		if e.Str != "acl|dryrun" && e.Str != "client|no-touch" {
+			cmds = append(cmds, e.Str)
+		}
+	}
+	sort.Strings(cmds)
+	tokens := []string{"r1", "w1", "rw1", "x1", "r2", "w2", "ch1", "zz", "0", "1", "2", "3", "-1", "GET", "STORE", "KEYS", "STREAMS", "LIMIT", "BY", "WEIGHTS", "LEFT", "get", "set", "u4", "ex", "10"}
+	r := newRand(t)
+	for i := 0; i < 3000; i++ {
+		name := cmds[r.Intn(len(cmds))]
+		argv := strings.Split(name, "|")
+		for n := r.Intn(7); n > 0; n-- {
+			argv = append(argv, tokens[r.Intn(len(tokens))])
+		}
+		full := append([]string{"ACL", "DRYRUN", "k"}, argv...)
+		sr, rr := skc.MustDo(t, full...), rdc.MustDo(t, full...)
+		if !sr.Equal(rr) {
+			t.Errorf("%s:\n  skiff %s\n  redis %s", fmtArgv(argv), sr, rr)
+		}
+	}
+}
+
+func newRand(t *testing.T) *rand.Rand {
+	seed := *seedFlag
+	if seed == 0 {
+		seed = time.Now().UnixNano() % 1e12
+	}
+	t.Logf("seed %d (rerun: -run %s -seed=%d)", seed, t.Name(), seed)
+	return rand.New(rand.NewSource(seed))
 }
