@@ -54,7 +54,13 @@ func (n *Node) Meet(ip string, port int) string {
 		return "ERR " + errSwapping.Error()
 	}
 	if len(g.Status().Members) <= 1 {
-		n.startMeet(target, n.joinVia)
+		// Join now, so that the next command (redis-cli's next check)
+		// finds this node in the cluster; keep trying in the background
+		// if that takes long.
+		if err := n.joinOnce(target); err != nil {
+			n.log.Info("CLUSTER MEET: not joined yet, retrying in the background", "target", target, "error", err)
+			n.startMeet(target, n.joinVia)
+		}
 		return ""
 	}
 	// A group of several: the target must be a lone node (or already one
@@ -124,6 +130,34 @@ func (n *Node) invite(target string) error {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// joinOnce is one attempt of joinVia.
+func (n *Node) joinOnce(target string) error {
+	n.mu.Lock()
+	if n.meeting[target] {
+		n.mu.Unlock()
+		return errors.New("a MEET of this target is in progress")
+	}
+	n.meeting[target] = true
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		delete(n.meeting, target)
+		n.mu.Unlock()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	info, err := QueryInfo(ctx, target, n.opts.PeerPassword)
+	cancel()
+	switch {
+	case err != nil:
+		return err
+	case info.Leaving || info.AdminAddr == "":
+		return errors.New("the target is joining another cluster")
+	case info.ID == n.myID():
+		return nil
+	}
+	return n.leaveAndJoin(target, info)
 }
 
 // joinVia makes this lone node join the group of the node at target.
@@ -256,18 +290,15 @@ func (n *Node) leaveAndJoin(target string, info Info) error {
 		return n.restore(fresh, aside, fmt.Errorf("join the group of %s: %w", target, err))
 	}
 	n.log.Info("CLUSTER MEET: joined the cluster", "target", target, "suffrage", res.Suffrage, "old_raft_dir", aside)
-	// Catch up before answering for the cluster.
-	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
-	for wctx.Err() == nil {
-		if _, ok := fresh.FSM().Node(n.myID()); ok {
+	// Catch up (up to the entry that added this member) before answering
+	// for the cluster.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if _, ok := fresh.FSM().Node(n.myID()); ok && fresh.Raft().AppliedIndex() >= res.Index {
 			break
 		}
-		select {
-		case <-fresh.FSM().Changed():
-		case <-wctx.Done():
-		}
+		time.Sleep(2 * time.Millisecond)
 	}
-	wcancel()
 	n.refresh()
 	return nil
 }
