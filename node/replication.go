@@ -929,6 +929,7 @@ func (s *Server) attachMasterLocked(l *replication.Link, dbID int) {
 	m := s.newClient(l.NetConn())
 	m.flags |= clientMaster
 	m.authed = true
+	m.user = nil // the master may run anything: CLIENT LIST shows user=(superuser)
 	if dbID < 0 || dbID >= len(s.store.DBs) {
 		dbID = 0
 	}
