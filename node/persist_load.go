@@ -58,6 +58,9 @@ func (s *Server) LoadRDB() error {
 	path := s.rdbPath()
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
+		s.mu.Lock()
+		s.stopLoadingLocked() // (a retry after a failed load)
+		s.mu.Unlock()
 		return nil
 	}
 	if err != nil {

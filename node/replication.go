@@ -1398,7 +1398,8 @@ func (s *Server) addReplAux(aux map[string]string) {
 // Redis's loadDataFromDisk does. A replica takes them as its cached
 // master, so that its first PSYNC asks to continue; a master keeps them
 // as its previous history (replid2), so that its replicas can continue
-// from it. LoadRDB calls it under the lock, before the server listens.
+// from it. LoadRDB calls it under the lock once the file is loaded,
+// before replication starts (Serve).
 // It reports whether the fields were valid.
 func (s *Server) restoreReplFromAux(aux map[string]string) bool {
 	id := aux["repl-id"]

@@ -245,8 +245,10 @@ func (s *Server) closeListeners() {
 	}
 }
 
-// Serve accepts connections on every listener and runs the background
-// cycle until Shutdown. It returns when the server has stopped.
+// Serve accepts connections on every listener (if Load has not already
+// started to) and runs the background cycle (cron, replication) until
+// Shutdown. It returns when the server has stopped. A server with a
+// dataset calls Load first: nothing of the cycle runs during the load.
 func (s *Server) Serve() {
 	s.startAccepting()
 	go s.cron()
