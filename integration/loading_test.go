@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -173,6 +174,13 @@ func TestLoadingLikeRedis(t *testing.T) {
 		t.Fatalf("skiff no longer loading\n%s", si.Str)
 	}
 	compareLoadingInfo(t, "while loading", ri, si)
+	// INFO keyspace: the keyspace being filled.
+	for _, c := range []*Conn{rc, sc} {
+		ks := c.MustDo(t, "INFO", "keyspace").Str
+		if !regexp.MustCompile(`\r\ndb0:keys=[1-9][0-9]*,expires=0,avg_ttl=0\r\n$`).MatchString(ks) {
+			t.Errorf("%s INFO keyspace while loading: %q", c.srv.Kind, ks)
+		}
+	}
 	rt, st := waitLoaded(t, rs, rc, 60*time.Second), waitLoaded(t, sk, sc, 60*time.Second)
 	t.Logf("after the comparison redis loaded in %v, skiff %v later", rt, st)
 	for _, cmd := range [][]string{{"PING"}, {"GET", "key:1"}, {"DBSIZE"}, {"CONFIG", "SET", "key-load-delay", "0"}} {

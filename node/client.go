@@ -245,6 +245,9 @@ func (s *Server) removeClient(c *Client) {
 // call looks up and runs one command with Redis's checks in Redis's order:
 // unknown command, arity, authentication.
 func (s *Server) call(c *Client, args [][]byte) {
+	if s.ld.hold != nil && !s.waitLoadHold(c) {
+		return // shut down while a load held the command (loading.go)
+	}
 	cmd := c.lookupCommand(args[0])
 	if cmd == nil {
 		c.replyError(unknownCommandError(args))

@@ -557,6 +557,15 @@ func infoCluster(s *Server, b *infoBuf) {
 }
 
 func infoKeyspace(s *Server, b *infoBuf) {
+	if ks := s.ld.keyspace; s.ld.active && ks != nil {
+		// Loading: the keyspace being filled (loading.go).
+		for i, n := range ks {
+			if n.keys > 0 {
+				b.kv("db"+strconv.Itoa(i), fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", n.keys, n.expires))
+			}
+		}
+		return
+	}
 	for _, db := range s.store.DBs {
 		keys := db.Len()
 		if keys == 0 {

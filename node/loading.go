@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/config"
+	"github.com/skiffdb/skiff/store"
 )
 
 // Loading the dataset while serving clients, as Redis 7.0 does.
@@ -67,10 +68,19 @@ type loadState struct {
 	loaded int64 // loading_loaded_bytes
 	// rdb_last_load_keys_loaded / _expired of the current or last load.
 	keysLoaded, keysExpired int64
+	// keyspace, when set, is what INFO keyspace shows while loading: the
+	// keyspace being filled, as Redis fills its own (nil: the one served).
+	keyspace []dbCount
+	// hold, while set, makes clients' commands wait (waitLoadHold); it
+	// is closed at the RDB loader's first progress report or at the end.
+	hold chan struct{}
 
 	keyDelay atomic.Int64 // key-load-delay, microseconds
 	interval atomic.Int64 // loading-process-events-interval-bytes
 }
+
+// dbCount is one line of INFO keyspace.
+type dbCount struct{ keys, expires int }
 
 func (s *Server) initLoading() error {
 	if err := s.cfg.OnChange("key-load-delay", func(v string) error {
@@ -94,13 +104,56 @@ func (s *Server) startLoadingLocked(total int64, async bool) {
 	l.start = time.Now().Unix()
 	l.total, l.rdbMem, l.loaded = total, 0, 0
 	l.keysLoaded, l.keysExpired = 0, 0
+	l.keyspace = nil
 	s.updateGate()
 }
 
 // stopLoadingLocked leaves the loading state. Called under the lock.
 func (s *Server) stopLoadingLocked() {
 	s.ld.active, s.ld.async = false, false
+	s.ld.keyspace = nil
+	s.releaseHoldLocked()
 	s.updateGate()
+}
+
+// holdClientsLocked makes clients' commands wait until the loader's first
+// progress report (or the end of the load). Redis's RDB loader first
+// serves clients after loading-process-events-interval-bytes of input
+// (2 MB by default): a shorter load is never seen, its clients are simply
+// answered afterwards, with the new data; a longer one answers -LOADING
+// from the first report on. (Redis's AOF loader serves clients at once.)
+func (s *Server) holdClientsLocked() {
+	if s.ld.hold == nil {
+		s.ld.hold = make(chan struct{})
+	}
+}
+
+func (s *Server) releaseHoldLocked() {
+	if s.ld.hold != nil {
+		close(s.ld.hold)
+		s.ld.hold = nil
+	}
+}
+
+// waitLoadHold waits out holdClientsLocked before a command is looked at.
+// It runs under the lock (released while waiting) and returns false when
+// the server shut down meanwhile.
+func (s *Server) waitLoadHold(c *Client) bool {
+	for s.ld.hold != nil && c.flags&clientMaster == 0 && s.blocking.depth == 0 {
+		ch := s.ld.hold
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-s.done:
+		}
+		s.mu.Lock()
+		select {
+		case <-s.done:
+			return false
+		default:
+		}
+	}
+	return true
 }
 
 // Loading reports whether the server is loading its dataset (INFO
@@ -181,6 +234,9 @@ type loadProgress struct {
 	locked bool
 	// stop, when set, aborts the load when closed (a replica's link).
 	stop <-chan struct{}
+	// fresh, when set, is the keyspace being filled, which INFO keyspace
+	// shows while loading (only the loader's goroutine reads it).
+	fresh *store.Store
 	// publish: the load is the one INFO reports (a replica publishes
 	// nothing while it still serves old data, see fullSync).
 	publish atomic.Bool
@@ -251,6 +307,8 @@ func (p *loadProgress) report(off int64) {
 	if p.publish.Load() {
 		s.ld.loaded = p.base + off
 		s.ld.keysLoaded, s.ld.keysExpired = p.keys.Load(), p.expired.Load()
+		p.publishKeyspaceLocked()
+		s.releaseHoldLocked()
 	}
 	if p.locked {
 		// Clients blocked on the lock are woken by Unlock; give them a
@@ -268,6 +326,20 @@ func (p *loadProgress) report(off int64) {
 	} else {
 		s.mu.Unlock()
 	}
+}
+
+// publishKeyspaceLocked copies the fresh keyspace's counts for INFO
+// keyspace. Called from the loader's goroutine (the only one that touches
+// the fresh keyspace) under the data lock.
+func (p *loadProgress) publishKeyspaceLocked() {
+	if p.fresh == nil {
+		return
+	}
+	ks := p.s.ld.keyspace[:0]
+	for _, db := range p.fresh.DBs {
+		ks = append(ks, dbCount{db.Len(), db.Expires()})
+	}
+	p.s.ld.keyspace = ks
 }
 
 // finishLocked publishes the final counts (under the lock).

@@ -153,6 +153,12 @@ func TestLoadingRepliesLikeRedis(t *testing.T) {
 	if keys, _ := strconv.Atoi(info["rdb_last_load_keys_loaded"]); keys <= 0 || keys >= 4000 {
 		t.Errorf("rdb_last_load_keys_loaded:%s while loading", info["rdb_last_load_keys_loaded"])
 	}
+	// INFO keyspace shows the keyspace being filled, as Redis's, counted
+	// at the same moment as rdb_last_load_keys_loaded.
+	all := infoFields(c.do(t, "INFO"))
+	if want := "keys=" + all["rdb_last_load_keys_loaded"] + ",expires=0,avg_ttl=0"; all["db0"] != want {
+		t.Errorf("INFO keyspace while loading: db0:%s, want %s", all["db0"], want)
+	}
 	// Progress moves on (published every 1024 bytes).
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		later, _ := strconv.ParseInt(infoFields(c.do(t, "INFO", "persistence"))["loading_loaded_bytes"], 10, 64)
@@ -193,6 +199,27 @@ func TestLoadingRepliesLikeRedis(t *testing.T) {
 	if strings.Contains(after, "loading_start_time") {
 		t.Errorf("loading_* fields after the load:\n%s", after)
 	}
+}
+
+// TestShortLoadIsNeverSeen: as Redis serves no client before its loader
+// has read loading-process-events-interval-bytes (2 MB by default), the
+// commands of a client connected during a smaller load are answered once
+// the load is over, with the data, never -LOADING.
+func TestShortLoadIsNeverSeen(t *testing.T) {
+	dir := t.TempDir()
+	writeDataset(t, dir, 200)
+	s, done := startLoadingServer(t, "--dir", dir, "--key-load-delay", "1000") // about 0.2 s
+	c := dialRaw(t, s)
+	if !s.Loading() {
+		t.Skip("the load ended before the test could connect")
+	}
+	c.send(t, "PING")
+	c.send(t, "GET", "key:1")
+	got := c.readReply(t, 10*time.Second) + c.readReply(t, 10*time.Second)
+	if got != "+PONG\r\n$7\r\nvalue:1\r\n" {
+		t.Fatalf("commands sent during a short load: %q", got)
+	}
+	waitLoaded(t, done)
 }
 
 // TestShutdownWhileLoadingSavesNothing: with save points, a SHUTDOWN

@@ -74,6 +74,7 @@ func (s *Server) LoadRDB() error {
 	start := time.Now()
 	s.mu.Lock()
 	s.startLoadingLocked(size, false)
+	s.holdClientsLocked()
 	master := s.repl.masterHost == ""
 	s.mu.Unlock()
 	s.acceptIfListening()
@@ -122,6 +123,7 @@ func (s *Server) loadRDBFrom(r io.Reader, path string, dropExpired bool, p *load
 	var hooks rdb.Hooks
 	if p != nil {
 		hooks = rdb.Hooks{Aux: p.aux, Entry: p.entry}
+		p.fresh = fresh
 	}
 	aux, err := rdb.LoadHooks(r, s.rdbLimits(), hooks, func(db int, key string, obj *store.Object) error {
 		if db >= len(fresh.DBs) {

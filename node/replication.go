@@ -717,6 +717,7 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 	loading := false
 	startLoading := func(total int64) { // under the lock
 		s.startLoadingLocked(total, async)
+		s.holdClientsLocked()
 		p.publishNowLocked()
 		loading = true
 	}
@@ -738,7 +739,9 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 	if diskless {
 		pr, pw := io.Pipe()
 		go func() {
-			st, err := loadRDBReader(bufio.NewReaderSize(pr, 256<<10), len(s.store.DBs), p)
+			// swapdb loads aside: INFO keyspace keeps showing the old
+			// data, as in Redis; on-empty-db fills the (empty) keyspace.
+			st, err := loadRDBReader(bufio.NewReaderSize(pr, 256<<10), len(s.store.DBs), p, mode != "swapdb")
 			// Unblock the receiver whatever happened: after an error, or
 			// bytes after the end of the RDB.
 			if err != nil {
@@ -777,7 +780,9 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 		defer rf.Close()
 		tail = newTailFile()
 		go func() {
-			st, err := loadRDBReader(bufio.NewReaderSize(tail.reader(rf), 256<<10), len(s.store.DBs), p)
+			// Redis flushes the old data and fills its keyspace: INFO
+			// keyspace shows the new one from the loading phase on.
+			st, err := loadRDBReader(bufio.NewReaderSize(tail.reader(rf), 256<<10), len(s.store.DBs), p, true)
 			tail.loaderDone(err)
 			done <- loaded{st, err}
 		}()
@@ -901,9 +906,12 @@ func loadingGC(start bool) {
 
 // loadRDBReader reads an RDB into a new store of n databases; p follows
 // the load (key-load-delay, progress, abort when the link stops).
-func loadRDBReader(rd io.Reader, n int, p *loadProgress) (*store.Store, error) {
+func loadRDBReader(rd io.Reader, n int, p *loadProgress, showKeyspace bool) (*store.Store, error) {
 	fresh := store.New(n)
 	fresh.NoLazyExpire = true
+	if showKeyspace {
+		p.fresh = fresh
+	}
 	_, err := rdb.LoadHooks(rd, rdb.DefaultLimits, rdb.Hooks{Aux: p.aux, Entry: p.entry}, func(db int, key string, obj *store.Object) error {
 		if db < 0 || db >= n {
 			return fmt.Errorf("key in database %d, only %d configured", db, n)
