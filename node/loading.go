@@ -26,9 +26,10 @@ import (
 //   - An RDB (at start-up, or a replica's full sync) is decoded into a
 //     fresh keyspace that no client can reach, without the lock, and
 //     swapped in at the end. The loader takes the lock only to publish
-//     its progress (INFO's loading_loaded_bytes and
-//     rdb_last_load_keys_*), at every interval boundary, exactly where
-//     Redis updates those fields.
+//     its progress (INFO's loading_loaded_bytes, rdb_last_load_keys_*,
+//     the keyspace counts), at every interval boundary, exactly where
+//     Redis updates those fields. As Redis serves nobody before the first
+//     boundary, commands wait until then (holdClientsLocked).
 //   - The AOF is replayed through the dispatcher into the live keyspace
 //     and so holds the lock; it releases it at every interval boundary
 //     of an RDB base and every 1024 commands, as Redis processes events.
