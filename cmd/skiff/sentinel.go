@@ -199,9 +199,9 @@ func openSentinelGroup(cfg *config.Config, scfg *sentinel.Config, dir string, lo
 		Join:      join,
 		Token:     token,
 		PeerUser:  peerUser, PeerPass: peerPass,
-		HeartbeatTimeout:   ms(cfg, "raft-heartbeat-timeout"),
-		ElectionTimeout:    ms(cfg, "raft-election-timeout"),
-		LeaderLeaseTimeout: ms(cfg, "raft-leader-lease-timeout"),
+		HeartbeatTimeout:   sentinelRaftMs(cfg, "raft-heartbeat-timeout", 500),
+		ElectionTimeout:    sentinelRaftMs(cfg, "raft-election-timeout", 500),
+		LeaderLeaseTimeout: sentinelRaftMs(cfg, "raft-leader-lease-timeout", 250),
 		CommitTimeout:      ms(cfg, "raft-commit-timeout"),
 		SnapshotThreshold:  uint64(cfg.Int("raft-snapshot-threshold")),
 		SnapshotInterval:   time.Duration(cfg.Int("raft-snapshot-interval")) * time.Second,
@@ -225,4 +225,16 @@ func localIPTowards(scfg *sentinel.Config) string {
 		return ip
 	}
 	return ""
+}
+
+// sentinelRaftMs is a Raft timeout for a sentinel: the option when set,
+// else def. Sentinels decide on the scale of down-after-milliseconds
+// (seconds), so their group uses longer timeouts than a data node's
+// (200 ms): a sentinel starved of CPU for a moment should not cost the
+// group its leader in the middle of a failover.
+func sentinelRaftMs(cfg *config.Config, name string, def int) time.Duration {
+	if cfg.IsSet(name) {
+		return ms(cfg, name)
+	}
+	return time.Duration(def) * time.Millisecond
 }
