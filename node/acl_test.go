@@ -148,3 +148,45 @@ func BenchmarkCallGetRestrictedUser(b *testing.B) {
 		return s.acl.reg.User("r")
 	})
 }
+
+// closedAfter reports whether the server closed the connection.
+func closedAfter(c *rawConn) bool {
+	c.nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, err := c.br.ReadByte()
+	return err != nil
+}
+
+// TestSentinelACLUsers is the flow of Redis's sentinel test 09-acl-support
+// against a sentinel-mode server.
+func TestSentinelACLUsers(t *testing.T) {
+	s := startSentinelTestServer(t, &fakeSentinel{})
+	c := dialRaw(t, s)
+	other := dialRaw(t, s)
+	expect(t, other, "+PONG\r\n", "PING")
+	expect(t, c, "+OK\r\n", "ACL", "SETUSER", "testuser", ">secret", "+@all", "on")
+	expect(t, c, "+OK\r\n", "ACL", "SETUSER", "default", "off")
+	expect(t, c, "+PONG\r\n", "PING") // connections already authenticated stay so
+	expect(t, c, ":2\r\n", "CLIENT", "KILL", "USER", "default", "SKIPME", "no")
+	if !closedAfter(c) || !closedAfter(other) {
+		t.Fatal("CLIENT KILL USER default SKIPME no must close both connections")
+	}
+	c = dialRaw(t, s)
+	expect(t, c, "-NOAUTH Authentication required.\r\n", "PING")
+	expect(t, c, "-WRONGPASS invalid username-password pair or user is disabled.\r\n", "AUTH", "default", "")
+	expect(t, c, "+OK\r\n", "AUTH", "testuser", "secret")
+	expect(t, c, "$8\r\ntestuser\r\n", "ACL", "WHOAMI")
+	if got := do(t, c, "CLIENT", "INFO"); !strings.Contains(got, " user=testuser ") {
+		t.Fatalf("CLIENT INFO: %q", got)
+	}
+	expect(t, c, "+OK\r\n", "ACL", "SETUSER", "default", "on")
+	expect(t, c, ":1\r\n", "ACL", "DELUSER", "testuser")
+	if !closedAfter(c) {
+		t.Fatal("ACL DELUSER of the caller's own user must close its connection")
+	}
+	c = dialRaw(t, s)
+	expect(t, c, "+PONG\r\n", "PING")
+	expect(t, c, "*1\r\n$7\r\ndefault\r\n", "ACL", "USERS")
+	expect(t, c, "+OK\r\n", "ACL", "SETUSER", "limited", "on", "nopass", "-@all", "+ping")
+	expect(t, c, "+OK\r\n", "AUTH", "limited", "x")
+	expect(t, c, "-NOPERM this user has no permissions to run the 'sentinel|masters' command\r\n", "SENTINEL", "MASTERS")
+}
