@@ -420,6 +420,33 @@ func TestClusterRepliesLikeRedis(t *testing.T) {
 		{"CLUSTER BUMPEPOCH", []string{"CLUSTER", "BUMPEPOCH"}, func(r Reply) string { return strings.Fields(r.Str)[0] }},
 		{"CLUSTER FAILOVER on a master", []string{"CLUSTER", "FAILOVER"}, shape},
 		{"CLUSTER RESET with keys", nil, shape},
+		{"SETSLOT IMPORTING own slot", []string{"CLUSTER", "SETSLOT", "0", "IMPORTING", "$OTHER"}, shape},
+		{"SETSLOT MIGRATING other's slot", []string{"CLUSTER", "SETSLOT", "16000", "MIGRATING", "$OTHER"}, shape},
+		{"SETSLOT MIGRATING to a replica", []string{"CLUSTER", "SETSLOT", "0", "MIGRATING", "$REPLICA"}, shape},
+		{"SETSLOT NODE unknown", []string{"CLUSTER", "SETSLOT", "0", "NODE", "nosuch"}, shape},
+		{"SETSLOT NODE with keys", []string{"CLUSTER", "SETSLOT", "$KEYSLOT", "NODE", "$OTHER"}, shape},
+		{"SETSLOT bad slot", []string{"CLUSTER", "SETSLOT", "x", "STABLE"}, shape},
+		{"SETSLOT arity", []string{"CLUSTER", "SETSLOT", "0"}, shape},
+		{"SETSLOT STABLE extra", []string{"CLUSTER", "SETSLOT", "0", "STABLE", "x"}, shape},
+		{"COUNTKEYSINSLOT not int", []string{"CLUSTER", "COUNTKEYSINSLOT", "x"}, shape},
+		{"COUNTKEYSINSLOT out of range", []string{"CLUSTER", "COUNTKEYSINSLOT", "99999"}, shape},
+		{"GETKEYSINSLOT negative", []string{"CLUSTER", "GETKEYSINSLOT", "0", "-1"}, shape},
+		{"DELSLOTS out of range", []string{"CLUSTER", "DELSLOTS", "99999"}, shape},
+		{"ADDSLOTS twice", []string{"CLUSTER", "DELSLOTS", "5", "5"}, shape},
+		{"FORGET unknown", []string{"CLUSTER", "FORGET", "nosuch"}, shape},
+		{"REPLICAS unknown", []string{"CLUSTER", "REPLICAS", "nosuch"}, shape},
+		{"REPLICAS of a replica", []string{"CLUSTER", "REPLICAS", "$REPLICA"}, shape},
+		{"COUNT-FAILURE-REPORTS unknown", []string{"CLUSTER", "COUNT-FAILURE-REPORTS", "nosuch"}, shape},
+		{"RESET bad mode", []string{"CLUSTER", "RESET", "FOO"}, shape},
+		{"FAILOVER bad option", []string{"CLUSTER", "FAILOVER", "FOO"}, shape},
+		{"MEET bad bus port", []string{"CLUSTER", "MEET", "127.0.0.1", "1", "x"}, shape},
+		{"MEET port range", []string{"CLUSTER", "MEET", "127.0.0.1", "70000"}, shape},
+		{"REPLICATE myself", []string{"CLUSTER", "REPLICATE", "$ME"}, shape},
+		{"REPLICATE a replica", []string{"CLUSTER", "REPLICATE", "$REPLICA"}, shape},
+		{"REPLICATE with slots", []string{"CLUSTER", "REPLICATE", "$OTHER"}, shape},
+		{"KEYSLOT arity", []string{"CLUSTER", "KEYSLOT"}, shape},
+		{"ASKING arity", []string{"ASKING", "x"}, shape},
+		{"CLUSTER HELP", []string{"CLUSTER", "HELP"}, shape},
 	}
 	// node 1 is a master in both clusters (redis-cli's first node).
 	myID := func(addr string) string {
@@ -428,7 +455,59 @@ func TestClusterRepliesLikeRedis(t *testing.T) {
 		id, _ := c.Do(context.Background(), "CLUSTER", "MYID").Text()
 		return id
 	}
+	// $ME, $OTHER (another master), $REPLICA (a replica of another
+	// master), $KEYSLOT (a slot of node 1 holding keys).
+	ids := func(addr string) map[string]string {
+		c := redis.NewClient(&redis.Options{Addr: addr})
+		defer c.Close()
+		ctx := context.Background()
+		m := map[string]string{}
+		text, _ := c.ClusterNodes(ctx).Result()
+		me := myID(addr)
+		m["$ME"] = me
+		for _, l := range strings.Split(text, "\n") {
+			f := strings.Fields(l)
+			if len(f) < 8 || f[0] == me {
+				continue
+			}
+			if strings.Contains(f[2], "master") && m["$OTHER"] == "" {
+				m["$OTHER"] = f[0]
+			}
+			if strings.Contains(f[2], "slave") && f[3] != me && m["$REPLICA"] == "" {
+				m["$REPLICA"] = f[0]
+			}
+		}
+		m["$KEYSLOT"] = "3300" // {b}, node 1's
+		return m
+	}
+	// Redis's node 1 learns the replicas' roles by gossip, after create.
+	for _, a := range []string{skAddrs[0], rdAddrs[0]} {
+		c := redis.NewClient(&redis.Options{Addr: a})
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			text, _ := c.ClusterNodes(context.Background()).Result()
+			if strings.Count(text, " slave ") == 3 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never saw three replicas:\n%s", a, text)
+			}
+		}
+		c.Close()
+	}
+	skIDs, rdIDs := ids(skAddrs[0]), ids(rdAddrs[0])
+	t.Logf("skiff ids %v, redis ids %v", skIDs, rdIDs)
 	argsFor := func(p probe, addr string) []string {
+		subst := skIDs
+		if addr == rdAddrs[0] {
+			subst = rdIDs
+		}
+		var out []string
+		for _, a := range p.args {
+			if v, ok := subst[a]; ok {
+				a = v
+			}
+			out = append(out, a)
+		}
 		switch p.name {
 		case "CLUSTER REPLICAS of myself":
 			return []string{"CLUSTER", "REPLICAS", myID(addr)}
@@ -437,13 +516,13 @@ func TestClusterRepliesLikeRedis(t *testing.T) {
 		case "CLUSTER RESET with keys":
 			return []string{"CLUSTER", "RESET"}
 		}
-		return p.args
+		return out
 	}
 	// Keys on node 1 so that RESET refuses in both.
 	for _, a := range []string{skAddrs[0], rdAddrs[0]} {
 		c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{a}})
 		for i := 0; i < 50; i++ {
-			_ = c.Set(context.Background(), fmt.Sprintf("k%d", i), "v", 0).Err()
+			_ = c.Set(context.Background(), fmt.Sprintf("{b}k%d", i), "v", 0).Err()
 		}
 		c.Close()
 	}
