@@ -136,7 +136,7 @@ func (l *Link) Handshake(cfg LinkConfig) error {
 			return err
 		}
 		if r[0] == '-' {
-			return fmt.Errorf("unable to AUTH to master: %s", r)
+			return fmt.Errorf("Unable to AUTH to MASTER: %s", r) // Redis's log text
 		}
 	}
 	// Errors of the REPLCONFs are not fatal: old masters do not know them.
