@@ -176,14 +176,18 @@ func (l *link) shutdown(err error) {
 	l.mu.Unlock()
 	_ = l.nc.Close()
 	close(l.done)
-	for _, cb := range pending {
-		if cb != nil {
-			cb(nil, errLinkClosed)
+	// The callbacks take the engine lock, and shutdown may run under it (a
+	// failed write in Send): run them on their own goroutine.
+	go func() {
+		for _, cb := range pending {
+			if cb != nil {
+				cb(nil, errLinkClosed)
+			}
 		}
-	}
-	if l.onClose != nil {
-		l.onClose(err)
-	}
+		if l.onClose != nil {
+			l.onClose(err)
+		}
+	}()
 }
 
 // Close closes the link; pending callbacks get errLinkClosed.
@@ -211,11 +215,13 @@ func (l *link) SendMany(cmds [][]string, cbs []func(any, error)) bool {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
-		for _, cb := range cbs {
-			if cb != nil {
-				cb(nil, errLinkClosed)
+		go func() {
+			for _, cb := range cbs {
+				if cb != nil {
+					cb(nil, errLinkClosed)
+				}
 			}
-		}
+		}()
 		return false
 	}
 	if !l.pubsub {

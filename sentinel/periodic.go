@@ -295,6 +295,14 @@ func (e *Engine) onPingReply(ri *instance, l *link, v any, err error) {
 		if strings.HasPrefix(s, "PONG") {
 			ri.rebootTime = time.Time{}
 		}
+	} else if strings.HasPrefix(s, "NOAUTH") || strings.HasPrefix(s, "WRONGPASS") || strings.HasPrefix(s, "NOPERM") {
+		// The instance wants credentials this sentinel does not have (a
+		// password set, or its default user disabled): the link is of no
+		// use, so it counts as disconnected and is retried every second.
+		ri.ccAuthFailed = true
+		if ri.cc == l {
+			go l.Close()
+		}
 	} else if strings.HasPrefix(s, "BUSY") && ri.sdown && !ri.scriptKillSent && ri.cc != nil {
 		// A script holds the instance: ask it once to stop.
 		ri.cc.Send(nil, e.mapCmd(ri, "SCRIPT"), "KILL")
