@@ -39,6 +39,10 @@ type Local interface {
 	// host is "" (REPLICAOF NO ONE keeping the old history as replid2).
 	// It is idempotent.
 	Follow(host string, port int)
+	// DropSlotKeys deletes (and propagates as DEL) the keys of slots
+	// this master lost to another node while it still had keys there,
+	// as Redis does for its "dirty slots". Called without the lock.
+	DropSlotKeys(slots []int)
 	// ResetData is CLUSTER RESET's effect on the data (locked): a
 	// replica becomes a master and its keys are dropped.
 	ResetData()
@@ -97,6 +101,7 @@ type Node struct {
 	viewMu   sync.Mutex  // serialises view rebuilds
 	followMu sync.Mutex
 	followed string
+	lastOwn  *View // the view lostSlots last saw (watch goroutine only)
 
 	peersMu sync.Mutex
 	peers   map[string]*peer
@@ -289,6 +294,9 @@ func (n *Node) watch() {
 		n.follow(v)
 		n.saveConfig(v)
 		if l := n.getLocal(); l != nil {
+			if lost := n.lostSlots(v); len(lost) > 0 {
+				l.DropSlotKeys(lost)
+			}
 			l.Reconfigured()
 		}
 		select {
@@ -299,6 +307,29 @@ func (n *Node) watch() {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// lostSlots returns the slots this master owned in the previous view it
+// examined and another node owns now (not slots that became unassigned:
+// Redis keeps serving nothing there but keeps the keys).
+func (n *Node) lostSlots(v *View) []int {
+	if v == nil {
+		return nil
+	}
+	prev := n.lastOwn
+	n.lastOwn = v
+	if prev == nil || prev.SelfID != v.SelfID || !v.Self.Master || prev.gen != v.gen {
+		return nil
+	}
+	var out []int
+	for _, r := range prev.Self.Slots {
+		for sl := r.Start; sl <= r.End; sl++ {
+			if o := v.Owner[sl]; o != nil && o != v.Self {
+				out = append(out, sl)
+			}
+		}
+	}
+	return out
 }
 
 // follow makes the data node follow the role the metadata gives it.

@@ -274,6 +274,31 @@ func cmdReadwrite(c *Client, args [][]byte) {
 	c.replyOK()
 }
 
+// DropSlotKeys deletes the keys this master still holds in slots that
+// belong to another node now, propagating them as DEL (Redis's dirty
+// slots, clusterUpdateSlotsConfigWith).
+func (l clusterLocal) DropSlotKeys(slotList []int) {
+	s := l.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.repl.masterHost != "" {
+		return
+	}
+	db := s.store.DBs[0]
+	for _, sl := range slotList {
+		if db.CountKeysInSlot(sl) == 0 {
+			continue
+		}
+		s.log.Warn("I have keys for a slot assigned to another node: deleting them", "slot", sl)
+		n := db.DelKeysInSlot(sl, func(key string) {
+			s.signalModifiedKey(db, []byte(key))
+			s.keyspaceEvent(db, key, "del", notifyGeneric)
+			s.propagate(0, [][]byte{[]byte("DEL"), []byte(key)})
+		})
+		s.dirty += int64(n)
+	}
+}
+
 // ResetData is CLUSTER RESET's effect on the data (locked): a replica
 // stops replicating and, as Redis's clusterReset, drops its keys.
 func (l clusterLocal) ResetData() {
