@@ -651,7 +651,10 @@ func (e *Engine) ckQuorumLocked(m *instance) (usable int, noQuorum, noAuth bool)
 	}
 	noQuorum = usable < quorum
 	noAuth = usable < voters/2+1
-	if e.opts.Meta != nil && !e.opts.Meta.Status().HasQuorum {
+	// Failover authorization is the group's: it must reach a Raft quorum
+	// and hold a majority of the known sentinels (a sentinel that has not
+	// joined its peers yet cannot authorize anything).
+	if e.opts.Meta != nil && (!e.opts.Meta.Status().HasQuorum || !e.groupAuthorizedLocked(m)) {
 		noAuth = true
 	}
 	return usable, noQuorum, noAuth

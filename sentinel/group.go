@@ -39,10 +39,16 @@ type GroupOptions struct {
 	Port          int    // the sentinel's RESP port (recorded in the metadata)
 	RaftPort      int
 	AdminPort     int
-	Voters        int      // 3 or 5 (default 5)
-	Bootstrap     bool     // --bootstrap yes: a group of its own that it never leaves by itself
-	Join          []string // --join: admin addresses of a group to join; no automatic formation
-	Token         string   // admin API bearer token ("" = none)
+	// Advertised ports, when other sentinels reach this one through
+	// different ones (announce-port behind a proxy or NAT); 0 = the
+	// bound port.
+	AdvertisePort      int
+	AdvertiseRaftPort  int
+	AdvertiseAdminPort int
+	Voters             int      // 3 or 5 (default 5)
+	Bootstrap          bool     // --bootstrap yes: a group of its own that it never leaves by itself
+	Join               []string // --join: admin addresses of a group to join; no automatic formation
+	Token              string   // admin API bearer token ("" = none)
 
 	// PeerUser and PeerPass authenticate SENTINEL SKIFF-GROUP queries to
 	// other sentinels (sentinel-user / sentinel-pass).
@@ -128,6 +134,15 @@ func OpenGroup(o GroupOptions) (*Group, error) {
 	if o.AdvertiseHost == "" {
 		o.AdvertiseHost = o.ListenHost
 	}
+	if o.AdvertisePort == 0 {
+		o.AdvertisePort = o.Port
+	}
+	if o.AdvertiseRaftPort == 0 {
+		o.AdvertiseRaftPort = o.RaftPort
+	}
+	if o.AdvertiseAdminPort == 0 {
+		o.AdvertiseAdminPort = o.AdminPort
+	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
@@ -175,7 +190,7 @@ func (g *Group) openMember(bootstrap bool) (*raftgroup.Group, error) {
 	return raftgroup.Open(raftgroup.Options{
 		Dir: g.dir, NodeID: o.MyID,
 		BindAddr:           net.JoinHostPort(o.ListenHost, strconv.Itoa(o.RaftPort)),
-		AdvertiseAddr:      net.JoinHostPort(o.AdvertiseHost, strconv.Itoa(o.RaftPort)),
+		AdvertiseAddr:      net.JoinHostPort(o.AdvertiseHost, strconv.Itoa(o.AdvertiseRaftPort)),
 		RESPAddr:           g.respAddr(),
 		AdminAddr:          g.AdminAddr(),
 		Bootstrap:          bootstrap,
@@ -194,12 +209,12 @@ func (g *Group) openMember(bootstrap bool) (*raftgroup.Group, error) {
 }
 
 func (g *Group) respAddr() string {
-	return net.JoinHostPort(g.opts.AdvertiseHost, strconv.Itoa(g.opts.Port))
+	return net.JoinHostPort(g.opts.AdvertiseHost, strconv.Itoa(g.opts.AdvertisePort))
 }
 
 // AdminAddr is this member's advertised admin API address.
 func (g *Group) AdminAddr() string {
-	return net.JoinHostPort(g.opts.AdvertiseHost, strconv.Itoa(g.opts.AdminPort))
+	return net.JoinHostPort(g.opts.AdvertiseHost, strconv.Itoa(g.opts.AdvertiseAdminPort))
 }
 
 // install makes r the current member and tells the engine (a new

@@ -161,6 +161,20 @@ func openSentinelGroup(cfg *config.Config, scfg *sentinel.Config, dir string, lo
 	if raftPort > 65535 || adminPort > 65535 || raftPort == adminPort || raftPort == port || adminPort == port {
 		return nil, fmt.Errorf("port %d, raft-port %d and admin-port %d must differ and be below 65536", port, raftPort, adminPort)
 	}
+	// With announce-port, other sentinels reach this one through that
+	// port (a proxy or NAT), and through the ports derived from it for
+	// Raft and the admin API unless those are set explicitly.
+	advPort, advRaft, advAdmin := 0, 0, 0
+	if ap := scfg.AnnouncePort; ap > 0 {
+		advPort = ap
+		r, a := sentinel.DefaultMemberPorts(ap)
+		if cfg.Int("raft-port") == 0 {
+			advRaft = r
+		}
+		if cfg.Int("admin-port") == 0 {
+			advAdmin = a
+		}
+	}
 	listenHost, advHost := memberHosts(cfg)
 	if scfg.AnnounceIP != "" {
 		advHost = scfg.AnnounceIP
@@ -194,6 +208,7 @@ func openSentinelGroup(cfg *config.Config, scfg *sentinel.Config, dir string, lo
 		Dir: dir, MyID: scfg.MyID,
 		ListenHost: listenHost, AdvertiseHost: advHost,
 		Port: int(cfg.Int("port")), RaftPort: raftPort, AdminPort: adminPort,
+		AdvertisePort: advPort, AdvertiseRaftPort: advRaft, AdvertiseAdminPort: advAdmin,
 		Voters:    voters,
 		Bootstrap: cfg.Bool("bootstrap"),
 		Join:      join,
