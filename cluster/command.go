@@ -617,7 +617,7 @@ func (n *Node) propose(cmd fsm.Command) (fsm.Result, error) {
 	if err := n.ensureSelf(ctx, g); err != nil {
 		return fsm.Result{}, err
 	}
-	res, err := g.Propose(ctx, cmd)
+	res, err := proposeWaitingLeader(ctx, g, cmd)
 	if err != nil {
 		return res, err
 	}
@@ -628,13 +628,48 @@ func (n *Node) propose(cmd fsm.Command) (fsm.Result, error) {
 	return res, nil
 }
 
+// proposeWaitingLeader is g.Propose that waits out an election (no
+// leader known, or its admin address not known yet) within ctx instead
+// of failing at once: a command sent during a leader change (e.g. in
+// the middle of a resharding) succeeds a few hundred ms later.
+func proposeWaitingLeader(ctx context.Context, g *raftgroup.Group, cmd fsm.Command) (fsm.Result, error) {
+	for {
+		res, err := g.Propose(ctx, cmd)
+		if err == nil || !electionError(err) {
+			return res, err
+		}
+		select {
+		case <-ctx.Done():
+			return res, err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// electionError reports an error that a leader change explains: no
+// leader known here, the leader's admin address unknown yet, the leader
+// answering that it has none (503), or the old leader gone.
+func electionError(err error) bool {
+	var nl *raftgroup.NotLeaderError
+	if errors.As(err, &nl) {
+		return nl.LeaderID == "" || nl.LeaderAdminAddr == ""
+	}
+	var ae *admin.APIError
+	if errors.As(err, &ae) {
+		return ae.Code == admin.CodeNoLeader || ae.Code == admin.CodeNotLeader
+	}
+	var ne net.Error
+	var oe *net.OpError
+	return errors.As(err, &oe) || errors.As(err, &ne) && !ne.Timeout()
+}
+
 // ensureSelf records this node in the metadata if the leader has not yet
 // (a fresh node's first ADDSLOTS can come before that).
 func (n *Node) ensureSelf(ctx context.Context, g *raftgroup.Group) error {
 	if _, ok := g.FSM().Node(n.myID()); ok {
 		return nil
 	}
-	res, err := g.Propose(ctx, &fsm.UpsertNode{Node: fsm.Node{ID: n.myID(), Addr: n.self.Addr, RaftAddr: n.self.RaftAddr, AdminAddr: n.self.AdminAddr}})
+	res, err := proposeWaitingLeader(ctx, g, &fsm.UpsertNode{Node: fsm.Node{ID: n.myID(), Addr: n.self.Addr, RaftAddr: n.self.RaftAddr, AdminAddr: n.self.AdminAddr}})
 	if err != nil {
 		return err
 	}
