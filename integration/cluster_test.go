@@ -213,6 +213,23 @@ func TestClusterCreateAndClients(t *testing.T) {
 		}
 		rc.Close()
 	}
+	// redis-py's RedisCluster (Debian's python3-redis 4.3.4), if there.
+	if err := exec.Command(pythonBin, "-c", "import redis.cluster").Run(); err == nil {
+		script := `
+import sys
+from redis.cluster import RedisCluster
+rc = RedisCluster(host="127.0.0.1", port=int(sys.argv[1]))
+for i in range(300):
+    rc.set("py:%d" % i, i)
+assert sum(int(rc.get("py:%d" % i)) for i in range(300)) == 44850
+assert rc.get("key:3") == b"v3"
+print("ok", len(rc.get_nodes()))
+`
+		out, err := exec.Command(pythonBin, "-c", script, strconv.Itoa(nodes[2].port)).CombinedOutput()
+		if err != nil || !strings.HasPrefix(string(out), "ok 6") {
+			t.Errorf("redis-py RedisCluster: %v\n%s", err, out)
+		}
+	}
 	// redis-cli -c follows MOVED.
 	out, err := redisCli(t, 10*time.Second, "-c", "-h", "127.0.0.1", "-p", strconv.Itoa(nodes[1].port), "GET", "key:7")
 	if err != nil || strings.TrimSpace(out) != "v7" {
