@@ -29,8 +29,9 @@ type Query struct {
 	// only called for a slot being migrated or imported.
 	Exists func(key []byte) bool
 	// Down: the cluster state is fail. AllowReadsWhenDown is
-	// cluster-allow-reads-when-down.
-	Down, AllowReadsWhenDown bool
+	// cluster-allow-reads-when-down, AllowPubSubShardWhenDown
+	// cluster-allow-pubsubshard-when-down.
+	Down, AllowReadsWhenDown, AllowPubSubShardWhenDown bool
 }
 
 // Redirection error texts (without the leading '-').
@@ -104,7 +105,9 @@ func (v *View) Redirect(q *Query) string {
 	if q.Down {
 		switch {
 		case q.PubSubShard:
-			// cluster-allow-pubsubshard-when-down (default yes)
+			if !q.AllowPubSubShardWhenDown {
+				return ErrDown
+			}
 		case !q.AllowReadsWhenDown:
 			return ErrDown
 		case q.Write:

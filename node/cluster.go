@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/cluster"
+	"github.com/skiffdb/skiff/config"
 	"github.com/skiffdb/skiff/internal/resp"
 	"github.com/skiffdb/skiff/slots"
 )
@@ -43,6 +44,7 @@ type clusterState struct {
 	keys               [][]byte
 	requireFull        atomic.Bool
 	allowReadsWhenDown atomic.Bool
+	allowShardWhenDown atomic.Bool
 	asking             *Command
 	exists             func(key []byte) bool
 }
@@ -124,6 +126,10 @@ func (s *Server) SetCluster(n *cluster.Node) {
 	}
 	_ = s.cfg.OnChange("cluster-require-full-coverage", func(v string) error { cs.requireFull.Store(v == "yes"); return nil })
 	_ = s.cfg.OnChange("cluster-allow-reads-when-down", func(v string) error { cs.allowReadsWhenDown.Store(v == "yes"); return nil })
+	cs.allowShardWhenDown.Store(true) // Redis's default, when the option is not registered
+	if config.Lookup("cluster-allow-pubsubshard-when-down") != nil {
+		_ = s.cfg.OnChange("cluster-allow-pubsubshard-when-down", func(v string) error { cs.allowShardWhenDown.Store(v == "yes"); return nil })
+	}
 	cs.requireFull.Store(s.cfg.Bool("cluster-require-full-coverage"))
 	cs.allowReadsWhenDown.Store(s.cfg.Bool("cluster-allow-reads-when-down"))
 	s.mu.Lock()
@@ -221,6 +227,7 @@ func (s *Server) clusterAdmit(c *Client, cmd *Command, args [][]byte) bool {
 	q.Keys = keys
 	q.Down = !cs.node.StateOK(cs.requireFull.Load())
 	q.AllowReadsWhenDown = cs.allowReadsWhenDown.Load()
+	q.AllowPubSubShardWhenDown = cs.allowShardWhenDown.Load()
 	q.Exists = cs.exists
 	msg := cs.node.View().Redirect(&q)
 	clear(keys)

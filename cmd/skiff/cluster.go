@@ -50,6 +50,24 @@ func init() {
 		config.Option{Name: "admin-token", Kind: config.KindString, Default: "", Immutable: imm},
 		config.Option{Name: "cluster-node-id", Kind: config.KindString, Default: "", Immutable: imm},
 	)
+	// Redis 7.0's other cluster options, with Redis's defaults
+	// (docs/cluster.md says which ones act).
+	mut := func(name, def string, min, max int64, aliases ...string) config.Option {
+		return config.Option{Name: name, Kind: config.KindInt, Default: def, Min: min, Max: max, Aliases: aliases}
+	}
+	config.Register(
+		mut("cluster-announce-port", "0", 0, 65535),
+		mut("cluster-announce-bus-port", "0", 0, 65535),
+		mut("cluster-announce-tls-port", "0", 0, 65535),
+		config.Option{Name: "cluster-announce-hostname", Kind: config.KindString, Default: ""},
+		config.Option{Name: "cluster-preferred-endpoint-type", Kind: config.KindEnum, Default: "ip", Enum: []string{"ip", "hostname", "unknown-endpoint"}},
+		config.Option{Name: "cluster-replica-no-failover", Kind: config.KindBool, Default: "no", Aliases: []string{"cluster-slave-no-failover"}},
+		mut("cluster-replica-validity-factor", "10", 0, 1<<31-1, "cluster-slave-validity-factor"),
+		mut("cluster-migration-barrier", "1", 0, 1<<31-1),
+		config.Option{Name: "cluster-allow-replica-migration", Kind: config.KindBool, Default: "yes"},
+		config.Option{Name: "cluster-allow-pubsubshard-when-down", Kind: config.KindBool, Default: "yes"},
+		config.Option{Name: "cluster-link-sendbuf-limit", Kind: config.KindMemory, Default: "0"},
+	)
 	serverHooks = append(serverHooks, startRaftMember)
 }
 
@@ -193,13 +211,21 @@ func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error)
 	if confFile != "" && !filepath.IsAbs(confFile) {
 		confFile = filepath.Join(dir, confFile)
 	}
-	respAddr := net.JoinHostPort(advHost, strconv.FormatInt(cfg.Int("port"), 10))
+	respPort := cfg.Int("port")
+	if p := cfg.Int("cluster-announce-port"); p != 0 {
+		respPort = p // a node behind NAT or a proxy (read at start-up)
+	}
+	raftAdvPort := raftPort
+	if p := cfg.Int("cluster-announce-bus-port"); p != 0 {
+		raftAdvPort = int(p)
+	}
+	respAddr := net.JoinHostPort(advHost, strconv.FormatInt(respPort, 10))
 	adminAdv := net.JoinHostPort(advHost, strconv.Itoa(adminPort))
 	n, err := cluster.Open(cluster.Options{
 		Raft: raftgroup.Options{
 			Dir: dir, NodeID: id,
 			BindAddr:           net.JoinHostPort(listenHost, strconv.Itoa(raftPort)),
-			AdvertiseAddr:      net.JoinHostPort(advHost, strconv.Itoa(raftPort)),
+			AdvertiseAddr:      net.JoinHostPort(advHost, strconv.Itoa(raftAdvPort)),
 			RESPAddr:           respAddr,
 			AdminAddr:          adminAdv,
 			Voters:             int(cfg.Int("raft-voters")),
