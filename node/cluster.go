@@ -99,6 +99,8 @@ func init() {
 		sub("slaves", 3, "admin stale", "3.0.0", "List replica nodes of the specified master node", "O(1)"),
 		sub("slots", 2, stale, "3.0.0", "Get array of Cluster slot to node mappings", "O(N) where N is the total number of Cluster nodes"),
 	)
+	// RESET clears ASKING and READONLY, as Redis's clearClientConnectionState.
+	resetHooks = append(resetHooks, func(c *Client) { c.flags &^= clientAsking | clientReadonly })
 	skiff := &Command{Name: "skiff", Arity: -2, Flags: "stale", Group: "cluster",
 		Summary: "Skiff-only subcommands between cluster nodes (CLUSTER SKIFF-INFO).", Handler: cmdCluster}
 	prepare(skiff, commands["cluster"])
