@@ -261,13 +261,93 @@ print("ok", len(rc.get_nodes()))
 	if n, err := direct[owner[0]].Do(ctx, "CLUSTER", "COUNTKEYSINSLOT", "0").Int(); err != nil || n != 0 {
 		t.Errorf("COUNTKEYSINSLOT 0 = %d, %v", n, err)
 	}
-	// MULTI with a key of another slot fails the transaction.
-	m0 := direct[owner[0]]
-	pipe := m0.TxPipeline()
-	pipe.Set(ctx, "{k1}a", "1", 0)
-	pipe.Set(ctx, "{k2}b", "1", 0)
-	if _, err := pipe.Exec(ctx); err == nil {
-		t.Errorf("MULTI with keys of two masters succeeded")
+	redirectionsInDetail(t, owner, addrs)
+}
+
+// redirectionsInDetail checks MULTI/EXEC and a slot migration's ASK,
+// ASKING and TRYAGAIN on raw connections, against Redis's texts.
+func redirectionsInDetail(t *testing.T, owner []string, addrs []string) {
+	raw := func(addr string) *Conn {
+		_, p, _ := strings.Cut(addr, ":")
+		port, _ := strconv.Atoi(p)
+		return (&Server{Kind: "skiff", Port: port}).Dial(t)
+	}
+	expect := func(c *Conn, want string, args ...string) {
+		t.Helper()
+		r := c.MustDo(t, args...)
+		if got := r.String(); got != want {
+			t.Errorf("%v: %s, want %s", args, got, want)
+		}
+	}
+	m0addr, m1addr := owner[0], owner[16383]
+	m0, m1 := raw(m0addr), raw(m1addr)
+	slotOf := func(k string) int { n, _ := strconv.Atoi(m0.MustDo(t, "CLUSTER", "KEYSLOT", k).Str); return n }
+	// Two keys of two slots of m0, and a key of m1.
+	var k1, k2 string
+	for i := 0; k2 == ""; i++ {
+		k := fmt.Sprintf("x%d", i)
+		if owner[slotOf(k)] != m0addr {
+			continue
+		}
+		if k1 == "" {
+			k1 = k
+		} else if slotOf(k) != slotOf(k1) {
+			k2 = k
+		}
+	}
+	other := "foo" // slot 12182
+	if owner[12182] == m0addr {
+		t.Fatalf("unexpected layout")
+	}
+	moved := fmt.Sprintf("-MOVED 12182 %s", owner[12182])
+	// A redirected command inside MULTI fails the transaction.
+	expect(m0, "+OK", "MULTI")
+	expect(m0, "+QUEUED", "SET", k1, "1")
+	expect(m0, moved, "SET", other, "1")
+	expect(m0, "-EXECABORT Transaction discarded because of previous errors.", "EXEC")
+	// Queued commands of two slots: EXEC answers CROSSSLOT and discards.
+	expect(m0, "+OK", "MULTI")
+	expect(m0, "+QUEUED", "SET", k1, "1")
+	expect(m0, "+QUEUED", "SET", k2, "1")
+	expect(m0, "-CROSSSLOT Keys in request don't hash to the same slot", "EXEC")
+	expect(m0, "-ERR EXEC without MULTI", "EXEC")
+
+	// Migrate k1's slot from m0 to m1 by hand.
+	s := strconv.Itoa(slotOf(k1))
+	id0 := m0.MustDo(t, "CLUSTER", "MYID").Str
+	id1 := m1.MustDo(t, "CLUSTER", "MYID").Str
+	tag := "{" + k1 + "}"
+	expect(m0, "+OK", "SET", tag+"a", "1")
+	expect(m1, "+OK", "CLUSTER", "SETSLOT", s, "IMPORTING", id0)
+	expect(m0, "+OK", "CLUSTER", "SETSLOT", s, "MIGRATING", id1)
+	if nodes := m0.MustDo(t, "CLUSTER", "NODES").Str; !strings.Contains(nodes, "["+s+"->-"+id1+"]") {
+		t.Errorf("migrating mark missing on the source:\n%s", nodes)
+	}
+	if nodes := m1.MustDo(t, "CLUSTER", "NODES").Str; !strings.Contains(nodes, "["+s+"-<-"+id0+"]") {
+		t.Errorf("importing mark missing on the target:\n%s", nodes)
+	}
+	ask := fmt.Sprintf("-ASK %s %s", s, m1addr)
+	expect(m0, "$\"1\"", "GET", tag+"a") // present: served by the source
+	expect(m0, ask, "GET", tag+"b")      // missing: ASK
+	expect(m0, "-TRYAGAIN Multiple keys request during rehashing of slot", "MGET", tag+"a", tag+"b")
+	expect(m1, fmt.Sprintf("-MOVED %s %s", s, m0addr), "GET", tag+"b") // no ASKING
+	expect(m1, "+OK", "ASKING")
+	expect(m1, "+OK", "SET", tag+"b", "2")
+	expect(m1, fmt.Sprintf("-MOVED %s %s", s, m0addr), "GET", tag+"b") // ASKING was for one command
+	expect(m0, "+OK", "MIGRATE", strings.Split(m1addr, ":")[0], strings.Split(m1addr, ":")[1], tag+"a", "0", "5000")
+	expect(m0, ":0", "CLUSTER", "COUNTKEYSINSLOT", s)
+	expect(m1, "+OK", "CLUSTER", "SETSLOT", s, "NODE", id1)
+	expect(m0, "+OK", "CLUSTER", "SETSLOT", s, "NODE", id1)
+	deadline := time.Now().Add(5 * time.Second)
+	for m0.MustDo(t, "GET", tag+"a").String() != fmt.Sprintf("-MOVED %s %s", s, m1addr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the source does not redirect slot %s to its new owner", s)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	expect(m1, "*[$\"1\", $\"2\"]", "MGET", tag+"a", tag+"b")
+	if nodes := m1.MustDo(t, "CLUSTER", "NODES").Str; strings.Contains(nodes, "[") {
+		t.Errorf("marks left after SETSLOT NODE:\n%s", nodes)
 	}
 }
 
