@@ -651,10 +651,11 @@ func (e *Engine) ckQuorumLocked(m *instance) (usable int, noQuorum, noAuth bool)
 	}
 	noQuorum = usable < quorum
 	noAuth = usable < voters/2+1
-	// Failover authorization is the group's: it must reach a Raft quorum
-	// and hold a majority of the known sentinels (a sentinel that has not
-	// joined its peers yet cannot authorize anything).
-	if e.opts.Meta != nil && (!e.opts.Meta.Status().HasQuorum || !e.groupAuthorizedLocked(m)) {
+	// Failover authorization also needs the group to reach a Raft
+	// quorum. (A sentinel still forming its group with the peers it has
+	// discovered answers from the configuration, as Redis does; that
+	// state lasts seconds and INFO's skiff_raft_* fields show it.)
+	if e.opts.Meta != nil && !e.opts.Meta.Status().HasQuorum {
 		noAuth = true
 	}
 	return usable, noQuorum, noAuth
