@@ -183,20 +183,11 @@ func (e *Engine) dial(ri *instance, addr string, pubsub bool, auth, setname []st
 		return
 	}
 	if auth != nil {
-		// A refused AUTH leaves the instance unusable: drop the link
-		// and try again (with possibly new credentials) a second later.
-		cb := func(v any, err error) {
-			if _, bad := v.(replyError); bad {
-				e.mu.Lock()
-				ri.ccAuthFailed = true
-				e.mu.Unlock()
-				go l.Close()
-			}
-		}
-		if pubsub {
-			cb = nil // replies on a pub/sub link are not matched
-		}
-		l.Send(cb, auth...)
+		// As Redis does, the AUTH reply is not acted on: an instance that
+		// needs no password refuses AUTH yet serves the link. Whether the
+		// link is usable shows in the PING reply (NOAUTH closes it,
+		// onPingReply).
+		l.Send(nil, auth...)
 	}
 	if ri.kind != kindSentinel {
 		l.Send(nil, setname...)
