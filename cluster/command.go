@@ -167,6 +167,7 @@ func (n *Node) Command(w *resp.Writer, args [][]byte, env Env) {
 			w.AppendOK()
 			return
 		}
+		n.flushMarks()
 		n.replyPropose(w, &fsm.DelSlots{Ranges: append([]fsm.SlotRange(nil), v.Self.Slots...)})
 	case (sub == "addslots" || sub == "delslots") && argc >= 3:
 		del := sub == "delslots"
@@ -376,6 +377,7 @@ func toRanges(set map[int]bool) []fsm.SlotRange {
 func (n *Node) slotsChange(w *resp.Writer, del bool, set map[int]bool) {
 	ranges := toRanges(set)
 	if del {
+		n.flushMarks()
 		n.replyPropose(w, &fsm.DelSlots{Ranges: ranges})
 		return
 	}
@@ -415,7 +417,8 @@ func (n *Node) cmdSetSlot(w *resp.Writer, args [][]byte, v *View, l Local) {
 			w.AppendOK()
 			return
 		}
-		n.replyPropose(w, &fsm.SetSlot{Slot: sl, Mode: fsm.SlotMigrating, NodeID: dst.ID, By: n.myID()})
+		n.setMark(&fsm.SetSlot{Slot: sl, Mode: fsm.SlotMigrating, NodeID: dst.ID, By: n.myID()})
+		w.AppendOK()
 	case eq(action, "importing") && argc == 5:
 		if v.Owner[sl] == v.Self {
 			w.AppendError(fmt.Sprintf("ERR I'm already the owner of hash slot %d", sl))
@@ -430,13 +433,15 @@ func (n *Node) cmdSetSlot(w *resp.Writer, args [][]byte, v *View, l Local) {
 			w.AppendError("ERR Target node is not a master")
 			return
 		}
-		n.replyPropose(w, &fsm.SetSlot{Slot: sl, Mode: fsm.SlotImporting, NodeID: src.ID, By: n.myID()})
+		n.setMark(&fsm.SetSlot{Slot: sl, Mode: fsm.SlotImporting, NodeID: src.ID, By: n.myID()})
+		w.AppendOK()
 	case eq(action, "stable") && argc == 4:
 		if v.Migrating[sl] == nil && v.Importing[sl] == nil {
 			w.AppendOK()
 			return
 		}
-		n.replyPropose(w, &fsm.SetSlot{Slot: sl, Mode: fsm.SlotStable, By: n.myID()})
+		n.setMark(&fsm.SetSlot{Slot: sl, Mode: fsm.SlotStable, By: n.myID()})
+		w.AppendOK()
 	case eq(action, "node") && argc == 5:
 		dst := v.Node(string(args[4]))
 		if dst == nil {
@@ -455,6 +460,7 @@ func (n *Node) cmdSetSlot(w *resp.Writer, args [][]byte, v *View, l Local) {
 			w.AppendOK() // already so (the later SETSLOT NODE of a migration)
 			return
 		}
+		n.flushMarks()
 		n.replyPropose(w, &fsm.SetSlot{Slot: sl, Mode: fsm.SlotNode, NodeID: dst.ID, By: n.myID()})
 	default:
 		w.AppendError("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP")
@@ -486,7 +492,7 @@ func (n *Node) cmdForget(w *resp.Writer, id string, v *View) {
 }
 
 // removeMember removes a node from the group for good (through the
-// leader).
+// leader, waiting out an election).
 func (n *Node) removeMember(id string) error {
 	g := n.Group()
 	if g == nil {
@@ -494,23 +500,33 @@ func (n *Node) removeMember(id string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), proposeTimeout)
 	defer cancel()
-	if g.IsLeader() {
-		if _, err := g.Remove(ctx, id); err != nil {
+	for {
+		var err error
+		if g.IsLeader() {
+			_, err = g.Remove(ctx, id)
 			var nf *raftgroup.NotFoundError
-			if !errors.As(err, &nf) {
-				return err
+			if errors.As(err, &nf) {
+				err = nil
 			}
-		}
-	} else {
-		l := g.Leader()
-		if l.LeaderAdminAddr == "" {
-			return errors.New("no Raft leader is known; retry")
-		}
-		if _, err := admin.NewClient(l.LeaderAdminAddr, n.opts.Token).Remove(ctx, id); err != nil {
+		} else if l := g.Leader(); l.LeaderAdminAddr == "" {
+			err = &raftgroup.NotLeaderError{LeaderID: l.LeaderID}
+		} else {
+			_, err = admin.NewClient(l.LeaderAdminAddr, n.opts.Token).Remove(ctx, id)
 			var ae *admin.APIError
-			if !errors.As(err, &ae) || ae.Code != admin.CodeNotFound {
-				return err
+			if errors.As(err, &ae) && ae.Code == admin.CodeNotFound {
+				err = nil
 			}
+		}
+		if err == nil {
+			break
+		}
+		if !electionError(err) && !raftgroup.IsNotLeader(err) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	n.waitLocal(ctx, g)

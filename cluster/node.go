@@ -102,6 +102,8 @@ type Node struct {
 	followMu sync.Mutex
 	followed string
 	lastOwn  *View // the view lostSlots last saw (watch goroutine only)
+	marksMu  sync.Mutex
+	marks    markState // marks.go
 
 	peersMu sync.Mutex
 	peers   map[string]*peer
@@ -258,8 +260,9 @@ func (n *Node) refresh() *View {
 		return n.view.Load()
 	}
 	var v *View
+	mv := n.marksVersion()
 	g.FSM().View(func(s *fsm.State) {
-		if old != nil && old.Index == s.Index && old.gen == n.generation() {
+		if old != nil && old.Index == s.Index && old.gen == n.generation() && old.marks == mv {
 			return
 		}
 		v = BuildView(s, n.myID(), n.self)
@@ -268,6 +271,7 @@ func (n *Node) refresh() *View {
 		return old
 	}
 	v.gen = n.generation()
+	v.marks = n.overlayMarks(v)
 	n.view.Store(v)
 	return v
 }

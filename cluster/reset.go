@@ -26,6 +26,7 @@ func (n *Node) Reset(hard bool, l Local) error {
 	if g == nil {
 		return errSwapping
 	}
+	n.flushMarks()
 	me := n.myID()
 	st := g.Status()
 	wasGroup := len(st.Members) > 1 || st.Removed

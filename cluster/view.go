@@ -70,6 +70,7 @@ type View struct {
 	Assigned     int    // slots with an owner
 	Lone         bool   // Self knows no other node (Redis shows no IP then)
 	gen          uint64 // the Node's member generation it was built from
+	marks        uint64 // the version of this node's pending marks it shows
 }
 
 // Node returns a node by id, or nil.

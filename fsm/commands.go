@@ -438,10 +438,18 @@ func (c *SetSlot) apply(s *State, idx uint64) (Result, error) {
 		if s.Slots[c.Slot] == c.NodeID {
 			return refuse(c, "slot %d is already owned by %s", c.Slot, c.NodeID)
 		}
+		if c.By != "" && s.Slots[c.Slot] != c.By {
+			// A mark that arrives after the slot left its source.
+			return refuse(c, "I'm not the owner of hash slot %d", c.Slot)
+		}
 		s.Migrating[c.Slot] = c.NodeID
 	case SlotImporting:
 		if _, err := needNode(); err != nil {
 			return Result{}, err
+		}
+		if c.By != "" && s.Slots[c.Slot] == c.By {
+			// A mark that arrives after the slot reached its importer.
+			return refuse(c, "I'm already the owner of hash slot %d", c.Slot)
 		}
 		s.Importing[c.Slot] = c.NodeID
 		if c.By != "" {
