@@ -239,6 +239,9 @@ func TestKillDuringBgsave(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Half a million keys take seconds on a loaded 2-core machine; the
+	// client's default read timeout is for ordinary commands.
+	c.Timeout = 2 * time.Minute
 	c.MustDo(t, "DEBUG", "POPULATE", "500000", "key", "100")
 	c.MustDo(t, "BGSAVE")
 	time.Sleep(30 * time.Millisecond) // let it write part of the file
