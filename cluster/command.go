@@ -310,6 +310,21 @@ func (n *Node) Command(w *resp.Writer, args [][]byte, env Env) {
 		w.AppendOK()
 	case sub == "links" && argc == 2:
 		n.writeLinks(w, v)
+	case sub == "skiff-freeze" && argc == 3:
+		// CLUSTER SKIFF-FREEZE <ms>: a replica's manual failover pauses
+		// this master's writes (0 ends the pause); the reply is the
+		// replication offset no write will pass meanwhile.
+		ms, err := strconv.ParseInt(string(args[2]), 10, 64)
+		if err != nil || ms < 0 {
+			w.AppendError(errNotInt)
+			return
+		}
+		if !v.Self.Master {
+			w.AppendError("ERR not a master")
+			return
+		}
+		l.Freeze(time.Now().Add(time.Duration(ms) * time.Millisecond))
+		w.AppendInt(l.ReplOffset())
 	case sub == "skiff-info" && argc == 2:
 		writeAny(w, n.SkiffInfo(l.ReplOffset()).Reply())
 	default:
@@ -561,7 +576,7 @@ func (n *Node) cmdFailover(w *resp.Writer, args [][]byte, v *View) {
 			return
 		}
 	}
-	_ = takeover
+	_ = takeover // both promote at once: the Raft entry is the consensus
 	m := v.Node(v.Self.MasterID)
 	switch {
 	case v.Self.Master:
@@ -574,18 +589,80 @@ func (n *Node) cmdFailover(w *resp.Writer, args [][]byte, v *View) {
 		w.AppendError("ERR Master is down or failed, please use CLUSTER FAILOVER FORCE")
 		return
 	}
-	// The decision and the promotion are Raft entries: the metadata
-	// flips at once and every node follows (role following).
-	res, err := n.propose(&fsm.StartFailover{Kind: fsm.FailoverCluster, Target: m.ID, Candidate: n.myID(), DecidedBy: n.myID()})
-	if err != nil {
-		w.AppendError(proposalError(err))
+	if !force {
+		if p, ok := n.peerState(m.ID); ok && !p.Reachable {
+			w.AppendError("ERR Master is down or failed, please use CLUSTER FAILOVER FORCE")
+			return
+		}
+		// Redis's manual failover: +OK now, then in the background the
+		// master stops taking writes, this replica reaches its offset, and
+		// only then the promotion is decided.
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			if err := n.manualFailover(m); err != nil {
+				n.log.Warn("Manual failover timed out or failed", "error", err)
+			}
+		}()
+		w.AppendOK()
 		return
 	}
-	if _, err := n.propose(&fsm.FinishFailover{Kind: fsm.FailoverCluster, Target: m.ID, Epoch: res.Epoch, Promoted: true}); err != nil {
+	if err := n.promote(m.ID); err != nil {
 		w.AppendError(proposalError(err))
 		return
 	}
 	w.AppendOK()
+}
+
+// mfTimeout is Redis's CLUSTER_MF_TIMEOUT: how long a manual failover may
+// wait for the replica to reach the paused master's offset.
+const mfTimeout = 5 * time.Second
+
+// promote decides and performs the failover of masterID to this replica:
+// two Raft entries; every node follows the new metadata (role following).
+func (n *Node) promote(masterID string) error {
+	res, err := n.propose(&fsm.StartFailover{Kind: fsm.FailoverCluster, Target: masterID, Candidate: n.myID(), DecidedBy: n.myID()})
+	if err != nil {
+		return err
+	}
+	_, err = n.propose(&fsm.FinishFailover{Kind: fsm.FailoverCluster, Target: masterID, Epoch: res.Epoch, Promoted: true})
+	return err
+}
+
+// manualFailover is CLUSTER FAILOVER without options: the master freezes
+// its writes (CLUSTER SKIFF-FREEZE, answering its replication offset), this
+// replica waits until it has processed that offset, then promotes itself.
+// The frozen writes then get -MOVED to this node. No acknowledged write is
+// lost. On timeout the master is unfrozen and nothing changes.
+func (n *Node) manualFailover(m *NodeInfo) error {
+	l := n.getLocal()
+	if l == nil {
+		return errors.New("no data node")
+	}
+	freeze := strconv.FormatInt(int64(2*mfTimeout/time.Millisecond), 10)
+	rep, err := sendCommand(m.Addr, n.opts.PeerPassword, time.Second, "CLUSTER", "SKIFF-FREEZE", freeze)
+	if err != nil {
+		return fmt.Errorf("pause the master's writes: %w", err)
+	}
+	target, ok := rep.(int64)
+	if !ok {
+		return fmt.Errorf("pause the master's writes: unexpected reply %v", rep)
+	}
+	n.log.Info("Manual failover: the master's writes are paused", "master", m.ID, "offset", target)
+	deadline := time.Now().Add(mfTimeout)
+	for l.Offset() < target {
+		if time.Now().After(deadline) || n.stopped() {
+			_, _ = sendCommand(m.Addr, n.opts.PeerPassword, time.Second, "CLUSTER", "SKIFF-FREEZE", "0")
+			return fmt.Errorf("this replica did not reach the master's offset %d in %v (at %d)", target, mfTimeout, l.Offset())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if err := n.promote(m.ID); err != nil {
+		_, _ = sendCommand(m.Addr, n.opts.PeerPassword, time.Second, "CLUSTER", "SKIFF-FREEZE", "0")
+		return err
+	}
+	n.log.Info("Manual failover: promoted", "offset", target)
+	return nil
 }
 
 func (n *Node) writeLinks(w *resp.Writer, v *View) {
@@ -633,7 +710,7 @@ func (n *Node) propose(cmd fsm.Command) (fsm.Result, error) {
 	if err := n.ensureSelf(ctx, g); err != nil {
 		return fsm.Result{}, err
 	}
-	res, err := proposeWaitingLeader(ctx, g, cmd)
+	res, err := proposeSure(ctx, g, cmd)
 	if err != nil {
 		return res, err
 	}
@@ -685,7 +762,7 @@ func (n *Node) ensureSelf(ctx context.Context, g *raftgroup.Group) error {
 	if _, ok := g.FSM().Node(n.myID()); ok {
 		return nil
 	}
-	res, err := proposeWaitingLeader(ctx, g, &fsm.UpsertNode{Node: fsm.Node{ID: n.myID(), Addr: n.self.Addr, RaftAddr: n.self.RaftAddr, AdminAddr: n.self.AdminAddr}})
+	res, err := proposeSure(ctx, g, &fsm.UpsertNode{Node: fsm.Node{ID: n.myID(), Addr: n.self.Addr, RaftAddr: n.self.RaftAddr, AdminAddr: n.self.AdminAddr}})
 	if err != nil {
 		return err
 	}

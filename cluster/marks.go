@@ -72,7 +72,7 @@ func (n *Node) markWorker() {
 		} else {
 			ctx, cancel := context.WithTimeout(context.Background(), proposeTimeout)
 			var res fsm.Result
-			if res, err = proposeWaitingLeader(ctx, g, c); err == nil {
+			if res, err = proposeSure(ctx, g, c); err == nil {
 				err = g.WaitForIndex(ctx, res.Index)
 			}
 			cancel()

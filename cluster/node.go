@@ -35,6 +35,13 @@ type Local interface {
 	// ReplOffset is this node's replication offset: master_repl_offset
 	// on a master, the processed offset on a replica (locked).
 	ReplOffset() int64
+	// Offset is ReplOffset without the lock held (it takes it).
+	Offset() int64
+	// Freeze makes keyed writes wait until the time given, or until this
+	// node is no longer a master in the view (then they are redirected):
+	// the master's side of a manual failover (locked). A past time ends
+	// it.
+	Freeze(until time.Time)
 	// Follow makes the node a replica of host:port, or a master when
 	// host is "" (REPLICAOF NO ONE keeping the old history as replid2).
 	// It is idempotent.

@@ -262,6 +262,78 @@ print("ok", len(rc.get_nodes()))
 		t.Errorf("COUNTKEYSINSLOT 0 = %d, %v", n, err)
 	}
 	redirectionsInDetail(t, owner, addrs)
+	manualFailover(t, cc, owner[3300], replicasOf[owner[3300]][0])
+}
+
+// manualFailover runs CLUSTER FAILOVER (no option) on a replica while a
+// ClusterClient writes to its master's slots: the master's writes wait,
+// the replica catches up and is promoted, the writes go on to it, and no
+// acknowledged write is lost; the old master follows the new one with a
+// partial resync.
+func manualFailover(t *testing.T, cc *redis.ClusterClient, master, replica string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	acked := make([]int, 300)
+	stop, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		for n := 1; ; n++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if err := cc.Set(ctx, fmt.Sprintf("{b}mf%d", n%300), n, 0).Err(); err != nil {
+				done <- err
+				return
+			}
+			acked[n%300] = n
+		}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	r := redis.NewClient(&redis.Options{Addr: replica})
+	defer r.Close()
+	if err := r.Do(ctx, "CLUSTER", "FAILOVER").Err(); err != nil {
+		t.Fatalf("CLUSTER FAILOVER: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		text, _ := r.ClusterNodes(ctx).Result()
+		if strings.Contains(text, "myself,master") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica was not promoted:\n%s", text)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // writes go on to the new master
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatalf("a write failed during the manual failover: %v", err)
+	}
+	for i, n := range acked {
+		if n == 0 {
+			continue
+		}
+		if v, err := r.Get(ctx, fmt.Sprintf("{b}mf%d", i)).Int(); err != nil || v != n {
+			t.Fatalf("{b}mf%d = %d, %v on the new master, acknowledged %d", i, v, err, n)
+		}
+	}
+	old := redis.NewClient(&redis.Options{Addr: master})
+	defer old.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		info, _ := old.Info(ctx, "replication").Result()
+		if strings.Contains(info, "master_link_status:up") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the old master does not replicate from the new one:\n%s", info)
+		}
+	}
+	if info, _ := r.Info(ctx, "stats").Result(); !strings.Contains(info, "sync_full:0") || strings.Contains(info, "sync_partial_ok:0") {
+		t.Errorf("the old master did not resync partially:\n%s", info)
+	}
 }
 
 // redirectionsInDetail checks MULTI/EXEC and a slot migration's ASK,

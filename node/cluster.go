@@ -47,6 +47,9 @@ type clusterState struct {
 	allowShardWhenDown atomic.Bool
 	asking             *Command
 	exists             func(key []byte) bool
+	// A manual failover's pause of this master's writes (under the lock).
+	frozenUntil time.Time
+	freezeCh    chan struct{} // closed when the pause or the view changes
 }
 
 const (
@@ -202,17 +205,22 @@ func (s *Server) clusterAdmit(c *Client, cmd *Command, args [][]byte) bool {
 		return true
 	}
 	q := cluster.Query{Asking: asking || cmd.Has(FlagAsking), ReadOnly: c.flags&clientReadonly != 0, Write: cmd.Has(FlagWrite)}
+	if isExec {
+		if c.flags&clientMulti == 0 || c.x.tx == nil {
+			return true
+		}
+		q.Write = q.Write || c.x.tx.flags&FlagWrite != 0
+	}
+	if q.Write && !cs.frozenUntil.IsZero() {
+		// Before the keys are gathered in the shared scratch space: the
+		// wait releases the lock.
+		s.waitFrozen(c)
+	}
 	keys := cs.keys[:0]
 	if isExec {
 		tx := c.x.tx
-		if c.flags&clientMulti == 0 || tx == nil {
-			return true
-		}
 		for i, qc := range tx.cmds {
 			keys = cs.appendKeys(keys, qc, tx.queued[i])
-			if qc.Has(FlagWrite) {
-				q.Write = true
-			}
 			if qc.Name == "migrate" {
 				q.Migrate = true
 			}
@@ -242,6 +250,35 @@ func (s *Server) clusterAdmit(c *Client, cmd *Command, args [][]byte) bool {
 	}
 	c.replyError(msg)
 	return false
+}
+
+// waitFrozen makes a write wait while a manual failover has paused this
+// master (CLUSTER SKIFF-FREEZE): until the pause ends, or the metadata
+// makes this node a replica (the write is then redirected to the new
+// master). Like a paused client, it waits with the lock released; its
+// arguments alias its own read buffer, which nothing else touches.
+func (s *Server) waitFrozen(c *Client) {
+	cs := s.cl
+	for !cs.frozenUntil.IsZero() && time.Now().Before(cs.frozenUntil) && cs.node.View().Self.Master {
+		ch, until := cs.freezeCh, cs.frozenUntil
+		s.mu.Unlock()
+		t := time.NewTimer(time.Until(until))
+		select {
+		case <-ch:
+		case <-t.C:
+		case <-s.done:
+		}
+		t.Stop()
+		s.mu.Lock()
+	}
+}
+
+// wakeFrozen wakes the writes waiting in waitFrozen (locked).
+func (cs *clusterState) wakeFrozen() {
+	if cs.freezeCh != nil {
+		close(cs.freezeCh)
+	}
+	cs.freezeCh = make(chan struct{})
 }
 
 func cmdCluster(c *Client, args [][]byte) {
@@ -331,7 +368,16 @@ func (l clusterLocal) Reconfigured() {
 	s := l.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cl == nil || s.blocking.nblocked == 0 {
+	if s.cl == nil {
+		return
+	}
+	if !s.cl.frozenUntil.IsZero() {
+		if !s.cl.node.View().Self.Master || time.Now().After(s.cl.frozenUntil) {
+			s.cl.frozenUntil = time.Time{}
+		}
+		s.cl.wakeFrozen() // waiting writes re-check the view
+	}
+	if s.blocking.nblocked == 0 {
 		return
 	}
 	v := s.cl.node.View()
@@ -371,6 +417,24 @@ func (l clusterLocal) KeysInSlot(slot, count int) []string {
 	return l.s.store.DBs[0].KeysInSlot(slot, count)
 }
 func (l clusterLocal) DBSize() int { return l.s.store.DBs[0].Len() }
+
+func (l clusterLocal) Offset() int64 {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	return l.ReplOffset()
+}
+
+func (l clusterLocal) Freeze(until time.Time) {
+	cs := l.s.cl
+	if cs == nil {
+		return
+	}
+	if !until.After(time.Now()) {
+		until = time.Time{}
+	}
+	cs.frozenUntil = until
+	cs.wakeFrozen()
+}
 
 func (l clusterLocal) ReplOffset() int64 {
 	r := &l.s.repl
