@@ -363,28 +363,22 @@ func (n *Node) follow(v *View) {
 		}
 		want = net.JoinHostPort(host, fmt.Sprint(port))
 	}
+	key := want
+	if key == "" {
+		key = "-" // master
+	}
 	n.followMu.Lock()
 	defer n.followMu.Unlock()
-	if n.followed == want && want != "" {
-		return
-	}
-	if want == "" && n.followed == "" {
-		// First decision as a master: make sure (idempotent).
-		n.followed = "-"
-	} else if want == "" && n.followed == "-" {
+	if n.followed == key {
 		return
 	}
 	if want != "" {
 		n.log.Info("following the metadata: replica", "master", v.Self.MasterID, "addr", want)
-	} else if n.followed != "-" {
+	} else if n.followed != "" {
 		n.log.Info("following the metadata: master")
 	}
-	l.Follow(host, port)
-	if want == "" {
-		n.followed = "-"
-	} else {
-		n.followed = want
-	}
+	l.Follow(host, port) // idempotent: the first decision as a master changes nothing
+	n.followed = key
 }
 
 // saveConfig writes nodes.conf when the metadata changed.
