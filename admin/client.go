@@ -228,3 +228,27 @@ func JoinAny(ctx context.Context, addrs []string, token string, req raftgroup.Jo
 		}
 	}
 }
+
+// Rejoin re-sends a restarted member's join request to the group (it is
+// idempotent and refreshes the member's addresses in the metadata), for
+// up to 30 s or until stop is closed. The member runs from its own Raft
+// state meanwhile, so a failure is only logged.
+func Rejoin(stop <-chan struct{}, addrs []string, token string, req raftgroup.JoinRequest, log interface {
+	Warn(string, ...interface{})
+	Info(string, ...interface{})
+}) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if res, err := JoinAny(ctx, addrs, token, req, time.Second); err != nil {
+		log.Warn("re-join after restart failed (running from local raft state)", "error", err)
+	} else {
+		log.Info("re-joined after restart", "suffrage", res.Suffrage, "already_member", res.AlreadyMember)
+	}
+}

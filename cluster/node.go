@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -566,20 +565,7 @@ func (n *Node) joinAtStart(g *raftgroup.Group) error {
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		go func() {
-			select {
-			case <-n.stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		if res, err := admin.JoinAny(ctx, n.opts.Join, n.opts.Token, req, time.Second); err != nil {
-			n.log.Warn("re-join after restart failed (running from local raft state)", "error", err)
-		} else {
-			n.log.Info("re-joined after restart", "suffrage", res.Suffrage, "already_member", res.AlreadyMember)
-		}
+		admin.Rejoin(n.stop, n.opts.Join, n.opts.Token, req, n.log)
 	}()
 	return nil
 }
@@ -588,21 +574,7 @@ func (n *Node) joinRequest(g *raftgroup.Group) raftgroup.JoinRequest {
 	return raftgroup.JoinRequest{ID: n.myID(), RaftAddr: g.RaftAddr(), Addr: n.self.Addr, AdminAddr: n.self.AdminAddr}
 }
 
-// moveAside renames Dir/raft to Dir/raft.<what>-<time> (kept, not
-// deleted), keeping the node-id file in a fresh Dir/raft.
+// moveAside moves this node's raft state aside (raftgroup.MoveStateAside).
 func (n *Node) moveAside(what string) (string, error) {
-	src := filepath.Join(n.opts.Raft.Dir, "raft")
-	dst := fmt.Sprintf("%s.%s-%s", src, what, time.Now().UTC().Format("20060102T150405.000000000"))
-	if err := os.Rename(src, dst); err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(src, 0o755); err != nil {
-		return dst, err
-	}
-	if id, err := os.ReadFile(filepath.Join(dst, "node-id")); err == nil {
-		if err := os.WriteFile(filepath.Join(src, "node-id"), id, 0o644); err != nil {
-			return dst, err
-		}
-	}
-	return dst, nil
+	return raftgroup.MoveStateAside(n.opts.Raft.Dir, what, what != "failed")
 }

@@ -3,14 +3,14 @@ package cluster
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/skiffdb/skiff/internal/resp"
 )
 
 // Peer polling stands in for the gossip of Redis's cluster bus where a
@@ -192,7 +192,7 @@ func skiffInfo(c net.Conn, br *bufio.Reader) (Info, error) {
 	if _, err := c.Write(appendCommand(nil, "CLUSTER", "SKIFF-INFO")); err != nil {
 		return Info{}, err
 	}
-	v, err := readReply(br, 0)
+	v, err := readReply(br)
 	if err != nil {
 		return Info{}, err
 	}
@@ -232,7 +232,7 @@ func sendCommand(addr, password string, timeout time.Duration, args ...string) (
 	if _, err := c.Write(appendCommand(nil, args...)); err != nil {
 		return nil, err
 	}
-	return readReply(br, 0)
+	return readReply(br)
 }
 
 func dialRESP(addr, password string, timeout time.Duration) (net.Conn, *bufio.Reader, error) {
@@ -250,7 +250,7 @@ func dialRESP(addr, password string, timeout time.Duration) (net.Conn, *bufio.Re
 			c.Close()
 			return nil, nil, err
 		}
-		if _, err := readReply(br, 0); err != nil && !strings.Contains(err.Error(), "no password is set") &&
+		if _, err := readReply(br); err != nil && !strings.Contains(err.Error(), "no password is set") &&
 			!strings.Contains(err.Error(), "without any password configured") {
 			c.Close()
 			return nil, nil, fmt.Errorf("AUTH: %w", err)
@@ -278,56 +278,12 @@ type replyError string
 
 func (e replyError) Error() string { return string(e) }
 
-// readReply reads one RESP2 reply: string, int64, nil, []any, or a
-// replyError.
-func readReply(r *bufio.Reader, depth int) (any, error) {
-	if depth > 4 {
-		return nil, errors.New("reply nested too deep")
+// readReply reads one reply (resp.ReadReply); an error reply comes back as
+// a replyError error.
+func readReply(r *bufio.Reader) (any, error) {
+	v, err := resp.ReadReply(r, resp.ReplyLimits{MaxBulk: 64 << 20, MaxElems: 1 << 16, MaxDepth: 4})
+	if e, ok := v.(resp.ReplyError); ok {
+		return nil, replyError(e)
 	}
-	line, err := r.ReadString('\n')
-	if err != nil {
-		return nil, err
-	}
-	line = strings.TrimRight(line, "\r\n")
-	if line == "" {
-		return nil, errors.New("empty reply line")
-	}
-	body := line[1:]
-	switch line[0] {
-	case '+':
-		return body, nil
-	case '-':
-		return nil, replyError(body)
-	case ':':
-		return strconv.ParseInt(body, 10, 64)
-	case '$':
-		n, err := strconv.Atoi(body)
-		if err != nil || n > 64<<20 {
-			return nil, fmt.Errorf("bad bulk length %q", body)
-		}
-		if n < 0 {
-			return nil, nil
-		}
-		buf := make([]byte, n+2)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return nil, err
-		}
-		return string(buf[:n]), nil
-	case '*':
-		n, err := strconv.Atoi(body)
-		if err != nil || n > 1<<16 {
-			return nil, fmt.Errorf("bad array length %q", body)
-		}
-		if n < 0 {
-			return nil, nil
-		}
-		out := make([]any, n)
-		for i := range out {
-			if out[i], err = readReply(r, depth+1); err != nil {
-				return nil, err
-			}
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("unexpected reply %q", line)
+	return v, err
 }

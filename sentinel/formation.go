@@ -454,11 +454,11 @@ func QueryGroup(ctx context.Context, addr, user, pass string) (GroupInfo, error)
 	}
 	br := bufio.NewReader(conn)
 	for i := 0; i < n; i++ {
-		if _, err := groupReadReply(br, 0); err != nil {
+		if _, err := groupReadReply(br); err != nil {
 			return GroupInfo{}, fmt.Errorf("AUTH: %w", err)
 		}
 	}
-	v, err := groupReadReply(br, 0)
+	v, err := groupReadReply(br)
 	if err != nil {
 		return GroupInfo{}, err
 	}
@@ -486,56 +486,12 @@ func groupAppendCommand(b []byte, args ...string) []byte {
 	return b
 }
 
-// groupReadReply reads one RESP2 reply: string, int64, nil, []any, or an
-// error for an error reply.
-func groupReadReply(r *bufio.Reader, depth int) (any, error) {
-	if depth > 4 {
-		return nil, errors.New("reply nested too deep")
+// groupReadReply reads one reply (resp.ReadReply); an error reply comes
+// back as an error.
+func groupReadReply(r *bufio.Reader) (any, error) {
+	v, err := resp.ReadReply(r, resp.ReplyLimits{MaxBulk: 1 << 20, MaxElems: 1024, MaxDepth: 4})
+	if e, ok := v.(resp.ReplyError); ok {
+		return nil, errors.New(string(e))
 	}
-	line, err := r.ReadString('\n')
-	if err != nil {
-		return nil, err
-	}
-	line = strings.TrimRight(line, "\r\n")
-	if line == "" {
-		return nil, errors.New("empty reply line")
-	}
-	body := line[1:]
-	switch line[0] {
-	case '+':
-		return body, nil
-	case '-':
-		return nil, errors.New(body)
-	case ':':
-		return strconv.ParseInt(body, 10, 64)
-	case '$':
-		n, err := strconv.Atoi(body)
-		if err != nil || n > 1<<20 {
-			return nil, fmt.Errorf("bad bulk length %q", body)
-		}
-		if n < 0 {
-			return nil, nil
-		}
-		buf := make([]byte, n+2)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return nil, err
-		}
-		return string(buf[:n]), nil
-	case '*':
-		n, err := strconv.Atoi(body)
-		if err != nil || n > 1024 {
-			return nil, fmt.Errorf("bad array length %q", body)
-		}
-		if n < 0 {
-			return nil, nil
-		}
-		out := make([]any, n)
-		for i := range out {
-			if out[i], err = groupReadReply(r, depth+1); err != nil {
-				return nil, err
-			}
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("unexpected reply %q", line)
+	return v, err
 }

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -581,20 +580,7 @@ func (g *Group) joinAtStart(r *raftgroup.Group) error {
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		go func() {
-			select {
-			case <-g.stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		if res, err := admin.JoinAny(ctx, g.opts.Join, g.opts.Token, req, time.Second); err != nil {
-			g.log.Warn("re-join after restart failed (running from local raft state)", "error", err)
-		} else {
-			g.log.Info("re-joined after restart", "suffrage", res.Suffrage, "already_member", res.AlreadyMember)
-		}
+		admin.Rejoin(g.stop, g.opts.Join, g.opts.Token, req, g.log)
 	}()
 	return nil
 }
@@ -626,12 +612,8 @@ func (g *Group) Close() error {
 	return err
 }
 
-// moveAside renames Dir/raft to Dir/raft.<what>-<time> (never deleted).
+// moveAside moves this sentinel's raft state aside
+// (raftgroup.MoveStateAside).
 func (g *Group) moveAside(what string) (string, error) {
-	src := filepath.Join(g.dir, "raft")
-	dst := fmt.Sprintf("%s.%s-%s", src, what, time.Now().UTC().Format("20060102T150405.000000000"))
-	if err := os.Rename(src, dst); err != nil {
-		return "", err
-	}
-	return dst, nil
+	return raftgroup.MoveStateAside(g.dir, what, false)
 }

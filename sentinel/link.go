@@ -3,18 +3,16 @@ package sentinel
 import (
 	"bufio"
 	"errors"
-	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/skiffdb/skiff/internal/resp"
 )
 
 // replyError is an error reply (-ERR ...) from an instance.
-type replyError string
-
-func (e replyError) Error() string { return string(e) }
+type replyError = resp.ReplyError
 
 // errLinkClosed fails the callbacks of commands still pending when a link
 // closes.
@@ -24,70 +22,10 @@ var errLinkClosed = errors.New("link closed")
 // broken peer cannot make the sentinel allocate without limit.
 const maxReplyLen = 512 << 20
 
-// readReply reads one RESP2 (or the RESP3 subset a data node may send)
-// reply: string for status and bulk, int64 for integers, []any for arrays,
-// nil for null, replyError for errors.
+// readReply reads one reply from an instance (resp.ReadReply): an error
+// reply is a replyError value.
 func readReply(r *bufio.Reader) (any, error) {
-	line, err := r.ReadSlice('\n')
-	if err != nil {
-		return nil, err
-	}
-	if len(line) < 3 || line[len(line)-2] != '\r' {
-		return nil, fmt.Errorf("protocol error: bad line %q", line)
-	}
-	body := string(line[1 : len(line)-2])
-	switch line[0] {
-	case '+':
-		return body, nil
-	case '-':
-		return replyError(body), nil
-	case ':':
-		n, err := strconv.ParseInt(body, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("protocol error: bad integer %q", body)
-		}
-		return n, nil
-	case '_':
-		return nil, nil
-	case '#':
-		return body == "t", nil
-	case ',':
-		return body, nil
-	case '$', '=':
-		n, err := strconv.Atoi(body)
-		if err != nil || n > maxReplyLen {
-			return nil, fmt.Errorf("protocol error: bad bulk length %q", body)
-		}
-		if n < 0 {
-			return nil, nil
-		}
-		buf := make([]byte, n+2)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return nil, err
-		}
-		return string(buf[:n]), nil
-	case '*', '~', '>', '%':
-		n, err := strconv.Atoi(body)
-		if err != nil || n > maxReplyLen {
-			return nil, fmt.Errorf("protocol error: bad array length %q", body)
-		}
-		if n < 0 {
-			return nil, nil
-		}
-		if line[0] == '%' {
-			n *= 2
-		}
-		out := make([]any, 0, min(n, 1024))
-		for i := 0; i < n; i++ {
-			v, err := readReply(r)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, v)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("protocol error: unexpected reply type %q", line[0])
+	return resp.ReadReply(r, resp.ReplyLimits{MaxBulk: maxReplyLen, MaxElems: maxReplyLen, MaxDepth: 8})
 }
 
 func appendCommand(b []byte, args []string) []byte {
