@@ -91,19 +91,12 @@ func runServer(args []string) int {
 		// growth keeps RSS near the data size at little CPU cost.
 		debug.SetGCPercent(50)
 	}
-	if path := os.Getenv("SKIFF_CPUPROFILE"); path != "" {
-		// Profiling the hot path against redis-benchmark (docs/performance.md).
-		f, err := os.Create(path)
-		if err != nil {
-			logger.Error("cannot create cpu profile", "path", path, "error", err)
-			return 1
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			logger.Error("cannot start cpu profile", "error", err)
-			return 1
-		}
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	stopProfile, err := startCPUProfile()
+	if err != nil {
+		logger.Error("cannot start cpu profile", "error", err)
+		return 1
 	}
+	defer stopProfile()
 	if dir := cfg.String("dir"); dir != "" {
 		// Like redis-server, refuse to start without a usable working
 		// directory rather than fail at the first save.
@@ -214,4 +207,22 @@ func newLogger(cfg *config.Config) (hclog.Logger, func(), error) {
 		return nil
 	})
 	return l, closeFn, nil
+}
+
+// startCPUProfile writes a CPU profile to $SKIFF_CPUPROFILE, if set, until
+// the returned function is called (server and sentinel alike).
+func startCPUProfile() (func(), error) {
+	path := os.Getenv("SKIFF_CPUPROFILE")
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("create cpu profile %s: %w", path, err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -63,6 +63,12 @@ func runSentinel(args []string) int {
 		return 1
 	}
 	defer closeLog()
+	stopProfile, err := startCPUProfile()
+	if err != nil {
+		logger.Error("cannot start cpu profile", "error", err)
+		return 1
+	}
+	defer stopProfile()
 	port := int(cfg.Int("port"))
 	logStarting(logger, "sentinel", port)
 	if err := sentinel.CheckConfigFile(cfg.File()); err != nil {
@@ -217,7 +223,7 @@ func openSentinelGroup(cfg *config.Config, scfg *sentinel.Config, dir string, lo
 		HeartbeatTimeout:   sentinelRaftMs(cfg, "raft-heartbeat-timeout", 500),
 		ElectionTimeout:    sentinelRaftMs(cfg, "raft-election-timeout", 500),
 		LeaderLeaseTimeout: sentinelRaftMs(cfg, "raft-leader-lease-timeout", 250),
-		CommitTimeout:      ms(cfg, "raft-commit-timeout"),
+		CommitTimeout:      sentinelRaftMs(cfg, "raft-commit-timeout", 50),
 		SnapshotThreshold:  uint64(cfg.Int("raft-snapshot-threshold")),
 		SnapshotInterval:   time.Duration(cfg.Int("raft-snapshot-interval")) * time.Second,
 		NoSync:             cfg.Bool("raft-nosync"),
