@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -87,9 +86,7 @@ type Server struct {
 	token   string
 	log     hclog.Logger
 	timeout time.Duration
-	http    *http.Server
-	ln      net.Listener
-	done    chan struct{}
+	l       *HTTPListener
 }
 
 // NewServer returns a server for g. token "" disables authentication.
@@ -97,53 +94,33 @@ func NewServer(g *raftgroup.Group, token string, logger hclog.Logger) *Server {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	s := &Server{g: g, token: token, log: logger, timeout: 15 * time.Second}
-	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second,
-		ErrorLog: logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
-	return s
+	return &Server{g: g, token: token, log: logger, timeout: 15 * time.Second}
 }
 
 // Listen binds addr and serves in the background.
 func (s *Server) Listen(addr string) error {
-	ln, err := net.Listen("tcp", addr)
+	l, err := ListenHTTP(addr, s.Handler(), s.log)
 	if err != nil {
-		return fmt.Errorf("admin: listen on %s: %w", addr, err)
+		return err
 	}
-	s.ln = ln
-	s.done = make(chan struct{})
-	go func() {
-		defer close(s.done)
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("admin server stopped", "error", err)
-		}
-	}()
+	s.l = l
 	return nil
 }
 
 // Addr is the bound address (after Listen).
 func (s *Server) Addr() string {
-	if s.ln == nil {
+	if s.l == nil {
 		return ""
 	}
-	return s.ln.Addr().String()
+	return s.l.Addr()
 }
 
 // Close stops the server, waiting (bounded) for requests in flight.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	err := s.http.Shutdown(ctx)
-	if err != nil {
-		_ = s.http.Close()
+	if s.l == nil {
+		return nil
 	}
-	if s.done != nil {
-		<-s.done
-	}
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("admin: shutdown: %w", err)
-	}
-	return nil
+	return s.l.Close()
 }
 
 // Handler returns the API's HTTP handler.

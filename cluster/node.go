@@ -119,11 +119,9 @@ type Node struct {
 		meetSent, meetRecv           atomic.Int64
 	}
 
-	stop   chan struct{}
-	wg     sync.WaitGroup
-	http   *http.Server
-	ln     net.Listener
-	httpWG sync.WaitGroup
+	stop  chan struct{}
+	wg    sync.WaitGroup
+	admin *admin.HTTPListener
 }
 
 // Open starts this node's Raft member (a new group of one, a join
@@ -473,13 +471,8 @@ func (n *Node) Close() error {
 	close(n.stop)
 	n.wg.Wait()
 	n.closePeers()
-	if n.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		if err := n.http.Shutdown(ctx); err != nil {
-			_ = n.http.Close()
-		}
-		cancel()
-		n.httpWG.Wait()
+	if n.admin != nil {
+		_ = n.admin.Close()
 	}
 	if g := n.Group(); g != nil {
 		return g.Close()
@@ -490,21 +483,11 @@ func (n *Node) Close() error {
 // ---------------------------------------------------------------- admin API
 
 func (n *Node) listenAdmin() error {
-	ln, err := net.Listen("tcp", n.opts.AdminListen)
+	l, err := admin.ListenHTTP(n.opts.AdminListen, n, n.log)
 	if err != nil {
-		return fmt.Errorf("admin: listen on %s: %w", n.opts.AdminListen, err)
+		return err
 	}
-	n.ln = ln
-	n.http = &http.Server{Handler: n, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second,
-		ErrorLog: n.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
-	n.httpWG.Add(1)
-	go func() {
-		defer n.httpWG.Done()
-		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			n.log.Error("admin server stopped", "error", err)
-		}
-	}()
+	n.admin = l
 	return nil
 }
 

@@ -80,15 +80,13 @@ type GroupOptions struct {
 // admin HTTP API; group formation may replace the raft member underneath
 // (Generation, Changed), so callers never keep what it returns.
 type Group struct {
-	opts   GroupOptions
-	log    hclog.Logger
-	dir    string
-	fwd    raftgroup.ForwardFunc
-	stop   chan struct{}
-	wg     sync.WaitGroup
-	http   *http.Server
-	ln     net.Listener
-	httpWG sync.WaitGroup
+	opts  GroupOptions
+	log   hclog.Logger
+	dir   string
+	fwd   raftgroup.ForwardFunc
+	stop  chan struct{}
+	wg    sync.WaitGroup
+	admin *admin.HTTPListener
 
 	mu         sync.Mutex
 	cur        *raftgroup.Group // nil while being replaced
@@ -465,21 +463,11 @@ const CodeForming = "forming"
 
 func (g *Group) listenAdmin() error {
 	addr := net.JoinHostPort(g.opts.ListenHost, strconv.Itoa(g.opts.AdminPort))
-	ln, err := net.Listen("tcp", addr)
+	l, err := admin.ListenHTTP(addr, g, g.log)
 	if err != nil {
-		return fmt.Errorf("admin: listen on %s: %w", addr, err)
+		return err
 	}
-	g.ln = ln
-	g.http = &http.Server{Handler: g, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second,
-		ErrorLog: g.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
-	g.httpWG.Add(1)
-	go func() {
-		defer g.httpWG.Done()
-		if err := g.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			g.log.Error("admin server stopped", "error", err)
-		}
-	}()
+	g.admin = l
 	return nil
 }
 
@@ -598,13 +586,8 @@ func (g *Group) Close() error {
 	close(g.stop)
 	g.wg.Wait()
 	var err error
-	if g.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		if e := g.http.Shutdown(ctx); e != nil {
-			_ = g.http.Close()
-		}
-		cancel()
-		g.httpWG.Wait()
+	if g.admin != nil {
+		_ = g.admin.Close()
 	}
 	if r := g.current(); r != nil {
 		err = r.Close()
