@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -189,7 +188,7 @@ func (i Info) Reply() []any {
 }
 
 func skiffInfo(c net.Conn, br *bufio.Reader) (Info, error) {
-	if _, err := c.Write(appendCommand(nil, "CLUSTER", "SKIFF-INFO")); err != nil {
+	if _, err := c.Write(resp.AppendCommand(nil, "CLUSTER", "SKIFF-INFO")); err != nil {
 		return Info{}, err
 	}
 	v, err := readReply(br)
@@ -229,7 +228,7 @@ func sendCommand(addr, password string, timeout time.Duration, args ...string) (
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(timeout))
-	if _, err := c.Write(appendCommand(nil, args...)); err != nil {
+	if _, err := c.Write(resp.AppendCommand(nil, args...)); err != nil {
 		return nil, err
 	}
 	return readReply(br)
@@ -246,7 +245,7 @@ func dialRESP(addr, password string, timeout time.Duration) (net.Conn, *bufio.Re
 	br := bufio.NewReader(c)
 	if password != "" {
 		_ = c.SetDeadline(time.Now().Add(timeout))
-		if _, err := c.Write(appendCommand(nil, "AUTH", password)); err != nil {
+		if _, err := c.Write(resp.AppendCommand(nil, "AUTH", password)); err != nil {
 			c.Close()
 			return nil, nil, err
 		}
@@ -257,20 +256,6 @@ func dialRESP(addr, password string, timeout time.Duration) (net.Conn, *bufio.Re
 		}
 	}
 	return c, br, nil
-}
-
-func appendCommand(b []byte, args ...string) []byte {
-	b = append(b, '*')
-	b = strconv.AppendInt(b, int64(len(args)), 10)
-	b = append(b, "\r\n"...)
-	for _, a := range args {
-		b = append(b, '$')
-		b = strconv.AppendInt(b, int64(len(a)), 10)
-		b = append(b, "\r\n"...)
-		b = append(b, a...)
-		b = append(b, "\r\n"...)
-	}
-	return b
 }
 
 // replyError is an error reply.

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skiffdb/skiff/internal/resp"
 	"github.com/skiffdb/skiff/rdb"
 )
 
@@ -99,20 +100,6 @@ func (s *Server) migrateCachedSockets() int {
 	return len(s.mig.m)
 }
 
-func appendBulkCmd(b []byte, args ...[]byte) []byte {
-	b = append(b, '*')
-	b = strconv.AppendInt(b, int64(len(args)), 10)
-	b = append(b, "\r\n"...)
-	for _, a := range args {
-		b = append(b, '$')
-		b = strconv.AppendInt(b, int64(len(a)), 10)
-		b = append(b, "\r\n"...)
-		b = append(b, a...)
-		b = append(b, "\r\n"...)
-	}
-	return b
-}
-
 // cmdMigrate is MIGRATE host port key|"" db timeout [COPY] [REPLACE]
 // [AUTH password | AUTH2 username password] [KEYS key ...].
 func cmdMigrate(c *Client, args [][]byte) {
@@ -192,14 +179,14 @@ func cmdMigrate(c *Client, args [][]byte) {
 		var buf []byte
 		if pass != nil {
 			if user != nil {
-				buf = appendBulkCmd(buf, []byte("AUTH"), user, pass)
+				buf = resp.AppendCommand(buf, []byte("AUTH"), user, pass)
 			} else {
-				buf = appendBulkCmd(buf, []byte("AUTH"), pass)
+				buf = resp.AppendCommand(buf, []byte("AUTH"), pass)
 			}
 		}
 		sel := ms.lastDB != dbid
 		if sel {
-			buf = appendBulkCmd(buf, []byte("SELECT"), strconv.AppendInt(nil, dbid, 10))
+			buf = resp.AppendCommand(buf, []byte("SELECT"), strconv.AppendInt(nil, dbid, 10))
 		}
 		now := time.Now().UnixMilli()
 		sent := keys[:0:0]
@@ -227,7 +214,7 @@ func cmdMigrate(c *Client, args [][]byte) {
 			if replace {
 				cmd = append(cmd, []byte("REPLACE"))
 			}
-			buf = appendBulkCmd(buf, cmd...)
+			buf = resp.AppendCommand(buf, cmd...)
 			sent = append(sent, k)
 		}
 		_ = ms.conn.SetDeadline(time.Now().Add(timeout))

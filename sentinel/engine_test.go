@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/fsm"
+	"github.com/skiffdb/skiff/internal/resp"
 )
 
 // fakeMeta is a group of one: proposals apply to a local fsm at once.
@@ -113,7 +114,7 @@ func (n *dataNode) do(args ...string) (any, error) {
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := c.Write(appendCommand(nil, args)); err != nil {
+	if _, err := c.Write(resp.AppendCommand(nil, args...)); err != nil {
 		return nil, err
 	}
 	v, err := readReply(bufio.NewReader(c))

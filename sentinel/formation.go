@@ -442,13 +442,13 @@ func QueryGroup(ctx context.Context, addr, user, pass string) (GroupInfo, error)
 	n := 0
 	if pass != "" {
 		if user != "" {
-			cmds = groupAppendCommand(cmds, "AUTH", user, pass)
+			cmds = resp.AppendCommand(cmds, "AUTH", user, pass)
 		} else {
-			cmds = groupAppendCommand(cmds, "AUTH", pass)
+			cmds = resp.AppendCommand(cmds, "AUTH", pass)
 		}
 		n++
 	}
-	cmds = groupAppendCommand(cmds, "SENTINEL", "SKIFF-GROUP")
+	cmds = resp.AppendCommand(cmds, "SENTINEL", "SKIFF-GROUP")
 	if _, err := conn.Write(cmds); err != nil {
 		return GroupInfo{}, err
 	}
@@ -470,20 +470,6 @@ func QueryGroup(ctx context.Context, addr, user, pass string) (GroupInfo, error)
 	num := func(x any) int64 { n, _ := x.(int64); return n }
 	return GroupInfo{GroupID: str(a[0]), Members: int(num(a[1])), LeaderAdmin: str(a[2]),
 		Accepting: num(a[3]) == 1, Admin: str(a[4])}, nil
-}
-
-func groupAppendCommand(b []byte, args ...string) []byte {
-	b = append(b, '*')
-	b = strconv.AppendInt(b, int64(len(args)), 10)
-	b = append(b, "\r\n"...)
-	for _, a := range args {
-		b = append(b, '$')
-		b = strconv.AppendInt(b, int64(len(a)), 10)
-		b = append(b, "\r\n"...)
-		b = append(b, a...)
-		b = append(b, "\r\n"...)
-	}
-	return b
 }
 
 // groupReadReply reads one reply (resp.ReadReply); an error reply comes

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"net"
-	"strconv"
 	"sync"
 	"time"
 
@@ -26,20 +25,6 @@ const maxReplyLen = 512 << 20
 // reply is a replyError value.
 func readReply(r *bufio.Reader) (any, error) {
 	return resp.ReadReply(r, resp.ReplyLimits{MaxBulk: maxReplyLen, MaxElems: maxReplyLen, MaxDepth: 8})
-}
-
-func appendCommand(b []byte, args []string) []byte {
-	b = append(b, '*')
-	b = strconv.AppendInt(b, int64(len(args)), 10)
-	b = append(b, '\r', '\n')
-	for _, a := range args {
-		b = append(b, '$')
-		b = strconv.AppendInt(b, int64(len(a)), 10)
-		b = append(b, '\r', '\n')
-		b = append(b, a...)
-		b = append(b, '\r', '\n')
-	}
-	return b
 }
 
 // link is one connection to an instance: commands are pipelined, and each
@@ -148,7 +133,7 @@ func (l *link) Send(cb func(any, error), args ...string) bool {
 func (l *link) SendMany(cmds [][]string, cbs []func(any, error)) bool {
 	var buf []byte
 	for _, c := range cmds {
-		buf = appendCommand(buf, c)
+		buf = resp.AppendCommand(buf, c...)
 	}
 	l.mu.Lock()
 	if l.closed {

@@ -121,3 +121,19 @@ func readBulk(r *bufio.Reader, n string, lim ReplyLimits) (*string, error) {
 	s := string(buf[:size])
 	return &s, nil
 }
+
+// AppendCommand appends a request (an array of bulk strings) to b, as a
+// client sends it: sentinel links, cluster peer probes, MIGRATE.
+func AppendCommand[T string | []byte](b []byte, args ...T) []byte {
+	b = append(b, '*')
+	b = strconv.AppendInt(b, int64(len(args)), 10)
+	b = append(b, '\r', '\n')
+	for _, a := range args {
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(len(a)), 10)
+		b = append(b, '\r', '\n')
+		b = append(b, a...)
+		b = append(b, '\r', '\n')
+	}
+	return b
+}
