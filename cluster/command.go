@@ -326,7 +326,11 @@ func (n *Node) Command(w *resp.Writer, args [][]byte, env Env) {
 		l.Freeze(time.Now().Add(time.Duration(ms) * time.Millisecond))
 		w.AppendInt(l.ReplOffset())
 	case sub == "skiff-info" && argc == 2:
-		writeAny(w, n.SkiffInfo(l.ReplOffset()).Reply())
+		writeAny(w, n.SkiffInfo(l).Reply())
+	case sub == "skiff-pfail" && argc == 3:
+		// CLUSTER SKIFF-PFAIL <id>: the Raft leader asks whether this
+		// voter also finds the node unreachable (failover.go).
+		w.AppendInt(n.pfailOpinion(string(args[2])))
 	default:
 		w.AppendError(fmt.Sprintf("ERR unknown subcommand or wrong number of arguments for '%.128s'. Try %s HELP.",
 			args[1], strings.ToUpper(string(args[0]))))

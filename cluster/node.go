@@ -52,6 +52,12 @@ type Local interface {
 	// ResetData is CLUSTER RESET's effect on the data (locked): a
 	// replica becomes a master and its keys are dropped.
 	ResetData()
+	// DataAge is how old this replica's data may be (locked): since the
+	// last contact with its master while the link is up, since the link
+	// went down otherwise; synced is false when it never synced.
+	DataAge() (age time.Duration, synced bool)
+	// Locked runs f with the data lock held.
+	Locked(f func())
 	// Reconfigured is called (without the lock) after the metadata
 	// changed and once a second: clients blocked on keys of slots this
 	// node no longer serves are redirected.
@@ -78,7 +84,13 @@ type Options struct {
 	ConfigFile string
 	// NodeTimeout is cluster-node-timeout.
 	NodeTimeout func() time.Duration
-	Logger      hclog.Logger
+	// NoFailover is cluster-replica-no-failover, ValidityFactor
+	// cluster-replica-validity-factor, ReplPingPeriod
+	// repl-ping-replica-period: a replica's eligibility for promotion.
+	NoFailover     func() bool
+	ValidityFactor func() int
+	ReplPingPeriod func() time.Duration
+	Logger         hclog.Logger
 }
 
 // Node is this process's cluster member: its Raft member (which CLUSTER
@@ -163,10 +175,11 @@ func Open(o Options) (*Node, error) {
 		}
 	}
 	n.refresh()
-	n.wg.Add(3)
+	n.wg.Add(4)
 	go n.watch()
 	go n.reachLoop()
 	go n.pollLoop()
+	go n.failLoop()
 	return n, nil
 }
 

@@ -10,15 +10,43 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/internal/resp"
+	"github.com/skiffdb/skiff/sentinel"
 )
 
 // Peer polling stands in for the gossip of Redis's cluster bus where a
-// node shows what it knows of the others: every second each node asks
-// every other one CLUSTER SKIFF-INFO over RESP (replication offset for
-// CLUSTER SLOTS/SHARDS, last answer for CLUSTER NODES, "fail?" after the
-// node timeout). Metadata never travels this way; it is in the Raft log.
+// node shows what it knows of the others: every tenth of the node timeout
+// (at least 100 ms, at most 1 s) each node asks every other one CLUSTER
+// SKIFF-INFO over RESP (replication offset for CLUSTER SLOTS/SHARDS, last
+// answer for CLUSTER NODES, "fail?" once a peer has not answered for the
+// node timeout). The Raft leader turns "fail?" into FAIL and a promotion
+// when a majority of voters agree (failover.go). Metadata never travels
+// this way; it is in the Raft log.
 
-const pollInterval = time.Second
+// pollInterval is how often peers are probed: often enough that a dead
+// peer is suspected within a tenth of the node timeout of the moment it
+// has been silent for the timeout.
+func (n *Node) pollInterval() time.Duration {
+	d := n.opts.NodeTimeout() / 10
+	if d < 100*time.Millisecond {
+		d = 100 * time.Millisecond
+	}
+	if d > time.Second {
+		d = time.Second
+	}
+	return d
+}
+
+// pollTimeout bounds one probe.
+func (n *Node) pollTimeout() time.Duration {
+	d := n.opts.NodeTimeout() / 2
+	if d > 800*time.Millisecond {
+		d = 800 * time.Millisecond
+	}
+	if d < 50*time.Millisecond {
+		d = 50 * time.Millisecond
+	}
+	return d
+}
 
 type peer struct {
 	id, addr string
@@ -29,7 +57,8 @@ type peer struct {
 	stMu  sync.Mutex
 	st    PeerState
 	seen  bool
-	since time.Time // first unanswered poll since the last answer
+	reach sentinel.Reachability
+	info  Info // the last answer
 }
 
 func (n *Node) peerState(id string) (PeerState, bool) {
@@ -41,18 +70,31 @@ func (n *Node) peerState(id string) (PeerState, bool) {
 	}
 	p.stMu.Lock()
 	defer p.stMu.Unlock()
-	return p.st, p.seen
+	st := p.st
+	st.PFail = p.reach.Down(time.Now(), n.opts.NodeTimeout())
+	return st, p.seen
+}
+
+// peerInfo returns a peer's last answer to CLUSTER SKIFF-INFO.
+func (n *Node) peerInfo(id string) (Info, bool) {
+	n.peersMu.Lock()
+	p := n.peers[id]
+	n.peersMu.Unlock()
+	if p == nil {
+		return Info{}, false
+	}
+	p.stMu.Lock()
+	defer p.stMu.Unlock()
+	return p.info, p.info.ID != ""
 }
 
 func (n *Node) pollLoop() {
 	defer n.wg.Done()
-	t := time.NewTicker(pollInterval)
-	defer t.Stop()
 	for {
 		select {
 		case <-n.stop:
 			return
-		case <-t.C:
+		case <-time.After(n.pollInterval()):
 		}
 		v := n.View()
 		var todo []*peer
@@ -69,7 +111,7 @@ func (n *Node) pollLoop() {
 				p = nil
 			}
 			if p == nil {
-				p = &peer{id: x.ID, addr: x.Addr}
+				p = &peer{id: x.ID, addr: x.Addr, reach: sentinel.NewReachability(time.Now())}
 				n.peers[x.ID] = p
 			}
 			todo = append(todo, p)
@@ -93,23 +135,21 @@ func (n *Node) poll(p *peer) {
 	}
 	defer p.mu.Unlock()
 	n.stats.pingSent.Add(1)
-	info, err := p.query(n.opts.PeerPassword, 800*time.Millisecond)
+	info, err := p.query(n.opts.PeerPassword, n.pollTimeout())
 	now := time.Now()
 	p.stMu.Lock()
 	defer p.stMu.Unlock()
-	if err != nil {
-		if p.since.IsZero() {
-			p.since = now
-		}
+	p.seen = true
+	if err != nil || info.ID != p.id {
+		// A node that answers with another id (it was reset, or another
+		// process took the port) is not the peer.
 		p.st.Reachable = false
-		p.st.PFail = now.Sub(p.since) > n.opts.NodeTimeout()
-		p.seen = true
 		return
 	}
 	n.stats.pongRecv.Add(1)
-	p.since = time.Time{}
+	p.reach.Answered(now)
+	p.info = info
 	p.st = PeerState{Offset: info.Offset, LastPong: now.UnixMilli(), Reachable: true}
-	p.seen = true
 }
 
 func (p *peer) close() {
@@ -155,13 +195,19 @@ type Info struct {
 	Offset      int64  // its replication offset
 	KnownNodes  int    // nodes in its metadata
 	Leaving     bool   // it is leaving its group of one (MEET)
+	// Eligible is a replica's own verdict on whether it may be promoted
+	// by the failure detector: cluster-replica-no-failover is off and its
+	// data is recent enough for cluster-replica-validity-factor.
+	Eligible bool
 }
 
-// SkiffInfo is this node's Info (CLUSTER SKIFF-INFO); offset is its
-// replication offset.
-func (n *Node) SkiffInfo(offset int64) Info {
+// SkiffInfo is this node's Info (CLUSTER SKIFF-INFO); l is the data node
+// (locked).
+func (n *Node) SkiffInfo(l Local) Info {
 	n.stats.pingRecv.Add(1)
-	info := Info{ID: n.myID(), AdminAddr: n.self.AdminAddr, Offset: offset, KnownNodes: len(n.View().Nodes)}
+	v := n.View()
+	info := Info{ID: n.myID(), AdminAddr: n.self.AdminAddr, Offset: l.ReplOffset(), KnownNodes: len(v.Nodes),
+		Eligible: !v.Self.Master && n.eligible(l)}
 	n.mu.Lock()
 	g := n.cur
 	info.Leaving = n.leaving || g == nil
@@ -178,13 +224,16 @@ func (n *Node) SkiffInfo(offset int64) Info {
 }
 
 // Reply returns Info as the CLUSTER SKIFF-INFO reply array: id,
-// admin-addr, members, leader-admin-addr, offset, known-nodes, leaving.
+// admin-addr, members, leader-admin-addr, offset, known-nodes, leaving,
+// eligible.
 func (i Info) Reply() []any {
-	l := int64(0)
-	if i.Leaving {
-		l = 1
+	b := func(x bool) int64 {
+		if x {
+			return 1
+		}
+		return 0
 	}
-	return []any{i.ID, i.AdminAddr, int64(i.Members), i.LeaderAdmin, i.Offset, int64(i.KnownNodes), l}
+	return []any{i.ID, i.AdminAddr, int64(i.Members), i.LeaderAdmin, i.Offset, int64(i.KnownNodes), b(i.Leaving), b(i.Eligible)}
 }
 
 func skiffInfo(c net.Conn, br *bufio.Reader) (Info, error) {
@@ -201,8 +250,12 @@ func skiffInfo(c net.Conn, br *bufio.Reader) (Info, error) {
 	}
 	str := func(x any) string { s, _ := x.(string); return s }
 	num := func(x any) int64 { n, _ := x.(int64); return n }
-	return Info{ID: str(a[0]), AdminAddr: str(a[1]), Members: int(num(a[2])), LeaderAdmin: str(a[3]),
-		Offset: num(a[4]), KnownNodes: int(num(a[5])), Leaving: num(a[6]) == 1}, nil
+	info := Info{ID: str(a[0]), AdminAddr: str(a[1]), Members: int(num(a[2])), LeaderAdmin: str(a[3]),
+		Offset: num(a[4]), KnownNodes: int(num(a[5])), Leaving: num(a[6]) == 1}
+	if len(a) > 7 {
+		info.Eligible = num(a[7]) == 1
+	}
+	return info, nil
 }
 
 // QueryInfo asks the node at addr (RESP) for its Info.

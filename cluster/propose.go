@@ -114,6 +114,16 @@ func effectApplied(f *fsm.FSM, cmd fsm.Command) (fsm.Result, bool) {
 				}()
 				res.Epoch = c.Epoch
 			}
+		case *fsm.MarkFailed:
+			x := s.Nodes[c.ID]
+			ok = x != nil && x.Failed == c.Failed
+			if ok && c.Candidate != "" {
+				cand := s.Nodes[c.Candidate]
+				ok = cand != nil && cand.Role == fsm.RoleMaster && x.MasterID == cand.ID
+				if ok {
+					res.Epoch = cand.ConfigEpoch
+				}
+			}
 		case *fsm.UpsertNode:
 			n := s.Nodes[c.Node.ID]
 			ok = n != nil && n.Addr == c.Node.Addr && n.RaftAddr == c.Node.RaftAddr && n.AdminAddr == c.Node.AdminAddr

@@ -132,7 +132,7 @@ func BuildView(s *fsm.State, selfID string, self SelfAddrs) *View {
 	sort.Strings(ids)
 	mk := func(n *fsm.Node) *NodeInfo {
 		ni := &NodeInfo{ID: n.ID, Addr: n.Addr, AdminAddr: n.AdminAddr, Master: n.Role != fsm.RoleReplica,
-			MasterID: n.MasterID, Epoch: n.ConfigEpoch}
+			MasterID: n.MasterID, Epoch: n.ConfigEpoch, Fail: n.Failed}
 		ni.IP, ni.Port = splitHostPort(n.Addr)
 		_, ni.BusPort = splitHostPort(n.RaftAddr)
 		for _, f := range n.Flags {

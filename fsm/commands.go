@@ -71,6 +71,7 @@ var decoders = map[string]map[int]decoder{
 	"set-monitor":      {1: dec[SetMonitor]},
 	"start-failover":   {1: dec[StartFailover]},
 	"finish-failover":  {1: dec[FinishFailover]},
+	"mark-failed":      {1: dec[MarkFailed]},
 }
 
 func dec[T any, P interface {
@@ -707,28 +708,85 @@ func (c *FinishFailover) apply(s *State, idx uint64) (Result, error) {
 		if !ok1 || !ok2 {
 			return Result{Index: idx, Epoch: f.Epoch}, nil
 		}
-		for i := range s.Slots {
-			if s.Slots[i] == old.ID {
-				s.Slots[i] = cand.ID
-			}
-		}
-		for _, sl := range sortedInts(s.Migrating) {
-			if s.Slots[sl] == cand.ID && s.Migrating[sl] == cand.ID {
-				delete(s.Migrating, sl)
-			}
-		}
-		for _, id := range sortedKeys(s.Nodes) {
-			if n := s.Nodes[id]; n.MasterID == old.ID && n.ID != cand.ID {
-				n.MasterID = cand.ID
-			}
-		}
-		cand.Role, cand.MasterID, cand.ConfigEpoch = RoleMaster, "", f.Epoch
-		old.Role, old.MasterID = RoleReplica, cand.ID
-		old.ShardID = cand.ShardID
+		promoteReplica(s, old, cand, f.Epoch)
 	case FailoverSentinel:
 		if m, ok := s.Monitors[f.Target]; ok {
 			m.Addr, m.ConfigEpoch = f.Candidate, f.Epoch
 		}
 	}
 	return Result{Index: idx, Epoch: f.Epoch}, nil
+}
+
+// promoteReplica makes cand, a replica of old, the master of old's slots
+// and replicas with the given epoch; old becomes cand's replica (it
+// follows when it returns).
+func promoteReplica(s *State, old, cand *Node, epoch uint64) {
+	for i := range s.Slots {
+		if s.Slots[i] == old.ID {
+			s.Slots[i] = cand.ID
+		}
+	}
+	for _, sl := range sortedInts(s.Migrating) {
+		if s.Slots[sl] == cand.ID && s.Migrating[sl] == cand.ID {
+			delete(s.Migrating, sl)
+		}
+	}
+	for _, id := range sortedKeys(s.Nodes) {
+		if n := s.Nodes[id]; n.MasterID == old.ID && n.ID != cand.ID {
+			n.MasterID = cand.ID
+		}
+	}
+	cand.Role, cand.MasterID, cand.ConfigEpoch = RoleMaster, "", epoch
+	old.Role, old.MasterID = RoleReplica, cand.ID
+	old.ShardID = cand.ShardID
+}
+
+// MarkFailed is the cluster failure detector's decision, taken by the Raft
+// leader once a majority of voters found a node unreachable for the node
+// timeout. With Failed it sets the node's FAIL flag and, when Candidate is
+// set, promotes that replica of the failed master in the same entry (a new
+// epoch): no moment exists where the master is failed and its slots are
+// not being taken over, and a failover is never decided twice. Without
+// Failed it clears the flag (the node is reachable again).
+type MarkFailed struct {
+	ID        string `json:"id"`
+	Failed    bool   `json:"failed"`
+	Candidate string `json:"candidate,omitempty"`
+	DecidedBy string `json:"decided_by,omitempty"`
+}
+
+func (MarkFailed) Type() string { return "mark-failed" }
+func (MarkFailed) Version() int { return 1 }
+func (c *MarkFailed) apply(s *State, idx uint64) (Result, error) {
+	n, ok := s.Nodes[c.ID]
+	if !ok {
+		return refuse(c, "unknown node %s", c.ID)
+	}
+	if !c.Failed {
+		if c.Candidate != "" {
+			return refuse(c, "a candidate needs failed")
+		}
+		n.Failed = false
+		return Result{Index: idx}, nil
+	}
+	if c.Candidate == "" {
+		n.Failed = true
+		return Result{Index: idx}, nil
+	}
+	cand, ok := s.Nodes[c.Candidate]
+	switch {
+	case n.Role != RoleMaster:
+		return refuse(c, "%s is not a master", c.ID)
+	case !ok || cand.Role != RoleReplica || cand.MasterID != c.ID:
+		return refuse(c, "candidate %s is not a replica of %s", c.Candidate, c.ID)
+	case cand.Failed:
+		return refuse(c, "candidate %s is failed", c.Candidate)
+	}
+	if f, ok := s.Failovers[failoverKey(FailoverCluster, c.ID)]; ok {
+		return refuse(c, "failover of %s already in progress (epoch %d, candidate %s)", c.ID, f.Epoch, f.Candidate)
+	}
+	n.Failed = true
+	s.CurrentEpoch++
+	promoteReplica(s, n, cand, s.CurrentEpoch)
+	return Result{Index: idx, Epoch: s.CurrentEpoch}, nil
 }

@@ -38,6 +38,10 @@ type Node struct {
 	Flags       []string `json:"flags,omitempty"`     // sorted, unique (e.g. "nofailover")
 	ConfigEpoch uint64   `json:"config_epoch"`        // Redis's configEpoch
 	JoinedIndex uint64   `json:"joined_index"`        // log index of the entry that added it
+	// Failed is Redis's FAIL flag: a majority of voters found the node
+	// unreachable for the node timeout (mark-failed). It is cleared when
+	// the leader reaches the node again.
+	Failed bool `json:"failed,omitempty"`
 }
 
 func (n *Node) clone() *Node {

@@ -262,8 +262,7 @@ func (e *Engine) groupAuthorizedLocked(m *instance) bool {
 			inGroup++
 		}
 	}
-	known := len(m.sentinels) + 1
-	return inGroup >= known/2+1
+	return Majority(inGroup, len(m.sentinels)+1)
 }
 
 // proposeForcedLocked records a failover requested by SENTINEL FAILOVER

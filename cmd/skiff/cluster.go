@@ -240,14 +240,19 @@ func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error)
 			RaftDebug:          cfg.String("loglevel") == "debug",
 			Forward:            admin.Forwarder(token),
 		},
-		Join:         joinAddrs,
-		Bootstrap:    cfg.Bool("bootstrap"),
-		AdminListen:  net.JoinHostPort(listenHost, strconv.Itoa(adminPort)),
-		Token:        token,
-		PeerPassword: peerPass,
-		ConfigFile:   confFile,
-		NodeTimeout:  func() time.Duration { return ms(cfg, "cluster-node-timeout") },
-		Logger:       log,
+		Join:           joinAddrs,
+		Bootstrap:      cfg.Bool("bootstrap"),
+		AdminListen:    net.JoinHostPort(listenHost, strconv.Itoa(adminPort)),
+		Token:          token,
+		PeerPassword:   peerPass,
+		ConfigFile:     confFile,
+		NodeTimeout:    func() time.Duration { return ms(cfg, "cluster-node-timeout") },
+		NoFailover:     func() bool { return cfg.Bool("cluster-replica-no-failover") },
+		ValidityFactor: func() int { return int(cfg.Int("cluster-replica-validity-factor")) },
+		ReplPingPeriod: func() time.Duration {
+			return time.Duration(cfg.Int("repl-ping-replica-period")) * time.Second
+		},
+		Logger: log,
 	})
 	if err != nil {
 		return nil, err
