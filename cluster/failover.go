@@ -33,6 +33,7 @@ import (
 // Raft group.
 func (n *Node) failLoop() {
 	defer n.wg.Done()
+	var flagTry time.Time // when syncNoFailover last proposed
 	for {
 		select {
 		case <-n.stop:
@@ -40,7 +41,11 @@ func (n *Node) failLoop() {
 		case <-time.After(n.pollInterval()):
 		}
 		g := n.Group()
-		if g == nil || g.Raft().State() != raft.Leader {
+		if g == nil {
+			continue
+		}
+		n.syncNoFailover(n.View(), &flagTry)
+		if g.Raft().State() != raft.Leader {
 			continue
 		}
 		v := n.View()
@@ -243,4 +248,25 @@ func (n *Node) eligibleNow(l Local) bool {
 	ok := false
 	l.Locked(func() { ok = n.eligible(l) })
 	return ok
+}
+
+// syncNoFailover keeps this node's "nofailover" flag in the metadata equal
+// to its cluster-replica-no-failover setting, so that every node's CLUSTER
+// NODES shows it as Redis's gossip would. Retried at most every 5 s.
+func (n *Node) syncNoFailover(v *View, flagTry *time.Time) {
+	if n.opts.NoFailover == nil || v == nil || v.Lone {
+		return
+	}
+	want := n.opts.NoFailover()
+	if v.Self.NoFailover == want || time.Since(*flagTry) < 5*time.Second {
+		return
+	}
+	*flagTry = time.Now()
+	var flags []string
+	if want {
+		flags = []string{"nofailover"}
+	}
+	if _, err := n.propose(&fsm.SetNodeFlags{ID: n.myID(), Flags: flags}); err != nil {
+		n.log.Debug("cannot record cluster-replica-no-failover in the metadata", "error", err)
+	}
 }

@@ -640,3 +640,95 @@ func TestClusterTwoDown(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterReplicaNoFailover: a replica with cluster-replica-no-failover
+// yes is never promoted (its flag shows in every node's CLUSTER NODES);
+// the cluster is down while its master is. Turning the option off lets the
+// failure detector promote it.
+func TestClusterReplicaNoFailover(t *testing.T) {
+	if redisCliBin == "" {
+		t.Skip("redis-cli not found")
+	}
+	fc := startFailoverCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	topo, err := fc.topology(fc.addrs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var victim, replica, other string
+	for m, rs := range topo {
+		if victim == "" && len(rs) == 1 {
+			victim, replica = m, rs[0]
+		} else {
+			other = m
+		}
+	}
+	rc := redis.NewClient(&redis.Options{Addr: replica, MaxRetries: -1})
+	defer rc.Close()
+	if err := rc.ConfigSet(ctx, "cluster-replica-no-failover", "yes").Err(); err != nil {
+		t.Fatal(err)
+	}
+	oc := redis.NewClient(&redis.Options{Addr: other, MaxRetries: -1})
+	defer oc.Close()
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		text, _ := oc.ClusterNodes(ctx).Result()
+		if strings.Contains(text, replica) && strings.Contains(lineOf(text, replica), "slave,nofailover") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nofailover not shown for %s:\n%s", replica, text)
+		}
+	}
+	fc.byAdr[victim].kill()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		text, _ := oc.ClusterNodes(ctx).Result()
+		if strings.Contains(lineOf(text, victim), "master,fail") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the dead master is not marked failed:\n%s", text)
+		}
+	}
+	// Three node timeouts more: still not promoted, and the cluster is down.
+	end := time.Now().Add(3 * time.Duration(testNodeTimeoutMs) * time.Millisecond)
+	for time.Now().Before(end) {
+		if text, _ := oc.ClusterNodes(ctx).Result(); !strings.Contains(lineOf(text, replica), "slave") {
+			t.Fatalf("a nofailover replica was promoted:\n%s", text)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if info, _ := oc.ClusterInfo(ctx).Result(); !strings.Contains(info, "cluster_state:fail") {
+		t.Fatalf("cluster_state with an unowned shard:\n%s", info)
+	}
+	if err := rc.ConfigSet(ctx, "cluster-replica-no-failover", "no").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		text, _ := oc.ClusterNodes(ctx).Result()
+		if strings.Contains(lineOf(text, replica), "master") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica was not promoted once allowed:\n%s", text)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if info, _ := oc.ClusterInfo(ctx).Result(); strings.Contains(info, "cluster_state:ok") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("cluster_state not ok after the promotion")
+		}
+	}
+}
+
+// lineOf returns the CLUSTER NODES line of the node at addr.
+func lineOf(text, addr string) string {
+	for _, l := range strings.Split(text, "\n") {
+		if f := strings.Fields(l); len(f) > 2 && strings.HasPrefix(f[1], addr+"@") {
+			return l
+		}
+	}
+	return ""
+}
