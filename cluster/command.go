@@ -325,6 +325,14 @@ func (n *Node) Command(w *resp.Writer, args [][]byte, env Env) {
 		}
 		l.Freeze(time.Now().Add(time.Duration(ms) * time.Millisecond))
 		w.AppendInt(l.ReplOffset())
+	case sub == "skiff-publish" && argc == 5:
+		// CLUSTER SKIFF-PUBLISH publish|spublish <channel> <message>: a
+		// message published on another node (bus.go).
+		if !eq(args[2], "publish") && !eq(args[2], "spublish") {
+			w.AppendError(errSyntax)
+			return
+		}
+		w.AppendInt(int64(n.ReceivePublish(l, eq(args[2], "spublish"), args[3], args[4])))
 	case sub == "skiff-info" && argc == 2:
 		writeAny(w, n.SkiffInfo(l).Reply())
 	case sub == "skiff-pfail" && argc == 3:

@@ -126,6 +126,8 @@ type Node struct {
 	peersMu sync.Mutex
 	peers   map[string]*peer
 
+	bus *bus // bus.go: pub/sub fan-out
+
 	stats struct {
 		pingSent, pongRecv, pingRecv atomic.Int64
 		meetSent, meetRecv           atomic.Int64
@@ -148,6 +150,7 @@ func Open(o Options) (*Node, error) {
 	n := &Node{opts: o, log: o.Logger, genCh: make(chan struct{}), stop: make(chan struct{}),
 		meeting: map[string]bool{}, peers: map[string]*peer{},
 		self: SelfAddrs{Addr: o.Raft.RESPAddr, RaftAddr: o.Raft.AdvertiseAddr, AdminAddr: o.Raft.AdminAddr}}
+	n.bus = newBus(n)
 	id := o.Raft.NodeID
 	n.id.Store(&id)
 	if n.self.RaftAddr == "" {
@@ -318,6 +321,7 @@ func (n *Node) watch() {
 			if lost := n.lostSlots(v); len(lost) > 0 {
 				l.DropSlotKeys(lost)
 			}
+			n.bus.viewChanged(v, l)
 			l.Reconfigured()
 		}
 		select {
@@ -484,6 +488,7 @@ func (n *Node) Close() error {
 	close(n.stop)
 	n.wg.Wait()
 	n.closePeers()
+	n.bus.close()
 	if n.admin != nil {
 		_ = n.admin.Close()
 	}

@@ -49,6 +49,7 @@ func (n *Node) Reset(hard bool, l Local) error {
 		n.leaving = false
 		n.mu.Unlock()
 	}()
+	n.bus.reset.Store(true) // a master's shard channels go (bus.go)
 	n.install(nil)
 	if err := g.Close(); err != nil {
 		n.log.Warn("CLUSTER RESET: closing the raft member", "error", err)

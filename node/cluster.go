@@ -17,6 +17,7 @@ package node
 // a redirected EXEC discards it and replies the redirection.
 
 import (
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -50,6 +51,9 @@ type clusterState struct {
 	// A manual failover's pause of this master's writes (under the lock).
 	frozenUntil time.Time
 	freezeCh    chan struct{} // closed when the pause or the view changes
+	// dropPacket is DEBUG DROP-CLUSTER-PACKET-FILTER: incoming messages
+	// of this Redis bus type are dropped (-1: none).
+	dropPacket atomic.Int64
 }
 
 const (
@@ -131,6 +135,7 @@ func (s *Server) SetCluster(n *cluster.Node) {
 	}
 	_ = s.cfg.OnChange("cluster-require-full-coverage", func(v string) error { cs.requireFull.Store(v == "yes"); return nil })
 	_ = s.cfg.OnChange("cluster-allow-reads-when-down", func(v string) error { cs.allowReadsWhenDown.Store(v == "yes"); return nil })
+	cs.dropPacket.Store(-1)
 	cs.allowShardWhenDown.Store(true) // Redis's default, when the option is not registered
 	if config.Lookup("cluster-allow-pubsubshard-when-down") != nil {
 		_ = s.cfg.OnChange("cluster-allow-pubsubshard-when-down", func(v string) error { cs.allowShardWhenDown.Store(v == "yes"); return nil })
@@ -407,6 +412,56 @@ func (l clusterLocal) Reconfigured() {
 			c.wake()
 		}
 	}
+}
+
+// Redis's cluster bus message types that DEBUG DROP-CLUSTER-PACKET-FILTER
+// can name here: the pub/sub fan-out's (the other types are not messages
+// of their own in Skiff).
+const (
+	busTypePublish      = 4
+	busTypePublishShard = 10
+)
+
+// Deliver is CLUSTER SKIFF-PUBLISH: a message published on another node,
+// delivered to this node's subscribers and not forwarded (locked).
+func (l clusterLocal) Deliver(shard bool, channel, message []byte) int {
+	k, typ := kindPlain, int64(busTypePublish)
+	if shard {
+		k, typ = kindShard, busTypePublishShard
+	}
+	if l.s.cl.dropPacket.Load() == typ {
+		return 0
+	}
+	return l.s.publish(k, string(channel), message)
+}
+
+// debugDropClusterPacketFilter is DEBUG DROP-CLUSTER-PACKET-FILTER <type>:
+// -1 drops nothing; PUBLISH (4) and PUBLISHSHARD (10) drop the messages
+// other nodes publish here. Skiff has no other bus messages to drop (the
+// metadata is in the Raft log), so other types are refused.
+func debugDropClusterPacketFilter(c *Client, arg []byte) {
+	v, err := strconv.ParseInt(string(arg), 10, 64)
+	if err != nil {
+		c.replyError(errNotInt)
+		return
+	}
+	if v != -1 && v != busTypePublish && v != busTypePublishShard {
+		c.replyError("ERR Skiff: only the PUBLISH (4) and PUBLISHSHARD (10) cluster message types can be dropped")
+		return
+	}
+	if c.srv.cl != nil {
+		c.srv.cl.dropPacket.Store(v)
+	}
+	c.replyOK()
+}
+
+// UnsubscribeShardSlots drops the shard-channel subscribers of slots this
+// node no longer serves, with a sunsubscribe message each (pubsub.go).
+func (l clusterLocal) UnsubscribeShardSlots(slotList []int) {
+	s := l.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unsubscribeShardSlots(slotList)
 }
 
 // clusterLocal is what package cluster sees of the server.

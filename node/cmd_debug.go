@@ -118,6 +118,8 @@ func cmdDebug(c *Client, args [][]byte) {
 			return
 		}
 		c.replyOK()
+	case sub == "drop-cluster-packet-filter" && argc == 3:
+		debugDropClusterPacketFilter(c, args[2]) // cluster.go
 	case sub == "stringmatch-len":
 		c.replyError("ERR unsupported")
 	default:
@@ -133,6 +135,8 @@ func debugHelp(c *Client) {
 		"    Output a hex signature representing the current DB content.",
 		"DIGEST-VALUE <key> [<key> ...]",
 		"    Output a hex signature of the values of all the specified keys.",
+		"DROP-CLUSTER-PACKET-FILTER <packet-type>",
+		"    Drop incoming cluster messages of that type (4 PUBLISH, 10 PUBLISHSHARD); -1 drops none.",
 		"ERROR <string>",
 		"    Return a Redis protocol error with <string> as message.",
 		"LOG <message>",

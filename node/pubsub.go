@@ -32,6 +32,7 @@ import (
 
 	"github.com/skiffdb/skiff/internal/glob"
 	"github.com/skiffdb/skiff/internal/resp"
+	"github.com/skiffdb/skiff/slots"
 )
 
 func init() {
@@ -364,17 +365,71 @@ func cmdPunsubscribe(c *Client, args [][]byte) {
 	c.unsubscribed()
 }
 
-func cmdPublish(c *Client, args [][]byte) {
-	n := c.srv.publish(kindPlain, string(args[1]), args[2])
-	// Redis replicates PUBLISH whether or not anything changed.
-	c.srv.propagate(c.db.ID, args)
+func cmdPublish(c *Client, args [][]byte) { publishCmd(c, args, kindPlain) }
+
+func cmdSpublish(c *Client, args [][]byte) { publishCmd(c, args, kindShard) }
+
+func publishCmd(c *Client, args [][]byte, k pubsubKind) {
+	s := c.srv
+	n := s.publish(k, string(args[1]), args[2])
+	if s.cl != nil {
+		// Cluster mode: the other nodes (of the shard, for SPUBLISH) get
+		// it from the cluster (cluster/bus.go), not from the replication
+		// stream, as Redis's clusterPropagatePublish.
+		s.cl.node.Publish(k.shard, args[1], args[2])
+	} else {
+		// Redis replicates PUBLISH whether or not anything changed.
+		s.propagate(c.db.ID, args)
+	}
 	c.replyInt(int64(n))
 }
 
-func cmdSpublish(c *Client, args [][]byte) {
-	n := c.srv.publish(kindShard, string(args[1]), args[2])
-	c.srv.propagate(c.db.ID, args)
-	c.replyInt(int64(n))
+// unsubscribeShardSlots is Redis's removeChannelsInSlot for each slot
+// given: every subscriber of a shard channel of those slots is
+// unsubscribed and gets a sunsubscribe message (locked; no client is
+// running). Channels go in slot order, then name order, as Redis's
+// slots-to-channels index lists them.
+func (s *Server) unsubscribeShardSlots(slotList []int) {
+	if len(s.x.ps.shard) == 0 || len(slotList) == 0 {
+		return
+	}
+	lost := make(map[int]bool, len(slotList))
+	for _, sl := range slotList {
+		lost[sl] = true
+	}
+	type shardChannel struct {
+		slot int
+		name string
+	}
+	var drop []shardChannel
+	for ch := range s.x.ps.shard {
+		if sl := slots.KeySlotString(ch); lost[sl] {
+			drop = append(drop, shardChannel{sl, ch})
+		}
+	}
+	sort.Slice(drop, func(i, j int) bool {
+		if drop[i].slot != drop[j].slot {
+			return drop[i].slot < drop[j].slot
+		}
+		return drop[i].name < drop[j].name
+	})
+	for _, d := range drop {
+		for _, t := range s.x.ps.shard[d.name] {
+			if t.x.subs != nil {
+				t.x.subs.shard.remove(d.name)
+			}
+			count := t.subCount(kindShard)
+			name := d.name
+			s.pushTo(t, func(w *resp.Writer) {
+				w.AppendPush(3)
+				w.AppendBulkString(kindShard.unsubMsg)
+				w.AppendBulkString(name)
+				w.AppendInt(int64(count))
+			})
+			t.unsubscribed()
+		}
+		delete(s.x.ps.shard, d.name)
+	}
 }
 
 // publish delivers a message and returns the number of receivers.

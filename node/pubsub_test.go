@@ -125,3 +125,40 @@ func TestSlowSubscriberBounded(t *testing.T) {
 	}
 	expect(t, pub, "*2\r\n$2\r\nch\r\n:0\r\n", "PUBSUB", "NUMSUB", "ch")
 }
+
+// unsubscribeShardSlots (a slot leaving this node in cluster mode) sends
+// each subscriber of the slot's shard channels a sunsubscribe with its
+// remaining shard count, in slot then name order, and leaves the other
+// slots' channels alone.
+func TestUnsubscribeShardSlots(t *testing.T) {
+	s := extTestServer(t)
+	a, b, pub := dialRaw(t, s), dialRaw(t, s), dialRaw(t, s)
+	do(t, a, "HELLO", "3")
+	// KEYSLOT: {x}1 and {x}2 share slot 16287, "ch3" is 1672.
+	do(t, a, "SSUBSCRIBE", "{x}2")
+	do(t, a, "SSUBSCRIBE", "{x}1")
+	do(t, a, "SSUBSCRIBE", "ch3")
+	do(t, a, "SUBSCRIBE", "plain")
+	do(t, b, "SSUBSCRIBE", "{x}1")
+	s.mu.Lock()
+	s.unsubscribeShardSlots([]int{16287, 7})
+	s.mu.Unlock()
+	for _, w := range []string{
+		">3\r\n$12\r\nsunsubscribe\r\n$4\r\n{x}1\r\n:2\r\n",
+		">3\r\n$12\r\nsunsubscribe\r\n$4\r\n{x}2\r\n:1\r\n",
+	} {
+		if got := a.readReply(t, 5*time.Second); got != w {
+			t.Fatalf("a got %q, want %q", got, w)
+		}
+	}
+	if got, w := b.readReply(t, 5*time.Second), "*3\r\n$12\r\nsunsubscribe\r\n$4\r\n{x}1\r\n:0\r\n"; got != w {
+		t.Fatalf("b got %q, want %q", got, w)
+	}
+	expect(t, pub, "*4\r\n$4\r\n{x}1\r\n:0\r\n$3\r\nch3\r\n:1\r\n", "PUBSUB", "SHARDNUMSUB", "{x}1", "ch3")
+	expect(t, pub, ":1\r\n", "SPUBLISH", "ch3", "m")
+	if got, w := a.readReply(t, 5*time.Second), ">3\r\n$8\r\nsmessage\r\n$3\r\nch3\r\n$1\r\nm\r\n"; got != w {
+		t.Fatalf("a got %q, want %q", got, w)
+	}
+	// b (RESP2) has no subscription left: out of subscribed mode.
+	expect(t, b, "$-1\r\n", "GET", "k")
+}
