@@ -866,11 +866,6 @@ func failoverRun(o options, kind string, n int) (runResult, error) {
 	if victim == nil || c.byAddr[replicaAddr] == nil {
 		return res, fmt.Errorf("victim %s or its replica %q unknown", victimAddr, replicaAddr)
 	}
-	if kind == "skiff" {
-		if st, err := adminStatus(victim); err == nil && st.State == "Leader" {
-			res.note += "  (killed the Raft leader)"
-		}
-	}
 	// Half of the dead master's keys are not written after the kill, so
 	// that their last acknowledged values, from before the kill, are not
 	// overwritten before they are checked on the new master; the other
@@ -909,6 +904,12 @@ func failoverRun(o options, kind string, n int) (runResult, error) {
 		return res, fmt.Errorf("WAIT 1 5000 on the victim: %v %v", r, err)
 	}
 
+	if kind == "skiff" {
+		// Asked right before the kill: leadership can move under load.
+		if st, err := adminStatus(victim); err == nil && st.State == "Leader" {
+			res.note += "  (killed the Raft leader)"
+		}
+	}
 	killAt := time.Now()
 	victim.kill()
 	w.killed.Store(time.Now().UnixNano())
