@@ -611,6 +611,11 @@ func startCluster(o options, kind, tag string) (*cluster, error) {
 			return nil, fmt.Errorf("CONFIG SET cluster-node-timeout on %s: %v %v", n.addr(), r, err)
 		}
 	}
+	// Let the failure detectors settle on the new timeout: until then a
+	// peer's last answer can be as old as the probe interval of the old
+	// timeout (skiff probes every tenth of it, at most every second), and
+	// a kill right away is suspected sooner than the timeout after it.
+	time.Sleep(max(2*time.Second, 2*time.Duration(o.timeoutMs)*time.Millisecond))
 	return c, nil
 }
 
