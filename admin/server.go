@@ -34,6 +34,10 @@ import (
 
 const maxBody = 64 << 10
 
+// maxProposeBody bounds a proposed entry: a cluster's ADDSLOTS of 16384
+// scattered slots (as Redis's test suite sends) is 16384 ranges.
+const maxProposeBody = 4 << 20
+
 // Error codes in JSON error bodies.
 const (
 	CodeInvalid        = "invalid"         // 400: malformed body or parameters
@@ -359,7 +363,7 @@ func (s *Server) handlePropose(w http.ResponseWriter, r *http.Request) {
 	if s.refuseIfRemoved(w) {
 		return
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxProposeBody))
 	if err != nil {
 		writeError(w, http.StatusRequestEntityTooLarge, ErrorBody{Code: CodeTooLarge, Error: err.Error()})
 		return

@@ -333,6 +333,14 @@ func (n *Node) Command(w *resp.Writer, args [][]byte, env Env) {
 			return
 		}
 		w.AppendInt(int64(n.ReceivePublish(l, eq(args[2], "spublish"), args[3], args[4])))
+	case sub == "skiff-join" && argc == 7:
+		// CLUSTER SKIFF-JOIN: a member of a group of several asks this
+		// lone node to join it (meet.go).
+		if msg := n.SkiffJoin(args); msg != "" {
+			w.AppendError(msg)
+			return
+		}
+		w.AppendOK()
 	case sub == "skiff-info" && argc == 2:
 		writeAny(w, n.SkiffInfo(l).Reply())
 	case sub == "skiff-pfail" && argc == 3:

@@ -26,6 +26,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/skiffdb/skiff/fsm"
+	"github.com/skiffdb/skiff/raftgroup"
 	"github.com/skiffdb/skiff/sentinel"
 )
 
@@ -269,4 +270,25 @@ func (n *Node) syncNoFailover(v *View, flagTry *time.Time) {
 	if _, err := n.propose(&fsm.SetNodeFlags{ID: n.myID(), Flags: flags}); err != nil {
 		n.log.Debug("cannot record cluster-replica-no-failover in the metadata", "error", err)
 	}
+}
+
+// reachesVoterMajority reports whether this node's probes reach a majority
+// of the Raft voters (itself included): then it is on the majority side
+// even while the group has no leader.
+func (n *Node) reachesVoterMajority(g *raftgroup.Group) bool {
+	voters, up := 0, 0
+	for _, m := range g.Status().Members {
+		if m.Suffrage != "voter" {
+			continue
+		}
+		voters++
+		if m.ID == n.myID() {
+			up++
+			continue
+		}
+		if ps, seen := n.peerState(m.ID); seen && !ps.PFail {
+			up++
+		}
+	}
+	return sentinel.Majority(up, voters)
 }

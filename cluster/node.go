@@ -460,6 +460,11 @@ func (n *Node) reachLoop() {
 			} else {
 				ok = time.Since(lc) <= n.opts.NodeTimeout()
 			}
+			// While the group elects a new leader (its old one died; a
+			// split vote can take longer than the node timeout) this
+			// node is not cut off as long as it reaches most voters:
+			// only a node in a minority partition goes down, as in Redis.
+			ok = ok || n.reachesVoterMajority(g)
 		}
 		n.reachOK.Store(ok)
 	}

@@ -90,12 +90,19 @@ func (n *Node) peerInfo(id string) (Info, bool) {
 
 func (n *Node) pollLoop() {
 	defer n.wg.Done()
+	var last time.Time
 	for {
+		// Wake every 100 ms so that a lower cluster-node-timeout (CONFIG
+		// SET) takes effect at once, not after the old interval.
 		select {
 		case <-n.stop:
 			return
-		case <-time.After(n.pollInterval()):
+		case <-time.After(100 * time.Millisecond):
 		}
+		if time.Since(last) < n.pollInterval() {
+			continue
+		}
+		last = time.Now()
 		v := n.View()
 		var todo []*peer
 		n.peersMu.Lock()

@@ -134,6 +134,28 @@ func (fc *failoverCluster) waitSynced(timeout time.Duration) {
 	}
 }
 
+// groupByMaster splits keys by the master that owns them.
+func (fc *failoverCluster) groupByMaster(ctx context.Context, keys []string) [][]string {
+	fc.t.Helper()
+	by := map[string][]string{}
+	var order []string
+	for _, k := range keys {
+		m, err := masterOfSlot(ctx, fc.addrs[0], slots.KeySlotString(k))
+		if err != nil {
+			fc.t.Fatal(err)
+		}
+		if by[m] == nil {
+			order = append(order, m)
+		}
+		by[m] = append(by[m], k)
+	}
+	var out [][]string
+	for _, m := range order {
+		out = append(out, by[m])
+	}
+	return out
+}
+
 // logDecisions logs the failure detector's decisions from the nodes' logs.
 func (fc *failoverCluster) logDecisions() {
 	for _, n := range fc.nodes {
@@ -172,51 +194,66 @@ type clusterWriter struct {
 	mu       sync.Mutex
 	acked    map[string]int64
 	ackedAt  map[string]time.Time
-	errs     map[string]int // by the owner the client believed in before the failover (key -> count)
+	errs     map[string]int // per key
 	firstErr map[string]error
-	lastOK   map[int]time.Time // per key index: last successful write
 	stop     chan struct{}
 	done     chan struct{}
 	writes   atomic.Int64
+	seq      atomic.Int64 // the last value handed out
 }
 
-func newClusterWriter(addrs []string, keys []string) *clusterWriter {
+// newClusterWriter starts one writer goroutine per group of keys (one
+// group per shard, so that a dead shard's retries do not starve the
+// others); every value written is unique and increasing.
+func newClusterWriter(addrs []string, groups ...[]string) *clusterWriter {
 	w := &clusterWriter{
 		// One dial attempt per try (go-redis's default is 5, 100 ms apart):
 		// a client that wants to notice a dead master quickly.
 		cc:       redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, DialerRetries: 1}),
-		keys:     keys,
 		acked:    map[string]int64{},
 		ackedAt:  map[string]time.Time{},
 		errs:     map[string]int{},
 		firstErr: map[string]error{},
-		lastOK:   map[int]time.Time{},
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
-	go w.run()
+	var wg sync.WaitGroup
+	for _, g := range groups {
+		if len(g) == 0 {
+			continue
+		}
+		w.keys = append(w.keys, g...)
+		wg.Add(1)
+		go func(keys []string) {
+			defer wg.Done()
+			w.run(keys)
+		}(g)
+	}
+	go func() {
+		wg.Wait()
+		close(w.done)
+	}()
 	return w
 }
 
-func (w *clusterWriter) run() {
-	defer close(w.done)
+func (w *clusterWriter) run(keys []string) {
 	ctx := context.Background()
-	for i := int64(1); ; i++ {
+	for i := 0; ; i++ {
 		select {
 		case <-w.stop:
 			return
 		default:
 		}
-		k := w.keys[int(i)%len(w.keys)]
+		k := keys[i%len(keys)]
+		val := w.seq.Add(1)
 		cctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		err := w.cc.Set(cctx, k, i, 0).Err()
+		err := w.cc.Set(cctx, k, val, 0).Err()
 		cancel()
 		now := time.Now()
 		w.mu.Lock()
 		if err == nil {
-			w.acked[k] = i
+			w.acked[k] = val
 			w.ackedAt[k] = now
-			w.lastOK[int(i)%len(w.keys)] = now
 		} else {
 			w.errs[k]++
 			if w.firstErr[k] == nil {
@@ -226,6 +263,7 @@ func (w *clusterWriter) run() {
 		w.mu.Unlock()
 		w.writes.Add(1)
 		if err != nil {
+			// go-redis keeps its slot map after connection errors.
 			rctx, rcancel := context.WithTimeout(ctx, time.Second)
 			w.cc.ReloadState(rctx)
 			rcancel()
@@ -311,7 +349,7 @@ func TestClusterFailoverKillMaster(t *testing.T) {
 		}
 	}
 
-	w := newClusterWriter(fc.addrs, keys)
+	w := newClusterWriter(fc.addrs, fc.groupByMaster(ctx, keys)...)
 	defer w.close()
 	// Writes go on for a moment, then a fence: WAIT on the victim makes
 	// sure everything acknowledged so far is on its replica.
@@ -466,7 +504,8 @@ func TestClusterFailoverKillRaftLeader(t *testing.T) {
 	_, wasMaster := topo[leader.respAddr()]
 	t.Logf("raft leader %s (%s), master: %v", leader.name, leader.respAddr(), wasMaster)
 	keys := spreadKeys(64)
-	w := newClusterWriter(fc.addrs, keys)
+	groups := fc.groupByMaster(ctx, keys)
+	w := newClusterWriter(fc.addrs, groups...)
 	defer w.close()
 	for deadline := time.Now().Add(10 * time.Second); w.writes.Load() < 200; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -505,6 +544,21 @@ func TestClusterFailoverKillRaftLeader(t *testing.T) {
 	t.Logf("every key written again %v after the kill", time.Since(killedAt).Round(time.Millisecond))
 	fc.logDecisions()
 	w.close()
+	// The shards the dead node did not lead never refused a write, even
+	// while the group elected a new leader.
+	w.mu.Lock()
+	for _, g := range groups {
+		m, _ := masterOfSlot(ctx, survivors[0], slots.KeySlotString(g[0]))
+		if wasMaster && m == topo[leader.respAddr()][0] {
+			continue // the dead leader's shard, now led by its replica
+		}
+		for _, k := range g {
+			if w.errs[k] > 0 {
+				t.Errorf("key %s of a healthy shard saw %d errors (first: %v)", k, w.errs[k], w.firstErr[k])
+			}
+		}
+	}
+	w.mu.Unlock()
 	if newLeader := fc.raftLeader(); newLeader == leader {
 		t.Fatal("the dead node still leads")
 	}

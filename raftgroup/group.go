@@ -289,6 +289,9 @@ func (g *Group) FSM() *fsm.FSM { return g.fsm }
 // Raft exposes the underlying raft instance for diagnostics.
 func (g *Group) Raft() *raft.Raft { return g.raft }
 
+// LeaderLeaseTimeout is the member's leader lease (fixed when it opened).
+func (g *Group) LeaderLeaseTimeout() time.Duration { return g.opts.LeaderLeaseTimeout }
+
 // SetForwarder sets how Propose on a follower reaches the leader.
 func (g *Group) SetForwarder(f ForwardFunc) {
 	g.mu.Lock()

@@ -253,6 +253,9 @@ func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error)
 			return time.Duration(cfg.Int("repl-ping-replica-period")) * time.Second
 		},
 		Logger: log,
+
+		RaftTimeoutsAuto: !cfg.IsSet("raft-heartbeat-timeout") && !cfg.IsSet("raft-election-timeout") &&
+			!cfg.IsSet("raft-leader-lease-timeout"),
 	})
 	if err != nil {
 		return nil, err
@@ -263,6 +266,12 @@ func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error)
 			return nil, fmt.Errorf("raft: %w", err)
 		}
 	}
+	_ = cfg.OnChange("cluster-node-timeout", func(v string) error {
+		if d, err := strconv.ParseInt(v, 10, 64); err == nil {
+			n.NodeTimeoutChanged(time.Duration(d) * time.Millisecond)
+		}
+		return nil
+	})
 	if clusterServer != nil {
 		clusterServer.SetCluster(n)
 	}
