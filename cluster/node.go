@@ -91,6 +91,11 @@ type Options struct {
 	ValidityFactor func() int
 	ReplPingPeriod func() time.Duration
 	Logger         hclog.Logger
+
+	// RaftTimeoutsAuto: the Raft timeouts follow NodeTimeout (none of
+	// raft-heartbeat-timeout, raft-election-timeout,
+	// raft-leader-lease-timeout given; timeouts.go).
+	RaftTimeoutsAuto bool
 }
 
 // Node is this process's cluster member: its Raft member (which CLUSTER
@@ -190,6 +195,9 @@ func (n *Node) openMember(bootstrap bool) (*raftgroup.Group, error) {
 	o := n.opts.Raft
 	o.NodeID = n.myID()
 	o.Bootstrap = bootstrap
+	if !bootstrap {
+		n.memberTimeouts(&o) // timeouts.go
+	}
 	if o.Forward == nil {
 		o.Forward = admin.Forwarder(n.opts.Token)
 	}
