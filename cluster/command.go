@@ -491,12 +491,16 @@ func (n *Node) cmdSetSlot(w *resp.Writer, args [][]byte, v *View, l Local) {
 			w.AppendError(fmt.Sprintf("ERR Can't assign hashslot %d to a different node while I still hold keys for this hash slot.", sl))
 			return
 		}
-		if v.Owner[sl] == dst && v.Migrating[sl] == nil && v.Importing[sl] == nil {
+		if v.Owner[sl] == dst && v.Migrating[sl] == nil && v.Importing[sl] == nil || n.catchUpSlotNode(sl, dst.ID) {
 			w.AppendOK() // already so (the later SETSLOT NODE of a migration)
 			return
 		}
-		n.flushMarks()
-		n.replyPropose(w, &fsm.SetSlot{Slot: sl, Mode: fsm.SlotNode, NodeID: dst.ID, By: n.myID()})
+		n.flushSlotMarks(sl, dst.ID)
+		if err := n.proposeSlotNode(&fsm.SetSlot{Slot: sl, Mode: fsm.SlotNode, NodeID: dst.ID, By: n.myID()}); err != nil {
+			w.AppendError(proposalError(err))
+			return
+		}
+		w.AppendOK()
 	default:
 		w.AppendError("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP")
 	}

@@ -118,6 +118,7 @@ type Node struct {
 	local    Local
 	meeting  map[string]bool // MEET targets being handled
 	lastConf string
+	confAt   time.Time // when nodes.conf was last written
 
 	view     atomic.Pointer[View]
 	reachOK  atomic.Bool // the Raft group answered within the node timeout
@@ -403,26 +404,32 @@ func (n *Node) follow(v *View) {
 	n.followed = key
 }
 
+// configWriteGap is the least time between two writes of nodes.conf.
+const configWriteGap = 100 * time.Millisecond
+
 // saveConfig writes nodes.conf when the metadata changed.
 func (n *Node) saveConfig(v *View) {
 	if n.opts.ConfigFile == "" || v == nil {
 		return
 	}
-	text := v.ConfigText(n.live(0, true))
-	// Timestamps change every write; compare without them.
+	// Timestamps change every write; compare without them. During a
+	// burst of changes (a resharding applies several entries per slot)
+	// it is written at most every configWriteGap: the watch loop comes
+	// back at the next entry or within a second.
 	key := fmt.Sprint(v.Index, "/", v.gen)
 	n.mu.Lock()
-	same := n.lastConf == key
+	skip := n.lastConf == key || time.Since(n.confAt) < configWriteGap
 	n.mu.Unlock()
-	if same {
+	if skip {
 		return
 	}
+	text := v.ConfigText(n.live(0, true))
 	if err := writeFileAtomic(n.opts.ConfigFile, []byte(text)); err != nil {
 		n.log.Warn("cannot write the cluster config file", "file", n.opts.ConfigFile, "error", err)
 		return
 	}
 	n.mu.Lock()
-	n.lastConf = key
+	n.lastConf, n.confAt = key, time.Now()
 	n.mu.Unlock()
 }
 

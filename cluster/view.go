@@ -161,12 +161,17 @@ func BuildView(s *fsm.State, selfID string, self SelfAddrs) *View {
 			}
 		}
 	}
+	var lastID string
+	var last *NodeInfo
 	for i := 0; i < NumSlots; i++ {
 		id := s.Slots[i]
 		if id == "" {
 			continue
 		}
-		n := v.byID[id]
+		if id != lastID {
+			lastID, last = id, v.byID[id] // runs of slots share an owner
+		}
+		n := last
 		if n == nil {
 			continue
 		}
@@ -198,4 +203,42 @@ func BuildView(s *fsm.State, selfID string, self SelfAddrs) *View {
 		v.Self.IP = ""
 	}
 	return v
+}
+
+// setOwner makes dst the owner of slot sl without marks in a view that is
+// not published yet (overlays of changes committed but not applied here).
+func (v *View) setOwner(sl int, dst *NodeInfo) {
+	if dst == nil {
+		return
+	}
+	delete(v.Migrating, sl)
+	delete(v.Importing, sl)
+	prev := v.Owner[sl]
+	if prev == dst {
+		return
+	}
+	v.Owner[sl] = dst
+	if prev == nil {
+		v.Assigned++
+	} else {
+		prev.NumSlots--
+		prev.Slots = v.ownedRanges(prev)
+	}
+	dst.NumSlots++
+	dst.Slots = v.ownedRanges(dst)
+}
+
+func (v *View) ownedRanges(x *NodeInfo) []fsm.SlotRange {
+	var out []fsm.SlotRange
+	for i := 0; i < NumSlots; i++ {
+		if v.Owner[i] != x {
+			continue
+		}
+		if k := len(out); k > 0 && out[k-1].End == i-1 {
+			out[k-1].End = i
+		} else {
+			out = append(out, fsm.SlotRange{Start: i, End: i})
+		}
+	}
+	return out
 }
