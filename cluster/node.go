@@ -92,6 +92,9 @@ type Options struct {
 	ReplPingPeriod func() time.Duration
 	Logger         hclog.Logger
 
+	// Migration returns the replica-migration settings (migration.go;
+	// nil: never migrate).
+	Migration func() MigrationSettings
 	// RaftTimeoutsAuto: the Raft timeouts follow NodeTimeout (none of
 	// raft-heartbeat-timeout, raft-election-timeout,
 	// raft-leader-lease-timeout given; timeouts.go).
@@ -189,6 +192,8 @@ func Open(o Options) (*Node, error) {
 	go n.reachLoop()
 	go n.pollLoop()
 	go n.failLoop()
+	n.wg.Add(1)
+	go n.migrationLoop() // migration.go
 	return n, nil
 }
 

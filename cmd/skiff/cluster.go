@@ -254,6 +254,10 @@ func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error)
 		},
 		Logger: log,
 
+		Migration: func() cluster.MigrationSettings {
+			return cluster.MigrationSettings{Allow: cfg.Bool("cluster-allow-replica-migration"),
+				Barrier: int(cfg.Int("cluster-migration-barrier")), RequireFull: cfg.Bool("cluster-require-full-coverage")}
+		},
 		RaftTimeoutsAuto: !cfg.IsSet("raft-heartbeat-timeout") && !cfg.IsSet("raft-election-timeout") &&
 			!cfg.IsSet("raft-leader-lease-timeout"),
 	})
