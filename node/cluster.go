@@ -145,6 +145,10 @@ func (s *Server) SetCluster(n *cluster.Node) {
 	s.mu.Lock()
 	s.store.EnableSlotIndex()
 	s.cl = cs
+	if s.ld.clusterWait {
+		s.ld.clusterWait = false
+		s.stopLoadingLocked() // loading.go
+	}
 	s.mu.Unlock()
 	n.Attach(clusterLocal{s})
 }

@@ -76,6 +76,12 @@ type loadState struct {
 	// is closed at the RDB loader's first progress report or at the end.
 	hold chan struct{}
 
+	// clusterWait: cluster-enabled, and the cluster member is not
+	// attached yet (SetCluster): the server stays loading, as Redis
+	// answers nothing before its cluster config is loaded (clients, e.g.
+	// Redis's cluster test harness, wait while PING answers -LOADING).
+	clusterWait bool
+
 	keyDelay atomic.Int64 // key-load-delay, microseconds
 	interval atomic.Int64 // loading-process-events-interval-bytes
 }
@@ -84,6 +90,10 @@ type loadState struct {
 type dbCount struct{ keys, expires int }
 
 func (s *Server) initLoading() error {
+	if s.cfg.Bool("cluster-enabled") {
+		s.ld.active, s.ld.clusterWait = true, true
+		s.updateGate()
+	}
 	if err := s.cfg.OnChange("key-load-delay", func(v string) error {
 		s.ld.keyDelay.Store(atoi64(v))
 		return nil
@@ -111,7 +121,7 @@ func (s *Server) startLoadingLocked(total int64, async bool) {
 
 // stopLoadingLocked leaves the loading state. Called under the lock.
 func (s *Server) stopLoadingLocked() {
-	s.ld.active, s.ld.async = false, false
+	s.ld.active, s.ld.async = s.ld.clusterWait, false
 	s.ld.keyspace = nil
 	s.releaseHoldLocked()
 	s.updateGate()
