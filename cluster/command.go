@@ -749,18 +749,36 @@ func (n *Node) propose(cmd fsm.Command) (fsm.Result, error) {
 // leader known, or its admin address not known yet) within ctx instead
 // of failing at once: a command sent during a leader change (e.g. in
 // the middle of a resharding) succeeds a few hundred ms later.
-func proposeWaitingLeader(ctx context.Context, g *raftgroup.Group, cmd fsm.Command) (fsm.Result, error) {
+//
+// resent reports that an attempt failed in a way that does not exclude
+// its delivery (a network error while forwarding) before the one that
+// gave the result.
+func proposeWaitingLeader(ctx context.Context, g *raftgroup.Group, cmd fsm.Command) (res fsm.Result, err error, resent bool) {
 	for {
-		res, err := g.Propose(ctx, cmd)
+		res, err = g.Propose(ctx, cmd)
 		if err == nil || !electionError(err) {
-			return res, err
+			return res, err, resent
+		}
+		if !noLeaderError(err) {
+			resent = true
 		}
 		select {
 		case <-ctx.Done():
-			return res, err
+			return res, err, resent
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// noLeaderError: the proposal was refused for want of a leader (never
+// committed).
+func noLeaderError(err error) bool {
+	var nl *raftgroup.NotLeaderError
+	if errors.As(err, &nl) {
+		return true
+	}
+	var ae *admin.APIError
+	return errors.As(err, &ae) && (ae.Code == admin.CodeNoLeader || ae.Code == admin.CodeNotLeader)
 }
 
 // electionError reports an error that a leader change explains: no

@@ -19,11 +19,22 @@ import (
 // cluster code sends has a recognisable effect or is idempotent.
 func proposeSure(ctx context.Context, g *raftgroup.Group, cmd fsm.Command) (fsm.Result, error) {
 	for {
-		res, err := proposeWaitingLeader(ctx, g, cmd)
+		res, err, resent := proposeWaitingLeader(ctx, g, cmd)
+		var refused *fsm.CommandError
+		if resent && errors.As(err, &refused) {
+			// An earlier attempt may have been committed (its forward
+			// failed after the request was sent) and this one refused
+			// because of it (ADDSLOTS: "Slot N is already busy"): the
+			// command's effect in the state, if there, is its success.
+			if r, ok := effectAfterBarrier(ctx, g, cmd); ok {
+				return r, nil
+			}
+			return res, err
+		}
 		if err == nil || !outcomeUnknown(err) {
 			return res, err
 		}
-		nres, nerr := proposeWaitingLeader(ctx, g, &fsm.Noop{Note: "after an outcome unknown"})
+		nres, nerr, _ := proposeWaitingLeader(ctx, g, &fsm.Noop{Note: "after an outcome unknown"})
 		if nerr == nil {
 			nerr = g.WaitForIndex(ctx, nres.Index)
 		}
@@ -43,6 +54,23 @@ func proposeSure(ctx context.Context, g *raftgroup.Group, cmd fsm.Command) (fsm.
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// effectAfterBarrier commits a no-op, waits until this member has
+// applied it and reports whether cmd's effect is in the state.
+func effectAfterBarrier(ctx context.Context, g *raftgroup.Group, cmd fsm.Command) (fsm.Result, bool) {
+	nres, err, _ := proposeWaitingLeader(ctx, g, &fsm.Noop{Note: "after a resent proposal was refused"})
+	if err == nil {
+		err = g.WaitForIndex(ctx, nres.Index)
+	}
+	if err != nil {
+		return fsm.Result{}, false
+	}
+	r, ok := effectApplied(g.FSM(), cmd)
+	if ok {
+		r.Index = nres.Index
+	}
+	return r, ok
 }
 
 func outcomeUnknown(err error) bool {
