@@ -175,8 +175,19 @@ func (g *Group) Remove(ctx context.Context, id string) (RemoveResult, error) {
 		if g.voterCount() <= 1 {
 			return RemoveResult{}, &ConflictError{Msg: "cannot remove the only voter of the group"}
 		}
-		if err := g.raft.LeadershipTransfer().Error(); err != nil {
-			return RemoveResult{}, fmt.Errorf("transfer leadership before removing myself: %w", err)
+		// Bounded by ctx: a transfer to a voter that does not answer can
+		// otherwise take as long as raft lets it (CLUSTER RESET waits on
+		// this).
+		f := g.raft.LeadershipTransfer()
+		done := make(chan error, 1)
+		go func() { done <- f.Error() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				return RemoveResult{}, fmt.Errorf("transfer leadership before removing myself: %w", err)
+			}
+		case <-ctx.Done():
+			return RemoveResult{}, fmt.Errorf("transfer leadership before removing myself: %w", ctx.Err())
 		}
 		l, err := g.waitOtherLeader(ctx)
 		if err != nil {
