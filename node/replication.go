@@ -549,6 +549,10 @@ func (s *Server) runLink(stop chan struct{}, host string, port int) {
 			return
 		default:
 		}
+		// The link is down from now, not from when the lock is free again
+		// (a DEBUG SLEEP may hold it): the cluster's replica validity
+		// check (cluster-replica-validity-factor) counts from here.
+		failedAt := time.Now()
 		if err != nil {
 			s.log.Warn("replication link to master failed", "master", net.JoinHostPort(host, strconv.Itoa(port)), "error", err)
 		}
@@ -558,7 +562,7 @@ func (s *Server) runLink(stop chan struct{}, host string, port int) {
 				s.freeMasterClientLocked()
 			}
 			if s.repl.state == linkConnected {
-				s.repl.downSince = time.Now()
+				s.repl.downSince = failedAt
 			}
 			s.repl.state = linkConnect
 			s.repl.link = nil
