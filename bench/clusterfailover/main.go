@@ -2,7 +2,8 @@
 // against Redis in the same run on the same machine: six `skiff server
 // --cluster-enabled yes` nodes and six `redis-server --cluster-enabled yes`
 // nodes, each formed by `redis-cli --cluster create --cluster-replicas 1`
-// with cluster-node-timeout set after formation, alternating run by run on
+// with cluster-node-timeout given at start (and set again after
+// formation), alternating run by run on
 // fresh nodes. Each run kills -9 a master while a go-redis ClusterClient
 // writes to keys spread over every slot, and measures kill -> first
 // acknowledged write to the dead master's slots, errors on the other
@@ -68,7 +69,7 @@ func run() error {
 	flag.StringVar(&o.redis, "redis", "redis-server", "redis-server binary")
 	flag.StringVar(&o.cli, "redis-cli", "redis-cli", "redis-cli binary (forms both clusters)")
 	flag.IntVar(&o.runs, "runs", 10, "failovers per stack")
-	flag.IntVar(&o.timeoutMs, "timeout-ms", 1000, "cluster-node-timeout, set on every node after formation")
+	flag.IntVar(&o.timeoutMs, "timeout-ms", 1000, "cluster-node-timeout, given to every node at start and set again after formation")
 	flag.IntVar(&o.keys, "keys", 600, "keys written, spread over all 16384 slots")
 	flag.StringVar(&stacks, "stacks", "skiff,redis", "which stacks to measure")
 	flag.StringVar(&o.logs, "logs", "", "keep each node's log in this directory (<stack>-<run>-n<i>.log)")
@@ -102,7 +103,7 @@ func run() error {
 	defer reg.stopAll()
 
 	fmt.Printf("skiff %s vs %s; 6 nodes (3 masters, 1 replica each) formed by redis-cli --cluster create, fresh per run\n", o.skiff, o.redis)
-	fmt.Printf("cluster-node-timeout %d (set after formation); go-redis ClusterClient (DialerRetries 1, 500 ms per write, ReloadState after an error) SETs %d keys over all slots; WAIT 1 fence, kill -9 of a master (the masters in turn); %d runs per stack, alternating\n",
+	fmt.Printf("cluster-node-timeout %d (at start, and set again after formation); go-redis ClusterClient (DialerRetries 1, 500 ms per write, ReloadState after an error) SETs %d keys over all slots; WAIT 1 fence, kill -9 of a master (the masters in turn); %d runs per stack, alternating\n",
 		o.timeoutMs, o.keys, o.runs)
 	fmt.Printf("uptime before: %s\n", uptime())
 	results := map[string][]runResult{}
@@ -178,6 +179,10 @@ type node struct {
 	admin int // skiff only
 	dir   string
 	keep  string // copy the log here when removing
+	// timeoutMs is cluster-node-timeout, given at start: a skiff node
+	// derives its Raft timeouts from it when it joins the group, as a
+	// user's config file would make it.
+	timeoutMs int
 
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -189,7 +194,7 @@ func (n *node) logPath() string { return filepath.Join(n.dir, "server.log") }
 func (n *node) args() []string {
 	common := []string{"--port", strconv.Itoa(n.port), "--bind", "127.0.0.1", "--dir", n.dir,
 		"--save", "", "--appendonly", "no", "--repl-diskless-sync-delay", "1", "--cluster-enabled", "yes",
-		"--loglevel", "notice"}
+		"--loglevel", "notice", "--cluster-node-timeout", strconv.Itoa(n.timeoutMs)}
 	if n.kind == "skiff" {
 		return append(append([]string{"server"}, common...),
 			"--raft-port", strconv.Itoa(n.bus), "--admin-port", strconv.Itoa(n.admin))
@@ -543,7 +548,7 @@ func startCluster(o options, kind, tag string) (*cluster, error) {
 			c.close()
 			return nil, err
 		}
-		n := &node{kind: kind, bin: bin, port: ports[0], bus: ports[1], admin: ports[2], dir: dir}
+		n := &node{kind: kind, bin: bin, port: ports[0], bus: ports[1], admin: ports[2], dir: dir, timeoutMs: o.timeoutMs}
 		if o.logs != "" {
 			n.keep = filepath.Join(o.logs, fmt.Sprintf("%s-%s-n%d.log", kind, tag, i+1))
 		}
