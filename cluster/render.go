@@ -86,7 +86,8 @@ func (v *View) AppendFlags(b []byte, n *NodeInfo, l *Live) []byte {
 	} else {
 		add("slave")
 	}
-	if p, ok := l.peer(n.ID); (ok && p.PFail && n != v.Self) || n.PFail {
+	// FAIL replaces PFAIL, as in Redis (a node is never shown with both).
+	if p, ok := l.peer(n.ID); !n.Fail && ((ok && p.PFail && n != v.Self) || n.PFail) {
 		add("fail?")
 	}
 	if n.Fail {
