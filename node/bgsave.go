@@ -282,11 +282,14 @@ func (s *Server) writeSnapshot(job *saveJob, aux map[string]string, compress boo
 			s.mu.Unlock()
 			return errAborted
 		}
-		done, err = job.snap.Step(w, snapStepKeys, snapStepBudget)
+		before := job.snap.Processed
+		done, err = job.snap.Step(w, s.saveStepKeys(snapStepKeys), snapStepBudget)
+		stepped := job.snap.Processed - before
 		s.mu.Unlock()
 		if err != nil {
 			return fmt.Errorf("encode snapshot: %w", err)
 		}
+		s.saveStepPause(int64(stepped))
 		if len(buf.b) > 0 {
 			if _, err := f.Write(buf.b); err != nil {
 				return fmt.Errorf("write %s: %w", tmp, err)

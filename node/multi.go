@@ -19,6 +19,7 @@ package node
 
 import (
 	"github.com/skiffdb/skiff/store"
+	"sync/atomic"
 )
 
 func init() {
@@ -64,6 +65,8 @@ type serverExt struct {
 	monitors []*Client
 	pause    pauseState
 	evict    evictState
+	// saveDelay is rdb-key-save-delay in microseconds (savedelay.go).
+	saveDelay atomic.Int64
 }
 
 // clientExt is the per-client state of the same features.

@@ -1315,11 +1315,14 @@ func (s *Server) streamSnapshot(nc net.Conn, snap *store.Snapshot, aux map[strin
 	for done := false; !done; {
 		var err error
 		s.mu.Lock()
-		done, err = snap.Step(w, 2000, time.Millisecond)
+		before := snap.Processed
+		done, err = snap.Step(w, s.saveStepKeys(2000), time.Millisecond)
+		stepped := snap.Processed - before
 		s.mu.Unlock()
 		if err != nil {
 			return fmt.Errorf("encode snapshot: %w", err)
 		}
+		s.saveStepPause(int64(stepped))
 		if err := flush(chunk); err != nil {
 			return err
 		}
@@ -1348,11 +1351,14 @@ func (s *Server) encodeSnapshot(snap *store.Snapshot, aux map[string]string) ([]
 	for done := false; !done; {
 		var err error
 		s.mu.Lock()
-		done, err = snap.Step(w, 2000, time.Millisecond)
+		before := snap.Processed
+		done, err = snap.Step(w, s.saveStepKeys(2000), time.Millisecond)
+		stepped := snap.Processed - before
 		s.mu.Unlock()
 		if err != nil {
 			return nil, fmt.Errorf("encode snapshot: %w", err)
 		}
+		s.saveStepPause(int64(stepped))
 	}
 	if err := w.Finish(); err != nil {
 		return nil, err

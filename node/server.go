@@ -165,6 +165,9 @@ func New(cfg *config.Config, log hclog.Logger) (*Server, error) {
 	if err := s.initLoading(); err != nil {
 		return nil, err
 	}
+	if err := s.initSaveDelay(); err != nil {
+		return nil, err
+	}
 	if err := s.initPersistence(); err != nil {
 		return nil, err
 	}
