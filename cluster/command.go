@@ -85,8 +85,9 @@ const (
 
 // Env is what a CLUSTER command needs from the data node besides Local.
 type Env struct {
-	Local       Local // the data node; its lock is held
-	RequireFull bool  // cluster-require-full-coverage
+	Local       Local    // the data node; its lock is held
+	RequireFull bool     // cluster-require-full-coverage
+	Endpoint    Endpoint // cluster-preferred-endpoint-type
 }
 
 func eq(b []byte, s string) bool { return strings.EqualFold(string(b), s) }
@@ -100,7 +101,11 @@ func (n *Node) Command(w *resp.Writer, args [][]byte, env Env) {
 	argc := len(args)
 	l := env.Local
 	v := n.View()
-	live := func() *Live { return n.live(l.ReplOffset(), n.StateOK(env.RequireFull)) }
+	live := func() *Live {
+		lv := n.live(l.ReplOffset(), n.StateOK(env.RequireFull))
+		lv.Endpoint = env.Endpoint
+		return lv
+	}
 	switch {
 	case sub == "help" && argc == 2:
 		w.AppendArray(len(helpLines) + 3)

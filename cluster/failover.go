@@ -35,17 +35,27 @@ import (
 func (n *Node) failLoop() {
 	defer n.wg.Done()
 	var flagTry time.Time // when syncNoFailover last proposed
+	var hostTry time.Time // when syncHostname last proposed
 	for {
+		kicked := false
 		select {
 		case <-n.stop:
 			return
+		case <-n.hostKick:
+			kicked = true
 		case <-time.After(n.pollInterval()):
 		}
 		g := n.Group()
 		if g == nil {
 			continue
 		}
+		if kicked { // HostnameChanged: record it now
+			hostTry = time.Time{}
+			n.syncHostname(n.View(), &hostTry)
+			continue
+		}
 		n.syncNoFailover(n.View(), &flagTry)
+		n.syncHostname(n.View(), &hostTry)
 		if g.Raft().State() != raft.Leader {
 			continue
 		}
@@ -269,6 +279,24 @@ func (n *Node) syncNoFailover(v *View, flagTry *time.Time) {
 	}
 	if _, err := n.propose(&fsm.SetNodeFlags{ID: n.myID(), Flags: flags}); err != nil {
 		n.log.Debug("cannot record cluster-replica-no-failover in the metadata", "error", err)
+	}
+}
+
+// syncHostname keeps this node's hostname in the metadata equal to its
+// cluster-announce-hostname, so that every node shows it as Redis's
+// gossip (its hostname ping extension) would. Retried at most every
+// second.
+func (n *Node) syncHostname(v *View, try *time.Time) {
+	if n.opts.Hostname == nil || v == nil || v.Lone {
+		return
+	}
+	want := n.opts.Hostname()
+	if v.MetaHostname == want || time.Since(*try) < time.Second {
+		return
+	}
+	*try = time.Now()
+	if _, err := n.propose(&fsm.SetNodeHostname{ID: n.myID(), Hostname: want}); err != nil {
+		n.log.Debug("cannot record cluster-announce-hostname in the metadata", "error", err)
 	}
 }
 

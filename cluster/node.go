@@ -89,6 +89,10 @@ type Options struct {
 	// repl-ping-replica-period: a replica's eligibility for promotion.
 	NoFailover     func() bool
 	ValidityFactor func() int
+	// Hostname is cluster-announce-hostname ("" = none; nil: never
+	// recorded): the node records it in the metadata (failover.go
+	// syncHostname).
+	Hostname       func() string
 	ReplPingPeriod func() time.Duration
 	Logger         hclog.Logger
 
@@ -145,6 +149,9 @@ type Node struct {
 	stop  chan struct{}
 	wg    sync.WaitGroup
 	admin *admin.HTTPListener
+
+	// hostKick wakes failLoop to record a new hostname (HostnameChanged).
+	hostKick chan struct{}
 }
 
 // Open starts this node's Raft member (a new group of one, a join
@@ -156,7 +163,7 @@ func Open(o Options) (*Node, error) {
 	if o.NodeTimeout == nil {
 		o.NodeTimeout = func() time.Duration { return 15 * time.Second }
 	}
-	n := &Node{opts: o, log: o.Logger, genCh: make(chan struct{}), stop: make(chan struct{}),
+	n := &Node{opts: o, log: o.Logger, genCh: make(chan struct{}), stop: make(chan struct{}), hostKick: make(chan struct{}, 1),
 		meeting: map[string]bool{}, peers: map[string]*peer{},
 		self: SelfAddrs{Addr: o.Raft.RESPAddr, RaftAddr: o.Raft.AdvertiseAddr, AdminAddr: o.Raft.AdminAddr}}
 	n.bus = newBus(n)
@@ -295,8 +302,10 @@ func (n *Node) refresh() *View {
 	}
 	var v *View
 	mv := n.marksVersion()
+	host, ownHost := n.ownHostname()
 	g.FSM().View(func(s *fsm.State) {
-		if old != nil && old.Index == s.Index && old.gen == n.generation() && old.marks == mv {
+		if old != nil && old.Index == s.Index && old.gen == n.generation() && old.marks == mv &&
+			(!ownHost || old.Self.Hostname == host) {
 			return
 		}
 		v = BuildView(s, n.myID(), n.self)
@@ -304,10 +313,33 @@ func (n *Node) refresh() *View {
 	if v == nil {
 		return old
 	}
+	if ownHost {
+		v.Self.Hostname = host
+	}
 	v.gen = n.generation()
 	v.marks = n.overlayMarks(v)
 	n.view.Store(v)
 	return v
+}
+
+// HostnameChanged is called when cluster-announce-hostname was set (CONFIG
+// SET): this node shows the new hostname at once, as Redis does, and
+// records it in the metadata without waiting for the next poll.
+func (n *Node) HostnameChanged() {
+	n.refresh()
+	select {
+	case n.hostKick <- struct{}{}:
+	default:
+	}
+}
+
+// ownHostname is this node's cluster-announce-hostname (ok false: not
+// configured through Options.Hostname).
+func (n *Node) ownHostname() (string, bool) {
+	if n.opts.Hostname == nil {
+		return "", false
+	}
+	return n.opts.Hostname(), true
 }
 
 func (n *Node) generation() uint64 {

@@ -155,6 +155,9 @@ func effectApplied(f *fsm.FSM, cmd fsm.Command) (fsm.Result, bool) {
 		case *fsm.UpsertNode:
 			n := s.Nodes[c.Node.ID]
 			ok = n != nil && n.Addr == c.Node.Addr && n.RaftAddr == c.Node.RaftAddr && n.AdminAddr == c.Node.AdminAddr
+		case *fsm.SetNodeHostname:
+			x := s.Nodes[c.ID]
+			ok = x != nil && x.Hostname == c.Hostname
 		case *fsm.SetNodeFlags, *fsm.Noop:
 			// idempotent: proposed again
 		}

@@ -32,6 +32,9 @@ type Query struct {
 	// cluster-allow-reads-when-down, AllowPubSubShardWhenDown
 	// cluster-allow-pubsubshard-when-down.
 	Down, AllowReadsWhenDown, AllowPubSubShardWhenDown bool
+	// Endpoint is cluster-preferred-endpoint-type: what MOVED and ASK
+	// name.
+	Endpoint Endpoint
 }
 
 // Redirection error texts (without the leading '-').
@@ -43,18 +46,21 @@ const (
 	ErrUnbound      = "CLUSTERDOWN Hash slot not served"
 )
 
-// Moved formats a MOVED redirection.
-func Moved(slot int, n *NodeInfo) string { return redir("MOVED ", slot, n) }
+// Moved formats a MOVED redirection to n's preferred endpoint ("MOVED
+// slot ip:port"; the hostname, or "?" when n has none, with
+// EndpointHostname; an empty host with EndpointUnknown), as Redis's
+// clusterRedirectClient.
+func Moved(slot int, n *NodeInfo, ep Endpoint) string { return redir("MOVED ", slot, n, ep) }
 
-// Ask formats an ASK redirection.
-func Ask(slot int, n *NodeInfo) string { return redir("ASK ", slot, n) }
+// Ask formats an ASK redirection (as Moved).
+func Ask(slot int, n *NodeInfo, ep Endpoint) string { return redir("ASK ", slot, n, ep) }
 
-func redir(kind string, slot int, n *NodeInfo) string {
+func redir(kind string, slot int, n *NodeInfo, ep Endpoint) string {
 	b := make([]byte, 0, 48)
 	b = append(b, kind...)
 	b = strconv.AppendInt(b, int64(slot), 10)
 	b = append(b, ' ')
-	b = append(b, n.IP...)
+	b = append(b, n.PreferredEndpoint(ep)...)
 	b = append(b, ':')
 	b = strconv.AppendInt(b, int64(n.Port), 10)
 	return string(b)
@@ -121,7 +127,7 @@ func (v *View) Redirect(q *Query) string {
 		if existing > 0 {
 			return ErrTryAgain
 		}
-		return Ask(slot, v.Migrating[slot])
+		return Ask(slot, v.Migrating[slot], q.Endpoint)
 	}
 	if importing && q.Asking {
 		if multiple && missing > 0 {
@@ -133,7 +139,7 @@ func (v *View) Redirect(q *Query) string {
 		return ""
 	}
 	if n != v.Self {
-		return Moved(slot, n)
+		return Moved(slot, n, q.Endpoint)
 	}
 	return ""
 }

@@ -18,6 +18,9 @@ type Live struct {
 	Peer    func(id string) (PeerState, bool)
 	StateOK bool
 	Stats   MsgStats
+	// Endpoint is cluster-preferred-endpoint-type (CLUSTER SLOTS and
+	// SHARDS).
+	Endpoint Endpoint
 }
 
 // PeerState is what the peer poller last learnt about a node.
@@ -111,6 +114,10 @@ func (v *View) AppendNodeLine(b []byte, n *NodeInfo, l *Live) []byte {
 	b = strconv.AppendInt(b, int64(n.Port), 10)
 	b = append(b, '@')
 	b = strconv.AppendInt(b, int64(n.BusPort), 10)
+	if n.Hostname != "" {
+		b = append(b, ',')
+		b = append(b, n.Hostname...)
+	}
 	b = append(b, ' ')
 	b = v.AppendFlags(b, n, l)
 	b = append(b, ' ')
@@ -211,12 +218,38 @@ func (v *View) WriteReplicas(w *resp.Writer, m *NodeInfo, l *Live) {
 	}
 }
 
-func (v *View) writeSlotNode(w *resp.Writer, n *NodeInfo) {
+// writeSlotNode writes one node of CLUSTER SLOTS as Redis 7.0 does: the
+// preferred endpoint (the IP; the hostname or "?"; null for
+// unknown-endpoint), the port, the id, then a map of the networking
+// metadata that is not the preferred endpoint: "ip" unless the IP is
+// preferred, "hostname" when the node has one and it is not preferred.
+func (v *View) writeSlotNode(w *resp.Writer, n *NodeInfo, ep Endpoint) {
 	w.AppendArray(4)
-	w.AppendBulkString(n.IP)
+	if ep == EndpointUnknown {
+		w.AppendNull()
+	} else {
+		w.AppendBulkString(n.PreferredEndpoint(ep))
+	}
 	w.AppendInt(int64(n.Port))
 	w.AppendBulkString(n.ID)
-	w.AppendMap(0)
+	withIP := ep != EndpointIP
+	withHost := ep != EndpointHostname && n.Hostname != ""
+	k := 0
+	if withIP {
+		k++
+	}
+	if withHost {
+		k++
+	}
+	w.AppendMap(k)
+	if withIP {
+		w.AppendBulkString("ip")
+		w.AppendBulkString(n.IP)
+	}
+	if withHost {
+		w.AppendBulkString("hostname")
+		w.AppendBulkString(n.Hostname)
+	}
 }
 
 // WriteSlots writes CLUSTER SLOTS: per run of slots with one master, in
@@ -249,16 +282,20 @@ func (v *View) WriteSlots(w *resp.Writer, l *Live) {
 		w.AppendArray(3 + len(reps))
 		w.AppendInt(int64(r.start))
 		w.AppendInt(int64(r.end))
-		v.writeSlotNode(w, r.n)
+		v.writeSlotNode(w, r.n, l.Endpoint)
 		for _, x := range reps {
-			v.writeSlotNode(w, x)
+			v.writeSlotNode(w, x, l.Endpoint)
 		}
 	}
 }
 
 func (v *View) writeShardNode(w *resp.Writer, n *NodeInfo, l *Live) {
 	off := v.Offset(n, l)
-	w.AppendMap(7)
+	if n.Hostname != "" {
+		w.AppendMap(8)
+	} else {
+		w.AppendMap(7)
+	}
 	w.AppendBulkString("id")
 	w.AppendBulkString(n.ID)
 	w.AppendBulkString("port")
@@ -266,7 +303,11 @@ func (v *View) writeShardNode(w *resp.Writer, n *NodeInfo, l *Live) {
 	w.AppendBulkString("ip")
 	w.AppendBulkString(n.IP)
 	w.AppendBulkString("endpoint")
-	w.AppendBulkString(n.IP)
+	w.AppendBulkString(n.PreferredEndpoint(l.Endpoint))
+	if n.Hostname != "" {
+		w.AppendBulkString("hostname")
+		w.AppendBulkString(n.Hostname)
+	}
 	w.AppendBulkString("role")
 	if n.Master {
 		w.AppendBulkString("master")

@@ -35,12 +35,52 @@ type NodeInfo struct {
 	MasterID   string // replicas: their master ("" if unknown)
 	Epoch      uint64 // own config epoch
 	NoFailover bool
-	Fail       bool // marked failed (by the failure detector)
-	PFail      bool // suspected by this node
+	Hostname   string // cluster-announce-hostname ("" = none)
+	Fail       bool   // marked failed (by the failure detector)
+	PFail      bool   // suspected by this node
 
 	Replicas []*NodeInfo // masters: replicas in id order
 	Slots    []fsm.SlotRange
 	NumSlots int
+}
+
+// Endpoint is cluster-preferred-endpoint-type: what clients are told to
+// connect to (CLUSTER SLOTS, CLUSTER SHARDS' endpoint, MOVED and ASK).
+type Endpoint uint8
+
+// The values of cluster-preferred-endpoint-type.
+const (
+	EndpointIP       Endpoint = iota // "ip" (the default)
+	EndpointHostname                 // "hostname"
+	EndpointUnknown                  // "unknown-endpoint"
+)
+
+// ParseEndpoint maps a cluster-preferred-endpoint-type value to an
+// Endpoint (EndpointIP for anything else).
+func ParseEndpoint(s string) Endpoint {
+	switch s {
+	case "hostname":
+		return EndpointHostname
+	case "unknown-endpoint":
+		return EndpointUnknown
+	}
+	return EndpointIP
+}
+
+// PreferredEndpoint is the endpoint clients are told for n, as Redis's
+// getPreferredEndpoint: the IP, the hostname ("?" when the node has
+// none), or "" for unknown-endpoint.
+func (n *NodeInfo) PreferredEndpoint(ep Endpoint) string {
+	switch ep {
+	case EndpointHostname:
+		if n.Hostname != "" {
+			return n.Hostname
+		}
+		return "?"
+	case EndpointUnknown:
+		return ""
+	}
+	return n.IP
 }
 
 // ShownEpoch is the epoch CLUSTER NODES shows: a replica shows its
@@ -69,6 +109,10 @@ type View struct {
 	Index        uint64 // the applied Raft index this view reflects
 	Assigned     int    // slots with an owner
 	Lone         bool   // Self knows no other node (Redis shows no IP then)
+	// MetaHostname is Self's hostname in the metadata. Self.Hostname is
+	// this node's own cluster-announce-hostname (Node.refresh), shown at
+	// once as Redis shows its own; the metadata follows (syncHostname).
+	MetaHostname string
 	gen          uint64 // the Node's member generation it was built from
 	marks        uint64 // the version of this node's pending marks it shows
 }
@@ -132,7 +176,7 @@ func BuildView(s *fsm.State, selfID string, self SelfAddrs) *View {
 	sort.Strings(ids)
 	mk := func(n *fsm.Node) *NodeInfo {
 		ni := &NodeInfo{ID: n.ID, Addr: n.Addr, AdminAddr: n.AdminAddr, Master: n.Role != fsm.RoleReplica,
-			MasterID: n.MasterID, Epoch: n.ConfigEpoch, Fail: n.Failed}
+			MasterID: n.MasterID, Epoch: n.ConfigEpoch, Fail: n.Failed, Hostname: n.Hostname}
 		ni.IP, ni.Port = splitHostPort(n.Addr)
 		_, ni.BusPort = splitHostPort(n.RaftAddr)
 		for _, f := range n.Flags {
@@ -154,6 +198,7 @@ func BuildView(s *fsm.State, selfID string, self SelfAddrs) *View {
 		sort.Slice(v.Nodes, func(i, j int) bool { return v.Nodes[i].ID < v.Nodes[j].ID })
 	}
 	v.Self = v.byID[selfID]
+	v.MetaHostname = v.Self.Hostname
 	for _, n := range v.Nodes {
 		if !n.Master {
 			if m := v.byID[n.MasterID]; m != nil {

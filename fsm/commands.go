@@ -56,22 +56,23 @@ type decoder func(body []byte) (Command, error)
 // apply. Adding a version means adding an entry that decodes the old body
 // into the current struct; removing one is a compatibility break.
 var decoders = map[string]map[int]decoder{
-	"noop":             {1: dec[Noop]},
-	"upsert-node":      {1: dec[UpsertNode]},
-	"remove-node":      {1: dec[RemoveNode]},
-	"add-slots":        {1: dec[AddSlots]},
-	"del-slots":        {1: dec[DelSlots]},
-	"set-slot":         {1: dec[SetSlot], 2: dec[SetSlot]},
-	"replicate":        {1: dec[Replicate]},
-	"bump-epoch":       {1: dec[BumpEpoch]},
-	"set-config-epoch": {1: dec[SetConfigEpoch]},
-	"set-node-flags":   {1: dec[SetNodeFlags]},
-	"monitor":          {1: dec[MonitorMaster]},
-	"unmonitor":        {1: dec[Unmonitor]},
-	"set-monitor":      {1: dec[SetMonitor]},
-	"start-failover":   {1: dec[StartFailover]},
-	"finish-failover":  {1: dec[FinishFailover]},
-	"mark-failed":      {1: dec[MarkFailed]},
+	"noop":              {1: dec[Noop]},
+	"upsert-node":       {1: dec[UpsertNode]},
+	"remove-node":       {1: dec[RemoveNode]},
+	"add-slots":         {1: dec[AddSlots]},
+	"del-slots":         {1: dec[DelSlots]},
+	"set-slot":          {1: dec[SetSlot], 2: dec[SetSlot]},
+	"replicate":         {1: dec[Replicate]},
+	"bump-epoch":        {1: dec[BumpEpoch]},
+	"set-config-epoch":  {1: dec[SetConfigEpoch]},
+	"set-node-flags":    {1: dec[SetNodeFlags]},
+	"set-node-hostname": {1: dec[SetNodeHostname]},
+	"monitor":           {1: dec[MonitorMaster]},
+	"unmonitor":         {1: dec[Unmonitor]},
+	"set-monitor":       {1: dec[SetMonitor]},
+	"start-failover":    {1: dec[StartFailover]},
+	"finish-failover":   {1: dec[FinishFailover]},
+	"mark-failed":       {1: dec[MarkFailed]},
 }
 
 func dec[T any, P interface {
@@ -272,6 +273,28 @@ func (c *SetNodeFlags) apply(s *State, idx uint64) (Result, error) {
 		return refuse(c, "unknown node %s", c.ID)
 	}
 	n.Flags = normFlags(c.Flags)
+	return Result{Index: idx}, nil
+}
+
+// SetNodeHostname sets a node's hostname (its cluster-announce-hostname;
+// "" = none). The node proposes it itself whenever its setting differs
+// from the metadata, as Redis's nodes gossip theirs.
+type SetNodeHostname struct {
+	ID       string `json:"id"`
+	Hostname string `json:"hostname"`
+}
+
+func (SetNodeHostname) Type() string { return "set-node-hostname" }
+func (SetNodeHostname) Version() int { return 1 }
+func (c *SetNodeHostname) apply(s *State, idx uint64) (Result, error) {
+	n, ok := s.Nodes[c.ID]
+	if !ok {
+		return refuse(c, "unknown node %s", c.ID)
+	}
+	if msg := CheckHostname(c.Hostname); msg != "" {
+		return refuse(c, "%s", msg)
+	}
+	n.Hostname = c.Hostname
 	return Result{Index: idx}, nil
 }
 

@@ -44,6 +44,7 @@ func script() []Command {
 		&BumpEpoch{NodeID: id(3)},
 		&SetConfigEpoch{NodeID: id(2), Epoch: 10},
 		&SetNodeFlags{ID: id(4), Flags: []string{"NoFailover", "nofailover", ""}},
+		&SetNodeHostname{ID: id(2), Hostname: "host-2.example.com"},
 		&MonitorMaster{Monitor: Monitor{Name: "mymaster", Addr: "127.0.0.1:6380", Quorum: 2}},
 		&MonitorMaster{Monitor: Monitor{Name: "mymaster", Addr: "127.0.0.1:6381", Quorum: 2}}, // refused: duplicate
 		&MonitorMaster{Monitor: Monitor{Name: "other", Addr: "127.0.0.1:6390", Quorum: 1}},

@@ -42,6 +42,9 @@ type Node struct {
 	// unreachable for the node timeout (mark-failed). It is cleared when
 	// the leader reaches the node again.
 	Failed bool `json:"failed,omitempty"`
+	// Hostname is the node's cluster-announce-hostname ("" = none), set by
+	// the node itself (set-node-hostname).
+	Hostname string `json:"hostname,omitempty"`
 }
 
 func (n *Node) clone() *Node {
@@ -245,6 +248,26 @@ func ValidNodeID(id string) bool {
 		}
 	}
 	return true
+}
+
+// MaxHostnameLen bounds a hostname as Redis's NET_HOST_STR_LEN does: a
+// hostname must be shorter.
+const MaxHostnameLen = 256
+
+// CheckHostname validates a cluster-announce-hostname as Redis does on
+// CONFIG SET (only the length and the character set): it returns Redis's
+// error text, or "" when h is acceptable. "" (no hostname) is acceptable.
+func CheckHostname(h string) string {
+	if len(h) >= MaxHostnameLen {
+		return "Hostnames must be less than 256 characters"
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return "Hostnames may only contain alphanumeric characters, hyphens or dots"
+		}
+	}
+	return ""
 }
 
 func normFlags(flags []string) []string {

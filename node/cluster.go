@@ -46,6 +46,7 @@ type clusterState struct {
 	requireFull        atomic.Bool
 	allowReadsWhenDown atomic.Bool
 	allowShardWhenDown atomic.Bool
+	endpoint           atomic.Uint32 // cluster.Endpoint: cluster-preferred-endpoint-type
 	asking             *Command
 	exists             func(key []byte) bool
 	// A manual failover's pause of this master's writes (under the lock).
@@ -139,6 +140,12 @@ func (s *Server) SetCluster(n *cluster.Node) {
 	cs.allowShardWhenDown.Store(true) // Redis's default, when the option is not registered
 	if config.Lookup("cluster-allow-pubsubshard-when-down") != nil {
 		_ = s.cfg.OnChange("cluster-allow-pubsubshard-when-down", func(v string) error { cs.allowShardWhenDown.Store(v == "yes"); return nil })
+	}
+	if config.Lookup("cluster-preferred-endpoint-type") != nil {
+		_ = s.cfg.OnChange("cluster-preferred-endpoint-type", func(v string) error {
+			cs.endpoint.Store(uint32(cluster.ParseEndpoint(v)))
+			return nil
+		})
 	}
 	cs.requireFull.Store(s.cfg.Bool("cluster-require-full-coverage"))
 	cs.allowReadsWhenDown.Store(s.cfg.Bool("cluster-allow-reads-when-down"))
@@ -248,6 +255,7 @@ func (s *Server) clusterAdmit(c *Client, cmd *Command, args [][]byte) bool {
 	q.AllowReadsWhenDown = cs.allowReadsWhenDown.Load()
 	q.AllowPubSubShardWhenDown = cs.allowShardWhenDown.Load()
 	q.Exists = cs.exists
+	q.Endpoint = cluster.Endpoint(cs.endpoint.Load())
 	msg := cs.node.View().Redirect(&q)
 	clear(keys)
 	if msg == "" {
@@ -298,7 +306,8 @@ func cmdCluster(c *Client, args [][]byte) {
 	}
 	var w resp.Writer
 	w.Proto = c.w.Proto
-	s.cl.node.Command(&w, args, cluster.Env{Local: clusterLocal{s}, RequireFull: s.cl.requireFull.Load()})
+	s.cl.node.Command(&w, args, cluster.Env{Local: clusterLocal{s}, RequireFull: s.cl.requireFull.Load(),
+		Endpoint: cluster.Endpoint(s.cl.endpoint.Load())})
 	c.appendHookReply(w.B)
 }
 
@@ -406,7 +415,7 @@ func (l clusterLocal) Reconfigured() {
 				if n == nil {
 					msg = cluster.ErrUnbound
 				} else {
-					msg = cluster.Moved(slot, n)
+					msg = cluster.Moved(slot, n, cluster.Endpoint(s.cl.endpoint.Load()))
 				}
 			}
 		}

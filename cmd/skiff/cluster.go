@@ -15,6 +15,7 @@ import (
 	"github.com/skiffdb/skiff/admin"
 	"github.com/skiffdb/skiff/cluster"
 	"github.com/skiffdb/skiff/config"
+	"github.com/skiffdb/skiff/fsm"
 	"github.com/skiffdb/skiff/node"
 	"github.com/skiffdb/skiff/raftgroup"
 )
@@ -59,7 +60,13 @@ func init() {
 		mut("cluster-announce-port", "0", 0, 65535),
 		mut("cluster-announce-bus-port", "0", 0, 65535),
 		mut("cluster-announce-tls-port", "0", 0, 65535),
-		config.Option{Name: "cluster-announce-hostname", Kind: config.KindString, Default: ""},
+		config.Option{Name: "cluster-announce-hostname", Kind: config.KindString, Default: "",
+			Parse: func(v string) (string, error) {
+				if msg := fsm.CheckHostname(v); msg != "" {
+					return "", errors.New(msg)
+				}
+				return v, nil
+			}},
 		config.Option{Name: "cluster-preferred-endpoint-type", Kind: config.KindEnum, Default: "ip", Enum: []string{"ip", "hostname", "unknown-endpoint"}},
 		config.Option{Name: "cluster-replica-no-failover", Kind: config.KindBool, Default: "no", Aliases: []string{"cluster-slave-no-failover"}},
 		mut("cluster-replica-validity-factor", "10", 0, 1<<31-1, "cluster-slave-validity-factor"),
@@ -248,6 +255,7 @@ func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error)
 		ConfigFile:     confFile,
 		NodeTimeout:    func() time.Duration { return ms(cfg, "cluster-node-timeout") },
 		NoFailover:     func() bool { return cfg.Bool("cluster-replica-no-failover") },
+		Hostname:       func() string { return cfg.String("cluster-announce-hostname") },
 		ValidityFactor: func() int { return int(cfg.Int("cluster-replica-validity-factor")) },
 		ReplPingPeriod: func() time.Duration {
 			return time.Duration(cfg.Int("repl-ping-replica-period")) * time.Second
@@ -264,6 +272,7 @@ func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error)
 	if err != nil {
 		return nil, err
 	}
+	_ = cfg.OnChange("cluster-announce-hostname", func(string) error { n.HostnameChanged(); return nil })
 	for _, h := range raftGroupHooks {
 		if err := h(n.Group(), log); err != nil {
 			_ = n.Close()
