@@ -39,6 +39,7 @@ type pendingMark struct {
 	c     *fsm.SetSlot
 	index uint64 // its entry, once committed
 	gen   uint64 // the member generation it was committed in
+	tries int    // proposals that failed without a refusal
 }
 
 // setMark applies a mark to this node's view now and queues its proposal.
@@ -97,10 +98,32 @@ func (n *Node) markWorker() {
 			n.log.Debug("CLUSTER SETSLOT: the metadata refused a mark", "slot", p.c.Slot, "mode", p.c.Mode, "error", err)
 		} else if err != nil {
 			n.log.Warn("CLUSTER SETSLOT: the mark did not reach the cluster metadata", "slot", p.c.Slot, "mode", p.c.Mode, "error", err)
+			// The mark is this node's own state (as in Redis) and a
+			// migration in progress relies on it (RESTORE-ASKING on the
+			// importing node): it stays on the view and is proposed
+			// again, a few times, rather than vanishing on a timeout.
+			n.marksMu.Lock()
+			retry := p.tries < 5 && m.pending[p.c.Slot] == p && !n.stopped()
+			if retry {
+				p.tries++
+				m.queue = append([]*pendingMark{p}, m.queue...)
+			}
+			n.marksMu.Unlock()
+			if retry {
+				select {
+				case <-n.stop:
+				case <-time.After(100 * time.Millisecond):
+				}
+				continue
+			}
 		}
+		// A committed mark stays on the view until a view is built from
+		// a state that holds it (overlayMarks drops it then): dropping it
+		// here would race with a rebuild from an older state, which would
+		// then publish a view without the mark (an importing node
+		// answering MOVED to RESTORE-ASKING in the middle of a migration).
 		n.marksMu.Lock()
-		done := err != nil || g.FSM().AppliedIndex() >= res.Index
-		if done {
+		if err != nil {
 			if m.pending[p.c.Slot] == p {
 				delete(m.pending, p.c.Slot)
 				m.version++
@@ -108,8 +131,9 @@ func (n *Node) markWorker() {
 		} else {
 			p.index, p.gen = res.Index, gen
 		}
+		applied := err != nil || g.FSM().AppliedIndex() >= res.Index
 		n.marksMu.Unlock()
-		if done {
+		if applied {
 			n.refresh()
 		}
 	}

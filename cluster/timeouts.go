@@ -6,7 +6,9 @@ package cluster
 // raft-leader-lease-timeout is given, the Raft timeouts of a cluster
 // node's member that joins a group (CLUSTER MEET, --join) are derived
 // from cluster-node-timeout: heartbeat and election timeout a fifth of it
-// (at least 200 ms, Skiff's measured default, at most 3 s), the leader
+// (at least 200 ms, Skiff's measured default, at most 1 s, so that a
+// lost leader is replaced within a few seconds even with the default
+// 15 s node timeout), the leader
 // lease half of that. Redis promises nothing faster than
 // cluster-node-timeout (a failure is noticed after it), and a lost Raft
 // leader is replaced within about two heartbeat timeouts, so the metadata
@@ -29,7 +31,7 @@ import (
 
 const (
 	minAutoRaftTimeout = 200 * time.Millisecond
-	maxAutoRaftTimeout = 3 * time.Second
+	maxAutoRaftTimeout = time.Second
 )
 
 // autoRaftTimeout is the heartbeat (and election) timeout for a node

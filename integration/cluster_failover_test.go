@@ -189,17 +189,18 @@ func masterOfSlot(ctx context.Context, addr string, slot int) (string, error) {
 // On an error it reloads the client's view of the cluster (go-redis does
 // not after a connection error) and goes on.
 type clusterWriter struct {
-	cc       *redis.ClusterClient
-	keys     []string
-	mu       sync.Mutex
-	acked    map[string]int64
-	ackedAt  map[string]time.Time
-	errs     map[string]int // per key
-	firstErr map[string]error
-	stop     chan struct{}
-	done     chan struct{}
-	writes   atomic.Int64
-	seq      atomic.Int64 // the last value handed out
+	cc        *redis.ClusterClient
+	keys      []string
+	mu        sync.Mutex
+	acked     map[string]int64
+	ackedAt   map[string]time.Time
+	ackedSent map[string]time.Time // when the acknowledged write was sent
+	errs      map[string]int       // per key
+	firstErr  map[string]error
+	stop      chan struct{}
+	done      chan struct{}
+	writes    atomic.Int64
+	seq       atomic.Int64 // the last value handed out
 }
 
 // newClusterWriter starts one writer goroutine per group of keys (one
@@ -209,13 +210,14 @@ func newClusterWriter(addrs []string, groups ...[]string) *clusterWriter {
 	w := &clusterWriter{
 		// One dial attempt per try (go-redis's default is 5, 100 ms apart):
 		// a client that wants to notice a dead master quickly.
-		cc:       redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, DialerRetries: 1}),
-		acked:    map[string]int64{},
-		ackedAt:  map[string]time.Time{},
-		errs:     map[string]int{},
-		firstErr: map[string]error{},
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
+		cc:        redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, DialerRetries: 1}),
+		acked:     map[string]int64{},
+		ackedAt:   map[string]time.Time{},
+		ackedSent: map[string]time.Time{},
+		errs:      map[string]int{},
+		firstErr:  map[string]error{},
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
 	}
 	var wg sync.WaitGroup
 	for _, g := range groups {
@@ -246,14 +248,18 @@ func (w *clusterWriter) run(keys []string) {
 		}
 		k := keys[i%len(keys)]
 		val := w.seq.Add(1)
+		sent := time.Now()
 		cctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 		err := w.cc.Set(cctx, k, val, 0).Err()
 		cancel()
-		now := time.Now()
 		w.mu.Lock()
 		if err == nil {
 			w.acked[k] = val
-			w.ackedAt[k] = now
+			w.ackedAt[k] = time.Now()
+			// A write acknowledged just after the kill may have been
+			// served by the dead master before it: waitAck looks at
+			// writes sent after the kill.
+			w.ackedSent[k] = sent
 		} else {
 			w.errs[k]++
 			if w.firstErr[k] == nil {
@@ -302,7 +308,7 @@ func (w *clusterWriter) waitAck(keys []string, after time.Time, timeout time.Dur
 		w.mu.Lock()
 		var first time.Time
 		for _, k := range keys {
-			if at := w.ackedAt[k]; at.After(after) && (first.IsZero() || at.Before(first)) {
+			if at := w.ackedAt[k]; w.ackedSent[k].After(after) && (first.IsZero() || at.Before(first)) {
 				first = at
 			}
 		}
