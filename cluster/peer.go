@@ -3,7 +3,6 @@ package cluster
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -152,13 +151,6 @@ func (n *Node) poll(p *peer) {
 		// A node that answers with another id (it was reset, or another
 		// process took the port) is not the peer.
 		p.st.Reachable = false
-		var re replyError
-		if errors.As(err, &re) && strings.HasPrefix(string(re), "LOADING") {
-			// It answers, but is loading a dataset: no usable offset
-			// (Redis's loading replica reports 0 and is hidden).
-			p.reach.Answered(now)
-			p.st.Offset = 0
-		}
 		return
 	}
 	n.stats.pongRecv.Add(1)

@@ -506,11 +506,7 @@ func (l clusterLocal) Freeze(until time.Time) {
 
 func (l clusterLocal) ReplOffset() int64 {
 	r := &l.s.repl
-	// A replica with nothing to offer, or in the middle of a full sync
-	// (its old data is being replaced), reports 0, as Redis's
-	// replicationGetSlaveOffset does: other nodes then hide it from
-	// CLUSTER SLOTS/SHARDS and the failure detector does not prefer it.
-	if r.masterHost != "" && r.master == nil && (!r.hasHistory || r.state == linkTransfer) {
+	if r.masterHost != "" && r.master == nil && !r.hasHistory {
 		return 0
 	}
 	return r.offset
