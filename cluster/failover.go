@@ -81,7 +81,7 @@ func (n *Node) judge(v *View, x *NodeInfo) {
 			n.decide(&fsm.MarkFailed{ID: x.ID, Failed: false, DecidedBy: n.myID()}, "the node is reachable again: FAIL cleared")
 		case x.Master && x.NumSlots > 0:
 			// Failed earlier with no usable replica; one may be usable now.
-			if c, ok := n.pickReplica(x); ok {
+			if c, ok := n.pickReplica(x, false); ok {
 				n.decide(&fsm.MarkFailed{ID: x.ID, Failed: true, Candidate: c, DecidedBy: n.myID()}, "failover of a failed master")
 			}
 		}
@@ -98,7 +98,7 @@ func (n *Node) judge(v *View, x *NodeInfo) {
 	cmd := &fsm.MarkFailed{ID: x.ID, Failed: true, DecidedBy: n.myID()}
 	why := "marking the node as failing (a majority of voters can't reach it)"
 	if x.Master && x.NumSlots > 0 {
-		if c, ok := n.pickReplica(x); ok {
+		if c, ok := n.pickReplica(x, true); ok {
 			cmd.Candidate = c
 			why = "failover: the master is failing, promoting its replica " + c
 		} else {
@@ -177,8 +177,9 @@ func (n *Node) pfailOpinion(id string) int64 {
 // pickReplica chooses the replica of master m to promote: the ones that
 // are reachable and call themselves eligible, by replication offset, then
 // id. Their state is asked afresh, so that the offsets compared are the
-// ones they have now that the master is gone.
-func (n *Node) pickReplica(m *NodeInfo) (string, bool) {
+// ones they have now that the master is gone. warn logs when none can be
+// promoted (at the verdict; not at every retry while the shard is down).
+func (n *Node) pickReplica(m *NodeInfo, warn bool) (string, bool) {
 	var cands []sentinel.Candidate
 	ctx, cancel := context.WithTimeout(context.Background(), n.pollTimeout())
 	defer cancel()
@@ -217,7 +218,7 @@ func (n *Node) pickReplica(m *NodeInfo) (string, bool) {
 		}
 	}
 	c, ok := sentinel.PickCandidate(cands)
-	if !ok && len(cands) > 0 {
+	if !ok && warn && len(cands) > 0 {
 		n.log.Warn("failure detector: no replica of the failing master can be promoted", "master", m.ID, "replicas", len(m.Replicas))
 	}
 	return c.ID, ok
