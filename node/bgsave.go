@@ -423,9 +423,20 @@ func (s *Server) shutdownPersist(save, nosave, force bool) error {
 		s.p.exited = true
 		return nil
 	}
-	if s.p.job != nil {
+	if j := s.p.job; j != nil {
 		s.log.Warn("there is a child saving an .rdb; killing it")
 		s.abortSaveJob()
+		// Wait for the writer to remove its temporary file, as Redis
+		// waits for the killed child: nothing may touch dir after the
+		// server has stopped. Bounded, since a save delay can hold the
+		// writer between two checks of the abort.
+		s.mu.Unlock()
+		select {
+		case <-j.done:
+		case <-time.After(5 * time.Second):
+			s.log.Warn("the aborted background save did not stop within 5s")
+		}
+		s.mu.Lock()
 	}
 	if s.ld.active {
 		// As Redis: a half-loaded dataset must never overwrite the file.
