@@ -1,0 +1,280 @@
+package script
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+
+	"github.com/skiffdb/skiff/internal/resp"
+)
+
+// OpenLibs opens the libraries Redis bundles (cjson, cmsgpack, bit,
+// struct) in a new state; set by the package that implements them so
+// that this one does not depend on it.
+var OpenLibs func(L *lua.LState)
+
+// Script is one cached EVAL script.
+type Script struct {
+	SHA   string
+	Body  []byte
+	Flags Flags
+	fn    *lua.LFunction
+}
+
+// Eval is the Lua state of EVAL scripts and its script cache (Redis's
+// lctx). Not safe for concurrent use: the node runs scripts under its
+// data lock.
+type Eval struct {
+	sb      *sandbox
+	log     Logger
+	scripts map[string]*Script
+	// bodyBytes is the size of the cached bodies (used_memory_scripts_eval).
+	bodyBytes int64
+	handler   *lua.LFunction
+}
+
+// NewEval creates the EVAL state.
+func NewEval(log Logger) *Eval {
+	sb := newSandbox(OpenLibs)
+	api := registerAPI(sb.L, log)
+	L := sb.L
+	api.RawSetString("replicate_commands", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LTrue) // always on since 7.0
+		return 1
+	}))
+	api.RawSetString("breakpoint", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LFalse) // no debugging session
+		return 1
+	}))
+	api.RawSetString("debug", L.NewFunction(func(L *lua.LState) int { return 0 }))
+	sb.globals.RawSetString("redis", api)
+	sb.lock()
+	e := &Eval{sb: sb, log: log, scripts: map[string]*Script{}}
+	e.handler = L.NewFunction(errorHandler)
+	return e
+}
+
+// SHA1Hex is the script's name in the cache.
+func SHA1Hex(body []byte) string {
+	sum := sha1.Sum(body)
+	return hex.EncodeToString(sum[:])
+}
+
+// Lookup finds a cached script by sha (any case).
+func (e *Eval) Lookup(sha string) *Script {
+	if len(sha) != 40 {
+		return nil
+	}
+	return e.scripts[strings.ToLower(sha)]
+}
+
+// Len is the number of cached scripts.
+func (e *Eval) Len() int { return len(e.scripts) }
+
+// BodyBytes is the memory the cached bodies take.
+func (e *Eval) BodyBytes() int64 { return e.bodyBytes }
+
+// Load compiles body and caches it (SCRIPT LOAD, the first EVAL). The
+// error is the reply text, e.g. "Error compiling script (new function):
+// user_script:1: ...".
+func (e *Eval) Load(body []byte) (*Script, error) {
+	sha := SHA1Hex(body)
+	if s := e.scripts[sha]; s != nil {
+		return s, nil
+	}
+	flags, n, err := ParseShebang(body)
+	if err != nil {
+		return nil, err
+	}
+	// The shebang is blanked, its newline kept: line numbers stay.
+	src := body[n:]
+	fn, err := compile(e.sb.L, src, "user_script")
+	if err != nil {
+		return nil, fmt.Errorf("Error compiling script (new function): %s", err)
+	}
+	fn.Env = e.sb.env
+	s := &Script{SHA: sha, Body: bytes.Clone(body), Flags: flags, fn: fn}
+	e.scripts[sha] = s
+	e.bodyBytes += int64(len(body)) + 40
+	return s, nil
+}
+
+// compile parses and compiles src as a chunk named name.
+func compile(L *lua.LState, src []byte, name string) (*lua.LFunction, error) {
+	chunk, err := parse.Parse(bytes.NewReader(src), name)
+	if err != nil {
+		return nil, fmt.Errorf("%s", compileError(err, name))
+	}
+	proto, err := lua.Compile(chunk, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s", compileError(err, name))
+	}
+	return L.NewFunctionFromProto(proto), nil
+}
+
+// compileError words a gopher-lua parse error like Lua 5.1's
+// "name:line: message near 'token'" where it can.
+func compileError(err error, name string) string {
+	msg := strings.TrimSpace(err.Error())
+	// gopher-lua: "name line:3(column:5) near 'x':   syntax error" or
+	// "name at EOF:   syntax error".
+	if rest, ok := strings.CutPrefix(msg, name+" line:"); ok {
+		line := rest
+		if i := strings.IndexByte(rest, '('); i >= 0 {
+			line = rest[:i]
+		}
+		near := ""
+		if i := strings.Index(rest, "near '"); i >= 0 {
+			near = rest[i:]
+			if j := strings.Index(near, "':"); j >= 0 {
+				near = near[:j+1]
+			}
+		}
+		what := "syntax error"
+		if i := strings.LastIndex(rest, ":"); i >= 0 {
+			what = strings.TrimSpace(rest[i+1:])
+		}
+		if near != "" {
+			return fmt.Sprintf("%s:%s: %s %s", name, line, what, near)
+		}
+		return fmt.Sprintf("%s:%s: %s", name, line, what)
+	}
+	if rest, ok := strings.CutPrefix(msg, name+" at EOF:"); ok {
+		return fmt.Sprintf("%s:1: %s near '<eof>'", name, strings.TrimSpace(rest))
+	}
+	return msg
+}
+
+// Flush empties the cache and starts a new state (SCRIPT FLUSH).
+func (e *Eval) Flush() {
+	e.sb.L.Close()
+	*e = *NewEval(e.log)
+}
+
+// Close releases the state.
+func (e *Eval) Close() { e.sb.L.Close() }
+
+// Exec runs a cached script with KEYS and ARGV and writes its reply to
+// w in w's protocol. It reports whether the reply is an error, and the
+// error's text.
+func (e *Eval) Exec(s *Script, run *Run, keys, args [][]byte, w *resp.Writer) (errMsg string) {
+	L := e.sb.L
+	g := e.sb.globals
+	g.RawSetString("KEYS", stringArray(L, keys))
+	g.RawSetString("ARGV", stringArray(L, args))
+	return execFunction(L, s.fn, nil, run, w)
+}
+
+func stringArray(L *lua.LState, items [][]byte) *lua.LTable {
+	t := L.CreateTable(len(items), 0)
+	for i, it := range items {
+		t.RawSetInt(i+1, lua.LString(it))
+	}
+	return t
+}
+
+// execFunction calls fn(args...) for run, converts its result into w and
+// returns the error text when the reply is an error.
+func execFunction(L *lua.LState, fn *lua.LFunction, fnArgs []lua.LValue, run *Run, w *resp.Writer) string {
+	setRun(L, run)
+	L.SetContext(run.ctx)
+	defer func() {
+		L.RemoveContext()
+		setRun(L, nil)
+		run.cancel()
+	}()
+	L.Push(fn)
+	for _, a := range fnArgs {
+		L.Push(a)
+	}
+	err := L.PCall(len(fnArgs), 1, L.NewFunction(errorHandler))
+	if err != nil {
+		var obj lua.LValue = lua.LString(err.Error())
+		if ae, ok := err.(*lua.ApiError); ok && ae.Object != nil {
+			obj = ae.Object
+		}
+		msg := errorReply(run, obj)
+		w.AppendError(msg)
+		return msg
+	}
+	ret := L.Get(-1)
+	L.Pop(1)
+	return writeReply(w, ret, run.Resp, 0)
+}
+
+// errorHandler is Redis's __redis__err__handler: a string error becomes
+// {err="ERR <msg>"}, and the table gets the source and line of the Lua
+// code running when the error was raised.
+func errorHandler(L *lua.LState) int {
+	obj := L.Get(1)
+	t, ok := obj.(*lua.LTable)
+	if !ok {
+		t = L.CreateTable(0, 3)
+		t.RawSetString("err", lua.LString("ERR "+lua.LVAsString(obj)))
+		if obj.Type() != lua.LTString && obj.Type() != lua.LTNumber {
+			t.RawSetString("err", lua.LString("ERR "+obj.String()))
+		}
+	}
+	if r := currentRun(L); r != nil && r.Killed() {
+		t = L.CreateTable(0, 3)
+		t.RawSetString("err", lua.LString(killedMessage(r)))
+	}
+	for lvl := 1; lvl < 1000; lvl++ {
+		d, ok := L.GetStack(lvl)
+		if !ok {
+			break
+		}
+		if _, err := L.GetInfo("Sl", d, nil); err != nil {
+			break
+		}
+		if d.What == "G" {
+			continue
+		}
+		t.RawSetString("source", lua.LString("@"+d.Source))
+		t.RawSetString("line", lua.LString(fmt.Sprint(d.CurrentLine)))
+		break
+	}
+	L.Push(t)
+	return 1
+}
+
+func killedMessage(r *Run) string {
+	if r.Eval {
+		return "ERR Script killed by user with SCRIPT KILL..."
+	}
+	return "ERR Script killed by user with FUNCTION KILL..."
+}
+
+// errorReply formats a script's error as Redis's reply: the err text,
+// then " script: <name>, on <source>:<line>." when known.
+func errorReply(run *Run, obj lua.LValue) string {
+	t, ok := obj.(*lua.LTable)
+	if !ok {
+		msg := "execution failure"
+		if obj.Type() == lua.LTString || obj.Type() == lua.LTNumber {
+			msg = lua.LVAsString(obj)
+		}
+		if run.Killed() {
+			return killedMessage(run)
+		}
+		if len(msg) > 100 {
+			msg = msg[:100]
+		}
+		return fmt.Sprintf("ERR Error running script %s, %s", run.Name, msg)
+	}
+	msg := "ERR execution failure"
+	if s, ok := t.RawGetString("err").(lua.LString); ok {
+		msg = string(s)
+	}
+	src, sok := t.RawGetString("source").(lua.LString)
+	line, lok := t.RawGetString("line").(lua.LString)
+	if sok && lok {
+		msg += fmt.Sprintf(" script: %s, on %s:%s.", run.Name, src, line)
+	}
+	return msg
+}

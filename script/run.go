@@ -1,0 +1,98 @@
+package script
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Caller executes the commands of a running script. The node package
+// implements it with its script client.
+type Caller interface {
+	// Call runs one command for the script. reply is the command's RESP
+	// reply in protocol resp; refusal, when set, is why the script layer
+	// refused the command before running it (Redis's text, e.g. "Unknown
+	// Redis command called from script" or "-NOSCRIPT ...").
+	Call(args [][]byte, resp int) (reply []byte, refusal string)
+	// ACLCheck reports whether the caller's user may run args (known is
+	// false for an unknown command).
+	ACLCheck(args [][]byte) (allowed, known bool)
+}
+
+// Propagation flags of redis.set_repl (Redis's PROPAGATE_AOF/REPL).
+const (
+	ReplNone    = 0
+	ReplAOF     = 1
+	ReplReplica = 2
+	ReplAll     = ReplAOF | ReplReplica
+)
+
+// Run is one execution of a script or function.
+type Run struct {
+	Caller Caller
+	// Name is the script's sha (EVAL) or the function's name (FCALL).
+	Name string
+	// Eval is set for EVAL scripts, unset for functions.
+	Eval bool
+	// Resp is the protocol of the replies redis.call returns: 2 until the
+	// script calls redis.setresp.
+	Resp int
+	// Repl is what redis.set_repl allows to propagate (ReplAll at start).
+	Repl int
+	// Start is when the run began (monotonic).
+	Start time.Time
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	killed atomic.Bool
+	// WriteDirty is set once the script has run a write command: from
+	// then on SCRIPT KILL refuses to stop it (the node sets it).
+	WriteDirty atomic.Bool
+}
+
+// NewRun prepares a run for caller.
+func NewRun(caller Caller, name string, eval bool) *Run {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Run{Caller: caller, Name: name, Eval: eval, Resp: 2, Repl: ReplAll, Start: time.Now(), ctx: ctx, cancel: cancel}
+}
+
+// Kill stops the script at its next Lua instruction (SCRIPT KILL,
+// FUNCTION KILL, SHUTDOWN NOSAVE). Safe from any goroutine.
+func (r *Run) Kill() {
+	r.killed.Store(true)
+	r.cancel()
+}
+
+// Killed reports whether Kill was called.
+func (r *Run) Killed() bool { return r.killed.Load() }
+
+// runKey is where the running Run is kept in a state's registry.
+const runKey = "__skiff_run"
+
+type runHolder struct{ run *Run }
+
+// currentRun returns the run of the script executing on L, nil outside
+// one (while a library loads, for instance).
+func currentRun(L *lua.LState) *Run {
+	ud, ok := L.G.Registry.RawGetString(runKey).(*lua.LUserData)
+	if !ok {
+		return nil
+	}
+	h, _ := ud.Value.(*runHolder)
+	if h == nil {
+		return nil
+	}
+	return h.run
+}
+
+func setRun(L *lua.LState, r *Run) {
+	ud, ok := L.G.Registry.RawGetString(runKey).(*lua.LUserData)
+	if !ok {
+		ud = L.NewUserData()
+		ud.Value = &runHolder{}
+		L.G.Registry.RawSetString(runKey, ud)
+	}
+	ud.Value.(*runHolder).run = r
+}
