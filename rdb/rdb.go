@@ -6,8 +6,9 @@
 // as intsets or plain sets; hashes plain; sorted sets as zset_2), so that
 // redis-server and redis-check-rdb accept them. The reader accepts
 // everything Redis 7.0.15 writes plus the older encodings (ziplists,
-// zipmaps, quicklists of ziplists), and refuses modules, functions and
-// streams with an error, since Skiff has no such values.
+// zipmaps, quicklists of ziplists) and function libraries (handed to
+// Hooks.Function, and written by Writer.Function), and refuses modules
+// and streams with an error, since Skiff has no such values.
 //
 // The reader is meant for hostile input: every length is checked against
 // the bytes actually present before memory is committed to it, and every

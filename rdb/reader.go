@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -214,6 +215,11 @@ type Hooks struct {
 	// the number of input bytes consumed so far. An error stops the load
 	// and is returned as it is.
 	Entry func(offset int64) error
+	// Function is called with the code of every function library (the
+	// FUNCTION2 opcode, or the release candidates' FUNCTION turned into
+	// the same code). An error stops the load and is returned as it is.
+	// When nil, a file holding a library is refused.
+	Function func(code []byte) error
 }
 
 // LoadHooks is LoadLimits with progress hooks.
@@ -302,7 +308,20 @@ func LoadHooks(r io.Reader, lim Limits, h Hooks, fn func(db int, key string, obj
 		case opModuleAux:
 			return aux, &Error{Offset: opOff, Msg: "the file holds module data, which Skiff cannot load"}
 		case opFunction, opFunction2:
-			return aux, &Error{Offset: opOff, Msg: "the file holds a function library, which Skiff cannot load (no scripting)"}
+			if h.Function == nil {
+				return aux, &Error{Offset: opOff, Msg: "the file holds a function library, which this reader does not take"}
+			}
+			code, err := s.readFunction(op)
+			if err != nil {
+				var fe *funcError
+				if errors.As(err, &fe) {
+					return aux, &Error{Offset: opOff, Msg: fmt.Sprintf("%s (%v)", fe.msg, fe.cause)}
+				}
+				return aux, err
+			}
+			if err := h.Function(code); err != nil {
+				return aux, err
+			}
 		default:
 			key, err := s.strString("key")
 			if err != nil {
