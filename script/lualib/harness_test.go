@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,13 +22,19 @@ import (
 // even though table iteration orders differ.
 const luaPrelude = `
 local function esc(s)
-  local out = {}
-  for i = 1, #s do
-    local b = s:byte(i)
-    if b >= 32 and b < 127 and b ~= 92 then out[#out+1] = string.char(b)
-    else out[#out+1] = string.format('\\x%02x', b) end
+  -- built in small pieces: huge tables would make gopher-lua's table.concat
+  -- grow its registry slot by slot
+  local chunks = {}
+  for base = 1, #s, 256 do
+    local out = {}
+    for i = base, math.min(base + 255, #s) do
+      local b = s:byte(i)
+      if b >= 32 and b < 127 and b ~= 92 then out[#out+1] = string.char(b)
+      else out[#out+1] = string.format('\\x%02x', b) end
+    end
+    chunks[#chunks+1] = table.concat(out)
   end
-  return table.concat(out)
+  return table.concat(chunks)
 end
 local ser
 ser = function(v)
@@ -73,7 +80,7 @@ func wrapCase(body string) string {
 func runGo(script string) (string, error) {
 	// Deep results (thousands of values or nesting levels, which Redis's C
 	// Lua allows) need more room than gopher-lua's defaults.
-	L := lua.NewState(lua.Options{CallStackSize: 20000, RegistrySize: 1024 * 20, RegistryMaxSize: 1024 * 200})
+	L := lua.NewState(lua.Options{CallStackSize: 20000, RegistrySize: 1024 * 20, RegistryMaxSize: 1024 * 1024, RegistryGrowStep: 4096})
 	defer L.Close()
 	Open(L)
 	// Redis names its chunk user_script; error positions then read alike.
@@ -107,6 +114,8 @@ func startRedis(t *testing.T) *redis.Client {
 	cmd := exec.Command(redisServerPath, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir,
 		"--lua-time-limit", "60000")
+	// Kill the server with the test binary even if it dies without cleanup.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Stdout = nil
 	cmd.Stderr = nil
 	if err := cmd.Start(); err != nil {

@@ -120,6 +120,18 @@ func structPack(L *lua.LState) int {
 	f := newFmtReader(checkLString(L, 1))
 	h := structHeader{little: true, align: 1}
 	arg := 2
+	nargs := L.GetTop()
+	// The C code pushes a nil marker above the arguments, so the first
+	// missing argument reads as nil and later ones as "no value".
+	missing := func(n int, want string) {
+		if n > nargs {
+			got := "no value"
+			if n == nargs+1 {
+				got = "nil"
+			}
+			argError(L, n, fmt.Sprintf("%s expected, got %s", want, got))
+		}
+	}
 	var out []byte
 	for f.more() {
 		opt := f.next()
@@ -130,6 +142,7 @@ func structPack(L *lua.LState) int {
 		}
 		switch opt {
 		case 'b', 'B', 'h', 'H', 'l', 'L', 'T', 'i', 'I':
+			missing(arg, "number")
 			n := checkNumber(L, arg)
 			arg++
 			v := cUint64(n)
@@ -151,14 +164,17 @@ func structPack(L *lua.LState) int {
 		case 'x':
 			out = append(out, 0)
 		case 'f':
+			missing(arg, "number")
 			bits := math.Float32bits(float32(checkNumber(L, arg)))
 			arg++
 			out = appendUint(out, uint64(bits), 4, h.little)
 		case 'd':
+			missing(arg, "number")
 			bits := math.Float64bits(checkNumber(L, arg))
 			arg++
 			out = appendUint(out, bits, 8, h.little)
 		case 'c', 's':
+			missing(arg, "string")
 			s := checkLString(L, arg)
 			arg++
 			if size == 0 {
