@@ -265,7 +265,7 @@ func (s *Server) defaultAuthenticated() bool {
 // aclCheck runs the ACL check of a command line for a user without every
 // permission; it replies and logs when the command is refused.
 func (s *Server) aclCheck(c *Client, cmd *Command, args [][]byte) bool {
-	ac := s.acl.byCmd[cmd]
+	ac := s.acl.byCmd[cmd.base()]
 	if ac == nil {
 		return true
 	}

@@ -83,6 +83,10 @@ type Client struct {
 	// sentinel_mode.go); nil when tracking is off.
 	trk *trackingState
 
+	// unregistered is set while a connection accepted during a busy
+	// script is not in the client table yet (busy.go).
+	unregistered bool
+
 	scratch [32]byte
 }
 
@@ -115,18 +119,18 @@ func (s *Server) newClient(conn net.Conn) *Client {
 // under the data lock, write the replies, repeat.
 func (s *Server) serveConn(conn net.Conn) {
 	c := s.newClient(conn)
-	s.mu.Lock()
-	if int64(len(s.clients)) >= s.maxClients.Load() {
-		s.stats.RejectedConns++
+	if s.lockForConnect() {
+		ok := s.registerClient(c)
 		s.mu.Unlock()
-		conn.Write([]byte("-ERR max number of clients reached\r\n"))
-		conn.Close()
-		return
+		if !ok {
+			return
+		}
+	} else {
+		// A busy script holds the lock (busy.go): the client is served
+		// -BUSY now and registered at its first batch under the lock.
+		c.unregistered = true
+		c.authed = s.defaultAuthenticated()
 	}
-	s.clients[c.id] = c
-	s.stats.TotalConnections++
-	c.authed = s.defaultAuthenticated()
-	s.mu.Unlock()
 	if tc, ok := conn.(*net.TCPConn); ok {
 		if ka := s.cfg.Int("tcp-keepalive"); ka > 0 {
 			tc.SetKeepAlive(true)
@@ -157,7 +161,20 @@ func (s *Server) serveConn(conn net.Conn) {
 			return
 		}
 		s.stats.NetInputBytes.Add(int64(c.p.Buffered() - before))
-		s.mu.Lock()
+		if !s.lockForBatch(c) {
+			// A busy script holds the lock: the batch was answered
+			// without it (busy.go).
+			if len(c.w.B) > 0 {
+				if err := c.flush(); err != nil {
+					return
+				}
+			}
+			continue
+		}
+		if !c.registerLate() {
+			s.mu.Unlock()
+			return
+		}
 		c.processInput()
 		for c.flags&clientBlocked != 0 {
 			if !c.waitUnblocked() {
@@ -228,6 +245,21 @@ func (c *Client) flush() error {
 	return err
 }
 
+// registerClient adds a new connection to the client table, or refuses
+// it (maxclients) and closes it. Called under the lock.
+func (s *Server) registerClient(c *Client) bool {
+	if int64(len(s.clients)) >= s.maxClients.Load() {
+		s.stats.RejectedConns++
+		c.conn.Write([]byte("-ERR max number of clients reached\r\n"))
+		c.conn.Close()
+		return false
+	}
+	s.clients[c.id] = c
+	s.stats.TotalConnections++
+	c.authed = s.defaultAuthenticated()
+	return true
+}
+
 func (s *Server) removeClient(c *Client) {
 	s.mu.Lock()
 	q := s.freeClientExt(c)
@@ -278,6 +310,13 @@ func (s *Server) call(c *Client, args [][]byte) {
 		c.replyError(errNoAuth)
 		return
 	}
+	if cmd.flagsFor != nil {
+		if f := cmd.flagsFor(s, args); f != cmd.flags {
+			cp := *cmd
+			cp.flags, cp.orig = f, cmd
+			cmd = &cp
+		}
+	}
 	// ACL: one flag for a user with every permission (acl.go).
 	if u := c.user; u != nil && !u.AllPermissions() && c.flags&clientMaster == 0 && !s.aclCheck(c, cmd, args) {
 		return
@@ -296,6 +335,13 @@ func (s *Server) call(c *Client, args [][]byte) {
 	if (c.flags&(clientMulti|clientPubSub) != 0 || s.x.gated) && !s.admit(c, cmd, args) {
 		return // queued in MULTI, or refused (multi.go)
 	}
+	s.execute(c, cmd, args)
+}
+
+// execute runs a command that passed call's checks (or a script's,
+// script_run.go): the handler, then stats, slowlog, monitors and
+// propagation.
+func (s *Server) execute(c *Client, cmd *Command, args [][]byte) {
 	c.cmd = cmd
 	c.argv = args
 	c.propagateArgv = nil
@@ -335,7 +381,7 @@ func (s *Server) call(c *Client, args [][]byte) {
 	}
 	s.stats.TotalCommands++
 	c.lastCmd = cmd.FullName()
-	if s.dirty != dirty && cmd.Has(FlagWrite|FlagMayReplicate) {
+	if s.dirty != dirty && cmd.Has(FlagWrite|FlagMayReplicate) && !cmd.Has(FlagNoPropagate) {
 		pa := c.propagateArgv
 		if pa == nil {
 			pa = args

@@ -176,7 +176,7 @@ func (cs *clusterState) classify(cmd *Command) {
 
 // appendKeys appends the keys of one command line.
 func (cs *clusterState) appendKeys(dst [][]byte, cmd *Command, args [][]byte) [][]byte {
-	switch cs.keyMode[cmd] {
+	switch cs.keyMode[cmd.base()] {
 	case keysSimple:
 		last := cmd.LastKey
 		if last < 0 {
@@ -217,7 +217,7 @@ func (s *Server) clusterAdmit(c *Client, cmd *Command, args [][]byte) bool {
 		return true
 	}
 	isExec := cmd.parent == nil && cmd.Name == "exec"
-	if cs.keyMode[cmd] == keysNone && !isExec {
+	if cs.keyMode[cmd.base()] == keysNone && !isExec {
 		return true
 	}
 	q := cluster.Query{Asking: asking || cmd.Has(FlagAsking), ReadOnly: c.flags&clientReadonly != 0, Write: cmd.Has(FlagWrite)}

@@ -34,6 +34,10 @@ const (
 	FlagOnlySentinel
 	FlagNoAsyncLoading
 	FlagAsking
+	// FlagNoPropagate: the command's own line is never propagated, only
+	// the effects of what it runs (EVAL, FCALL: Redis's
+	// preventCommandPropagation).
+	FlagNoPropagate
 )
 
 var flagNames = map[string]int{
@@ -46,6 +50,7 @@ var flagNames = map[string]int{
 	"no_mandatory_keys": FlagNoMandatoryKeys, "protected": FlagProtected,
 	"sentinel": FlagSentinel, "only_sentinel": FlagOnlySentinel,
 	"no_async_loading": FlagNoAsyncLoading, "asking": FlagAsking,
+	"skiff_no_propagate": FlagNoPropagate,
 }
 
 // Command describes one command or subcommand, with the metadata that
@@ -75,6 +80,19 @@ type Command struct {
 
 	parent *Command
 	flags  int
+	// flagsFor, when set, gives the flags one call runs with (EVAL of a
+	// script with a shebang: Redis's getCommandFlags); call then works on
+	// a copy whose orig is the table's command.
+	flagsFor func(s *Server, args [][]byte) int
+	orig     *Command
+}
+
+// base is the command table's entry (maps keyed by command use it).
+func (cmd *Command) base() *Command {
+	if cmd.orig != nil {
+		return cmd.orig
+	}
+	return cmd
 }
 
 // FullName is "get" or "config|get".

@@ -49,6 +49,12 @@ func (s *Server) feedMonitors(c *Client, cmd *Command, args [][]byte) {
 	if len(s.x.monitors) == 0 || cmd.Has(FlagAdmin|FlagSkipMonitor) {
 		return
 	}
+	s.feedMonitorLine(c, cmd, args)
+}
+
+// feedMonitorLine shows one command to the monitors (EVAL calls it
+// itself, before its script's commands, although it is skip_monitor).
+func (s *Server) feedMonitorLine(c *Client, cmd *Command, args [][]byte) {
 	now := time.Now()
 	b := make([]byte, 0, 64)
 	b = strconv.AppendInt(b, now.Unix(), 10)

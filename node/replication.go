@@ -101,6 +101,8 @@ type replState struct {
 	syncFull, syncPartialOK, syncPartialErr int64
 
 	pending []propagateOp // effects of the running command (alsoPropagate)
+	// propSkip marks the effects queued now (a script under redis.set_repl).
+	propSkip uint8
 }
 
 func newReplID() string {
@@ -280,14 +282,25 @@ func (s *Server) propagateNow(dbID int, args [][]byte) {
 type propagateOp struct {
 	db   int
 	args [][]byte
+	// skip is what the effect must not reach (skipAOF, skipReplicas): a
+	// script's redis.set_repl.
+	skip uint8
 }
+
+const (
+	skipAOF = 1 << iota
+	skipReplicas
+)
 
 // alsoPropagate queues an effect of the running command (Redis's
 // alsoPropagate). The queue is emitted when the top-level command ends
 // (endCommand), so that several effects of one command reach replicas
 // and the AOF as one MULTI/EXEC block, as Redis 7.0 does.
 func (s *Server) alsoPropagate(dbID int, args [][]byte) {
-	s.repl.pending = append(s.repl.pending, propagateOp{dbID, args})
+	if s.repl.propSkip == skipAOF|skipReplicas {
+		return // redis.set_repl(redis.REPL_NONE)
+	}
+	s.repl.pending = append(s.repl.pending, propagateOp{dbID, args, s.repl.propSkip})
 }
 
 // endCommand runs after every top-level command: it emits the effects
@@ -309,7 +322,14 @@ func (s *Server) endCommand(c *Client, cmd *Command) {
 			s.propagateNow(ops[0].db, argvMulti)
 		}
 		for _, op := range ops {
-			s.propagateNow(op.db, op.args)
+			switch op.skip {
+			case 0:
+				s.propagateNow(op.db, op.args)
+			case skipAOF:
+				s.replicate(op.db, op.args)
+			case skipReplicas:
+				s.feedAOF(op.db, op.args)
+			}
 		}
 		if wrap {
 			s.propagateNow(ops[len(ops)-1].db, argvExec)

@@ -56,6 +56,10 @@ type Server struct {
 	cl *clusterState
 	// mig caches MIGRATE's connections (cmd_migrate.go).
 	mig *migrateSockets
+	// scripts is the Lua scripting state (script_run.go).
+	scripts scriptsState
+	// functions holds the FUNCTION libraries (cmd_function.go).
+	functions functionsState
 
 	// Cached configuration read on the hot path.
 	protoMaxBulk  atomic.Int64

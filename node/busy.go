@@ -1,0 +1,173 @@
+package node
+
+// Serving clients while a script is busy.
+//
+// Redis, once a script has run longer than busy-reply-threshold, goes
+// back to its event loop between Lua instructions and answers other
+// clients -BUSY, except for the few commands flagged allow_busy (SCRIPT
+// KILL, FUNCTION KILL, SHUTDOWN NOSAVE, the transaction commands). Here
+// the script holds the data lock for its whole run, so a client that
+// finds the lock taken by a busy script answers its commands itself,
+// without the lock (lockForBatch). What it cannot answer that way waits
+// for the lock as any command does.
+//
+// Two simplifications, written down: the -BUSY replies are not counted
+// in INFO errorstats (the counters live under the lock), and a client
+// that was already waiting for the lock when the script started gets
+// its reply when the script ends, not -BUSY.
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/skiffdb/skiff/internal/resp"
+)
+
+const (
+	errBusyEval     = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+	errBusyFunction = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+)
+
+// lockForBatch takes the data lock to execute the client's batch. While
+// a busy script holds it, the batch's commands are answered without it;
+// it reports false when they all were (the lock is then not held).
+func (s *Server) lockForBatch(c *Client) bool {
+	for {
+		if s.mu.TryLock() {
+			return true
+		}
+		r := s.scripts.running.Load()
+		if r == nil {
+			s.mu.Lock()
+			return true
+		}
+		select {
+		case <-r.busy:
+			return c.serveBusy(r)
+		case <-r.done:
+		}
+	}
+}
+
+// lockForConnect takes the lock to register a new connection, unless a
+// busy script holds it (false: the lock is not held).
+func (s *Server) lockForConnect() bool {
+	for {
+		if s.mu.TryLock() {
+			return true
+		}
+		r := s.scripts.running.Load()
+		if r == nil {
+			s.mu.Lock()
+			return true
+		}
+		select {
+		case <-r.busy:
+			return false
+		case <-r.done:
+		}
+	}
+}
+
+// serveBusy answers the buffered commands while r is busy. It returns
+// true, holding the lock, when a command needs it (that command has then
+// been executed), false when every command was answered.
+func (c *Client) serveBusy(r *scriptRun) bool {
+	s := c.srv
+	for c.flags&(clientCloseAfterReply|clientCloseASAP) == 0 {
+		args, err := c.p.Next()
+		if err != nil {
+			s.mu.Lock()
+			if !c.registerLate() {
+				return true
+			}
+			var pe *resp.ProtocolError
+			if errors.As(err, &pe) {
+				c.replyError("ERR " + pe.Error())
+			}
+			c.flags |= clientCloseAfterReply
+			return true
+		}
+		if args == nil {
+			return false
+		}
+		cmd := s.cmds[strings.ToLower(string(args[0]))]
+		if cmd != nil && cmd.Subcommands != nil && len(args) >= 2 {
+			if sub := cmd.Subcommands[strings.ToLower(string(args[1]))]; sub != nil {
+				cmd = sub
+			}
+		}
+		if cmd == nil || !arityOK(cmd.Arity, len(args)) || !c.authed && !cmd.Has(FlagNoAuth) || cmd.Has(FlagAllowBusy) && !c.busyKill(r, cmd, args) {
+			// Errors with their stats, and the allowed commands that need
+			// the data: run under the lock, after the script.
+			s.mu.Lock()
+			if !c.registerLate() {
+				return true
+			}
+			c.batchWall = time.Now()
+			c.batchMono = monoNow()
+			s.call(c, args)
+			return true
+		}
+		if cmd.Has(FlagAllowBusy) {
+			continue // answered by busyKill
+		}
+		c.flagTransaction()
+		if r.run.Eval {
+			c.w.AppendError(errBusyEval)
+		} else {
+			c.w.AppendError(errBusyFunction)
+		}
+	}
+	return false
+}
+
+// registerLate registers a connection accepted while a script was busy,
+// now that the lock is held; false when it was refused (and closed).
+func (c *Client) registerLate() bool {
+	if !c.unregistered {
+		return true
+	}
+	c.unregistered = false
+	if !c.srv.registerClient(c) {
+		c.flags |= clientCloseASAP
+		return false
+	}
+	return true
+}
+
+// busyKill serves SCRIPT KILL, FUNCTION KILL and SHUTDOWN NOSAVE against
+// the busy script r. It reports false for the other allow_busy commands,
+// which wait for the lock (SHUTDOWN NOSAVE too, once it has stopped the
+// script).
+func (c *Client) busyKill(r *scriptRun, cmd *Command, args [][]byte) bool {
+	name := cmd.FullName()
+	switch name {
+	case "script|kill", "function|kill":
+		eval := name == "script|kill"
+		switch {
+		case r.caller.flags&clientMaster != 0:
+			c.w.AppendError("UNKILLABLE The busy script was sent by a master instance in the context of replication and cannot be killed.")
+		case r.run.WriteDirty.Load():
+			c.w.AppendError("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
+		case eval && !r.run.Eval:
+			c.w.AppendError(errBusyFunction)
+		case !eval && r.run.Eval:
+			c.w.AppendError(errBusyEval)
+		default:
+			r.run.Kill()
+			c.w.AppendOK()
+		}
+		return true
+	case "shutdown":
+		for _, a := range args[1:] {
+			if eqFold(a, "nosave") {
+				// The script's writes are not saved anyway: stop it so
+				// that SHUTDOWN gets the lock.
+				r.run.Kill()
+			}
+		}
+	}
+	return false
+}

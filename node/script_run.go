@@ -1,0 +1,373 @@
+package node
+
+// Running Lua scripts (EVAL and FCALL) against the keyspace.
+//
+// A script runs inside its command's handler, under the data lock, so it
+// is atomic like any command. Its redis.call goes through scriptRun.Call:
+// the checks Redis makes for commands called from scripts (scriptCall in
+// Redis's script.c), then execute() on the script client, a client
+// without a connection whose reply buffer is handed back to Lua. The
+// commands run nested in the EVAL (blocking depth > 0), so their effects
+// queue up and endCommand emits them as one MULTI/EXEC block, as Redis
+// 7.0 replicates scripts by effects; EVAL itself is never propagated.
+//
+// A script running longer than busy-reply-threshold makes the server
+// "busy": clients that find the lock taken by a script get -BUSY instead
+// of waiting (lockOrBusy), and SCRIPT KILL / FUNCTION KILL / SHUTDOWN
+// NOSAVE are served without the lock (busy.go).
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/skiffdb/skiff/acl"
+	"github.com/skiffdb/skiff/cluster"
+	"github.com/skiffdb/skiff/internal/resp"
+	"github.com/skiffdb/skiff/script"
+	"github.com/skiffdb/skiff/slots"
+)
+
+// scriptsState is the server's scripting state.
+type scriptsState struct {
+	eval *script.Eval
+	// client is Redis's lua_client: it runs the scripts' commands.
+	client *Client
+	// running is the script being executed, read without the lock by
+	// clients deciding whether to answer -BUSY.
+	running atomic.Pointer[scriptRun]
+}
+
+// scriptRun is one execution of a script or function.
+type scriptRun struct {
+	s      *Server
+	run    *script.Run
+	caller *Client
+	// cmdName is the caller's command ("eval", "fcall", ...), for
+	// FUNCTION STATS.
+	cmdName string
+	argv    []string
+	flags   script.Flags
+	ro      bool
+	// oom is Redis's pre_command_oom_state: memory was over maxmemory
+	// when the script started.
+	oom bool
+	// slot is the one slot the script's keys may use in cluster mode
+	// (-1 until known).
+	slot int
+	// busy is closed once the script is past busy-reply-threshold.
+	busy     chan struct{}
+	busyFlag atomic.Bool
+	done     chan struct{}
+}
+
+// scriptEngine returns the EVAL engine, created on first use.
+func (s *Server) scriptEngine() *script.Eval {
+	if s.scripts.eval == nil {
+		s.scripts.eval = script.NewEval(s.luaLogger())
+	}
+	return s.scripts.eval
+}
+
+// luaLogger sends redis.log lines to the server log at their level.
+func (s *Server) luaLogger() script.Logger {
+	return func(level int, msg string) {
+		switch level {
+		case script.LogDebug:
+			s.log.Debug(msg)
+		case script.LogVerbose:
+			s.log.Debug(msg)
+		case script.LogNotice:
+			s.log.Info(msg)
+		default:
+			s.log.Warn(msg)
+		}
+	}
+}
+
+// scriptClient returns the connection-less client scripts run commands
+// with.
+func (s *Server) scriptClient() *Client {
+	if s.scripts.client == nil {
+		a, _ := net.Pipe() // never read or written: replies go to w.B
+		c := s.newClient(a)
+		c.authed = true
+		c.name = ""
+		c.addr = ""
+		s.scripts.client = c
+	}
+	return s.scripts.client
+}
+
+// prepareScript makes Redis's checks before a script runs
+// (scriptPrepareForRun) and returns the run, or nil having replied the
+// refusal to c.
+func (s *Server) prepareScript(c *Client, name string, flags script.Flags, ro, eval bool, args [][]byte) *scriptRun {
+	master := c.flags&clientMaster != 0
+	stale := s.repl.masterHost != "" && s.repl.state != linkConnected && !s.cfg.Bool("replica-serve-stale-data")
+	if flags&script.FlagEvalCompat == 0 {
+		if flags&script.FlagNoCluster != 0 && s.cl != nil {
+			c.replyError("ERR Can not run script on cluster, 'no-cluster' flag is set.")
+			return nil
+		}
+		if stale && flags&script.FlagAllowStale == 0 {
+			c.replyError("MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.")
+			return nil
+		}
+		if flags&script.FlagNoWrites == 0 {
+			if s.repl.masterHost != "" && s.cfg.Bool("replica-read-only") && !master {
+				c.replyError("READONLY Can not run script with write flag on readonly replica")
+				return nil
+			}
+			if s.p.denyWrites.Load() && !master {
+				if s.p.aof.writeErr != "" {
+					c.replyError("MISCONF Redis is configured to persist data to AOF, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts. AOF error: " + s.p.aof.writeErr)
+				} else {
+					c.replyError("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.")
+				}
+				return nil
+			}
+			if ro {
+				c.replyError("ERR Can not execute a script with write flag using *_ro command.")
+				return nil
+			}
+			if s.repl.masterHost == "" && !s.enoughGoodReplicas() {
+				c.replyError("NOREPLICAS Not enough good replicas to write.")
+				return nil
+			}
+		}
+	} else if stale {
+		c.replyError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
+		return nil
+	}
+	oom := false
+	if e := &s.x.evict; e.maxmemory > 0 && !master {
+		oom = !s.performEvictions()
+	}
+	if oom && flags&script.FlagEvalCompat == 0 && flags&(script.FlagAllowOOM|script.FlagNoWrites) == 0 {
+		c.replyError("OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'")
+		return nil
+	}
+	r := &scriptRun{s: s, caller: c, flags: flags, oom: oom, slot: -1,
+		busy: make(chan struct{}), done: make(chan struct{})}
+	r.ro = ro || flags&script.FlagEvalCompat == 0 && flags&script.FlagNoWrites != 0
+	r.run = script.NewRun(r, name, eval)
+	r.cmdName = strings.ToLower(string(args[0]))
+	r.argv = make([]string, len(args))
+	for i, a := range args {
+		r.argv[i] = string(a)
+	}
+	return r
+}
+
+// runScript executes exec (which runs the Lua code and writes the reply
+// to c.w) as the running script: the script client takes the caller's
+// database and user, and the busy timer runs.
+func (s *Server) runScript(r *scriptRun, keys [][]byte, exec func(w *resp.Writer) (errMsg string)) {
+	c := r.caller
+	sc := s.scriptClient()
+	sc.db = c.db
+	sc.user = c.user
+	sc.flags &^= clientMulti
+	sc.flags |= c.flags & clientMulti
+	if s.cl != nil && len(keys) > 0 {
+		r.slot = slots.KeySlot(keys[0])
+	}
+	s.scripts.running.Store(r)
+	var timer *time.Timer
+	if limit := s.cfg.Int("busy-reply-threshold"); limit > 0 {
+		timer = time.AfterFunc(time.Duration(limit)*time.Millisecond, func() {
+			r.busyFlag.Store(true)
+			close(r.busy)
+			kill := "SCRIPT KILL"
+			if !r.run.Eval {
+				kill = "FUNCTION KILL"
+			}
+			s.log.Warn(fmt.Sprintf("Slow script detected: still in execution after %d milliseconds. You can try killing the script using the %s command. Script name is: %s.",
+				time.Since(r.run.Start).Milliseconds(), kill, r.run.Name))
+		})
+	}
+	errMsg := exec(&c.w)
+	if timer != nil {
+		timer.Stop()
+	}
+	s.scripts.running.Store(nil)
+	close(r.done)
+	s.repl.propSkip = 0
+	sc.flags &^= clientMulti
+	if errMsg != "" {
+		s.countErrorReply(c, errMsg)
+	}
+}
+
+// countErrorReply counts an error reply written directly to c.w (a
+// script's) as replyError counts its own.
+func (s *Server) countErrorReply(c *Client, msg string) {
+	s.stats.TotalErrorReplies++
+	code := msg
+	if i := strings.IndexByte(msg, ' '); i > 0 {
+		code = msg[:i]
+	}
+	s.stats.ErrorStats[code]++
+	c.errs++
+}
+
+// Call runs one command for the script (Redis's scriptCall).
+func (r *scriptRun) Call(args [][]byte, proto int) ([]byte, string) {
+	s := r.s
+	sc := s.scripts.client
+	cmd := sc.lookupCommand(args[0])
+	if cmd != nil && cmd.Subcommands != nil && len(args) >= 2 {
+		if sub := cmd.Subcommands[strings.ToLower(string(args[1]))]; sub != nil {
+			cmd = sub
+		} else if cmd.Handler == nil {
+			cmd = nil
+		}
+	}
+	if cmd == nil {
+		return nil, "Unknown Redis command called from script"
+	}
+	if !arityOK(cmd.Arity, len(args)) || cmd.Handler == nil {
+		s.rejectedCall(cmd)
+		return nil, "Wrong number of args calling Redis command from script"
+	}
+	refuse := func(msg string) ([]byte, string) {
+		s.rejectedCall(cmd)
+		return nil, msg
+	}
+	if cmd.Has(FlagNoScript) {
+		return refuse("This Redis command is not allowed from script")
+	}
+	master := r.caller.flags&clientMaster != 0
+	if s.repl.masterHost != "" && s.repl.state != linkConnected && !s.cfg.Bool("replica-serve-stale-data") && !cmd.Has(FlagStale) {
+		return refuse("Can not execute the command on a stale replica")
+	}
+	if u := r.caller.user; u != nil && !u.AllPermissions() && !master {
+		if ac := s.acl.byCmd[cmd]; ac != nil {
+			res, pos := u.Check(ac, args)
+			if res != acl.OK {
+				s.aclLogDenied(r.caller, cmd, args, res, acl.ContextLua, pos)
+				return refuse("The user executing the script " + aclErrorMessage(res))
+			}
+		}
+	}
+	if r.ro && cmd.Has(FlagWrite|FlagMayReplicate) {
+		return refuse("Write commands are not allowed from read-only scripts.")
+	}
+	dirty := r.run.WriteDirty.Load()
+	if cmd.Has(FlagWrite) && !dirty {
+		if s.repl.masterHost != "" && s.cfg.Bool("replica-read-only") && !master {
+			return refuse("-READONLY You can't write against a read only replica.")
+		}
+		if msg := s.diskError(r.caller, cmd); msg != "" {
+			return refuse("-" + msg)
+		}
+		if s.repl.masterHost == "" && !s.enoughGoodReplicas() {
+			return refuse("-NOREPLICAS Not enough good replicas to write.")
+		}
+	}
+	if r.flags&script.FlagAllowOOM == 0 && s.x.evict.maxmemory > 0 && !master && !dirty && r.oom && cmd.Has(FlagDenyOOM) {
+		return refuse("-OOM command not allowed when used memory > 'maxmemory'.")
+	}
+	if cmd.Has(FlagWrite) {
+		r.run.WriteDirty.Store(true)
+	}
+	if s.cl != nil && !master {
+		if msg := r.clusterCheck(cmd, args); msg != "" {
+			return refuse(msg)
+		}
+	}
+	switch r.run.Repl {
+	case script.ReplAll:
+		s.repl.propSkip = 0
+	case script.ReplAOF:
+		s.repl.propSkip = skipReplicas
+	case script.ReplReplica:
+		s.repl.propSkip = skipAOF
+	default:
+		s.repl.propSkip = skipAOF | skipReplicas
+	}
+	sc.w.Proto = proto
+	sc.w.B = sc.w.B[:0]
+	sc.batchWall = r.caller.batchWall
+	sc.batchMono = r.caller.batchMono
+	s.execute(sc, cmd, args)
+	s.repl.propSkip = 0
+	return sc.w.B, ""
+}
+
+// clusterCheck refuses a command whose keys are not served here, or that
+// uses another slot than the script's (unless allow-cross-slot-keys).
+func (r *scriptRun) clusterCheck(cmd *Command, args [][]byte) string {
+	s := r.s
+	cs := s.cl
+	keys := cs.appendKeys(nil, cmd, args)
+	if len(keys) == 0 {
+		return ""
+	}
+	c := r.caller
+	q := cluster.Query{Asking: c.flags&clientAsking != 0, ReadOnly: c.flags&clientReadonly != 0, Write: cmd.Has(FlagWrite)}
+	q.Keys = keys
+	q.Down = !cs.node.StateOK(cs.requireFull.Load())
+	q.AllowReadsWhenDown = cs.allowReadsWhenDown.Load()
+	q.Exists = cs.exists
+	q.Endpoint = cluster.Endpoint(cs.endpoint.Load())
+	if msg := cs.node.View().Redirect(&q); msg != "" {
+		switch {
+		case strings.HasPrefix(msg, "CLUSTERDOWN") && strings.Contains(msg, "read-only"), strings.HasPrefix(msg, "CLUSTERDOWN") && q.Write && q.AllowReadsWhenDown:
+			return "Script attempted to execute a write command while the cluster is down and readonly"
+		case strings.HasPrefix(msg, "CLUSTERDOWN"):
+			return "Script attempted to execute a command while the cluster is down"
+		}
+		return "Script attempted to access a non local key in a cluster node"
+	}
+	slot := slots.KeySlot(keys[0])
+	if r.run.Eval && r.flags&script.FlagEvalCompat != 0 || r.flags&script.FlagAllowCrossSlot != 0 {
+		return ""
+	}
+	if r.slot == -1 {
+		r.slot = slot
+	} else if r.slot != slot {
+		return "Script attempted to access keys that do not hash to the same slot"
+	}
+	return ""
+}
+
+// ACLCheck is redis.acl_check_cmd.
+func (r *scriptRun) ACLCheck(args [][]byte) (allowed, known bool) {
+	s := r.s
+	cmd := s.scripts.client.lookupCommand(args[0])
+	if cmd != nil && cmd.Subcommands != nil && len(args) >= 2 {
+		if sub := cmd.Subcommands[strings.ToLower(string(args[1]))]; sub != nil {
+			cmd = sub
+		}
+	}
+	if cmd == nil || !arityOK(cmd.Arity, len(args)) {
+		return false, false
+	}
+	u := r.caller.user
+	if u == nil || u.AllPermissions() {
+		return true, true
+	}
+	ac := s.acl.byCmd[cmd]
+	if ac == nil {
+		return true, true
+	}
+	res, _ := u.Check(ac, args)
+	return res == acl.OK, true
+}
+
+// aclErrorMessage is Redis's getAclErrorMessage.
+func aclErrorMessage(res int) string {
+	switch res {
+	case acl.DeniedCommand:
+		return "can't run this command or subcommand"
+	case acl.DeniedKey:
+		return "can't access at least one of the keys mentioned in the command arguments"
+	case acl.DeniedChannel:
+		return "can't publish to the channel mentioned in the command"
+	}
+	return "lacking the permissions for the command"
+}
