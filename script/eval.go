@@ -11,12 +11,12 @@ import (
 	"github.com/yuin/gopher-lua/parse"
 
 	"github.com/skiffdb/skiff/internal/resp"
+	"github.com/skiffdb/skiff/script/lualib"
 )
 
 // OpenLibs opens the libraries Redis bundles (cjson, cmsgpack, bit,
-// struct) in a new state; set by the package that implements them so
-// that this one does not depend on it.
-var OpenLibs func(L *lua.LState)
+// struct) in each new state.
+var OpenLibs = lualib.Open
 
 // Script is one cached EVAL script.
 type Script struct {

@@ -45,10 +45,13 @@ type sandbox struct {
 func newSandbox(openExtra func(L *lua.LState)) *sandbox {
 	L := lua.NewState(lua.Options{
 		SkipOpenLibs:        true,
-		CallStackSize:       1000,
+		// Room for what Redis's Lua allows (cmsgpack.unpack of ~8000
+		// values, deep recursion) without preallocating it all.
+		CallStackSize:       20000,
+		MinimizeStackMemory: true,
 		RegistrySize:        1024 * 4,
 		RegistryMaxSize:     1024 * 1024,
-		RegistryGrowStep:    256,
+		RegistryGrowStep:    4096,
 		IncludeGoStackTrace: false,
 	})
 	for _, open := range []lua.LGFunction{lua.OpenBase, lua.OpenTable, lua.OpenString, lua.OpenMath, lua.OpenCoroutine} {
