@@ -28,6 +28,7 @@ import (
 	"github.com/skiffdb/skiff/internal/resp"
 	"github.com/skiffdb/skiff/rdb"
 	"github.com/skiffdb/skiff/replication"
+	"github.com/skiffdb/skiff/script"
 	"github.com/skiffdb/skiff/store"
 )
 
@@ -400,11 +401,17 @@ func (s *Server) loadAOFFile(name string, last bool, p *loadProgress) (int64, er
 			p.keys.Add(1)
 			return s.loadEntry(db, key, obj)
 		}
-		hooks := rdb.Hooks{Aux: p.aux, Entry: p.entry}
+		var codes [][]byte
+		hooks := rdb.Hooks{Aux: p.aux, Entry: p.entry, Function: collectFunction(&codes)}
 		if _, err := rdb.LoadHooks(br, s.rdbLimits(), hooks, load); err != nil {
 			if errors.Is(err, ErrLoadAborted) {
 				return 0, err
 			}
+			return 0, fmt.Errorf("load AOF base %s: %w", path, err)
+		}
+		// The base's libraries, before the increments replay their
+		// FUNCTION commands.
+		if err := s.installFunctions(codes, script.RestoreFlush); err != nil {
 			return 0, fmt.Errorf("load AOF base %s: %w", path, err)
 		}
 		return st.Size(), nil

@@ -69,6 +69,8 @@ type saveJob struct {
 	// aborted is set (under the lock) to make the saver give up.
 	aborted bool
 	done    chan struct{}
+	// functions are the function libraries' codes when the save began.
+	functions [][]byte
 }
 
 func init() {
@@ -186,7 +188,7 @@ func (s *Server) startBgsave(path string, rw *aofRewrite) error {
 		return err
 	}
 	now := time.Now()
-	job := &saveJob{snap: sn, start: now, dirtyBefore: s.dirty, path: path, aof: rw, done: make(chan struct{})}
+	job := &saveJob{snap: sn, start: now, dirtyBefore: s.dirty, path: path, aof: rw, done: make(chan struct{}), functions: s.functionCodes()}
 	s.p.job = job
 	if rw == nil {
 		s.p.saves++
@@ -276,6 +278,9 @@ func (s *Server) writeSnapshot(job *saveJob, aux map[string]string, compress boo
 	if err := w.Header(aux); err != nil {
 		return err
 	}
+	if err := writeFunctionCodes(w, job.functions); err != nil {
+		return err
+	}
 	for done := false; !done; {
 		s.mu.Lock()
 		if job.aborted {
@@ -352,6 +357,9 @@ func (s *Server) saveSync(path string) error {
 	w := rdb.NewWriter(f)
 	w.SetCompression(s.cfg.Bool("rdbcompression"))
 	err = w.Header(s.rdbAux(false))
+	if err == nil {
+		err = writeFunctionCodes(w, s.functionCodes())
+	}
 	for done := false; err == nil && !done; {
 		done, err = sn.Step(w, 1<<30, time.Hour)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skiffdb/skiff/script"
 	"github.com/skiffdb/skiff/store"
 )
 
@@ -56,8 +57,21 @@ func debugReloadRDB(c *Client, args [][]byte) error {
 			return errReloadSave{err}
 		}
 	}
-	fresh, _, err := s.loadRDBStore(path, false)
+	fresh, _, codes, err := s.loadRDBStore(path, false)
 	if err != nil {
+		return err
+	}
+	// The file's libraries replace ours on a flush, join them on a
+	// merge (replacing those of the same names) and otherwise must be
+	// new, as a key must.
+	policy := script.RestoreAppend
+	switch {
+	case flush:
+		policy = script.RestoreFlush
+	case merge:
+		policy = script.RestoreReplace
+	}
+	if err := s.installFunctions(codes, policy); err != nil {
 		return err
 	}
 	now := time.Now().UnixMilli()

@@ -16,17 +16,9 @@ func init() {
 		&Command{Name: "lastsave", Arity: 1, Flags: "loading stale fast", Group: "server", Since: "1.0.0", Summary: "Returns the Unix timestamp of the last successful save to disk.", Complexity: "O(1)", ACL: []string{"admin", "dangerous"}, Handler: cmdLastSave},
 		&Command{Name: "role", Arity: 1, Flags: "noscript loading stale fast", Group: "server", Since: "2.8.12", Summary: "Returns the replication role.", Complexity: "O(1)", ACL: []string{"admin", "dangerous"}, Handler: cmdRole},
 		&Command{Name: "shutdown", Arity: -1, Flags: "admin noscript loading stale no_multi allow_busy", Group: "server", Since: "1.0.0", Summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.", Complexity: "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", Handler: cmdShutdown},
-		&Command{Name: "function", Arity: -2, Group: "scripting", Since: "7.0.0", Summary: "A container for function commands.", Complexity: "Depends on subcommand."},
 		&Command{Name: "memory", Arity: -2, Group: "server", Since: "4.0.0", Summary: "A container for memory diagnostics commands.", Complexity: "Depends on subcommand."},
 		&Command{Name: "latency", Arity: -2, Group: "server", Since: "2.8.13", Summary: "A container for latency diagnostics commands.", Complexity: "Depends on subcommand."},
 		&Command{Name: "slowlog", Arity: -2, Group: "server", Since: "2.2.12", Summary: "A container for slow log commands.", Complexity: "Depends on subcommand."},
-	)
-	registerSub("function",
-		&Command{Name: "flush", Arity: -2, Flags: "write noscript", Group: "scripting", Since: "7.0.0", Summary: "Deletes all libraries and functions.", Complexity: "O(N) where N is the number of functions deleted", Handler: cmdFunctionFlush},
-		&Command{Name: "list", Arity: -2, Flags: "noscript", Group: "scripting", Since: "7.0.0", Summary: "Returns information about all libraries.", Complexity: "O(N) where N is the number of functions", Handler: cmdFunctionList},
-		&Command{Name: "stats", Arity: 2, Flags: "noscript allow_busy", Group: "scripting", Since: "7.0.0", Summary: "Returns information about a function during execution.", Complexity: "O(1)", Handler: cmdFunctionStats},
-		&Command{Name: "delete", Arity: 3, Flags: "write noscript", Group: "scripting", Since: "7.0.0", Summary: "Deletes a library and its functions.", Complexity: "O(1)", Handler: cmdFunctionDelete},
-		&Command{Name: "help", Arity: 2, Flags: "loading stale", Group: "scripting", Since: "7.0.0", Summary: "Returns helpful text about the different subcommands.", Complexity: "O(1)", Handler: cmdFunctionHelp},
 	)
 	registerSub("memory",
 		&Command{Name: "usage", Arity: -3, Flags: "readonly", FirstKey: 2, LastKey: 2, Step: 1, Group: "server", Since: "4.0.0", Summary: "Estimates the memory usage of a key.", Complexity: "O(N) where N is the number of samples.", Handler: cmdMemoryUsage},
@@ -114,68 +106,6 @@ func cmdShutdown(c *Client, args [][]byte) {
 		return
 	}
 	go c.srv.Shutdown()
-}
-
-func cmdFunctionFlush(c *Client, args [][]byte) {
-	if len(args) > 3 {
-		c.replySyntax()
-		return
-	}
-	if len(args) == 3 {
-		mode := strings.ToLower(string(args[2]))
-		if mode != "sync" && mode != "async" {
-			c.replyError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
-			return
-		}
-	}
-	c.replyOK()
-}
-
-func cmdFunctionList(c *Client, args [][]byte) {
-	for i := 2; i < len(args); i++ {
-		switch strings.ToLower(string(args[i])) {
-		case "withcode":
-		case "libraryname":
-			if i+1 >= len(args) {
-				c.replyError("ERR library name argument was not given")
-				return
-			}
-			i++
-		default:
-			c.replyErrorf("ERR Unknown argument %s", args[i])
-			return
-		}
-	}
-	c.w.AppendArray(0)
-}
-
-func cmdFunctionStats(c *Client, args [][]byte) {
-	c.w.AppendMap(2)
-	c.w.AppendBulkString("running_script")
-	c.w.AppendNull()
-	c.w.AppendBulkString("engines")
-	c.w.AppendMap(1)
-	c.w.AppendBulkString("LUA")
-	c.w.AppendMap(2)
-	c.w.AppendBulkString("libraries_count")
-	c.w.AppendInt(0)
-	c.w.AppendBulkString("functions_count")
-	c.w.AppendInt(0)
-}
-
-func cmdFunctionDelete(c *Client, args [][]byte) { c.replyError("ERR Library not found") }
-
-func cmdFunctionHelp(c *Client, args [][]byte) {
-	c.replyHelp([]string{
-		"LIST [WITHCODE] [LIBRARYNAME <pattern>]",
-		"    List the loaded libraries (none: scripting is not available yet).",
-		"FLUSH [ASYNC|SYNC]",
-		"    Delete all libraries.",
-		"STATS",
-		"    Return information about the running function and the engines.",
-		"DELETE <library-name>",
-		"    Delete a library.",
-	})
 }
 
 // objectMemory estimates the bytes a key and its value occupy, counting

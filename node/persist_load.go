@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/rdb"
+	"github.com/skiffdb/skiff/script"
 	"github.com/skiffdb/skiff/store"
 )
 
@@ -79,11 +80,14 @@ func (s *Server) LoadRDB() error {
 	s.mu.Unlock()
 	s.acceptIfListening()
 	p := s.newLoadProgress(false, nil)
-	fresh, aux, err := s.loadRDBFrom(f, path, master, p)
+	fresh, aux, codes, err := s.loadRDBFrom(f, path, master, p)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
 		return err // still loading: see Load
+	}
+	if err := s.installFunctions(codes, script.RestoreFlush); err != nil {
+		return fmt.Errorf("loading %s: %w", path, err)
 	}
 	keys := 0
 	for i, db := range s.store.DBs {
@@ -104,19 +108,20 @@ func (s *Server) LoadRDB() error {
 // databases as ours (DEBUG RELOAD: no progress, no key-load-delay).
 // dropExpired discards keys whose TTL has passed, as a master does (a
 // replica keeps them until its master deletes them).
-func (s *Server) loadRDBStore(path string, dropExpired bool) (*store.Store, map[string]string, error) {
+func (s *Server) loadRDBStore(path string, dropExpired bool) (*store.Store, map[string]string, [][]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer f.Close()
 	return s.loadRDBFrom(f, path, dropExpired, nil)
 }
 
-// loadRDBFrom decodes an RDB into a new store; p, when set, follows the
-// load (key-load-delay, progress, abort on shutdown). It takes no lock
-// but p's reports: the new store is reachable by nobody else.
-func (s *Server) loadRDBFrom(r io.Reader, path string, dropExpired bool, p *loadProgress) (*store.Store, map[string]string, error) {
+// loadRDBFrom decodes an RDB into a new store and returns the codes of
+// the function libraries it holds; p, when set, follows the load
+// (key-load-delay, progress, abort on shutdown). It takes no lock but
+// p's reports: the new store is reachable by nobody else.
+func (s *Server) loadRDBFrom(r io.Reader, path string, dropExpired bool, p *loadProgress) (*store.Store, map[string]string, [][]byte, error) {
 	fresh := store.New(len(s.store.DBs))
 	fresh.NewLRU = s.store.NewLRU
 	now := time.Now().UnixMilli()
@@ -125,6 +130,8 @@ func (s *Server) loadRDBFrom(r io.Reader, path string, dropExpired bool, p *load
 		hooks = rdb.Hooks{Aux: p.aux, Entry: p.entry}
 		p.fresh = fresh
 	}
+	var codes [][]byte
+	hooks.Function = collectFunction(&codes)
 	aux, err := rdb.LoadHooks(r, s.rdbLimits(), hooks, func(db int, key string, obj *store.Object) error {
 		if db >= len(fresh.DBs) {
 			return fmt.Errorf("the file uses database %d but only %d databases are configured", db, len(fresh.DBs))
@@ -151,10 +158,10 @@ func (s *Server) loadRDBFrom(r io.Reader, path string, dropExpired bool, p *load
 		return nil
 	})
 	if errors.Is(err, ErrLoadAborted) {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("loading %s: %w", path, err)
+		return nil, nil, nil, fmt.Errorf("loading %s: %w", path, err)
 	}
-	return fresh, aux, nil
+	return fresh, aux, codes, nil
 }
