@@ -83,6 +83,9 @@ type Client struct {
 	// sentinel_mode.go); nil when tracking is off.
 	trk *trackingState
 
+	// frozenNow, when set, is the clock every command of this client
+	// sees (the script client: Redis's script time snapshot).
+	frozenNow int64
 	// unregistered is set while a connection accepted during a busy
 	// script is not in the client table yet (busy.go).
 	unregistered bool
@@ -347,6 +350,9 @@ func (s *Server) execute(c *Client, cmd *Command, args [][]byte) {
 	c.propagateArgv = nil
 	start := monoNow()
 	c.now = c.batchWall.UnixMilli() + int64(start-c.batchMono)/1e6
+	if c.frozenNow != 0 {
+		c.now = c.frozenNow // a script's commands see the time it started
+	}
 	dirty := s.dirty
 	errsBefore := s.stats.TotalErrorReplies
 	clientErrs := c.errs

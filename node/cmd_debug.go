@@ -65,6 +65,14 @@ func cmdDebug(c *Client, args [][]byte) {
 			time.Sleep(time.Duration(secs * float64(time.Second)))
 		}
 		c.replyOK()
+	case sub == "set-disable-deny-scripts" && argc == 3:
+		n, err := strconv.ParseInt(string(args[2]), 10, 64)
+		if err != nil {
+			c.replyError(errNotInt)
+			return
+		}
+		c.srv.scripts.allowNoScript = n != 0
+		c.replyOK()
 	case sub == "set-active-expire" && argc == 3:
 		n, err := strconv.ParseInt(string(args[2]), 10, 64)
 		if err != nil {

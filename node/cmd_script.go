@@ -139,7 +139,7 @@ func evalCommand(c *Client, args [][]byte, sha, ro bool) {
 		return
 	}
 	keys, argv := args[3:3+numkeys], args[3+numkeys:]
-	s.runScript(r, keys, func(w *resp.Writer) string {
+	s.runScriptCounted(r, keys, func(w *resp.Writer) (string, bool) {
 		return e.Exec(sc, r.run, keys, argv, w)
 	})
 }

@@ -38,6 +38,9 @@ type scriptsState struct {
 	// running is the script being executed, read without the lock by
 	// clients deciding whether to answer -BUSY.
 	running atomic.Pointer[scriptRun]
+	// allowNoScript is DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call
+	// noscript commands (Redis's tests use it).
+	allowNoScript bool
 }
 
 // scriptRun is one execution of a script or function.
@@ -166,12 +169,22 @@ func (s *Server) prepareScript(c *Client, name string, flags script.Flags, ro, e
 // to c.w) as the running script: the script client takes the caller's
 // database and user, and the busy timer runs.
 func (s *Server) runScript(r *scriptRun, keys [][]byte, exec func(w *resp.Writer) (errMsg string)) {
+	s.runScriptCounted(r, keys, func(w *resp.Writer) (string, bool) { return exec(w), false })
+}
+
+// runScriptCounted is runScript for an exec that also reports whether
+// its error reply was already counted in the error stats.
+func (s *Server) runScriptCounted(r *scriptRun, keys [][]byte, exec func(w *resp.Writer) (errMsg string, counted bool)) {
 	c := r.caller
 	sc := s.scriptClient()
 	sc.db = c.db
 	sc.user = c.user
 	sc.flags &^= clientMulti
 	sc.flags |= c.flags & clientMulti
+	sc.frozenNow = c.now
+	if sc.frozenNow == 0 {
+		sc.frozenNow = time.Now().UnixMilli()
+	}
 	if s.cl != nil && len(keys) > 0 {
 		r.slot = slots.KeySlot(keys[0])
 	}
@@ -189,7 +202,7 @@ func (s *Server) runScript(r *scriptRun, keys [][]byte, exec func(w *resp.Writer
 				time.Since(r.run.Start).Milliseconds(), kill, r.run.Name))
 		})
 	}
-	errMsg := exec(&c.w)
+	errMsg, counted := exec(&c.w)
 	if timer != nil {
 		timer.Stop()
 	}
@@ -197,9 +210,27 @@ func (s *Server) runScript(r *scriptRun, keys [][]byte, exec func(w *resp.Writer
 	close(r.done)
 	s.repl.propSkip = 0
 	sc.flags &^= clientMulti
-	if errMsg != "" {
+	sc.frozenNow = 0
+	if errMsg != "" && !counted {
 		s.countErrorReply(c, errMsg)
+	} else if errMsg != "" {
+		c.errs++
 	}
+}
+
+// countScriptRefusal counts a command refused inside a script in INFO
+// errorstats, as Redis's afterErrorReply does: the script's own error
+// reply that follows is then not counted again.
+func (s *Server) countScriptRefusal(msg string) {
+	s.stats.TotalErrorReplies++
+	code := "ERR"
+	if strings.HasPrefix(msg, "-") {
+		code = msg[1:]
+		if i := strings.IndexByte(code, ' '); i > 0 {
+			code = code[:i]
+		}
+	}
+	s.stats.ErrorStats[code]++
 }
 
 // countErrorReply counts an error reply written directly to c.w (a
@@ -227,17 +258,22 @@ func (r *scriptRun) Call(args [][]byte, proto int) ([]byte, string) {
 		}
 	}
 	if cmd == nil {
-		return nil, "Unknown Redis command called from script"
+		msg := "Unknown Redis command called from script"
+		s.countScriptRefusal(msg)
+		return nil, msg
 	}
 	if !arityOK(cmd.Arity, len(args)) || cmd.Handler == nil {
+		msg := "Wrong number of args calling Redis command from script"
 		s.rejectedCall(cmd)
-		return nil, "Wrong number of args calling Redis command from script"
+		s.countScriptRefusal(msg)
+		return nil, msg
 	}
 	refuse := func(msg string) ([]byte, string) {
 		s.rejectedCall(cmd)
+		s.countScriptRefusal(msg)
 		return nil, msg
 	}
-	if cmd.Has(FlagNoScript) {
+	if cmd.Has(FlagNoScript) && !s.scripts.allowNoScript {
 		return refuse("This Redis command is not allowed from script")
 	}
 	master := r.caller.flags&clientMaster != 0

@@ -160,14 +160,15 @@ func (e *Eval) Flush() {
 func (e *Eval) Close() { e.sb.L.Close() }
 
 // Exec runs a cached script with KEYS and ARGV and writes its reply to
-// w in w's protocol. It reports whether the reply is an error, and the
-// error's text.
-func (e *Eval) Exec(s *Script, run *Run, keys, args [][]byte, w *resp.Writer) (errMsg string) {
+// w in w's protocol. It returns the error's text when the reply is an
+// error, and whether that error was already counted in the error stats
+// (an error of a command the script called, re-raised).
+func (e *Eval) Exec(s *Script, run *Run, keys, args [][]byte, w *resp.Writer) (errMsg string, counted bool) {
 	L := e.sb.L
 	g := e.sb.globals
 	g.RawSetString("KEYS", stringArray(L, keys))
 	g.RawSetString("ARGV", stringArray(L, args))
-	return execFunction(L, s.fn, nil, run, w)
+	return execCounted(L, s.fn, nil, run, w)
 }
 
 func stringArray(L *lua.LState, items [][]byte) *lua.LTable {
@@ -181,6 +182,13 @@ func stringArray(L *lua.LState, items [][]byte) *lua.LTable {
 // execFunction calls fn(args...) for run, converts its result into w and
 // returns the error text when the reply is an error.
 func execFunction(L *lua.LState, fn *lua.LFunction, fnArgs []lua.LValue, run *Run, w *resp.Writer) string {
+	msg, _ := execCounted(L, fn, fnArgs, run, w)
+	return msg
+}
+
+// execCounted is execFunction that also reports whether the error was
+// already counted in the error stats (see Exec).
+func execCounted(L *lua.LState, fn *lua.LFunction, fnArgs []lua.LValue, run *Run, w *resp.Writer) (string, bool) {
 	setRun(L, run)
 	L.SetContext(run.ctx)
 	defer func() {
@@ -200,11 +208,17 @@ func execFunction(L *lua.LState, fn *lua.LFunction, fnArgs []lua.LValue, run *Ru
 		}
 		msg := errorReply(run, obj)
 		w.AppendError(msg)
-		return msg
+		return msg, ignoreStats(obj)
 	}
 	ret := L.Get(-1)
 	L.Pop(1)
-	return writeReply(w, ret, run.Resp, 0)
+	msg := writeReply(w, ret, run.Resp, 0)
+	if msg != "" {
+		if t, ok := ret.(*lua.LTable); ok {
+			return msg, ignoreStats(t)
+		}
+	}
+	return msg, false
 }
 
 // errorHandler is Redis's __redis__err__handler: a string error becomes
@@ -248,6 +262,12 @@ func killedMessage(r *Run) string {
 		return "ERR Script killed by user with SCRIPT KILL..."
 	}
 	return "ERR Script killed by user with FUNCTION KILL..."
+}
+
+// ignoreStats reports an error table marked as already counted.
+func ignoreStats(obj lua.LValue) bool {
+	t, ok := obj.(*lua.LTable)
+	return ok && lua.LVAsBool(t.RawGetString("ignore_error_stats_update"))
 }
 
 // errorReply formats a script's error as Redis's reply: the err text,

@@ -2,6 +2,8 @@ package script
 
 import (
 	"math"
+	"strconv"
+	"strings"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -298,6 +300,19 @@ func mathRandomseed(L *lua.LState) int {
 	if currentRun(L) == nil {
 		L.RaiseError("math.randomseed can only be called inside a script invocation")
 	}
-	rng.seed(int32(L.CheckInt(1)))
+	// luaL_checkint: numbers and numeric strings.
+	v := L.Get(1)
+	n, ok := v.(lua.LNumber)
+	if !ok {
+		if str, isStr := v.(lua.LString); isStr {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(string(str)), 64); err == nil {
+				n, ok = lua.LNumber(f), true
+			}
+		}
+	}
+	if !ok {
+		L.RaiseError("bad argument #1 to 'randomseed' (number expected, got %s)", v.Type().String())
+	}
+	rng.seed(int32(int64(n)))
 	return 0
 }
