@@ -356,19 +356,31 @@ func infoMemory(s *Server, b *infoBuf) {
 	b.kv("allocator_resident", total)
 	b.kv("total_system_memory", totalSystemMemory())
 	b.kv("total_system_memory_human", bytesToHuman(totalSystemMemory()))
-	b.kv("used_memory_lua", 0)
-	b.kv("used_memory_vm_eval", 0)
-	b.kv("used_memory_lua_human", "0B")
-	b.kv("used_memory_scripts_eval", 0)
-	b.kv("number_of_cached_scripts", 0)
-	b.kv("number_of_functions", 0)
-	b.kv("number_of_libraries", 0)
-	b.kv("used_memory_vm_functions", 0)
-	b.kv("used_memory_vm_total", 0)
-	b.kv("used_memory_vm_total_human", "0B")
-	b.kv("used_memory_functions", 0)
-	b.kv("used_memory_scripts", 0)
-	b.kv("used_memory_scripts_human", "0B")
+	// gopher-lua states live in Go's heap and keep no count of their
+	// own: the VM figures are the size of an empty state (what Redis
+	// reports for one) plus the code each holds.
+	const emptyVM = 31744
+	var evalScripts, evalBytes, fnCount, libCount, fnBytes int64
+	if e := s.scripts.eval; e != nil {
+		evalScripts, evalBytes = int64(e.Len()), e.BodyBytes()
+	}
+	if f := s.functions.engine; f != nil {
+		fnCount, libCount, fnBytes = int64(f.FunctionCount()), int64(f.LibraryCount()), f.CodeBytes()
+	}
+	vmEval, vmFn := emptyVM+evalBytes, emptyVM+fnBytes
+	b.kv("used_memory_lua", vmEval)
+	b.kv("used_memory_vm_eval", vmEval)
+	b.kv("used_memory_lua_human", bytesToHuman(uint64(vmEval)))
+	b.kv("used_memory_scripts_eval", evalBytes)
+	b.kv("number_of_cached_scripts", evalScripts)
+	b.kv("number_of_functions", fnCount)
+	b.kv("number_of_libraries", libCount)
+	b.kv("used_memory_vm_functions", vmFn)
+	b.kv("used_memory_vm_total", vmEval+vmFn)
+	b.kv("used_memory_vm_total_human", bytesToHuman(uint64(vmEval+vmFn)))
+	b.kv("used_memory_functions", fnBytes)
+	b.kv("used_memory_scripts", evalBytes+fnBytes)
+	b.kv("used_memory_scripts_human", bytesToHuman(uint64(evalBytes+fnBytes)))
 	b.kv("maxmemory", maxmem)
 	b.kv("maxmemory_human", bytesToHuman(maxmem))
 	b.kv("maxmemory_policy", s.cfg.String("maxmemory-policy"))
