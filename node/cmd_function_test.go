@@ -205,3 +205,48 @@ func dialPort(port int) (*rawConn, error) {
 	}
 	return &rawConn{nc: nc, br: bufio.NewReader(nc)}, nil
 }
+
+// TestFunctionReplication: a replica gets the master's libraries with the
+// full sync (disk and diskless), then FUNCTION LOAD, RESTORE, DELETE and
+// FLUSH as the master propagates them, and function effects.
+func TestFunctionReplication(t *testing.T) {
+	for _, diskless := range []string{"no", "yes"} {
+		t.Run("diskless="+diskless, func(t *testing.T) {
+			m := startTestServer(t, "--repl-diskless-sync", diskless, "--repl-diskless-sync-delay", "0")
+			r := startTestServer(t)
+			mc, rc := dialRaw(t, m), dialRaw(t, r)
+			mc.do(t, "FUNCTION", "LOAD", testLib)
+			if got := rc.do(t, "REPLICAOF", "127.0.0.1", strconv.Itoa(m.Port())); got != "+OK\r\n" {
+				t.Fatalf("replicaof: %q", got)
+			}
+			waitReply := func(want string, args ...string) {
+				t.Helper()
+				var got string
+				for i := 0; i < 100; i++ {
+					if got = rc.do(t, args...); got == want {
+						return
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+				t.Fatalf("replica %q: %q, want %q", args, got, want)
+			}
+			waitReply("$-1\r\n", "FCALL_RO", "ro", "1", "nokey")
+			if got := rc.do(t, "FUNCTION", "LOAD", testLib); !strings.HasPrefix(got, "-READONLY") {
+				t.Errorf("load on the replica: %q", got)
+			}
+			mc.do(t, "FCALL", "test", "1", "k", "v")
+			waitReply("$1\r\nv\r\n", "GET", "k")
+			payload := bulkBody(t, mc.do(t, "FUNCTION", "DUMP"))
+			mc.do(t, "FUNCTION", "DELETE", "test")
+			waitReply("*0\r\n", "FUNCTION", "LIST")
+			mc.do(t, "FUNCTION", "RESTORE", payload)
+			waitReply("$1\r\nv\r\n", "FCALL_RO", "ro", "1", "k")
+			mc.do(t, "FUNCTION", "FLUSH")
+			waitReply("*0\r\n", "FUNCTION", "LIST")
+			mc.do(t, "FUNCTION", "LOAD", "#!lua name=lib2\nredis.register_function('f2', function() return 2 end)")
+			// A function without no-writes may not run on a read-only
+			// replica, as in Redis.
+			waitReply("-READONLY You can't write against a read only replica.\r\n", "FCALL", "f2", "0")
+		})
+	}
+}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/skiffdb/skiff/rdb"
 	"github.com/skiffdb/skiff/replication"
+	"github.com/skiffdb/skiff/script"
 	"github.com/skiffdb/skiff/store"
 )
 
@@ -753,8 +754,9 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 		}
 	}()
 	type loaded struct {
-		st  *store.Store
-		err error
+		st    *store.Store
+		codes [][]byte
+		err   error
 	}
 	done := make(chan loaded, 1)
 	var sink io.Writer
@@ -765,7 +767,7 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 		go func() {
 			// swapdb loads aside: INFO keyspace keeps showing the old
 			// data, as in Redis; on-empty-db fills the (empty) keyspace.
-			st, err := loadRDBReader(bufio.NewReaderSize(pr, 256<<10), len(s.store.DBs), p, mode != "swapdb")
+			st, codes, err := loadRDBReader(bufio.NewReaderSize(pr, 256<<10), len(s.store.DBs), p, mode != "swapdb")
 			// Unblock the receiver whatever happened: after an error, or
 			// bytes after the end of the RDB.
 			if err != nil {
@@ -773,7 +775,7 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 			} else {
 				pr.CloseWithError(errors.New("data after the end of the RDB"))
 			}
-			done <- loaded{st, err}
+			done <- loaded{st, codes, err}
 		}()
 		first := true
 		sink = writerFunc(func(b []byte) (int, error) {
@@ -806,9 +808,9 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 		go func() {
 			// Redis flushes the old data and fills its keyspace: INFO
 			// keyspace shows the new one from the loading phase on.
-			st, err := loadRDBReader(bufio.NewReaderSize(tail.reader(rf), 256<<10), len(s.store.DBs), p, true)
+			st, codes, err := loadRDBReader(bufio.NewReaderSize(tail.reader(rf), 256<<10), len(s.store.DBs), p, true)
 			tail.loaderDone(err)
-			done <- loaded{st, err}
+			done <- loaded{st, codes, err}
 		}()
 		sink = tail.writer(f)
 		finishSink = tail.close
@@ -865,6 +867,15 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 	defer s.mu.Unlock()
 	if !s.linkCurrent(stop) {
 		return eofForm, errLinkStopped
+	}
+	// The master's libraries replace ours, as Redis swaps its functions
+	// context after a full sync.
+	if err := s.installFunctions(ld.codes, script.RestoreFlush); err != nil {
+		if loading {
+			s.stopLoadingLocked()
+			loading = false
+		}
+		return eofForm, fmt.Errorf("load RDB from master: %w", err)
 	}
 	now := time.Now().UnixMilli()
 	for i, db := range s.store.DBs {
@@ -930,13 +941,15 @@ func loadingGC(start bool) {
 
 // loadRDBReader reads an RDB into a new store of n databases; p follows
 // the load (key-load-delay, progress, abort when the link stops).
-func loadRDBReader(rd io.Reader, n int, p *loadProgress, showKeyspace bool) (*store.Store, error) {
+func loadRDBReader(rd io.Reader, n int, p *loadProgress, showKeyspace bool) (*store.Store, [][]byte, error) {
 	fresh := store.New(n)
 	fresh.NoLazyExpire = true
 	if showKeyspace {
 		p.fresh = fresh
 	}
-	_, err := rdb.LoadHooks(rd, rdb.DefaultLimits, rdb.Hooks{Aux: p.aux, Entry: p.entry}, func(db int, key string, obj *store.Object) error {
+	var codes [][]byte
+	hooks := rdb.Hooks{Aux: p.aux, Entry: p.entry, Function: collectFunction(&codes)}
+	_, err := rdb.LoadHooks(rd, rdb.DefaultLimits, hooks, func(db int, key string, obj *store.Object) error {
 		if db < 0 || db >= n {
 			return fmt.Errorf("key in database %d, only %d configured", db, n)
 		}
@@ -950,9 +963,9 @@ func loadRDBReader(rd io.Reader, n int, p *loadProgress, showKeyspace bool) (*st
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return fresh, nil
+	return fresh, codes, nil
 }
 
 // attachMasterLocked creates the master client that applies the stream.
@@ -1231,6 +1244,8 @@ func (s *Server) sendFullSync(rc *replicaConn, psync, diskless bool, delay time.
 	r.seldb = -1 // the stream after the snapshot starts with SELECT
 	replid, off := r.replid, r.offset
 	aux := s.replAux(replid, off)
+	// The function libraries go with the keys (Redis's rdbSaveFunctions).
+	codes := s.functionCodes()
 	rc.out = replication.NewOutbound(rc.c.conn, s.replicaLimits())
 	rc.state = replicaSendBulk
 	timeout := time.Duration(s.cfg.Int("repl-timeout")) * time.Second
@@ -1239,7 +1254,7 @@ func (s *Server) sendFullSync(rc *replicaConn, psync, diskless bool, delay time.
 	if err != nil {
 		// Another snapshot (BGSAVE) is running: encode in one go under
 		// the lock instead.
-		payload, err = s.snapshotRDB(aux)
+		payload, err = s.snapshotRDB(aux, codes)
 	}
 	s.mu.Unlock()
 
@@ -1250,10 +1265,10 @@ func (s *Server) sendFullSync(rc *replicaConn, psync, diskless bool, delay time.
 	}
 	if diskless && snap != nil {
 		mark := newReplID()
-		err = s.streamSnapshot(nc, snap, aux, hdr+"$EOF:"+mark+"\r\n", mark, timeout)
+		err = s.streamSnapshot(nc, snap, aux, codes, hdr+"$EOF:"+mark+"\r\n", mark, timeout)
 	} else {
 		if snap != nil {
-			payload, err = s.encodeSnapshot(snap, aux)
+			payload, err = s.encodeSnapshot(snap, aux, codes)
 		}
 		if err != nil {
 			s.log.Error("cannot produce the RDB for a replica", "error", err)
@@ -1302,7 +1317,7 @@ func (s *Server) sendFullSync(rc *replicaConn, psync, diskless bool, delay time.
 // of the snapshot is encoded under the lock and written to the replica
 // outside it, so the replica receives (and loads) while we encode, and
 // the whole payload is never held in memory.
-func (s *Server) streamSnapshot(nc net.Conn, snap *store.Snapshot, aux map[string]string, hdr, mark string, timeout time.Duration) error {
+func (s *Server) streamSnapshot(nc net.Conn, snap *store.Snapshot, aux map[string]string, codes [][]byte, hdr, mark string, timeout time.Duration) error {
 	defer func() {
 		s.mu.Lock()
 		snap.Close()
@@ -1332,6 +1347,9 @@ func (s *Server) streamSnapshot(nc net.Conn, snap *store.Snapshot, aux map[strin
 	if err := w.Header(aux); err != nil {
 		return err
 	}
+	if err := writeFunctionCodes(w, codes); err != nil {
+		return err
+	}
 	for done := false; !done; {
 		var err error
 		s.mu.Lock()
@@ -1356,7 +1374,7 @@ func (s *Server) streamSnapshot(nc net.Conn, snap *store.Snapshot, aux map[strin
 
 // encodeSnapshot encodes a point-in-time snapshot a step at a time,
 // taking the lock for each step only, so writers are not stalled.
-func (s *Server) encodeSnapshot(snap *store.Snapshot, aux map[string]string) ([]byte, error) {
+func (s *Server) encodeSnapshot(snap *store.Snapshot, aux map[string]string, codes [][]byte) ([]byte, error) {
 	defer func() {
 		s.mu.Lock()
 		snap.Close()
@@ -1366,6 +1384,9 @@ func (s *Server) encodeSnapshot(snap *store.Snapshot, aux map[string]string) ([]
 	w := rdb.NewWriter(&buf)
 	w.SetCompression(s.cfg.Bool("rdbcompression"))
 	if err := w.Header(aux); err != nil {
+		return nil, err
+	}
+	if err := writeFunctionCodes(w, codes); err != nil {
 		return nil, err
 	}
 	for done := false; !done; {
@@ -1473,11 +1494,14 @@ func (s *Server) restoreReplFromAux(aux map[string]string) bool {
 // snapshotRDB serialises the keyspace as an RDB with the replication aux
 // fields. It runs under the lock, so it stalls writers for the time of
 // the encoding: the fallback while a BGSAVE holds the snapshot.
-func (s *Server) snapshotRDB(aux map[string]string) ([]byte, error) {
+func (s *Server) snapshotRDB(aux map[string]string, codes [][]byte) ([]byte, error) {
 	var buf bytesBuffer
 	w := rdb.NewWriter(&buf)
 	w.SetCompression(s.cfg.Bool("rdbcompression"))
 	if err := w.Header(aux); err != nil {
+		return nil, err
+	}
+	if err := writeFunctionCodes(w, codes); err != nil {
 		return nil, err
 	}
 	now := time.Now().UnixMilli()
