@@ -160,6 +160,9 @@ func (c *Client) busyKill(r *scriptRun, cmd *Command, args [][]byte) bool {
 			c.w.AppendOK()
 		}
 		return true
+	case "function|stats":
+		c.busyFunctionStats(r) // cmd_function.go
+		return true
 	case "shutdown":
 		for _, a := range args[1:] {
 			if eqFold(a, "nosave") {

@@ -83,6 +83,7 @@ func TestEvalRepliesAndErrors(t *testing.T) {
 		{"#!python\nreturn 1", "-Unexpected engine in script shebang: #!python\r\n"},
 		{"setmetatable(_G, {})", "-ERR Attempt to modify a readonly table script: %s, on @user_script:1.\r\n"},
 		{"local g = getmetatable(_G); g.__index = {}", "-ERR user_script:1: Attempt to modify a readonly table script: %s, on @user_script:1.\r\n"},
+		{"local g = getmetatable(_G).__index; g.redis = 1", "-ERR user_script:1: Attempt to modify a readonly table script: %s, on @user_script:1.\r\n"},
 		{"_G.x = 1", "-ERR user_script:1: Attempt to modify a readonly table script: %s, on @user_script:1.\r\n"},
 		{"return math.random(0)", "-ERR user_script:1: bad argument #1 to 'random' (interval is empty) script: %s, on @user_script:1.\r\n"},
 	} {

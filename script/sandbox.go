@@ -205,7 +205,16 @@ func (sb *sandbox) getmetatable(L *lua.LState) int {
 		}
 		p := L.CreateTable(0, 0)
 		pm := L.CreateTable(0, 2)
-		pm.RawSetString("__index", mt)
+		// Tables read through it are protected too: its __index is
+		// the real globals table.
+		pm.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+			v := mt.RawGet(L.Get(2))
+			if t, ok := v.(*lua.LTable); ok {
+				v = sb.protect(t)
+			}
+			L.Push(v)
+			return 1
+		}))
 		pm.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
 			L.RaiseError(errReadonly)
 			return 0
