@@ -354,7 +354,10 @@ func (s *Server) execute(c *Client, cmd *Command, args [][]byte) {
 		c.now = c.frozenNow // a script's commands see the time it started
 	}
 	dirty := s.dirty
-	errsBefore := s.stats.TotalErrorReplies
+	// Like Redis's prev_err_count: a nested command (EXEC's, a
+	// script's) moves the mark, so the caller counts as failed only for
+	// an error of its own after it.
+	s.errMark = s.stats.TotalErrorReplies
 	clientErrs := c.errs
 	sentinel := s.sentinel != nil
 	var writing bool
@@ -382,9 +385,10 @@ func (s *Server) execute(c *Client, cmd *Command, args [][]byte) {
 	}
 	st.Calls++
 	st.Usec += int64(dur / time.Microsecond)
-	if s.stats.TotalErrorReplies != errsBefore && (!sentinel || c.errs != clientErrs) {
+	if s.stats.TotalErrorReplies != s.errMark && (!sentinel || c.errs != clientErrs) {
 		st.FailedCalls++
 	}
+	s.errMark = s.stats.TotalErrorReplies
 	s.stats.TotalCommands++
 	c.lastCmd = cmd.FullName()
 	if s.dirty != dirty && cmd.Has(FlagWrite|FlagMayReplicate) && !cmd.Has(FlagNoPropagate) {

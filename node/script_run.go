@@ -214,7 +214,16 @@ func (s *Server) runScriptCounted(r *scriptRun, keys [][]byte, exec func(w *resp
 	if errMsg != "" && !counted {
 		s.countErrorReply(c, errMsg)
 	} else if errMsg != "" {
+		// Already in the error counts: the script's command still
+		// counts as failed, as Redis's afterErrorReply does.
 		c.errs++
+		if c.cmd != nil {
+			if st := s.stats.CmdStats[c.cmd.FullName()]; st != nil {
+				st.FailedCalls++
+			} else {
+				s.stats.CmdStats[c.cmd.FullName()] = &CmdStat{FailedCalls: 1}
+			}
+		}
 	}
 }
 
@@ -231,6 +240,7 @@ func (s *Server) countScriptRefusal(msg string) {
 		}
 	}
 	s.stats.ErrorStats[code]++
+	s.errMark = s.stats.TotalErrorReplies // not the script's own failure
 }
 
 // countErrorReply counts an error reply written directly to c.w (a

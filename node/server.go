@@ -56,6 +56,9 @@ type Server struct {
 	cl *clusterState
 	// mig caches MIGRATE's connections (cmd_migrate.go).
 	mig *migrateSockets
+	// errMark is the error-reply count when the last command (or a
+	// nested one) started or ended (failed_calls, see execute).
+	errMark int64
 	// scripts is the Lua scripting state (script_run.go).
 	scripts scriptsState
 	// functions holds the FUNCTION libraries (cmd_function.go).
