@@ -98,27 +98,46 @@ func (c *Client) serveBusy(r *scriptRun) bool {
 				cmd = sub
 			}
 		}
-		if cmd == nil || !arityOK(cmd.Arity, len(args)) || !c.authed && !cmd.Has(FlagNoAuth) || cmd.Has(FlagAllowBusy) && !c.busyKill(r, cmd, args) {
-			// Errors with their stats, and the allowed commands that need
-			// the data: run under the lock, after the script.
-			s.mu.Lock()
-			if !c.registerLate() {
-				return true
-			}
-			c.batchWall = time.Now()
-			c.batchMono = monoNow()
-			s.call(c, args)
+		switch {
+		case cmd == nil:
+			c.flagTransaction()
+			c.w.AppendError(unknownCommandError(args))
+			continue
+		case !arityOK(cmd.Arity, len(args)) || cmd.Handler == nil:
+			c.flagTransaction()
+			c.w.AppendError("ERR wrong number of arguments for '" + cmd.FullName() + "' command")
+			continue
+		case !c.authed && !cmd.Has(FlagNoAuth):
+			c.w.AppendError(errNoAuth)
+			continue
+		case cmd.Has(FlagAllowBusy) && c.busyServe(r, cmd, args):
+			continue
+		case !cmd.Has(FlagAllowBusy) && !(cmd.parent == nil && cmd.Name == "exec"):
+			c.flagTransaction()
+			c.w.AppendError(busyError(r))
+			continue
+		case cmd.parent == nil && cmd.Name == "exec" && c.flags&clientMulti != 0 && len(c.x.watching) == 0:
+			// EXEC refused while busy ends the transaction (Redis's
+			// rejectCommand), which touches only this client.
+			c.x.tx = nil
+			c.flags &^= clientMulti
+			c.x.dirtyCAS = false
+			c.w.AppendError("EXECABORT Transaction discarded because of: " + busyError(r))
+			continue
+		case cmd.parent == nil && cmd.Name == "exec" && c.flags&clientMulti == 0:
+			c.w.AppendError(busyError(r))
+			continue
+		}
+		// What needs the data (WATCH, AUTH, an EXEC with watched keys):
+		// run under the lock, after the script.
+		s.mu.Lock()
+		if !c.registerLate() {
 			return true
 		}
-		if cmd.Has(FlagAllowBusy) {
-			continue // answered by busyKill
-		}
-		c.flagTransaction()
-		if r.run.Eval {
-			c.w.AppendError(errBusyEval)
-		} else {
-			c.w.AppendError(errBusyFunction)
-		}
+		c.batchWall = time.Now()
+		c.batchMono = monoNow()
+		s.call(c, args)
+		return true
 	}
 	return false
 }
@@ -137,12 +156,56 @@ func (c *Client) registerLate() bool {
 	return true
 }
 
-// busyKill serves SCRIPT KILL, FUNCTION KILL and SHUTDOWN NOSAVE against
-// the busy script r. It reports false for the other allow_busy commands,
-// which wait for the lock (SHUTDOWN NOSAVE too, once it has stopped the
-// script).
-func (c *Client) busyKill(r *scriptRun, cmd *Command, args [][]byte) bool {
+func busyError(r *scriptRun) string {
+	if r.run.Eval {
+		return errBusyEval
+	}
+	return errBusyFunction
+}
+
+// busyServe serves the allow_busy commands that need no data while the
+// script r is busy: SCRIPT KILL, FUNCTION KILL, FUNCTION STATS, and the
+// transaction commands that touch only this client. It reports false
+// for the others, which wait for the lock (SHUTDOWN NOSAVE too, once it
+// has stopped the script).
+func (c *Client) busyServe(r *scriptRun, cmd *Command, args [][]byte) bool {
 	name := cmd.FullName()
+	inMulti := c.flags&clientMulti != 0
+	switch name {
+	case "multi":
+		if inMulti {
+			c.w.AppendError(errNestedMulti)
+		} else {
+			c.flags |= clientMulti
+			c.x.tx = &txState{}
+			c.w.AppendOK()
+		}
+		return true
+	case "discard":
+		if !inMulti {
+			c.w.AppendError(errDiscardNoMulti)
+			return true
+		}
+		if len(c.x.watching) > 0 {
+			return false
+		}
+		c.x.tx = nil
+		c.flags &^= clientMulti
+		c.x.dirtyCAS = false
+		c.w.AppendOK()
+		return true
+	case "unwatch":
+		if len(c.x.watching) > 0 || inMulti {
+			return false
+		}
+		c.w.AppendOK()
+		return true
+	}
+	if inMulti && name != "watch" && name != "exec" && name != "reset" && name != "quit" {
+		c.queueCommand(cmd, args)
+		c.w.AppendSimple("QUEUED")
+		return true
+	}
 	switch name {
 	case "script|kill", "function|kill":
 		eval := name == "script|kill"
@@ -151,10 +214,8 @@ func (c *Client) busyKill(r *scriptRun, cmd *Command, args [][]byte) bool {
 			c.w.AppendError("UNKILLABLE The busy script was sent by a master instance in the context of replication and cannot be killed.")
 		case r.run.WriteDirty.Load():
 			c.w.AppendError("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
-		case eval && !r.run.Eval:
-			c.w.AppendError(errBusyFunction)
-		case !eval && r.run.Eval:
-			c.w.AppendError(errBusyEval)
+		case eval && !r.run.Eval, !eval && r.run.Eval:
+			c.w.AppendError(busyError(r))
 		default:
 			r.run.Kill()
 			c.w.AppendOK()

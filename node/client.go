@@ -28,6 +28,9 @@ const (
 	clientReplyOff
 	clientReplySkip
 	clientReplySkipNext
+	// clientPostponed: the command waits for a CLIENT PAUSE to end
+	// (counted in blocked_clients, as Redis's BLOCKED_POSTPONE).
+	clientPostponed
 )
 
 // Client is one connection's state. Fields other than the atomics are

@@ -225,7 +225,7 @@ func infoServer(s *Server, b *infoBuf) {
 func infoClients(s *Server, b *infoBuf) {
 	blocked := 0
 	for _, c := range s.clients {
-		if c.flags&clientBlocked != 0 {
+		if c.flags&(clientBlocked|clientPostponed) != 0 {
 			blocked++
 		}
 	}

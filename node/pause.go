@@ -122,7 +122,9 @@ func (s *Server) pausedFor(c *Client, cmd *Command) bool {
 // data lock and returns with it held; it always lets the command run
 // afterwards.
 func (s *Server) admitPaused(c *Client, cmd *Command) bool {
+	defer func() { c.flags &^= clientPostponed }()
 	for s.pausedFor(c, cmd) {
+		c.flags |= clientPostponed
 		ch, end := s.x.pause.changed, s.x.pause.end
 		s.mu.Unlock()
 		t := time.NewTimer(time.Until(end))
