@@ -297,7 +297,7 @@ func writeFunctionStats(w *resp.Writer, f *script.Functions, r *scriptRun) {
 		w.AppendBulkString("command")
 		w.AppendArray(len(r.argv))
 		for _, a := range r.argv {
-			w.AppendBulkString(a)
+			w.AppendBulk(a)
 		}
 		w.AppendBulkString("duration_ms")
 		w.AppendInt(time.Since(r.run.Start).Milliseconds())

@@ -51,7 +51,9 @@ type scriptRun struct {
 	// cmdName is the caller's command ("eval", "fcall", ...), for
 	// FUNCTION STATS.
 	cmdName string
-	argv    []string
+	// argv is the caller's command line (it aliases the caller's read
+	// buffer, which stays as it is while the command runs).
+	argv [][]byte
 	flags   script.Flags
 	ro      bool
 	// oom is Redis's pre_command_oom_state: memory was over maxmemory
@@ -158,10 +160,7 @@ func (s *Server) prepareScript(c *Client, name string, flags script.Flags, ro, e
 	r.ro = ro || flags&script.FlagEvalCompat == 0 && flags&script.FlagNoWrites != 0
 	r.run = script.NewRun(r, name, eval)
 	r.cmdName = strings.ToLower(string(args[0]))
-	r.argv = make([]string, len(args))
-	for i, a := range args {
-		r.argv[i] = string(a)
-	}
+	r.argv = args
 	return r
 }
 

@@ -260,7 +260,7 @@ func writeReply(w *resp.Writer, v lua.LValue, scriptResp int, depth int) (errMsg
 			return msg
 		}
 		if s, ok := v.RawGetString("ok").(lua.LString); ok {
-			w.AppendSimple(strings.NewReplacer("\r", " ", "\n", " ").Replace(string(s)))
+			w.AppendSimple(crlfToSpace.Replace(string(s)))
 			return ""
 		}
 		if d, ok := v.RawGetString("double").(lua.LNumber); ok {
@@ -268,7 +268,7 @@ func writeReply(w *resp.Writer, v lua.LValue, scriptResp int, depth int) (errMsg
 			return ""
 		}
 		if s, ok := v.RawGetString("big_number").(lua.LString); ok {
-			n := strings.NewReplacer("\r", " ", "\n", " ").Replace(string(s))
+			n := crlfToSpace.Replace(string(s))
 			if w.Proto == 3 {
 				w.B = append(w.B, '(')
 				w.B = append(w.B, n...)
@@ -330,6 +330,9 @@ func writeReply(w *resp.Writer, v lua.LValue, scriptResp int, depth int) (errMsg
 	}
 	return ""
 }
+
+// crlfToSpace keeps a status or big number on one protocol line.
+var crlfToSpace = strings.NewReplacer("\r", " ", "\n", " ")
 
 // luaToInt64 is C's (long long) cast of a Lua number, saturating where C
 // is undefined.

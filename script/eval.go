@@ -2,6 +2,7 @@ package script
 
 import (
 	"bytes"
+	"slices"
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
@@ -35,7 +36,6 @@ type Eval struct {
 	scripts map[string]*Script
 	// bodyBytes is the size of the cached bodies (used_memory_scripts_eval).
 	bodyBytes int64
-	handler   *lua.LFunction
 }
 
 // NewEval creates the EVAL state.
@@ -54,9 +54,7 @@ func NewEval(log Logger) *Eval {
 	api.RawSetString("debug", L.NewFunction(func(L *lua.LState) int { return 0 }))
 	sb.globals.RawSetString("redis", api)
 	sb.lock()
-	e := &Eval{sb: sb, log: log, scripts: map[string]*Script{}}
-	e.handler = L.NewFunction(errorHandler)
-	return e
+	return &Eval{sb: sb, log: log, scripts: map[string]*Script{}}
 }
 
 // SHA1Hex is the script's name in the cache.
@@ -114,7 +112,24 @@ func compile(L *lua.LState, src []byte, name string) (*lua.LFunction, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s", compileError(err, name))
 	}
+	trimProto(proto)
 	return L.NewFunctionFromProto(proto), nil
+}
+
+// trimProto copies a compiled function's slices to their length:
+// gopher-lua's compiler preallocates several KB per function, which a
+// cache of thousands of small scripts would otherwise keep.
+func trimProto(p *lua.FunctionProto) {
+	p.Code = slices.Clone(p.Code)
+	p.Constants = slices.Clone(p.Constants)
+	p.DbgSourcePositions = slices.Clone(p.DbgSourcePositions)
+	p.DbgLocals = slices.Clone(p.DbgLocals)
+	p.DbgCalls = slices.Clone(p.DbgCalls)
+	p.DbgUpvalues = slices.Clone(p.DbgUpvalues)
+	p.FunctionPrototypes = slices.Clone(p.FunctionPrototypes)
+	for _, c := range p.FunctionPrototypes {
+		trimProto(c)
+	}
 }
 
 // compileError words a gopher-lua parse error like Lua 5.1's
@@ -190,17 +205,21 @@ func execFunction(L *lua.LState, fn *lua.LFunction, fnArgs []lua.LValue, run *Ru
 // already counted in the error stats (see Exec).
 func execCounted(L *lua.LState, fn *lua.LFunction, fnArgs []lua.LValue, run *Run, w *resp.Writer) (string, bool) {
 	setRun(L, run)
-	L.SetContext(run.ctx)
-	defer func() {
-		L.RemoveContext()
-		setRun(L, nil)
-		run.cancel()
-	}()
+	kc, _ := L.Context().(*killCtx)
+	if kc == nil || kc.Err() != nil {
+		kc = newKillCtx() // the first run, or the last one was killed
+		L.SetContext(kc)
+	}
+	run.kill.Store(kc)
+	if run.Killed() {
+		kc.stop() // killed before it started
+	}
+	defer setRun(L, nil)
 	L.Push(fn)
 	for _, a := range fnArgs {
 		L.Push(a)
 	}
-	err := L.PCall(len(fnArgs), 1, L.NewFunction(errorHandler))
+	err := L.PCall(len(fnArgs), 1, errorHandlerOf(L))
 	if err != nil {
 		var obj lua.LValue = lua.LString(err.Error())
 		if ae, ok := err.(*lua.ApiError); ok && ae.Object != nil {
@@ -219,6 +238,16 @@ func execCounted(L *lua.LState, fn *lua.LFunction, fnArgs []lua.LValue, run *Run
 		}
 	}
 	return msg, false
+}
+
+// errorHandlerOf returns the state's error handler, made once.
+func errorHandlerOf(L *lua.LState) *lua.LFunction {
+	if fn, ok := L.G.Registry.RawGetString("__skiff_err_handler").(*lua.LFunction); ok {
+		return fn
+	}
+	fn := L.NewFunction(errorHandler)
+	L.G.Registry.RawSetString("__skiff_err_handler", fn)
+	return fn
 }
 
 // errorHandler is Redis's __redis__err__handler: a string error becomes

@@ -2,6 +2,7 @@ package script
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,8 +45,7 @@ type Run struct {
 	// Start is when the run began (monotonic).
 	Start time.Time
 
-	ctx    context.Context
-	cancel context.CancelFunc
+	kill   atomic.Pointer[killCtx]
 	killed atomic.Bool
 	// WriteDirty is set once the script has run a write command: from
 	// then on SCRIPT KILL refuses to stop it (the node sets it).
@@ -54,15 +54,39 @@ type Run struct {
 
 // NewRun prepares a run for caller.
 func NewRun(caller Caller, name string, eval bool) *Run {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Run{Caller: caller, Name: name, Eval: eval, Resp: 2, Repl: ReplAll, Start: time.Now(), ctx: ctx, cancel: cancel}
+	return &Run{Caller: caller, Name: name, Eval: eval, Resp: 2, Repl: ReplAll, Start: time.Now()}
 }
 
 // Kill stops the script at its next Lua instruction (SCRIPT KILL,
 // FUNCTION KILL, SHUTDOWN NOSAVE). Safe from any goroutine.
 func (r *Run) Kill() {
 	r.killed.Store(true)
-	r.cancel()
+	if c := r.kill.Load(); c != nil {
+		c.stop()
+	}
+}
+
+// killCtx is the context gopher-lua polls between instructions. One is
+// shared by the runs of a state until a run is killed: a script costs no
+// context of its own.
+type killCtx struct {
+	done chan struct{}
+	once sync.Once
+}
+
+func newKillCtx() *killCtx { return &killCtx{done: make(chan struct{})} }
+
+func (k *killCtx) stop()                       { k.once.Do(func() { close(k.done) }) }
+func (k *killCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (k *killCtx) Done() <-chan struct{}       { return k.done }
+func (k *killCtx) Value(any) any               { return nil }
+func (k *killCtx) Err() error {
+	select {
+	case <-k.done:
+		return context.Canceled
+	default:
+		return nil
+	}
 }
 
 // Killed reports whether Kill was called.

@@ -39,6 +39,7 @@ type options struct {
 	runs                int
 	keys                int
 	elements            int
+	scripts             int
 	valueSize           int
 	seconds             float64
 	clients             int
@@ -55,11 +56,12 @@ func run() error {
 	flag.IntVar(&o.runs, "runs", 3, "runs per figure (the median is reported)")
 	flag.IntVar(&o.keys, "keys", 1000000, "keys loaded for the memory comparison")
 	flag.IntVar(&o.elements, "elements", 1000000, "fields of the big hash and members of the big sorted set in the memory comparison")
+	flag.IntVar(&o.scripts, "scripts", 10000, "distinct scripts cached in the scripts memory comparison")
 	flag.IntVar(&o.valueSize, "value-size", 100, "bytes per value in the memory comparison")
 	flag.Float64Var(&o.seconds, "seconds", 2.5, "target duration of one benchmark run")
 	flag.IntVar(&o.clients, "c", 50, "redis-benchmark clients (-c)")
 	flag.StringVar(&o.tests, "tests", "", "comma-separated throughput tests to run (default all: "+testNames()+"; \"none\" for none)")
-	flag.StringVar(&o.memory, "memory", "strings,hash,zset", "comma-separated memory comparisons to run (strings, hash, zset; \"none\" for none)")
+	flag.StringVar(&o.memory, "memory", "strings,hash,zset", "comma-separated memory comparisons to run (strings, hash, zset, scripts; \"none\" for none)")
 	flag.Parse()
 	if o.quick {
 		o.runs, o.keys, o.elements, o.seconds = 1, 100000, 100000, 0.5
@@ -109,11 +111,18 @@ func run() error {
 	fmt.Printf("%-6s %4s %14s %14s %7s\n", "test", "-P", "skiff req/s", "redis req/s", "ratio")
 	// The string tests (issue 2's targets) and the data-type tests are
 	// summarised apart: they answer different questions.
-	var ratios [2][2][]float64 // [strings|types][-P 1|-P 16]
+	var ratios [3][2][]float64 // [strings|types|scripts][-P 1|-P 16]
 	for pi, pipe := range []int{1, 16} {
 		for _, t := range benchTests {
 			if !selected(o.tests, t.name) {
 				continue
+			}
+			if t.setup != nil {
+				for _, p := range []*proc{sk, rd} {
+					if _, err := p.Do(t.setup...); err != nil {
+						return fmt.Errorf("%s setup on %s: %w", t.name, p.Kind, err)
+					}
+				}
 			}
 			// Size -n so that one run lasts about o.seconds on redis.
 			probe, err := benchOnce(o, rd, t, pipe, 20000*pipe/4+5000)
@@ -143,12 +152,15 @@ func run() error {
 			if t.dataType {
 				group = 1
 			}
+			if t.script {
+				group = 2
+			}
 			ratios[group][pi] = append(ratios[group][pi], ratio)
 			fmt.Printf("%-6s %4d %14.0f %14.0f %7.2f   (n=%d; skiff runs %s; redis runs %s)\n",
 				t.name, pipe, s, r, ratio, n, fmtRuns(skr), fmtRuns(rdr))
 		}
 	}
-	for g, label := range []string{"strings:   ", "data types:"} {
+	for g, label := range []string{"strings:   ", "data types:", "scripts:   "} {
 		if len(ratios[g][0]) > 0 {
 			fmt.Printf("median ratio, %s %.2f at -P 1, %.2f at -P 16\n", label, median(ratios[g][0]), median(ratios[g][1]))
 		}
@@ -204,7 +216,18 @@ type benchTest struct {
 	name     string
 	cmd      []string
 	dataType bool
+	// setup runs on both servers before the test (SCRIPT LOAD).
+	setup []string
+	// script groups the scripting tests in their own summary line.
+	script bool
 }
+
+// benchScript is the script of the EVALSHA test: a GET plus a SET, the
+// shape of the small atomic steps users write scripts for.
+const benchScript = "redis.call('get', KEYS[1]); return redis.call('set', KEYS[1], ARGV[1])"
+
+// benchScriptSHA is SHA1(benchScript), which SCRIPT LOAD returns.
+const benchScriptSHA = "2682b0f87ca7c430a4d67cd199555534f81a59b6"
 
 // benchTests run in this order on the same servers, so LPOP pops what
 // LPUSH pushed and ZRANGE reads the set ZADD built (redis-benchmark's
@@ -217,6 +240,7 @@ var benchTests = []benchTest{
 	{name: "HSET", dataType: true},
 	{name: "ZADD", dataType: true},
 	{name: "ZRANGE", cmd: []string{"zrange", "myzset", "0", "9"}, dataType: true},
+	{name: "EVALSHA", cmd: []string{"evalsha", benchScriptSHA, "1", "key:__rand_int__", "xxx"}, setup: []string{"script", "load", benchScript}, script: true},
 }
 
 func testNames() string {
@@ -272,6 +296,16 @@ func memoryDataSets(o options) []memDataSet {
 			cmd: func(dst []byte, i int, rnd *rand.Rand) []byte {
 				randBytes(val, rnd)
 				return server.Encode(dst, "SET", "key:"+strconv.Itoa(i), string(val))
+			},
+		},
+		{
+			name:  "scripts",
+			title: fmt.Sprintf("%d cached scripts (EVAL of distinct ~100-byte bodies)", o.scripts),
+			n:     o.scripts,
+			cmd: func(dst []byte, i int, rnd *rand.Rand) []byte {
+				randBytes(val[:min(60, len(val))], rnd)
+				body := "local v = redis.call('get', KEYS[1]) return 1 -- " + strconv.Itoa(i) + " " + string(val[:min(60, len(val))])
+				return server.Encode(dst, "EVAL", body, "1", "k")
 			},
 		},
 		{
