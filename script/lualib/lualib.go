@@ -24,6 +24,7 @@ func Open(L *lua.LState) {
 	OpenCmsgpack(L)
 	OpenBit(L)
 	OpenStruct(L)
+	OpenBaseFixes(L)
 }
 
 // newLib builds a module table from Go functions and stores it as a global.
