@@ -15,7 +15,7 @@ import (
 // redis-server 7.0.15 does not expose either.
 var allowedGlobals = map[string]bool{
 	"string": true, "cjson": true, "bit": true, "cmsgpack": true, "math": true, "table": true, "struct": true,
-	"redis": true,
+	"redis":  true,
 	"xpcall": true, "tostring": true, "setmetatable": true, "next": true, "assert": true,
 	"tonumber": true, "rawequal": true, "collectgarbage": true, "getmetatable": true, "rawset": true,
 	"pcall": true, "coroutine": true, "type": true, "_G": true, "select": true, "unpack": true,
@@ -47,7 +47,7 @@ type sandbox struct {
 // function overrides; the caller adds its API, then calls lock.
 func newSandbox(openExtra func(L *lua.LState)) *sandbox {
 	L := lua.NewState(lua.Options{
-		SkipOpenLibs:        true,
+		SkipOpenLibs: true,
 		// Room for what Redis's Lua allows (cmsgpack.unpack of ~8000
 		// values, deep recursion) without preallocating it all.
 		CallStackSize:       2000,
