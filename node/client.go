@@ -317,7 +317,7 @@ func (s *Server) call(c *Client, args [][]byte) {
 		return
 	}
 	if cmd.flagsFor != nil {
-		if f := cmd.flagsFor(s, args); f != cmd.flags {
+		if f := cmd.flagsFor(s, cmd, args); f != cmd.flags {
 			cp := *cmd
 			cp.flags, cp.orig = f, cmd
 			cmd = &cp

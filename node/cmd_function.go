@@ -10,7 +10,6 @@ package node
 
 import (
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/skiffdb/skiff/internal/glob"
@@ -64,10 +63,9 @@ func (s *Server) functionEngine() *script.Functions {
 // fcallFlagsFor is Redis's fcallGetCommandFlags: a known function's
 // declared flags replace FCALL's write, denyoom and stale flags for the
 // checks call makes before running it.
-func fcallFlagsFor(s *Server, args [][]byte) int {
-	cmd := s.cmds[strings.ToLower(string(args[0]))]
-	if cmd == nil || len(args) < 2 {
-		return 0
+func fcallFlagsFor(s *Server, cmd *Command, args [][]byte) int {
+	if len(args) < 2 {
+		return cmd.flags
 	}
 	fn := s.functionEngine().Lookup(string(args[1]))
 	if fn == nil {

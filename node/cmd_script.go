@@ -38,10 +38,9 @@ func init() {
 // evalFlagsFor is Redis's evalGetCommandFlags: a cached or shebang
 // script's declared flags replace EVAL's write, denyoom and stale flags
 // for the checks call makes before running it.
-func evalFlagsFor(s *Server, args [][]byte) int {
-	cmd := s.cmds[strings.ToLower(string(args[0]))]
-	if cmd == nil || len(args) < 2 {
-		return 0
+func evalFlagsFor(s *Server, cmd *Command, args [][]byte) int {
+	if len(args) < 2 {
+		return cmd.flags
 	}
 	base := cmd.flags
 	e := s.scriptEngine()
@@ -82,9 +81,9 @@ func scriptCommandFlags(base int, flags script.Flags) int {
 
 func lookupScript(e *script.Eval, body []byte, sha bool) *script.Script {
 	if sha {
-		return e.Lookup(string(body))
+		return e.LookupBytes(body)
 	}
-	return e.Lookup(script.SHA1Hex(body))
+	return e.LookupBody(body)
 }
 
 const errNoScript = "NOSCRIPT No matching script. Please use EVAL."

@@ -83,7 +83,7 @@ type Command struct {
 	// flagsFor, when set, gives the flags one call runs with (EVAL of a
 	// script with a shebang: Redis's getCommandFlags); call then works on
 	// a copy whose orig is the table's command.
-	flagsFor func(s *Server, args [][]byte) int
+	flagsFor func(s *Server, cmd *Command, args [][]byte) int
 	orig     *Command
 }
 

@@ -338,9 +338,30 @@ func (r *scriptRun) Call(args [][]byte, proto int) ([]byte, string) {
 	sc.w.B = sc.w.B[:0]
 	sc.batchWall = r.caller.batchWall
 	sc.batchMono = r.caller.batchMono
+	queued := len(s.repl.pending)
 	s.execute(sc, cmd, args)
 	s.repl.propSkip = 0
+	// The effects wait for the end of the script in s.repl.pending, but
+	// args is the engine's scratch space, reused by the next call.
+	for i := queued; i < len(s.repl.pending); i++ {
+		s.repl.pending[i].args = cloneArgs(s.repl.pending[i].args)
+	}
 	return sc.w.B, ""
+}
+
+// cloneArgs copies a command line into one allocation.
+func cloneArgs(args [][]byte) [][]byte {
+	n := 0
+	for _, a := range args {
+		n += len(a)
+	}
+	buf := make([]byte, 0, n)
+	out := make([][]byte, len(args))
+	for i, a := range args {
+		buf = append(buf, a...)
+		out[i] = buf[len(buf)-len(a) : len(buf) : len(buf)]
+	}
+	return out
 }
 
 // clusterCheck refuses a command whose keys are not served here, or that

@@ -166,25 +166,42 @@ func raiseErrTable(L *lua.LState, msg string) {
 }
 
 // callArgs converts redis.call's arguments: strings as they are, numbers
-// with %.17g (Lua's own conversion would lose precision).
+// with %.17g (Lua's own conversion would lose precision). The result is
+// valid until the next call (it lives in the state's scratch space).
 func callArgs(L *lua.LState) ([][]byte, string) {
 	n := L.GetTop()
 	if n == 0 {
 		return nil, "Please specify at least one argument for this redis lib call"
 	}
-	args := make([][]byte, n)
+	h := holderOf(L)
+	if h == nil {
+		h = &runHolder{}
+	}
+	buf := h.argBuf[:0]
+	ends := h.argv[:0]
 	for i := 1; i <= n; i++ {
 		switch v := L.Get(i).(type) {
 		case lua.LString:
-			args[i-1] = []byte(v)
+			buf = append(buf, v...)
 		case lua.LNumber:
 			// Go's 'g' with 17 digits is C's %.17g, exponents included.
-			args[i-1] = strconv.AppendFloat(nil, float64(v), 'g', 17, 64)
+			buf = strconv.AppendFloat(buf, float64(v), 'g', 17, 64)
 		default:
 			return nil, "Lua redis lib command arguments must be strings or integers"
 		}
+		// For now only the length counts: the argument's end offset.
+		ends = append(ends, buf[:len(buf):len(buf)])
 	}
-	return args, ""
+	// ends[i] holds buf up to argument i's end; cut the starts now that
+	// buf no longer moves.
+	start := 0
+	for i := range ends {
+		end := len(ends[i])
+		ends[i] = buf[start:end:end]
+		start = end
+	}
+	h.argBuf, h.argv = buf, ends
+	return ends, ""
 }
 
 // redisCall is redis.call (raise) and redis.pcall.

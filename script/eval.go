@@ -71,6 +71,29 @@ func (e *Eval) Lookup(sha string) *Script {
 	return e.scripts[strings.ToLower(sha)]
 }
 
+// LookupBytes is Lookup without allocating (EVALSHA's hot path).
+func (e *Eval) LookupBytes(sha []byte) *Script {
+	if len(sha) != 40 {
+		return nil
+	}
+	var low [40]byte
+	for i, ch := range sha {
+		if ch >= 'A' && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		low[i] = ch
+	}
+	return e.scripts[string(low[:])]
+}
+
+// LookupBody finds the cached script with this body.
+func (e *Eval) LookupBody(body []byte) *Script {
+	sum := sha1.Sum(body)
+	var h [40]byte
+	hex.Encode(h[:], sum[:])
+	return e.scripts[string(h[:])]
+}
+
 // Len is the number of cached scripts.
 func (e *Eval) Len() int { return len(e.scripts) }
 
@@ -113,6 +136,9 @@ func compile(L *lua.LState, src []byte, name string) (*lua.LFunction, error) {
 		return nil, fmt.Errorf("%s", compileError(err, name))
 	}
 	trimProto(proto)
+	// A main chunk has no `arg` table in Lua 5.1; gopher-lua would build
+	// one (with a hash part) on every call.
+	proto.IsVarArg &^= lua.VarArgNeedsArg
 	return L.NewFunctionFromProto(proto), nil
 }
 

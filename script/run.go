@@ -95,7 +95,23 @@ func (r *Run) Killed() bool { return r.killed.Load() }
 // runKey is where the running Run is kept in a state's registry.
 const runKey = "__skiff_run"
 
-type runHolder struct{ run *Run }
+type runHolder struct {
+	run *Run
+	// argBuf and argv are redis.call's argument scratch, reused from one
+	// call to the next (commands copy what they keep).
+	argBuf []byte
+	argv   [][]byte
+}
+
+// holderOf returns the state's run holder.
+func holderOf(L *lua.LState) *runHolder {
+	ud, ok := L.G.Registry.RawGetString(runKey).(*lua.LUserData)
+	if !ok {
+		return nil
+	}
+	h, _ := ud.Value.(*runHolder)
+	return h
+}
 
 // currentRun returns the run of the script executing on L, nil outside
 // one (while a library loads, for instance).
