@@ -53,9 +53,9 @@ type scriptRun struct {
 	cmdName string
 	// argv is the caller's command line (it aliases the caller's read
 	// buffer, which stays as it is while the command runs).
-	argv [][]byte
-	flags   script.Flags
-	ro      bool
+	argv  [][]byte
+	flags script.Flags
+	ro    bool
 	// oom is Redis's pre_command_oom_state: memory was over maxmemory
 	// when the script started.
 	oom bool

@@ -2,10 +2,10 @@ package script
 
 import (
 	"bytes"
-	"slices"
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"

@@ -119,4 +119,5 @@ func TestMathRandomIsRedisSequence(t *testing.T) {
 		t.Errorf("math.random after randomseed(1): %q, want %q", got, want3)
 	}
 }
+
 const want3 = "*3\r\n:5\r\n:46\r\n:84\r\n"
