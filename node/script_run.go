@@ -38,6 +38,8 @@ type scriptsState struct {
 	// running is the script being executed, read without the lock by
 	// clients deciding whether to answer -BUSY.
 	running atomic.Pointer[scriptRun]
+	// busyTimer marks the running script busy (checkBusyScript).
+	busyTimer *time.Timer
 	// allowNoScript is DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call
 	// noscript commands (Redis's tests use it).
 	allowNoScript bool
@@ -48,9 +50,6 @@ type scriptRun struct {
 	s      *Server
 	run    *script.Run
 	caller *Client
-	// cmdName is the caller's command ("eval", "fcall", ...), for
-	// FUNCTION STATS.
-	cmdName string
 	// argv is the caller's command line (it aliases the caller's read
 	// buffer, which stays as it is while the command runs).
 	argv  [][]byte
@@ -65,6 +64,8 @@ type scriptRun struct {
 	// busy is closed once the script is past busy-reply-threshold.
 	busy     chan struct{}
 	busyFlag atomic.Bool
+	// busyAfter is busy-reply-threshold when the script started (0: off).
+	busyAfter time.Duration
 	done     chan struct{}
 }
 
@@ -159,7 +160,6 @@ func (s *Server) prepareScript(c *Client, name string, flags script.Flags, ro, e
 		busy: make(chan struct{}), done: make(chan struct{})}
 	r.ro = ro || flags&script.FlagEvalCompat == 0 && flags&script.FlagNoWrites != 0
 	r.run = script.NewRun(r, name, eval)
-	r.cmdName = strings.ToLower(string(args[0]))
 	r.argv = args
 	return r
 }
@@ -187,23 +187,23 @@ func (s *Server) runScriptCounted(r *scriptRun, keys [][]byte, exec func(w *resp
 	if s.cl != nil && len(keys) > 0 {
 		r.slot = slots.KeySlot(keys[0])
 	}
-	s.scripts.running.Store(r)
-	var timer *time.Timer
 	if limit := s.cfg.Int("busy-reply-threshold"); limit > 0 {
-		timer = time.AfterFunc(time.Duration(limit)*time.Millisecond, func() {
-			r.busyFlag.Store(true)
-			close(r.busy)
-			kill := "SCRIPT KILL"
-			if !r.run.Eval {
-				kill = "FUNCTION KILL"
-			}
-			s.log.Warn(fmt.Sprintf("Slow script detected: still in execution after %d milliseconds. You can try killing the script using the %s command. Script name is: %s.",
-				time.Since(r.run.Start).Milliseconds(), kill, r.run.Name))
-		})
+		r.busyAfter = time.Duration(limit) * time.Millisecond
+	}
+	s.scripts.running.Store(r)
+	if r.busyAfter > 0 {
+		if s.scripts.busyTimer == nil {
+			// Made stopped, then armed: the callback never sees the
+			// field unset.
+			t := time.AfterFunc(time.Hour, s.checkBusyScript)
+			t.Stop()
+			s.scripts.busyTimer = t
+		}
+		s.scripts.busyTimer.Reset(r.busyAfter)
 	}
 	errMsg, counted := exec(&c.w)
-	if timer != nil {
-		timer.Stop()
+	if r.busyAfter > 0 {
+		s.scripts.busyTimer.Stop()
 	}
 	s.scripts.running.Store(nil)
 	close(r.done)
@@ -224,6 +224,30 @@ func (s *Server) runScriptCounted(r *scriptRun, keys [][]byte, exec func(w *resp
 			}
 		}
 	}
+}
+
+// checkBusyScript runs on the busy timer (one per server, reset for
+// each script): it marks the running script busy once it has run for
+// busy-reply-threshold, or waits the rest of that time.
+func (s *Server) checkBusyScript() {
+	r := s.scripts.running.Load()
+	if r == nil || r.busyFlag.Load() || r.busyAfter == 0 {
+		return
+	}
+	if left := r.busyAfter - time.Since(r.run.Start); left > 0 {
+		s.scripts.busyTimer.Reset(left) // fired for an earlier script
+		return
+	}
+	if !r.busyFlag.CompareAndSwap(false, true) {
+		return
+	}
+	close(r.busy)
+	kill := "SCRIPT KILL"
+	if !r.run.Eval {
+		kill = "FUNCTION KILL"
+	}
+	s.log.Warn(fmt.Sprintf("Slow script detected: still in execution after %d milliseconds. You can try killing the script using the %s command. Script name is: %s.",
+		time.Since(r.run.Start).Milliseconds(), kill, r.run.Name))
 }
 
 // countScriptRefusal counts a command refused inside a script in INFO
