@@ -66,7 +66,7 @@ type scriptRun struct {
 	busyFlag atomic.Bool
 	// busyAfter is busy-reply-threshold when the script started (0: off).
 	busyAfter time.Duration
-	done     chan struct{}
+	done      chan struct{}
 }
 
 // scriptEngine returns the EVAL engine, created on first use.
