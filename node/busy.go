@@ -230,8 +230,14 @@ func (c *Client) busyServe(r *scriptRun, cmd *Command, args [][]byte) bool {
 				// The script's writes are not saved anyway: stop it so
 				// that SHUTDOWN gets the lock.
 				r.run.Kill()
+				return false
 			}
 		}
+		// Redis's shutdownCommand: while a script is busy, only
+		// SHUTDOWN NOSAVE (a SHUTDOWN that would save waited for the
+		// lock here, that is for a script that may never end).
+		c.w.AppendError(busyError(r))
+		return true
 	}
 	return false
 }

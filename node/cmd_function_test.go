@@ -120,7 +120,7 @@ func TestFunctionKillBusy(t *testing.T) {
 	if got := c.do(t, "FUNCTION", "KILL"); got != "+OK\r\n" {
 		t.Errorf("function kill: %q", got)
 	}
-	if got := rd.readReply(t, 5*time.Second); !strings.HasPrefix(got, "-ERR Script killed by user with FUNCTION KILL...") {
+	if got := rd.readReply(t, 5*time.Second); !strings.HasPrefix(got, "-ERR Script killed by user with SCRIPT KILL...") {
 		t.Errorf("killed fcall: %q", got)
 	}
 	if got := c.do(t, "PING"); got != "+PONG\r\n" {

@@ -312,11 +312,11 @@ func errorHandler(L *lua.LState) int {
 	return 1
 }
 
+// killedMessage is the error of a killed script. Redis 7.0 has one text
+// for both: a function stopped by FUNCTION KILL also reads "SCRIPT KILL"
+// (checked against redis-server 7.0.15).
 func killedMessage(r *Run) string {
-	if r.Eval {
-		return "ERR Script killed by user with SCRIPT KILL..."
-	}
-	return "ERR Script killed by user with FUNCTION KILL..."
+	return "ERR Script killed by user with SCRIPT KILL..."
 }
 
 // ignoreStats reports an error table marked as already counted.

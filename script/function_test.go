@@ -284,7 +284,7 @@ func TestFunctionKill(t *testing.T) {
 	}()
 	w := &resp.Writer{Proto: 2}
 	msg := f.Exec(fn, run, nil, nil, w)
-	if !strings.HasPrefix(msg, "ERR Script killed by user with FUNCTION KILL...") {
+	if !strings.HasPrefix(msg, "ERR Script killed by user with SCRIPT KILL...") {
 		t.Errorf("killed function: %q", msg)
 	}
 }
