@@ -29,46 +29,40 @@ const (
 	errBusyFunction = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
 )
 
-// lockForBatch takes the data lock to execute the client's batch. While
-// a busy script holds it, the batch's commands are answered without it;
-// it reports false when they all were (the lock is then not held).
-func (s *Server) lockForBatch(c *Client) bool {
+// lockOrBusyScript takes the data lock, unless a script that is past
+// busy-reply-threshold holds it: it then returns that script, and the
+// lock is not held.
+func (s *Server) lockOrBusyScript() *scriptRun {
 	for {
 		if s.mu.TryLock() {
-			return true
+			return nil
 		}
 		r := s.scripts.running.Load()
 		if r == nil {
 			s.mu.Lock()
-			return true
+			return nil
 		}
 		select {
 		case <-r.busy:
-			return c.serveBusy(r)
+			return r
 		case <-r.done:
 		}
 	}
 }
 
+// lockForBatch takes the data lock to execute the client's batch. While
+// a busy script holds it, the batch's commands are answered without it;
+// it reports false when they all were (the lock is then not held).
+func (s *Server) lockForBatch(c *Client) bool {
+	if r := s.lockOrBusyScript(); r != nil {
+		return c.serveBusy(r)
+	}
+	return true
+}
+
 // lockForConnect takes the lock to register a new connection, unless a
 // busy script holds it (false: the lock is not held).
-func (s *Server) lockForConnect() bool {
-	for {
-		if s.mu.TryLock() {
-			return true
-		}
-		r := s.scripts.running.Load()
-		if r == nil {
-			s.mu.Lock()
-			return true
-		}
-		select {
-		case <-r.busy:
-			return false
-		case <-r.done:
-		}
-	}
-}
+func (s *Server) lockForConnect() bool { return s.lockOrBusyScript() == nil }
 
 // serveBusy answers the buffered commands while r is busy. It returns
 // true, holding the lock, when a command needs it (that command has then
