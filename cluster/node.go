@@ -43,8 +43,10 @@ type Local interface {
 	Freeze(until time.Time)
 	// Follow makes the node a replica of host:port, or a master when
 	// host is "" (REPLICAOF NO ONE keeping the old history as replid2).
-	// It is idempotent.
-	Follow(host string, port int)
+	// It is idempotent. still is asked once the data lock is held: false
+	// means the decision is stale (a CLUSTER RESET ran meanwhile) and
+	// nothing is done.
+	Follow(host string, port int, still func() bool)
 	// DropSlotKeys deletes (and propagates as DEL) the keys of slots
 	// this master lost to another node while it still had keys there,
 	// as Redis does for its "dirty slots". Called without the lock.
@@ -127,11 +129,14 @@ type Node struct {
 	lastConf string
 	confAt   time.Time // when nodes.conf was last written
 
-	view     atomic.Pointer[View]
-	reachOK  atomic.Bool // the Raft group answered within the node timeout
-	viewMu   sync.Mutex  // serialises view rebuilds
+	view    atomic.Pointer[View]
+	reachOK atomic.Bool // the Raft group answered within the node timeout
+	viewMu  sync.Mutex  // serialises view rebuilds
+	// followMu serialises follow decisions; followed is the last one
+	// applied and resetGen counts CLUSTER RESETs (see follow).
 	followMu sync.Mutex
-	followed string
+	followed atomic.Pointer[string]
+	resetGen atomic.Uint64
 	lastOwn  *View // the view lostSlots last saw (watch goroutine only)
 	marksMu  sync.Mutex
 	marks    markState // marks.go
@@ -429,16 +434,32 @@ func (n *Node) follow(v *View) {
 	}
 	n.followMu.Lock()
 	defer n.followMu.Unlock()
-	if n.followed == key {
+	followed := n.followedNow()
+	if followed == key {
 		return
 	}
 	if want != "" {
 		n.log.Info("following the metadata: replica", "master", v.Self.MasterID, "addr", want)
-	} else if n.followed != "" {
+	} else if followed != "" {
 		n.log.Info("following the metadata: master")
 	}
-	l.Follow(host, port) // idempotent: the first decision as a master changes nothing
-	n.followed = key
+	// l.Follow waits for the data lock, which CLUSTER RESET holds while
+	// it runs: a decision taken from the view before a reset must not be
+	// applied after it (still), and RESET must never wait for followMu.
+	gen := n.resetGen.Load()
+	still := func() bool { return n.resetGen.Load() == gen }
+	l.Follow(host, port, still) // idempotent: the first decision as a master changes nothing
+	if still() {
+		n.followed.Store(&key)
+	}
+}
+
+// followedNow is the replication decision last applied ("-": master).
+func (n *Node) followedNow() string {
+	if p := n.followed.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // configWriteGap is the least time between two writes of nodes.conf.

@@ -28,6 +28,7 @@ func (n *Node) Reset(hard bool, l Local) error {
 	}
 	n.flushMarks()
 	me := n.myID()
+	n.resetGen.Add(1) // void the follow decisions taken before the reset
 	st := g.Status()
 	wasGroup := len(st.Members) > 1 || st.Removed
 	ctx, cancel := context.WithTimeout(context.Background(), proposeTimeout)
@@ -76,9 +77,11 @@ func (n *Node) Reset(hard bool, l Local) error {
 	n.install(fresh)
 	n.closePeers()
 	l.ResetData()
-	n.followMu.Lock()
-	n.followed = "-"
-	n.followMu.Unlock()
+	// Not under followMu: a follow decision may hold it while it waits
+	// for the data lock we run under. resetGen voids such a decision.
+	master := "-"
+	n.followed.Store(&master)
+	n.resetGen.Add(1)
 	n.refresh()
 	n.log.Info("CLUSTER RESET: this node is a cluster of one", "hard", hard, "old_id", me, "id", n.myID(), "old_raft_dir", aside)
 	return nil

@@ -514,10 +514,13 @@ func (l clusterLocal) ReplOffset() int64 {
 
 // Follow makes the server a replica of host:port, or a master (keeping
 // its history as replid2) when host is "".
-func (l clusterLocal) Follow(host string, port int) {
+func (l clusterLocal) Follow(host string, port int, still func() bool) {
 	s := l.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if still != nil && !still() {
+		return // decided before a CLUSTER RESET that ran meanwhile
+	}
 	r := &s.repl
 	if host == "" {
 		if r.masterHost != "" {
