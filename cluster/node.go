@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -567,8 +568,11 @@ func (n *Node) Close() error {
 	n.wg.Wait()
 	n.closePeers()
 	n.bus.close()
-	if n.admin != nil {
-		_ = n.admin.Close()
+	n.mu.Lock()
+	adm := n.admin
+	n.mu.Unlock()
+	if adm != nil {
+		_ = adm.Close()
 	}
 	if g := n.Group(); g != nil {
 		return g.Close()
@@ -580,11 +584,61 @@ func (n *Node) Close() error {
 
 func (n *Node) listenAdmin() error {
 	l, err := admin.ListenHTTP(n.opts.AdminListen, n, n.log)
-	if err != nil {
+	if err == nil {
+		n.mu.Lock()
+		n.admin = l
+		n.mu.Unlock()
+		return nil
+	}
+	if !errors.Is(err, syscall.EADDRINUSE) || portListening(n.opts.AdminListen) {
 		return err
 	}
-	n.admin = l
+	// The port is taken by no listener: the local end of some outgoing
+	// connection (derived ports such as RESP+20000 are in Linux's
+	// ephemeral range). It frees when that connection ends; meanwhile
+	// the node runs, and its admin API comes up as soon as it can.
+	n.log.Warn("admin port held by an outgoing connection; retrying in the background", "addr", n.opts.AdminListen)
+	n.wg.Add(1)
+	go n.retryAdmin()
 	return nil
+}
+
+// retryAdmin binds the admin API once its port is free, until Close.
+func (n *Node) retryAdmin() {
+	defer n.wg.Done()
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+		}
+		l, err := admin.ListenHTTP(n.opts.AdminListen, n, n.log)
+		if err != nil {
+			continue
+		}
+		n.mu.Lock()
+		if n.closed {
+			n.mu.Unlock()
+			_ = l.Close()
+			return
+		}
+		n.admin = l
+		n.mu.Unlock()
+		n.log.Info("admin API listening", "addr", n.opts.AdminListen)
+		return
+	}
+}
+
+// portListening reports whether something accepts connections at addr.
+func portListening(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 type errBody struct {
