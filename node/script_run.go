@@ -405,10 +405,10 @@ func (r *scriptRun) clusterCheck(cmd *Command, args [][]byte) string {
 	q.Exists = cs.exists
 	q.Endpoint = cluster.Endpoint(cs.endpoint.Load())
 	if msg := cs.node.View().Redirect(&q); msg != "" {
-		switch {
-		case strings.HasPrefix(msg, "CLUSTERDOWN") && strings.Contains(msg, "read-only"), strings.HasPrefix(msg, "CLUSTERDOWN") && q.Write && q.AllowReadsWhenDown:
+		switch msg {
+		case cluster.ErrDownReadOnly:
 			return "Script attempted to execute a write command while the cluster is down and readonly"
-		case strings.HasPrefix(msg, "CLUSTERDOWN"):
+		case cluster.ErrDown:
 			return "Script attempted to execute a command while the cluster is down"
 		}
 		return "Script attempted to access a non local key in a cluster node"
