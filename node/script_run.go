@@ -100,8 +100,7 @@ func (s *Server) scriptClient() *Client {
 		a, _ := net.Pipe() // never read or written: replies go to w.B
 		c := s.newClient(a)
 		c.authed = true
-		c.name = ""
-		c.addr = ""
+		c.addr = "lua" // what MONITOR shows, as Redis: "[0 lua]"
 		s.scripts.client = c
 	}
 	return s.scripts.client
