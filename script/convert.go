@@ -86,9 +86,7 @@ func (p *replyParser) value(L *lua.LState) lua.LValue {
 		if L == nil {
 			return lua.LNil
 		}
-		tb := L.CreateTable(0, 1)
-		tb.RawSetString("ok", lua.LString(s))
-		return tb
+		return oneField(L, "ok", lua.LString(s))
 	case '-':
 		s := p.line()
 		if L == nil {
@@ -163,17 +161,13 @@ func (p *replyParser) value(L *lua.LState) lua.LValue {
 		if L == nil {
 			return lua.LNil
 		}
-		tb := L.CreateTable(0, 1)
-		tb.RawSetString("double", lua.LNumber(f))
-		return tb
+		return oneField(L, "double", lua.LNumber(f))
 	case '(':
 		s := p.line()
 		if L == nil {
 			return lua.LNil
 		}
-		tb := L.CreateTable(0, 1)
-		tb.RawSetString("big_number", lua.LString(s))
-		return tb
+		return oneField(L, "big_number", lua.LString(s))
 	case '=':
 		s, _ := p.bulk()
 		if L == nil {
@@ -192,6 +186,14 @@ func (p *replyParser) value(L *lua.LState) lua.LValue {
 	}
 	p.line()
 	return lua.LNil
+}
+
+// oneField is {name=v}, the shape of status, double and big number
+// replies.
+func oneField(L *lua.LState, name string, v lua.LValue) *lua.LTable {
+	tb := L.CreateTable(0, 1)
+	tb.RawSetString(name, v)
+	return tb
 }
 
 // errorTable builds the {err="CODE message"} table Redis uses for errors:
