@@ -283,11 +283,9 @@ func errorHandler(L *lua.LState) int {
 	obj := L.Get(1)
 	t, ok := obj.(*lua.LTable)
 	if !ok {
+		// tostring(err), as Redis's handler does.
 		t = L.CreateTable(0, 3)
-		t.RawSetString("err", lua.LString("ERR "+lua.LVAsString(obj)))
-		if obj.Type() != lua.LTString && obj.Type() != lua.LTNumber {
-			t.RawSetString("err", lua.LString("ERR "+obj.String()))
-		}
+		t.RawSetString("err", lua.LString("ERR "+obj.String()))
 	}
 	if r := currentRun(L); r != nil && r.Killed() {
 		t = L.CreateTable(0, 3)
