@@ -156,6 +156,9 @@ type Node struct {
 	wg    sync.WaitGroup
 	admin *admin.HTTPListener
 
+	// pages serves the operator pages next to the API (pages.go).
+	pages atomic.Pointer[pages]
+
 	// hostKick wakes failLoop to record a new hostname (HostnameChanged).
 	hostKick chan struct{}
 }
@@ -650,6 +653,10 @@ type errBody struct {
 // leaving its group of one (CLUSTER MEET) answers 503 and takes no join;
 // while it serves a join it does not leave.
 func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if pg := n.pages.Load(); pg != nil && pg.owns(r.URL.Path) {
+		pg.h.ServeHTTP(w, r)
+		return
+	}
 	n.mu.Lock()
 	h := n.admH
 	refuse := n.leaving || n.closed

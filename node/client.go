@@ -388,6 +388,7 @@ func (s *Server) execute(c *Client, cmd *Command, args [][]byte) {
 	}
 	st.Calls++
 	st.Usec += int64(dur / time.Microsecond)
+	st.Hist[latencyBucket(dur)]++
 	// A sentinel handler may release the lock, so another command can move
 	// errMark meanwhile: there, only this client's own error replies count.
 	if sentinel && c.errs != clientErrs || !sentinel && s.stats.TotalErrorReplies != s.errMark {

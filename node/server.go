@@ -123,6 +123,10 @@ type Stats struct {
 // CmdStat is one line of INFO commandstats.
 type CmdStat struct {
 	Calls, Usec, RejectedCalls, FailedCalls int64
+	// Hist counts calls by duration in power-of-two microsecond buckets
+	// (ops.go): the admin port's latency histogram, kept here so that
+	// recording it is one increment under the lock the command holds.
+	Hist [LatencyBuckets]uint64
 }
 
 // New builds a server from a configuration. It does not listen yet.

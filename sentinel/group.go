@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -80,6 +81,7 @@ type GroupOptions struct {
 // admin HTTP API; group formation may replace the raft member underneath
 // (Generation, Changed), so callers never keep what it returns.
 type Group struct {
+	pages atomic.Pointer[pages] // operator pages next to the API (pages.go)
 	opts  GroupOptions
 	log   hclog.Logger
 	dir   string
@@ -475,6 +477,10 @@ func (g *Group) listenAdmin() error {
 // serialisation of formation: a lone sentinel takes a join only when it is
 // ready (see CodeForming), and never while it leaves its group.
 func (g *Group) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if pg := g.pages.Load(); pg != nil && pg.owns(r.URL.Path) {
+		pg.h.ServeHTTP(w, r)
+		return
+	}
 	if r.URL.Path == "/join" && r.Method == http.MethodPost {
 		cur := g.current()
 		lone := cur != nil && len(g.raftStatus(cur).Members) <= 1

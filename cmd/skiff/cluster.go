@@ -288,5 +288,6 @@ func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error)
 	if clusterServer != nil {
 		clusterServer.SetCluster(n)
 	}
+	attachClusterOps(cfg, n, clusterServer, token, peerPass, log) // ops.go
 	return n, nil
 }

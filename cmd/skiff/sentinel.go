@@ -118,6 +118,7 @@ func runSentinel(args []string) int {
 		Logger:       logger.Named("sentinel"),
 	}, scfg)
 	srv.SetSentinelMode(eng)
+	attachSentinelOps(cfg, grp, eng, srv, logger) // ops.go
 	if err := srv.Listen(); err != nil {
 		logger.Error("cannot start sentinel", "error", err)
 		grp.Close()
