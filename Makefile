@@ -47,3 +47,4 @@ clean:
 
 -include cluster.mk
 -include sentinel.mk
+-include faults.mk

@@ -1,0 +1,17 @@
+# Fault-injection suite (integration/faults, docs/faults.md): RUNS runs of
+# each mode (MODES: strong, async, redis) in each topology (TOPOLOGIES:
+# sentinel, cluster), seeded (SEED; printed), DURATION of workload each.
+# `make faults RUNS=200` is the long batch. Results and the summary table
+# in integration/faults/out/ (FAULTS_OUT moves them). Included by the
+# Makefile.
+.PHONY: faults
+RUNS       ?= 3
+MODES      ?= strong,async,redis
+TOPOLOGIES ?= sentinel,cluster
+SEED       ?=
+DURATION   ?= 25s
+
+faults: deps build
+	SKIFF_BIN=$(CURDIR)/$(BIN) FAULTS_RUNS=$(RUNS) FAULTS_MODES=$(MODES) \
+	FAULTS_TOPOLOGIES=$(TOPOLOGIES) FAULTS_SEED=$(SEED) FAULTS_DURATION=$(DURATION) \
+	$(GO) test -count=1 -timeout 0 -run '^TestFaults$$' -v ./integration/faults/
