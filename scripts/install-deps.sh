@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the interop peers the tests need (Debian's redis-server,
-# redis-tools, redis-sentinel, python3-redis) when they are missing.
+# redis-tools, redis-sentinel, python3-redis, chromium) when they are missing.
 # Everything else comes from go.mod.
 set -euo pipefail
 need=()
@@ -11,6 +11,8 @@ command -v tclsh >/dev/null 2>&1 || need+=(tcl)
 # The sentinel tests run real redis-sentinels and a redis-py client.
 command -v redis-sentinel >/dev/null 2>&1 || need+=(redis-sentinel)
 /usr/bin/python3 -c 'import redis.sentinel' >/dev/null 2>&1 || need+=(python3-redis)
+# The topology page's test drives a headless Chromium (chromedp).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
