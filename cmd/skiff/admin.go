@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/admin"
+	"github.com/skiffdb/skiff/ops"
 	"github.com/skiffdb/skiff/raftgroup"
 )
 
@@ -24,13 +25,18 @@ Commands (a thin client of the admin HTTP API, see docs/raft.md):
   join --id ID --raft-addr H:P [--resp-addr H:P] [--admin-addr H:P] [--nonvoter]
   remove ID                       remove a member for good
   transfer-leadership [ID]        hand leadership to ID (or any voter)
+  topology [--json]               the cluster as the topology page shows it (docs/operations.md)
+  top [--interval D]              the same, redrawn every interval (default 1s) until interrupted
+  failover TARGET                 manual failover: a shard id, a master's id or address (cluster),
+                                  or a monitored master's name (sentinel)
 
 Flags of every command:
   --addr H:P     admin address of any member (default $SKIFF_ADMIN_ADDR or 127.0.0.1:27379)
   --token T      bearer token: admin-token, or requirepass (default $SKIFF_ADMIN_TOKEN)
   --timeout D    overall timeout (default 20s)
 
-Output is JSON on stdout; errors are JSON on stderr with exit status 1.
+Output is JSON on stdout (topology and top: tables); errors are JSON on
+stderr with exit status 1 (code "unreachable" when no answer came).
 `
 
 func runAdmin(args []string) int {
@@ -60,6 +66,9 @@ func runAdminIO(args []string, stdout, stderr io.Writer) int {
 	respAddr := fs.String("resp-addr", "", "RESP address of the joining node")
 	adminAddr := fs.String("admin-addr", "", "admin address of the joining node")
 	nonvoter := fs.Bool("nonvoter", false, "join as a non-voter")
+	asJSON := fs.Bool("json", false, "topology: print the API's JSON")
+	interval := fs.Duration("interval", time.Second, "top: refresh interval")
+	iterations := fs.Int("iterations", 0, "top: stop after N refreshes (0 = until interrupted)")
 	// Accept flags before and after positional arguments.
 	var pos []string
 	for {
@@ -79,9 +88,20 @@ func runAdminIO(args []string, stdout, stderr io.Writer) int {
 	if len(pos) == 1 {
 		*id = pos[0]
 	}
+	c := admin.NewClient(*addr, *token)
+	if cmd == "top" {
+		// No overall timeout: top runs until interrupted; each refresh
+		// is bounded by --timeout (capped at 5 s to stay live).
+		per := min(*timeout, 5*time.Second)
+		c.HTTP.Timeout = per
+		c.NoLeaderRetries = -1
+		if err := runTop(context.Background(), c, stdout, max(*interval, 100*time.Millisecond), *iterations, per); err != nil {
+			return adminFail(stderr, err)
+		}
+		return 0
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	c := admin.NewClient(*addr, *token)
 	var out any
 	var err error
 	switch cmd {
@@ -99,22 +119,28 @@ func runAdminIO(args []string, stdout, stderr io.Writer) int {
 		out, err = c.Remove(ctx, *id)
 	case "transfer-leadership":
 		out, err = c.TransferLeadership(ctx, *id)
+	case "topology":
+		var t *ops.Topology
+		t, err = fetchTopology(ctx, c)
+		if err == nil && !*asJSON {
+			writeTopology(stdout, t)
+			return 0
+		}
+		out = t
+	case "failover":
+		if *id == "" {
+			fmt.Fprintln(stderr, "skiff admin failover: a target is required (shard id, master id or address, or monitored master name)")
+			return 2
+		}
+		var res ops.FailoverResult
+		err = c.Post(ctx, "/api/failover", ops.FailoverRequest{Target: *id}, &res)
+		out = res
 	default:
 		fmt.Fprintf(stderr, "skiff admin: unknown command %q\n\n%s", cmd, adminUsage)
 		return 2
 	}
 	if err != nil {
-		var ae *admin.APIError
-		if !errors.As(err, &ae) {
-			ae = &admin.APIError{ErrorBody: admin.ErrorBody{Error: err.Error(), Code: "unreachable"}}
-		}
-		enc := json.NewEncoder(stderr)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(struct {
-			admin.ErrorBody
-			Status int `json:"http_status,omitempty"`
-		}{ae.ErrorBody, ae.Status})
-		return 1
+		return adminFail(stderr, err)
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
@@ -123,4 +149,20 @@ func runAdminIO(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// adminFail prints an error as JSON on stderr: the API's error body, or
+// code "unreachable" when no HTTP answer came; exit status 1.
+func adminFail(stderr io.Writer, err error) int {
+	var ae *admin.APIError
+	if !errors.As(err, &ae) {
+		ae = &admin.APIError{ErrorBody: admin.ErrorBody{Error: err.Error(), Code: "unreachable"}}
+	}
+	enc := json.NewEncoder(stderr)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(struct {
+		admin.ErrorBody
+		Status int `json:"http_status,omitempty"`
+	}{ae.ErrorBody, ae.Status})
+	return 1
 }

@@ -26,7 +26,7 @@ var serverHooks []func(cfg *config.Config, logger hclog.Logger) (io.Closer, erro
 const usage = `Usage:
   skiff server [/path/to/redis.conf] [--option value ...]
   skiff sentinel [/path/to/sentinel.conf] [--option value ...]
-  skiff admin <status|join|remove|transfer-leadership> [flags]
+  skiff admin <status|cluster|join|remove|transfer-leadership|topology|top|failover> [flags]
   skiff version
   skiff help
 
