@@ -81,7 +81,8 @@ type proc struct {
 	bin     string
 	args    []string
 	dir     string
-	port    int // real RESP port
+	host    string // the address it binds ("" = 127.0.0.1)
+	port    int    // real RESP port
 	logPath string
 
 	mu      sync.Mutex
@@ -92,7 +93,13 @@ type proc struct {
 	starts  int
 }
 
-func (p *proc) addr() string { return "127.0.0.1:" + strconv.Itoa(p.port) }
+func (p *proc) addr() string {
+	h := p.host
+	if h == "" {
+		h = "127.0.0.1"
+	}
+	return h + ":" + strconv.Itoa(p.port)
+}
 
 // start runs the process (again) and waits until it answers PING.
 func (p *proc) start(timeout time.Duration) error {

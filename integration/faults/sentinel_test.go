@@ -89,7 +89,7 @@ func newSentinelTopo(m mode, root string, logf func(string, ...any)) (t *sentine
 		if i > 0 {
 			replicaOf = t.dpx[0].Port()
 		}
-		p, err := newDataProc(m, name, root, port, px.Port(), replicaOf, nil)
+		p, err := newDataProc(m, name, root, "127.0.0.1", port, px.Port(), replicaOf, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -373,11 +373,15 @@ func (t *sentinelTopo) raftLeaderInfo(full bool) (string, string) {
 }
 
 func raftStatus(s *proc) (raftStatusReply, error) {
+	return raftStatusAt("127.0.0.1", sentinelPorts(s.port)[2])
+}
+
+// raftStatusAt is GET /status of the admin API at host:admin.
+func raftStatusAt(host string, admin int) (raftStatusReply, error) {
 	var st raftStatusReply
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	admin := sentinelPorts(s.port)[2]
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+strconv.Itoa(admin)+"/status", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+host+":"+strconv.Itoa(admin)+"/status", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return st, err
@@ -505,13 +509,13 @@ func sentinelMasterAddr(addr string) (string, error) {
 // sentinels send after SLAVEOF) persists its role. announce is its proxy's
 // port; replicaOf (a proxy port) makes it a replica; extra are more
 // config lines.
-func newDataProc(m mode, name, root string, port, announce, replicaOf int, extra []string) (*proc, error) {
+func newDataProc(m mode, name, root, host string, port, announce, replicaOf int, extra []string) (*proc, error) {
 	dir := filepath.Join(root, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "port %d\nbind 127.0.0.1\ndir %s\n", port, dir)
+	fmt.Fprintf(&b, "port %d\nbind %s\ndir %s\n", port, host, dir)
 	b.WriteString("save \"\"\nappendonly yes\nappendfsync everysec\nrepl-diskless-sync-delay 0\n")
 	fmt.Fprintf(&b, "replica-announce-ip 127.0.0.1\nreplica-announce-port %d\n", announce)
 	if replicaOf != 0 {
@@ -527,7 +531,7 @@ func newDataProc(m mode, name, root string, port, announce, replicaOf int, extra
 	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
 		return nil, err
 	}
-	p := &proc{name: name, kind: m.dataKind, role: "server", dir: dir, port: port, logPath: filepath.Join(root, name+".log")}
+	p := &proc{name: name, kind: m.dataKind, role: "server", dir: dir, host: host, port: port, logPath: filepath.Join(root, name+".log")}
 	if m.dataKind == "skiff" {
 		p.bin, p.args = skiffBin, []string{"server", conf}
 	} else {

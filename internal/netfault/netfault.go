@@ -398,8 +398,9 @@ func (p *Proxy) Origins() map[string]int {
 
 // tcpRow is one row of /proc/net/tcp.
 type tcpRow struct {
-	lport, rport int
-	state        string // "01" established, "0A" listen
+	local, remote string // hex "IP:PORT" as the kernel writes them
+	lport, rport  int
+	state         string // "01" established, "0A" listen
 }
 
 // tcpTable reads /proc/net/tcp by inode.
@@ -420,7 +421,7 @@ func tcpTable() map[string]tcpRow {
 	for _, line := range strings.Split(string(b), "\n")[1:] {
 		fs := strings.Fields(line)
 		if len(fs) > 9 && fs[9] != "0" {
-			out[fs[9]] = tcpRow{lport: port(fs[1]), rport: port(fs[2]), state: fs[3]}
+			out[fs[9]] = tcpRow{local: fs[1], remote: fs[2], lport: port(fs[1]), rport: port(fs[2]), state: fs[3]}
 		}
 	}
 	return out
@@ -455,23 +456,29 @@ func (l *Lab) Bypasses(a, b []string) []string {
 	}
 	l.mu.Unlock()
 	table := tcpTable()
-	listens := func(name string) map[int]bool {
-		out := map[int]bool{}
+	// Listening sockets by address, and by port for those bound to the
+	// wildcard address (a process may bind another loopback address than
+	// the proxies' 127.0.0.1, with the same port numbers).
+	listens := func(name string) (addrs map[string]bool, anyPorts map[int]bool) {
+		addrs, anyPorts = map[string]bool{}, map[int]bool{}
 		for _, pid := range pids[name] {
 			for _, ino := range socketInodes(pid) {
 				if r, ok := table[ino]; ok && r.state == "0A" {
-					out[r.lport] = true
+					addrs[r.local] = true
+					if strings.HasPrefix(r.local, "00000000:") {
+						anyPorts[r.lport] = true
+					}
 				}
 			}
 		}
-		return out
+		return addrs, anyPorts
 	}
 	var out []string
 	check := func(from, to string) {
-		lp := listens(to)
+		la, lp := listens(to)
 		for _, pid := range pids[from] {
 			for _, ino := range socketInodes(pid) {
-				if r, ok := table[ino]; ok && r.state == "01" && lp[r.rport] {
+				if r, ok := table[ino]; ok && r.state == "01" && (la[r.remote] || lp[r.rport]) {
 					out = append(out, fmt.Sprintf("%s -> %s port %d", from, to, r.rport))
 				}
 			}
