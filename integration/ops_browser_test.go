@@ -174,4 +174,17 @@ func TestOpsTopologyPageShowsFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s (%d bytes), event: %s", out, len(png), evText)
+	// A phone-sized screen: the same page must still show the nodes
+	// (the shard tables fold into labelled blocks).
+	if err := chromedp.Do(tctx, chromedp.EmulateViewport(390, 844),
+		chromedp.WaitVisible(chromedp.CSS(sel(r1.respAddr(), "master")))); err != nil {
+		t.Fatalf("phone-sized viewport: %v", err)
+	}
+	phone, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "topology-phone.png"), phone, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -97,6 +97,8 @@ start() {
 	cat <<MSG
 Skiff cluster of $COUNT nodes is up (Raft leader's admin API: $leader).
   RESP:    redis-cli -c -p $BASE   (ports:$PORTS)
+  page:    http://127.0.0.1:$(admin_port "$BASE")/   (live topology; any node's admin port; metrics at /metrics)
+  top:     $BIN admin top --addr 127.0.0.1:$(admin_port "$BASE")
   status:  make cluster-status   or   $BIN admin status --addr 127.0.0.1:$(admin_port "$BASE")
   stop:    make cluster-stop     clean: make cluster-clean
 MSG
