@@ -57,15 +57,14 @@ type clusterTopo struct {
 	logf  func(string, ...any)
 }
 
-func newClusterTopo(m mode, root string, logf func(string, ...any)) (t *clusterTopo, err error) {
+func newClusterTopo(m mode, root string, logf func(string, ...any)) (_ *clusterTopo, err error) {
 	if redisCliBin == "" {
 		return nil, fmt.Errorf("redis-cli not found")
 	}
-	t = &clusterTopo{mode: m, lab: netfault.New(logf), root: root, logf: logf}
+	t := &clusterTopo{mode: m, lab: netfault.New(logf), root: root, logf: logf}
 	defer func() {
 		if err != nil {
 			t.close()
-			t = nil
 		}
 	}()
 	t.lab.Register(os.Getpid(), "client")

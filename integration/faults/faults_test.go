@@ -102,7 +102,7 @@ var modes = map[string]mode{
 
 // skiffKnowsConsistency reports whether the skiff binary accepts
 // --consistency strong: it starts one server with it on a free port and
-// sees whether it answers PING.
+// asks CONFIG GET consistency.
 var skiffKnowsConsistency = sync.OnceValue(func() bool {
 	port, err := reserveDataPort()
 	if err != nil {
@@ -118,7 +118,12 @@ var skiffKnowsConsistency = sync.OnceValue(func() bool {
 		args: []string{"server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
 			"--save", "", "--appendonly", "no", "--consistency", "strong"}}
 	defer p.stopForGood()
-	return p.start(10*time.Second) == nil
+	if p.start(10*time.Second) != nil {
+		return false
+	}
+	r, err := do(p.addr(), 2*time.Second, "CONFIG", "GET", "consistency")
+	arr, _ := r.([]any)
+	return err == nil && len(arr) == 2 && fmt.Sprint(arr[1]) == "strong"
 })
 
 type config struct {

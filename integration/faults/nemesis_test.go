@@ -16,7 +16,7 @@ package faults
 //               sentinel and, half the time, one data node; cluster
 //               topology, one or two nodes, never both of a shard
 //
-// kill and pause hit the master half the time, otherwise any process.
+// kill and pause hit a master two times in three, otherwise any process.
 
 import (
 	"fmt"
@@ -92,9 +92,9 @@ func others(all, except []string) []string {
 	return out
 }
 
-// pickTarget: the master half the time, otherwise any process.
+// pickTarget: a master two times in three, otherwise any process.
 func (n *nemesis) pickTarget() string {
-	if n.rng.Intn(2) == 0 {
+	if n.rng.Intn(3) != 0 {
 		if ms := n.topo.masters(); len(ms) > 0 {
 			return ms[n.rng.Intn(len(ms))]
 		}

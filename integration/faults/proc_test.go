@@ -283,7 +283,7 @@ func (p *proc) logTail(max int) string {
 // ---------------------------------------------------------------------
 // Talking to processes directly (never through a proxy): observation.
 
-// ping sends PING on a fresh connection and wants +PONG.
+// ping sends PING on a fresh connection and wants a reply.
 func ping(addr string) error {
 	c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
 	if err != nil {
@@ -298,8 +298,11 @@ func ping(addr string) error {
 	if err != nil {
 		return err
 	}
-	if strings.TrimSpace(line) != "+PONG" {
-		return fmt.Errorf("PING: %q", strings.TrimSpace(line))
+	// Any reply means the server is up and serving the protocol: a skiff
+	// master in strong mode without a lease answers -MASTERDOWN, a
+	// loading server -LOADING.
+	if l := strings.TrimSpace(line); l != "+PONG" && !strings.HasPrefix(l, "-") {
+		return fmt.Errorf("PING: %q", l)
 	}
 	return nil
 }

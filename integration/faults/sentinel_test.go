@@ -63,12 +63,11 @@ type sentinelTopo struct {
 	logf  func(string, ...any)
 }
 
-func newSentinelTopo(m mode, root string, logf func(string, ...any)) (t *sentinelTopo, err error) {
-	t = &sentinelTopo{mode: m, lab: netfault.New(logf), root: root, logf: logf}
+func newSentinelTopo(m mode, root string, logf func(string, ...any)) (_ *sentinelTopo, err error) {
+	t := &sentinelTopo{mode: m, lab: netfault.New(logf), root: root, logf: logf}
 	defer func() {
 		if err != nil {
 			t.close()
-			t = nil
 		}
 	}()
 	t.lab.Register(os.Getpid(), "client")
@@ -101,20 +100,6 @@ func newSentinelTopo(m mode, root string, logf func(string, ...any)) (t *sentine
 			return nil, err
 		}
 		t.lab.Register(p.pid(), p.name)
-	}
-	if err := pollFor("replicas in sync", 30*time.Second, 50*time.Millisecond, func() (bool, string) {
-		for _, d := range t.data[1:] {
-			m, err := infoMap(d.addr(), "replication")
-			if err != nil {
-				return false, d.name + ": " + err.Error()
-			}
-			if m["master_link_status"] != "up" {
-				return false, d.name + " master_link_status:" + m["master_link_status"]
-			}
-		}
-		return true, ""
-	}); err != nil {
-		return nil, err
 	}
 	// Sentinels, each behind proxies at its announced port (and, for
 	// skiff, at the raft and admin ports derived from it).
@@ -184,6 +169,22 @@ func newSentinelTopo(m mode, root string, logf func(string, ...any)) (t *sentine
 			if m["ip"]+":"+m["port"] != want || m["num-slaves"] != "2" || m["num-other-sentinels"] != "2" || m["flags"] != "master" {
 				return false, fmt.Sprintf("%s: %s:%s flags %s num-slaves %s num-other-sentinels %s", s.name,
 					m["ip"], m["port"], m["flags"], m["num-slaves"], m["num-other-sentinels"])
+			}
+		}
+		return true, ""
+	}); err != nil {
+		return nil, err
+	}
+	// In strong mode a master without a lease (none before the
+	// sentinels grant one) refuses full syncs: wait for the replicas here.
+	if err := pollFor("replicas in sync", 30*time.Second, 50*time.Millisecond, func() (bool, string) {
+		for _, d := range t.data[1:] {
+			m, err := infoMap(d.addr(), "replication")
+			if err != nil {
+				return false, d.name + ": " + err.Error()
+			}
+			if m["master_link_status"] != "up" {
+				return false, d.name + " master_link_status:" + m["master_link_status"]
 			}
 		}
 		return true, ""
