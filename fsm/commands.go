@@ -73,6 +73,7 @@ var decoders = map[string]map[int]decoder{
 	"start-failover":    {1: dec[StartFailover]},
 	"finish-failover":   {1: dec[FinishFailover]},
 	"mark-failed":       {1: dec[MarkFailed]},
+	"set-isr":           {1: dec[SetISR]},
 }
 
 func dec[T any, P interface {
@@ -661,6 +662,9 @@ type StartFailover struct {
 	Target    string `json:"target"`
 	Candidate string `json:"candidate"`
 	DecidedBy string `json:"decided_by,omitempty"`
+	// CandidateRunID (sentinel kind): the candidate's run id; a strong
+	// master's failover must name a member of its in-sync set.
+	CandidateRunID string `json:"candidate_run_id,omitempty"`
 }
 
 func (StartFailover) Type() string { return "start-failover" }
@@ -684,6 +688,9 @@ func (c *StartFailover) apply(s *State, idx uint64) (Result, error) {
 		if !validHostPort(c.Candidate) || c.Candidate == m.Addr {
 			return refuse(c, "invalid candidate address %q", c.Candidate)
 		}
+		if m.Strong && (c.CandidateRunID == "" || !contains(m.ISR, c.CandidateRunID)) {
+			return refuse(c, "candidate %s (run id %q) is not in the in-sync set of %s", c.Candidate, c.CandidateRunID, c.Target)
+		}
 	default:
 		return refuse(c, "unknown failover kind %q", c.Kind)
 	}
@@ -693,7 +700,7 @@ func (c *StartFailover) apply(s *State, idx uint64) (Result, error) {
 	}
 	s.CurrentEpoch++
 	s.Failovers[key] = &Failover{Kind: c.Kind, Target: c.Target, Candidate: c.Candidate,
-		Epoch: s.CurrentEpoch, StartedIndex: idx, DecidedBy: c.DecidedBy}
+		Epoch: s.CurrentEpoch, StartedIndex: idx, DecidedBy: c.DecidedBy, CandidateRunID: c.CandidateRunID}
 	return Result{Index: idx, Epoch: s.CurrentEpoch}, nil
 }
 
@@ -735,6 +742,15 @@ func (c *FinishFailover) apply(s *State, idx uint64) (Result, error) {
 	case FailoverSentinel:
 		if m, ok := s.Monitors[f.Target]; ok {
 			m.Addr, m.ConfigEpoch = f.Candidate, f.Epoch
+			if m.Strong {
+				// The promoted replica holds the leases from now on; the
+				// other in-sync replicas stay in its set (they have
+				// everything acknowledged) until it drops them.
+				m.RunID = f.CandidateRunID
+				m.ISR = without(m.ISR, f.CandidateRunID)
+				m.ISRAddrs = addrsOf(m.ISRAddrs, m.ISR)
+				m.ISRVersion = idx
+			}
 		}
 	}
 	return Result{Index: idx, Epoch: f.Epoch}, nil
@@ -812,4 +828,81 @@ func (c *MarkFailed) apply(s *State, idx uint64) (Result, error) {
 	s.CurrentEpoch++
 	promoteReplica(s, n, cand, s.CurrentEpoch)
 	return Result{Index: idx, Epoch: s.CurrentEpoch}, nil
+}
+
+// SetISR records a strong master's in-sync replica set (docs/consistency.md).
+// It is compare-and-set on the version the master reported, so a proposal
+// built from an old report can't commit after a newer set: the master
+// relies on that to stop waiting for a replica it no longer reports.
+// It is refused while a failover of the master is in progress (the set is
+// frozen while a candidate is chosen from it) and for another process
+// than the recorded lease holder.
+type SetISR struct {
+	Name        string   `json:"name"`
+	RunID       string   `json:"run_id"`
+	PrevVersion uint64   `json:"prev_version"`
+	ISR         []string `json:"isr"`
+	// Addrs: host:port of the members, by run id (informational).
+	Addrs map[string]string `json:"addrs,omitempty"`
+}
+
+func (SetISR) Type() string { return "set-isr" }
+func (SetISR) Version() int { return 1 }
+func (c *SetISR) apply(s *State, idx uint64) (Result, error) {
+	m, ok := s.Monitors[c.Name]
+	if !ok {
+		return refuse(c, "No such master with that name")
+	}
+	if c.RunID == "" {
+		return refuse(c, "empty run id")
+	}
+	if _, busy := s.Failovers[failoverKey(FailoverSentinel, c.Name)]; busy {
+		return refuse(c, "failover of %s in progress", c.Name)
+	}
+	if m.RunID != "" && m.RunID != c.RunID {
+		return refuse(c, "run id %s is not the lease holder of %s (%s)", c.RunID, c.Name, m.RunID)
+	}
+	if m.ISRVersion != c.PrevVersion {
+		return refuse(c, "stale in-sync set version %d (current %d)", c.PrevVersion, m.ISRVersion)
+	}
+	isr := make([]string, 0, len(c.ISR))
+	for _, id := range c.ISR {
+		if id != "" && id != c.RunID && !contains(isr, id) {
+			isr = append(isr, id)
+		}
+	}
+	m.Strong, m.RunID, m.ISR, m.ISRVersion = true, c.RunID, isr, idx
+	m.ISRAddrs = addrsOf(c.Addrs, isr)
+	return Result{Index: idx}, nil
+}
+
+// addrsOf returns a new map with the addresses of the listed members.
+func addrsOf(addrs map[string]string, members []string) map[string]string {
+	out := map[string]string{}
+	for _, id := range members {
+		if a, ok := addrs[id]; ok && validHostPort(a) {
+			out[id] = a
+		}
+	}
+	return out
+}
+
+func contains(list []string, x string) bool {
+	for _, v := range list {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// without returns a new slice: states share slices after Clone.
+func without(list []string, x string) []string {
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		if v != x {
+			out = append(out, v)
+		}
+	}
+	return out
 }

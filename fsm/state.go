@@ -62,6 +62,19 @@ type Monitor struct {
 	FailoverTimeoutMs int64  `json:"failover_timeout_ms"`
 	ParallelSyncs     int    `json:"parallel_syncs"`
 	ConfigEpoch       uint64 `json:"config_epoch"` // epoch of the last completed failover
+
+	// consistency strong (docs/consistency.md), set by set-isr: the master
+	// process that holds leases, its in-sync replicas (run ids) and the
+	// version of that set (the log index that last changed it). A failover
+	// of a strong master promotes only a member of ISR.
+	Strong     bool     `json:"strong,omitempty"`
+	RunID      string   `json:"run_id,omitempty"`
+	ISR        []string `json:"isr,omitempty"`
+	ISRVersion uint64   `json:"isr_version,omitempty"`
+	// ISRAddrs: each in-sync replica's address (run id → host:port), so
+	// that every sentinel knows the replicas it may have to promote even
+	// if it never saw them in the master's INFO. Replaced, never mutated.
+	ISRAddrs map[string]string `json:"isr_addrs,omitempty"`
 }
 
 // Failover kinds.
@@ -80,6 +93,9 @@ type Failover struct {
 	Epoch        uint64 `json:"epoch"`
 	StartedIndex uint64 `json:"started_index"`
 	DecidedBy    string `json:"decided_by,omitempty"` // node id of the deciding leader (informational)
+	// CandidateRunID is the candidate's process (sentinel kind, strong
+	// masters): the promoted master becomes the lease holder.
+	CandidateRunID string `json:"candidate_run_id,omitempty"`
 }
 
 func failoverKey(kind, target string) string { return kind + ":" + target }

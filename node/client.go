@@ -67,6 +67,9 @@ type Client struct {
 	// at the start of the current batch of pipelined commands.
 	batchWall time.Time
 	batchMono time.Duration
+	// strongHold: this batch ran a command whose reply may show data, so
+	// in consistency strong it waits until that data is durable.
+	strongHold bool
 	// cmd is the command being executed, argv its arguments.
 	cmd  *Command
 	argv [][]byte
@@ -193,9 +196,19 @@ func (s *Server) serveConn(conn net.Conn) {
 			c.queueReplies() // under the lock: ordered with pushed messages
 		}
 		aofOff := s.aofBatchDone()
+		strongOff := int64(0)
+		if c.strongHold {
+			c.strongHold = false
+			if c.flags&(clientReplica|clientMaster) == 0 {
+				strongOff = s.strongTarget()
+			}
+		}
 		flags = c.flags
 		s.mu.Unlock()
 		s.aofWait(aofOff) // appendfsync always: durable before replying
+		if strongOff > 0 && !s.strongWait(c, strongOff) {
+			return // consistency strong: never a reply that a failover could undo
+		}
 		if len(c.w.B) > 0 {
 			if err := c.flush(); err != nil {
 				return
@@ -351,6 +364,9 @@ func (s *Server) execute(c *Client, cmd *Command, args [][]byte) {
 	c.cmd = cmd
 	c.argv = args
 	c.propagateArgv = nil
+	if s.strong != nil && c.flags&(clientReplica|clientMaster) == 0 && !showsNoData(cmd) {
+		c.strongHold = true
+	}
 	start := monoNow()
 	c.now = c.batchWall.UnixMilli() + int64(start-c.batchMono)/1e6
 	if c.frozenNow != 0 {

@@ -58,6 +58,7 @@ type replicaConn struct {
 	announceIP string
 	capaEOF    bool
 	capaPsync2 bool
+	runID      string // REPLCONF skiff-runid: a Skiff replica's process (consistency strong)
 	ackOff     int64
 	ackTime    time.Time
 	// startOnAck: the diskless payload was sent; stream once the replica
@@ -170,11 +171,14 @@ func (s *Server) startReplication() {
 	}
 	s.mu.Unlock()
 	go s.replicationCron()
+	if s.strong != nil {
+		go s.strongCron()
+	}
 }
 
 // replGated reports whether call() must run replAdmit.
 func (s *Server) replGated() bool {
-	return s.repl.masterHost != "" || s.cfg.Int("min-replicas-to-write") > 0
+	return s.repl.masterHost != "" || s.cfg.Int("min-replicas-to-write") > 0 || s.strong != nil
 }
 
 // replAdmit applies Redis's replication checks before a command runs:
@@ -201,15 +205,6 @@ func (s *Server) replAdmit(c *Client, cmd *Command) bool {
 		c.replyError(msg)
 		return false
 	}
-	if write && r.masterHost == "" && !s.enoughGoodReplicas() {
-		return reject("NOREPLICAS Not enough good replicas to write.")
-	}
-	if r.masterHost == "" {
-		return true
-	}
-	if write && s.cfg.Bool("replica-read-only") {
-		return reject("READONLY You can't write against a read only replica.")
-	}
 	denyStale := !cmd.Has(FlagStale)
 	if isExec {
 		// EXEC is refused when any queued command may not run stale.
@@ -218,6 +213,20 @@ func (s *Server) replAdmit(c *Client, cmd *Command) bool {
 				denyStale = true
 			}
 		}
+	}
+	if r.masterHost == "" && s.strong != nil {
+		if msg := s.strongAdmit(cmd, write, denyStale); msg != "" {
+			return reject(msg)
+		}
+	}
+	if write && r.masterHost == "" && !s.enoughGoodReplicas() {
+		return reject("NOREPLICAS Not enough good replicas to write.")
+	}
+	if r.masterHost == "" {
+		return true
+	}
+	if write && s.cfg.Bool("replica-read-only") {
+		return reject("READONLY You can't write against a read only replica.")
 	}
 	if r.state != linkConnected && !s.cfg.Bool("replica-serve-stale-data") && denyStale {
 		return reject("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
@@ -500,6 +509,7 @@ func (s *Server) setMasterLocked(host string, port int) {
 		r.masterDB = 0
 	}
 	r.downSince = time.Time{}
+	s.strongRoleChanged()
 	s.startLinkLocked()
 }
 
@@ -517,6 +527,7 @@ func (s *Server) unsetMasterLocked() {
 	r.seldb = -1
 	r.noReplicasSince = time.Now()
 	s.store.NoLazyExpire = false
+	s.strongRoleChanged()
 }
 
 // stopLinkLocked ends the current link goroutine, if any.
@@ -616,6 +627,7 @@ func (s *Server) syncWithMaster(stop chan struct{}, host string, port int) error
 		Password:      s.cfg.String("masterauth"),
 		ListeningPort: s.port,
 		AnnounceIP:    s.cfg.String("replica-announce-ip"),
+		RunID:         s.strongRunID(),
 		Timeout:       time.Duration(s.cfg.Int("repl-timeout")) * time.Second,
 	}
 	if p := s.cfg.Int("replica-announce-port"); p != 0 {
@@ -1028,7 +1040,9 @@ func (s *Server) applyStream(stop chan struct{}, l *replication.Link) error {
 			}
 			s.feedStream(cmd.Raw)
 		}
-		ack := r.ackPending
+		// consistency strong: the master answers its clients only once we
+		// acknowledged, so acknowledge every batch at once.
+		ack := r.ackPending || s.strong != nil
 		r.ackPending = false
 		off := r.offset
 		s.mu.Unlock()
@@ -1078,6 +1092,8 @@ func cmdReplconf(c *Client, args [][]byte) {
 			rc.listenPort = int(p)
 		case "ip-address":
 			rc.announceIP = string(val)
+		case "skiff-runid":
+			rc.runID = string(val)
 		case "capa":
 			switch strings.ToLower(string(val)) {
 			case "eof":
@@ -1098,6 +1114,7 @@ func cmdReplconf(c *Client, args [][]byte) {
 				rc.ackOff = off
 			}
 			rc.ackTime = time.Now()
+			s.strongAck(rc, off)
 			if rc.startOnAck && rc.out != nil {
 				rc.startOnAck = false
 				rc.state = replicaOnline
@@ -1144,6 +1161,10 @@ func cmdSync(c *Client, args [][]byte) {
 		if s.tryPartialResync(c, rc, string(args[1]), string(args[2])) {
 			return
 		}
+	}
+	if msg := s.strongRefuseSync(rc); msg != "" {
+		c.replyError(msg)
+		return
 	}
 	if !psync {
 		// Old-style SYNC: the replica does not understand replids.
@@ -1807,6 +1828,7 @@ func writeReplicationInfo(s *Server, b *infoBuf) {
 			replicaIP(rc), rc.listenPort, replicaStateNames[rc.state], rc.ackOff, lag))
 	}
 	b.kv("master_failover_state", "no-failover")
+	writeStrongInfo(s, b)
 	b.kv("master_replid", r.replid)
 	b.kv("master_replid2", r.replid2)
 	b.kv("master_repl_offset", r.offset)

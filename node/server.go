@@ -40,6 +40,7 @@ type Server struct {
 	store *store.Store
 
 	runID     string
+	strong    *strongState // consistency strong (strong.go); nil in async mode
 	startTime time.Time
 	listeners []net.Listener
 	port      int
@@ -185,6 +186,7 @@ func New(cfg *config.Config, log hclog.Logger) (*Server, error) {
 	if err := s.initReplication(); err != nil {
 		return nil, err
 	}
+	s.initStrong()
 	return s, nil
 }
 

@@ -20,6 +20,7 @@ type LinkConfig struct {
 	Password      string // masterauth
 	ListeningPort int    // our port, announced with REPLCONF listening-port
 	AnnounceIP    string // replica-announce-ip
+	RunID         string // sent as REPLCONF skiff-runid when set (consistency strong)
 	Timeout       time.Duration
 }
 
@@ -150,6 +151,13 @@ func (l *Link) Handshake(cfg LinkConfig) error {
 	}
 	if _, err = l.command("REPLCONF", "capa", "eof", "capa", "psync2"); err != nil {
 		return err
+	}
+	if cfg.RunID != "" {
+		// A Skiff master in consistency strong tracks in-sync replicas by
+		// process; other masters answer an error, which is harmless.
+		if _, err = l.command("REPLCONF", "skiff-runid", cfg.RunID); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -135,8 +135,22 @@ func (e *Engine) selectReplicaLocked(m *instance) *instance {
 	if m.sdown {
 		infoValidity = msDur(e.timing.pingPeriod * 5)
 	}
+	var isr map[string]bool
+	if e.strongLocked(m) {
+		// consistency strong: only an in-sync replica has everything the
+		// master acknowledged.
+		isr = map[string]bool{}
+		if rec, ok := e.opts.Meta.Monitor(m.name); ok {
+			for _, id := range rec.ISR {
+				isr[id] = true
+			}
+		}
+	}
 	var best *instance
 	for _, r := range sortedInstances(m.replicas) {
+		if isr != nil && !isr[r.runID] {
+			continue
+		}
 		switch {
 		case r.sdown || r.odown, r.linkDown(),
 			now.Sub(r.lastAvailTime) > msDur(e.timing.pingPeriod*5),

@@ -39,6 +39,7 @@ func (m *apiMeta) Propose(ctx context.Context, c fsm.Command) (fsm.Result, error
 	return fsm.Result{}, nil
 }
 func (m *apiMeta) IsLeader() bool                          { return true }
+func (m *apiMeta) VerifyLeader(context.Context) error      { return nil }
 func (m *apiMeta) Monitor(name string) (fsm.Monitor, bool) { return fsm.Monitor{}, false }
 func (m *apiMeta) Failover(name string) (fsm.Failover, bool) {
 	m.mu.Lock()

@@ -64,6 +64,7 @@ type Engine struct {
 	events     []pendingEvent
 	dirty      bool // config changed since the last save
 	scripts    *scriptQueue
+	lease      *leaseState // consistency strong (lease.go); made on first use
 
 	stop    chan struct{}
 	stopped chan struct{}

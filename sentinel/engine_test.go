@@ -3,6 +3,7 @@ package sentinel
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -42,6 +43,13 @@ func (m *fakeMeta) Propose(ctx context.Context, c fsm.Command) (fsm.Result, erro
 	r := m.f.ApplyEntry(m.idx, data)
 	return r.Result, r.Err
 }
+func (m *fakeMeta) VerifyLeader(context.Context) error {
+	if !m.IsLeader() {
+		return errors.New("not the leader")
+	}
+	return nil
+}
+
 func (m *fakeMeta) IsLeader() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -68,6 +68,9 @@ func (e *Engine) syncRecordLocked(m *instance, now time.Time) {
 		}
 		return
 	}
+	if rec.Strong && rec.Addr == m.addr() {
+		e.learnISRLocked(m, rec)
+	}
 	if rec.ConfigEpoch > m.configEpoch {
 		if rec.Addr != m.addr() {
 			if h, p, ok := splitHostPort(rec.Addr); ok {
@@ -102,6 +105,7 @@ func (e *Engine) switchMasterLocked(m *instance, host string, port int, epoch ui
 	m.cc, m.pc = nil, nil
 	m.ccConnecting, m.pcConnecting = false, false
 	m.sdown, m.odown, m.forceFailover, m.scriptKillSent = false, false, false, false
+	m.strongReboot = false
 	m.actPingTime, m.lastAvailTime, m.lastPongTime, m.lastPingTime = time.Time{}, now, time.Time{}, time.Time{}
 	m.info, m.infoRefresh, m.infoPending, m.runID = "", time.Time{}, false, ""
 	m.roleReported, m.roleReportedTime = kindMaster, now
@@ -185,7 +189,7 @@ func (e *Engine) failoverTickLocked(m *instance, now time.Time) {
 		e.driveLocked(m, now)
 		return
 	}
-	if !m.odown && !m.forceFailover {
+	if !m.odown && !m.forceFailover && !m.strongReboot {
 		e.fixReplicasLocked(m, now)
 		return
 	}
@@ -204,7 +208,7 @@ func (e *Engine) failoverTickLocked(m *instance, now time.Time) {
 		return
 	}
 	e.proposeLocked(m, &fsm.StartFailover{Kind: fsm.FailoverSentinel, Target: m.name,
-		Candidate: cand.addr(), DecidedBy: e.cfg.MyID}, func(res fsm.Result, err error) {
+		Candidate: cand.addr(), DecidedBy: e.cfg.MyID, CandidateRunID: e.candidateRunIDLocked(m, cand)}, func(res fsm.Result, err error) {
 		m.forceFailover = false
 		if err != nil {
 			if !fsm.IsCommandError(err) {
@@ -218,7 +222,8 @@ func (e *Engine) failoverTickLocked(m *instance, now time.Time) {
 		}
 		now := time.Now()
 		m.failover = &failoverRun{state: foSendSlaveofNoOne, epoch: res.Epoch, candidate: cand,
-			started: now, stateChange: now}
+			started: now, stateChange: now, runID: e.candidateRunIDLocked(m, cand)}
+		m.strongReboot = false
 		cand.promoted = true
 		if res.Epoch > e.cfg.CurrentEpoch {
 			e.cfg.CurrentEpoch = res.Epoch
@@ -275,7 +280,7 @@ func (e *Engine) proposeForcedLocked(m *instance, now time.Time) {
 		return
 	}
 	e.proposeLocked(m, &fsm.StartFailover{Kind: fsm.FailoverSentinel, Target: m.name,
-		Candidate: cand.addr(), DecidedBy: e.cfg.MyID}, func(res fsm.Result, err error) {
+		Candidate: cand.addr(), DecidedBy: e.cfg.MyID, CandidateRunID: e.candidateRunIDLocked(m, cand)}, func(res fsm.Result, err error) {
 		if err == nil || fsm.IsCommandError(err) {
 			m.forceFailover = false
 		}
@@ -311,7 +316,7 @@ func (e *Engine) adoptLocked(m *instance, rec fsm.Failover, now time.Time) {
 		cand = e.addReplicaLocked(m, h, p)
 	}
 	m.failover = &failoverRun{state: foSendSlaveofNoOne, epoch: rec.Epoch, candidate: cand,
-		started: now, stateChange: now, adopted: true}
+		started: now, stateChange: now, adopted: true, runID: rec.CandidateRunID}
 	cand.promoted = true
 	e.log.Warn("taking over a failover recorded in the group", "master", m.name, "epoch", rec.Epoch,
 		"candidate", rec.Candidate, "decided_by", rec.DecidedBy)
@@ -333,11 +338,26 @@ func (e *Engine) driveLocked(m *instance, now time.Time) {
 			}
 			return
 		}
-		e.sendSlaveOfLocked(c, "", 0)
+		if e.strongLocked(m) {
+			// consistency strong: not before the old master's lease has
+			// surely expired, and only the chosen process (lease.go).
+			if !e.leaseSafeLocked(m, now) {
+				return
+			}
+			if !e.sendPromoteIfLocked(c, f.runID) {
+				return
+			}
+		} else {
+			e.sendSlaveOfLocked(c, "", 0)
+		}
 		f.state, f.stateChange = foWaitPromotion, now
 		e.event(hclog.Warn, "+failover-state-wait-promotion", c, "")
 	case foWaitPromotion:
 		if c.roleReported == kindMaster && c.infoRefresh.After(f.stateChange) {
+			if f.runID != "" && c.runID != f.runID {
+				e.abortLocked(m, "-failover-abort-slave-timeout")
+				return
+			}
 			e.promotedLocked(m, now)
 			return
 		}
@@ -522,6 +542,10 @@ func (e *Engine) afterInfoLocked(ri *instance, now time.Time) {
 	}
 	m := ri.master
 	if f := m.failover; f != nil && f.candidate == ri && f.state == foWaitPromotion && ri.roleReported == kindMaster {
+		if f.runID != "" && ri.runID != f.runID {
+			e.abortLocked(m, "-failover-abort-slave-timeout")
+			return
+		}
 		e.promotedLocked(m, now)
 		return
 	}

@@ -314,6 +314,23 @@ func (g *Group) IsLeader() bool {
 	return st.Voters > 0 && ok*2 > st.Voters
 }
 
+// VerifyLeader confirms leadership with a quorum of voters.
+func (g *Group) VerifyLeader(ctx context.Context) error {
+	r := g.current()
+	if r == nil {
+		return errGroupSwapping
+	}
+	f := r.Raft().VerifyLeader()
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Monitor returns the group's record of a monitored master.
 func (g *Group) Monitor(name string) (fsm.Monitor, bool) {
 	r := g.current()

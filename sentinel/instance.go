@@ -108,6 +108,8 @@ type instance struct {
 	failover        *failoverRun         // this sentinel is running a failover of it
 	reconf          *reconfRun           // replicas being re-pointed after this master was promoted
 	lastFailoverTry time.Time            // last failover attempt (throttles retries)
+	strong          bool                 // its INFO says skiff_consistency:strong
+	strongReboot    bool                 // strong: the lease holder restarted; fail over to the in-sync set
 	forceFailover   bool
 	forceSince      time.Time // when SENTINEL FAILOVER asked
 	scriptKillSent  bool
@@ -162,7 +164,8 @@ type failoverRun struct {
 	candidate   *instance
 	stateChange time.Time
 	started     time.Time
-	adopted     bool // taken over from a previous leader
+	adopted     bool   // taken over from a previous leader
+	runID       string // strong masters: the candidate process the group chose
 }
 
 // reconfRun is the last phase of a failover that this sentinel ran: the

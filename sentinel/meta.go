@@ -14,6 +14,10 @@ type Meta interface {
 	// Propose commits a command through the group's leader, forwarding it
 	// when this member is not the leader.
 	Propose(ctx context.Context, cmd fsm.Command) (fsm.Result, error)
+	// VerifyLeader confirms with a quorum of voters that this member is
+	// still the leader (hashicorp/raft's VerifyLeader); lease grants
+	// depend on it (lease.go).
+	VerifyLeader(ctx context.Context) error
 	// IsLeader reports whether this member is the Raft leader and has
 	// heard from a majority of voters recently: only then may it act.
 	IsLeader() bool

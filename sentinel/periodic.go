@@ -38,6 +38,9 @@ func (e *Engine) tick() {
 			e.askOthersLocked(m, now)
 		}
 	}
+	// Leases are kept even in TILT: their safety rests on the granter's
+	// wait, not on the timing of observations.
+	e.leaseTickLocked(now)
 	save := e.dirty
 	if save {
 		_ = e.saveConfigLocked()
@@ -532,6 +535,8 @@ func (e *Engine) refreshInfoLocked(ri *instance, info string, now time.Time) {
 			ri.replOffset, _ = strconv.ParseInt(val, 10, 64)
 		case k == "replica_announced":
 			ri.announced = val == "1"
+		case k == "skiff_consistency" && ri.kind == kindMaster:
+			ri.strong = val == "strong"
 		}
 	}
 	_ = seenReplicas

@@ -1,0 +1,368 @@
+package sentinel
+
+// Leases for masters in consistency strong (docs/consistency.md). The
+// group's leader keeps every strong master's lease alive: each round it
+//
+//  1. asks the master to prepare (CLIENT SKIFF-LEASE PREPARE), getting the
+//     master's clock token, its run id and the in-sync set it wants;
+//  2. records that set in the group when it changed (set-isr, a
+//     compare-and-set on the version the master knows);
+//  3. checks with a quorum that it still leads (raft VerifyLeader);
+//  4. notes the grant, then sends it (CLIENT SKIFF-LEASE GRANT).
+//
+// The master's lease runs from its token, which predates step 3, so the
+// leader's own wait (consistency.Granter.SafeAt) covers it. A failover of
+// a strong master promotes only after SafeAt, and no grant is sent while a
+// failover of the master is recorded.
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/skiffdb/skiff/consistency"
+	"github.com/skiffdb/skiff/fsm"
+	"github.com/skiffdb/skiff/internal/resp"
+)
+
+// leaseState is the engine's lease bookkeeping, guarded by Engine.mu.
+type leaseState struct {
+	granter *consistency.Granter
+	busy    map[string]bool      // a round for this master is running
+	last    map[string]time.Time // when the last round for it started
+	conns   map[string]*leaseConn
+}
+
+func (e *Engine) leases() *leaseState {
+	if e.lease == nil {
+		d := 1000 * time.Millisecond
+		if e.cfg.Server != nil {
+			if ms := e.cfg.Server.Int("consistency-lease-ms"); ms > 0 {
+				d = time.Duration(ms) * time.Millisecond
+			}
+		}
+		e.lease = &leaseState{granter: consistency.NewGranter(d), busy: map[string]bool{},
+			last: map[string]time.Time{}, conns: map[string]*leaseConn{}}
+	}
+	return e.lease
+}
+
+// strongLocked reports whether m is run in consistency strong: its
+// record says so, or its INFO does.
+func (e *Engine) strongLocked(m *instance) bool {
+	if m.strong {
+		return true
+	}
+	if e.opts.Meta == nil {
+		return false
+	}
+	rec, ok := e.opts.Meta.Monitor(m.name)
+	return ok && rec.Strong
+}
+
+// leaseTickLocked starts lease rounds for the strong masters, on the
+// leader only, every quarter of the lease.
+func (e *Engine) leaseTickLocked(now time.Time) {
+	meta := e.opts.Meta
+	if meta == nil {
+		return
+	}
+	ls := e.leases()
+	leader := meta.IsLeader()
+	ls.granter.SetLeader(leader, now)
+	if !leader {
+		return
+	}
+	period := ls.granter.Duration / 4
+	for _, m := range e.sortedMasters() {
+		if !e.strongLocked(m) || ls.busy[m.name] || now.Sub(ls.last[m.name]) < period {
+			continue
+		}
+		if _, failing := meta.Failover(m.name); failing {
+			continue
+		}
+		rec, ok := meta.Monitor(m.name)
+		if !ok {
+			continue
+		}
+		ls.busy[m.name] = true
+		ls.last[m.name] = now
+		go e.leaseRound(m.name, rec.Addr, m.cfg.AuthUser, m.cfg.AuthPass)
+	}
+}
+
+// leaseSafeLocked reports whether a strong master's lease has surely
+// expired, so that its replica may be promoted.
+func (e *Engine) leaseSafeLocked(m *instance, now time.Time) bool {
+	if !e.strongLocked(m) {
+		return true
+	}
+	return !now.Before(e.leases().granter.SafeAt(m.name))
+}
+
+// leaseRound runs one prepare/record/verify/grant round for a master.
+func (e *Engine) leaseRound(name, addr, user, pass string) {
+	defer func() {
+		e.mu.Lock()
+		e.leases().busy[name] = false
+		e.mu.Unlock()
+	}()
+	if err := e.leaseRoundErr(name, addr, user, pass); err != nil {
+		e.log.Debug("lease round failed", "master", name, "addr", addr, "error", err)
+	}
+}
+
+func (e *Engine) leaseRoundErr(name, addr, user, pass string) error {
+	meta := e.opts.Meta
+	e.mu.Lock()
+	ls := e.leases()
+	lc := ls.conns[name]
+	if lc != nil && lc.addr != addr {
+		lc.close()
+		lc = nil
+	}
+	if lc == nil {
+		lc = &leaseConn{addr: addr, user: user, pass: pass}
+		ls.conns[name] = lc
+	}
+	d := ls.granter.Duration
+	e.mu.Unlock()
+
+	rep, err := lc.do("CLIENT", "SKIFF-LEASE", "PREPARE")
+	if err != nil {
+		return err
+	}
+	prep, err := parsePrepare(rep)
+	if err != nil {
+		return err
+	}
+	rec, ok := meta.Monitor(name)
+	if !ok || rec.Addr != addr {
+		return fmt.Errorf("master moved")
+	}
+	if rec.RunID != "" && rec.RunID != prep.runID {
+		// Another process answers at the master's address: the one that
+		// held the leases restarted and lost what it held in memory. It
+		// must not serve; a replica from the in-sync set takes over.
+		e.mu.Lock()
+		if m := e.masters[name]; m != nil && !m.strongReboot {
+			m.strongReboot = true
+			e.event(hclog.Warn, "+strong-reboot", m, fmt.Sprintf(" lease holder %s replaced by %s", rec.RunID, prep.runID))
+		}
+		e.mu.Unlock()
+		return fmt.Errorf("run id %s is not the lease holder %s", prep.runID, rec.RunID)
+	}
+	version, list := rec.ISRVersion, rec.ISR
+	if prep.version >= rec.ISRVersion && (prep.version > rec.ISRVersion || prep.bump || rec.RunID == "" ||
+		!consistency.SameSet(prep.desired, rec.ISR) || !sameAddrs(prep.addrs, rec.ISRAddrs, prep.desired)) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		res, err := meta.Propose(ctx, &fsm.SetISR{Name: name, RunID: prep.runID, PrevVersion: rec.ISRVersion, ISR: prep.desired, Addrs: prep.addrs})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("record in-sync set: %w", err)
+		}
+		version, list = res.Index, prep.desired
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	err = meta.VerifyLeader(ctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("verify leadership: %w", err)
+	}
+	e.mu.Lock()
+	if _, failing := meta.Failover(name); failing || !ls.granter.Leader() {
+		e.mu.Unlock()
+		return fmt.Errorf("failover started or leadership lost")
+	}
+	ls.granter.Sending(name, time.Now())
+	e.mu.Unlock()
+	rep, err = lc.do("CLIENT", "SKIFF-LEASE", "GRANT", strconv.FormatInt(prep.token, 10),
+		strconv.FormatInt(int64(d/time.Millisecond), 10), prep.runID, strconv.FormatUint(version, 10),
+		strings.Join(list, ","))
+	if err != nil {
+		return err
+	}
+	if re, ok := rep.(resp.ReplyError); ok {
+		return re
+	}
+	return nil
+}
+
+type prepareReply struct {
+	token   int64
+	runID   string
+	version uint64
+	bump    bool
+	desired []string
+	addrs   map[string]string
+}
+
+func parsePrepare(r any) (prepareReply, error) {
+	if re, ok := r.(resp.ReplyError); ok {
+		return prepareReply{}, re
+	}
+	a, ok := r.([]any)
+	if !ok || len(a) != 6 {
+		return prepareReply{}, fmt.Errorf("malformed prepare reply %v", r)
+	}
+	token, ok1 := a[0].(int64)
+	runID, ok2 := a[1].(string)
+	version, ok3 := a[2].(int64)
+	bump, ok4 := a[3].(int64)
+	list, ok5 := a[4].([]any)
+	addrs, ok6 := a[5].([]any)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || version < 0 || len(addrs)%2 != 0 {
+		return prepareReply{}, fmt.Errorf("malformed prepare reply %v", r)
+	}
+	p := prepareReply{token: token, runID: runID, version: uint64(version), bump: bump == 1}
+	for _, x := range list {
+		s, ok := x.(string)
+		if !ok {
+			return prepareReply{}, fmt.Errorf("malformed prepare reply %v", r)
+		}
+		p.desired = append(p.desired, s)
+	}
+	p.addrs = map[string]string{}
+	for i := 0; i+1 < len(addrs); i += 2 {
+		id, ok1 := addrs[i].(string)
+		addr, ok2 := addrs[i+1].(string)
+		if !ok1 || !ok2 {
+			return prepareReply{}, fmt.Errorf("malformed prepare reply %v", r)
+		}
+		p.addrs[id] = addr
+	}
+	return p, nil
+}
+
+// leaseConn is the leader's own connection to one master for the lease
+// exchange, apart from the monitoring links so that a slow INFO never
+// delays a renewal. Only the round goroutine of that master uses it.
+type leaseConn struct {
+	addr, user, pass string
+	nc               net.Conn
+	br               *bufio.Reader
+}
+
+const leaseIOTimeout = 500 * time.Millisecond
+
+func (lc *leaseConn) close() {
+	if lc.nc != nil {
+		lc.nc.Close()
+		lc.nc = nil
+	}
+}
+
+func (lc *leaseConn) do(args ...string) (any, error) {
+	if lc.nc == nil {
+		nc, err := net.DialTimeout("tcp", lc.addr, leaseIOTimeout)
+		if err != nil {
+			return nil, fmt.Errorf("connect to %s: %w", lc.addr, err)
+		}
+		lc.nc, lc.br = nc, bufio.NewReader(nc)
+		if lc.pass != "" {
+			auth := []string{"AUTH", lc.pass}
+			if lc.user != "" {
+				auth = []string{"AUTH", lc.user, lc.pass}
+			}
+			if r, err := lc.roundTrip(auth); err != nil {
+				return nil, err
+			} else if re, ok := r.(resp.ReplyError); ok {
+				lc.close()
+				return nil, fmt.Errorf("auth to %s: %s", lc.addr, string(re))
+			}
+		}
+	}
+	return lc.roundTrip(args)
+}
+
+func (lc *leaseConn) roundTrip(args []string) (any, error) {
+	var b []byte
+	b = append(b, '*')
+	b = strconv.AppendInt(b, int64(len(args)), 10)
+	b = append(b, '\r', '\n')
+	for _, a := range args {
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(len(a)), 10)
+		b = append(b, '\r', '\n')
+		b = append(b, a...)
+		b = append(b, '\r', '\n')
+	}
+	lc.nc.SetDeadline(time.Now().Add(leaseIOTimeout))
+	if _, err := lc.nc.Write(b); err != nil {
+		lc.close()
+		return nil, fmt.Errorf("send to %s: %w", lc.addr, err)
+	}
+	r, err := resp.ReadReply(lc.br, resp.ReplyLimits{MaxBulk: 1 << 20, MaxElems: 1 << 12, MaxDepth: 2})
+	if err != nil {
+		lc.close()
+		return nil, fmt.Errorf("read from %s: %w", lc.addr, err)
+	}
+	return r, nil
+}
+
+// candidateRunIDLocked is the run id a strong master's failover names (the
+// group refuses a candidate outside the in-sync set); "" otherwise.
+func (e *Engine) candidateRunIDLocked(m *instance, cand *instance) string {
+	if !e.strongLocked(m) {
+		return ""
+	}
+	return cand.runID
+}
+
+// sendPromoteIfLocked promotes a strong master's candidate with Redis
+// Sentinel's transaction, except that SLAVEOF NO ONE becomes CLIENT
+// SKIFF-PROMOTE-IF <run id>: a process that restarted at the candidate's
+// address since it was chosen (and lost its data) refuses it.
+func (e *Engine) sendPromoteIfLocked(ri *instance, runID string) bool {
+	if ri.cc == nil || runID == "" {
+		return false
+	}
+	client := e.mapCmd(ri, "CLIENT")
+	cmds := [][]string{
+		{e.mapCmd(ri, "MULTI")},
+		{client, "SKIFF-PROMOTE-IF", runID},
+		{e.mapCmd(ri, "CONFIG"), "REWRITE"},
+		{client, "KILL", "TYPE", "normal"},
+		{client, "KILL", "TYPE", "pubsub"},
+		{e.mapCmd(ri, "EXEC")},
+	}
+	ri.slaveConfChange = time.Now()
+	if !ri.cc.SendMany(cmds, nil) {
+		return false
+	}
+	e.sendInfoLocked(ri)
+	return true
+}
+
+// sameAddrs: the recorded addresses of the members match the reported ones.
+func sameAddrs(reported, recorded map[string]string, members []string) bool {
+	for _, id := range members {
+		if reported[id] != recorded[id] {
+			return false
+		}
+	}
+	return true
+}
+
+// learnISRLocked adds the in-sync replicas the group recorded that this
+// sentinel does not list yet (say the master died before its INFO named
+// them): a failover can only promote a replica the sentinel knows.
+func (e *Engine) learnISRLocked(m *instance, rec fsm.Monitor) {
+	for _, id := range rec.ISR {
+		h, p, ok := splitHostPort(rec.ISRAddrs[id])
+		if !ok || idAddr(h, p) == m.addr() {
+			continue
+		}
+		if _, known := m.replicas[idAddr(h, p)]; !known {
+			r := e.addReplicaLocked(m, h, p)
+			e.event(hclog.Info, "+slave", r, "")
+			e.dirty = true
+		}
+	}
+}
