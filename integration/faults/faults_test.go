@@ -348,12 +348,15 @@ func runOnce(t *testing.T, cfg config, m mode, topo string, seed int64, out stri
 
 	var tp topology
 	for attempt := 1; ; attempt++ {
+		// Each attempt in a fresh dir: a failed attempt leaves state
+		// (Raft membership, nodes.conf) that a new one must not inherit.
 		var err error
+		aroot := filepath.Join(root, fmt.Sprintf("attempt%d", attempt))
 		switch topo {
 		case "sentinel":
-			tp, err = newSentinelTopo(m, root, logf)
+			tp, err = newSentinelTopo(m, aroot, logf)
 		case "cluster":
-			tp, err = newClusterTopo(m, root, logf)
+			tp, err = newClusterTopo(m, aroot, logf)
 		}
 		if err == nil {
 			break
@@ -386,14 +389,16 @@ func runOnce(t *testing.T, cfg config, m mode, topo string, seed int64, out stri
 	nemErr := make(chan error, 1)
 	nemStop := make(chan struct{})
 	go func() { nemErr <- nem.run(cfg.duration, nemStop) }()
+	// The workload runs for the duration. A fault starts only if it and
+	// its healing gap fit in it; at the end the nemesis is stopped (it may
+	// be waiting for the system to become healthy again).
 	var runErr error
 	select {
 	case runErr = <-nemErr:
 		if runErr == nil {
-			// The schedule ended; the workload goes on to the end.
 			time.Sleep(max(0, cfg.duration-time.Duration(rec.now())))
 		}
-	case <-time.After(cfg.duration + healthyWait + faultMax + healGap):
+	case <-time.After(max(0, cfg.duration-time.Duration(rec.now()))):
 		close(nemStop)
 		runErr = <-nemErr
 	}
@@ -471,9 +476,10 @@ func writeHistory(path string, h []op, faults []faultEvent) {
 	}
 }
 
-// copyLogs copies the processes' logs (root/*.log) into dir/logs.
+// copyLogs copies the processes' logs (root/attempt<N>/*.log) into
+// dir/logs (as attempt<N>-<name>.log).
 func copyLogs(root, dir string) {
-	logs, _ := filepath.Glob(filepath.Join(root, "*.log"))
+	logs, _ := filepath.Glob(filepath.Join(root, "*", "*.log"))
 	if len(logs) == 0 {
 		return
 	}
@@ -483,7 +489,8 @@ func copyLogs(root, dir string) {
 		if err != nil {
 			continue
 		}
-		dst, err := os.Create(filepath.Join(dir, "logs", filepath.Base(l)))
+		name := filepath.Base(filepath.Dir(l)) + "-" + filepath.Base(l)
+		dst, err := os.Create(filepath.Join(dir, "logs", name))
 		if err == nil {
 			io.Copy(dst, src)
 			dst.Close()

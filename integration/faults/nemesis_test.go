@@ -3,7 +3,7 @@ package faults
 // The fault schedule. One fault at a time: warm-up, then repeatedly a
 // fault for 3-6 s, its end (restart, SIGCONT or heal), a healing gap of
 // 5 s, and a wait (at most 30 s) until the system is healthy again, as
-// long as a whole fault and its gap still fit in the run. The kinds and
+// long as the drawn fault and its gap still fit in the run. The kinds and
 // targets are drawn from the run's seed.
 //
 //   kill        kill -9, restarted at the end with the same dir and config
@@ -118,12 +118,11 @@ func (n *nemesis) run(end time.Duration, stop <-chan struct{}) error {
 		return nil
 	}
 	for {
-		now := time.Duration(n.rec.now())
-		if now+faultMax+healGap > end {
-			return nil
-		}
 		kind := n.kinds[n.rng.Intn(len(n.kinds))]
 		dur := faultMin + time.Duration(n.rng.Int63n(int64(faultMax-faultMin)+1))
+		if time.Duration(n.rec.now())+dur+healGap > end {
+			return nil
+		}
 		ev := faultEvent{Type: "fault", Kind: kind}
 		var undo func() error
 		switch kind {
