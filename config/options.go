@@ -44,6 +44,10 @@ func init() {
 		imm(i("tcp-backlog", "511", 0, 1<<31-1)),
 		e("loglevel", "notice", "debug", "verbose", "notice", "warning", "nothing"),
 		imm(s("logfile", "")),
+		// Skiff's own (Redis 7.0 has no log format option): "json" writes
+		// hclog JSON lines (@level, @message, @timestamp, ...) for log
+		// shippers. Fixed at start-up, as logfile is.
+		imm(e("log-format", "text", "text", "json")),
 		m("proto-max-bulk-len", "536870912"),
 		m("client-query-buffer-limit", "1073741824"),
 		imm(b("daemonize", no)),

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -177,7 +178,10 @@ func logStarting(logger hclog.Logger, mode string, port int) {
 		node.SkiffVersion, node.Version, mode, port, os.Getpid()))
 }
 
-// newLogger builds the process logger from loglevel and logfile.
+// newLogger builds the process logger from loglevel, logfile and
+// log-format (text, hclog's default, or json: one JSON object a line with
+// @level, @message, @timestamp, @module and the record's fields). The Go
+// standard logger, which some libraries write to, goes through it too.
 func newLogger(cfg *config.Config) (hclog.Logger, func(), error) {
 	var out io.Writer = os.Stdout
 	closeFn := func() {}
@@ -198,7 +202,10 @@ func newLogger(cfg *config.Config) (hclog.Logger, func(), error) {
 		"debug": hclog.Debug, "verbose": hclog.Info, "notice": hclog.Info,
 		"warning": hclog.Warn, "nothing": hclog.Off,
 	}[cfg.String("loglevel")]
-	l := hclog.New(&hclog.LoggerOptions{Name: "skiff", Level: level, Output: out})
+	l := hclog.New(&hclog.LoggerOptions{Name: "skiff", Level: level, Output: out,
+		JSONFormat: cfg.String("log-format") == "json"})
+	log.SetFlags(0)
+	log.SetOutput(l.StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true}))
 	_ = cfg.OnChange("loglevel", func(v string) error {
 		l.SetLevel(map[string]hclog.Level{
 			"debug": hclog.Debug, "verbose": hclog.Info, "notice": hclog.Info,
