@@ -108,13 +108,13 @@ func newClusterTopo(m mode, root string, logf func(string, ...any)) (_ *clusterT
 		if err != nil {
 			return nil, err
 		}
+		p.onStart = func(pid int) { t.lab.Register(pid, name) }
 		t.nodes = append(t.nodes, p)
 	}
 	for _, p := range t.nodes {
 		if err := p.start(20 * time.Second); err != nil {
 			return nil, err
 		}
-		t.lab.Register(p.pid(), p.name)
 	}
 	args := []string{"--cluster", "create"}
 	for _, px := range t.front {
@@ -381,12 +381,7 @@ func (t *clusterTopo) healthy() (bool, string) {
 }
 
 func (t *clusterTopo) restart(name string) error {
-	p := t.proc(name)
-	if err := p.start(30 * time.Second); err != nil {
-		return err
-	}
-	t.lab.Register(p.pid(), p.name)
-	return nil
+	return t.proc(name).start(30 * time.Second) // onStart registers the new pid
 }
 
 func (t *clusterTopo) close() {

@@ -278,6 +278,12 @@ func TestFaults(t *testing.T) {
 					}
 					if r.Error != "" {
 						t.Errorf("run %s %s seed %d broke: %s (results in %s)", topo, mname, seed, r.Error, r.Dir)
+						if strings.HasPrefix(r.Error, "setup:") && i+1 < cfg.runs {
+							// Twice in a row the system could not even be
+							// set up: more runs would only repeat that.
+							t.Errorf("%s %s: the remaining %d runs are skipped", topo, mname, cfg.runs-i-1)
+							break
+						}
 						continue
 					}
 					if r.Check.OpsOK == 0 {

@@ -84,6 +84,10 @@ type proc struct {
 	host    string // the address it binds ("" = 127.0.0.1)
 	port    int    // real RESP port
 	logPath string
+	// onStart, if set, is called with the pid right after each start,
+	// before the process is ready: the netfault lab must know a process
+	// before it opens its first connection through a proxy.
+	onStart func(pid int)
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -122,6 +126,9 @@ func (p *proc) start(timeout time.Duration) error {
 	p.cmd, p.exited, p.paused, p.exitErr = cmd, exited, false, nil
 	p.starts++
 	p.mu.Unlock()
+	if p.onStart != nil {
+		p.onStart(cmd.Process.Pid)
+	}
 	go func() {
 		err := cmd.Wait()
 		logf.Close()

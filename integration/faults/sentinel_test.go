@@ -92,6 +92,7 @@ func newSentinelTopo(m mode, root string, logf func(string, ...any)) (_ *sentine
 		if err != nil {
 			return nil, err
 		}
+		p.onStart = t.registrar(name)
 		t.data = append(t.data, p)
 		t.dpx = append(t.dpx, px)
 	}
@@ -99,7 +100,6 @@ func newSentinelTopo(m mode, root string, logf func(string, ...any)) (_ *sentine
 		if err := p.start(20 * time.Second); err != nil {
 			return nil, err
 		}
-		t.lab.Register(p.pid(), p.name)
 	}
 	// Sentinels, each behind proxies at its announced port (and, for
 	// skiff, at the raft and admin ports derived from it).
@@ -138,6 +138,7 @@ func newSentinelTopo(m mode, root string, logf func(string, ...any)) (_ *sentine
 		} else {
 			p.bin, p.args = redisSentinelBin, []string{conf}
 		}
+		p.onStart = t.registrar(name)
 		t.sents = append(t.sents, p)
 		t.spub = append(t.spub, q)
 	}
@@ -149,11 +150,6 @@ func newSentinelTopo(m mode, root string, logf func(string, ...any)) (_ *sentine
 	for range t.sents {
 		if err := <-errs; err != nil && firstErr == nil {
 			firstErr = err
-		}
-	}
-	for _, s := range t.sents {
-		if s.alive() {
-			t.lab.Register(s.pid(), s.name)
 		}
 	}
 	if firstErr != nil {
@@ -442,14 +438,15 @@ func (t *sentinelTopo) finalClient() (redis.UniversalClient, error) {
 		DisableIdentity: true, Protocol: 2}), nil
 }
 
-// restart starts a killed process again with the same dir and config.
+// restart starts a killed process again with the same dir and config (its
+// onStart registers the new pid in the lab).
 func (t *sentinelTopo) restart(name string) error {
-	p := t.proc(name)
-	if err := p.start(30 * time.Second); err != nil {
-		return err
-	}
-	t.lab.Register(p.pid(), p.name)
-	return nil
+	return t.proc(name).start(30 * time.Second)
+}
+
+// registrar names a process in the lab as soon as it is started.
+func (t *sentinelTopo) registrar(name string) func(int) {
+	return func(pid int) { t.lab.Register(pid, name) }
 }
 
 func (t *sentinelTopo) netlab() *netfault.Lab { return t.lab }

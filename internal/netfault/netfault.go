@@ -241,7 +241,7 @@ func (p *Proxy) SetTarget(addr string) {
 }
 
 type proxyConn struct {
-	from    string
+	from    string // origin; written under the proxy's mu once accepted
 	front   net.Conn
 	back    net.Conn // nil while black-holed from the start
 	mu      sync.Mutex
@@ -284,7 +284,8 @@ func (p *Proxy) blocked(from string) bool {
 }
 
 func (p *Proxy) handle(c net.Conn) {
-	pc := &proxyConn{from: p.lab.nameOf(c), front: c}
+	from := p.lab.nameOf(c)
+	pc := &proxyConn{from: from, front: c}
 	p.mu.Lock()
 	target := p.target
 	p.conns[pc] = true
@@ -295,7 +296,7 @@ func (p *Proxy) handle(c net.Conn) {
 		delete(p.conns, pc)
 		p.mu.Unlock()
 	}()
-	if p.blocked(pc.from) || target == "" {
+	if p.blocked(from) || target == "" {
 		// Black hole: swallow whatever arrives until healed or closed.
 		pc.mu.Lock()
 		pc.frozen = true
@@ -337,11 +338,17 @@ func pump(pc *proxyConn, dst, src net.Conn) {
 	}
 }
 
-// applyCuts freezes live connections of links that are now cut.
+// applyCuts freezes live connections of links that are now cut. A
+// connection whose origin was unknown when it was accepted (its process
+// was registered a moment later) is attributed again first, so that a cut
+// elsewhere does not freeze it.
 func (p *Proxy) applyCuts() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for pc := range p.conns {
+		if pc.from == "?" {
+			pc.from = p.lab.nameOf(pc.front)
+		}
 		if p.blocked(pc.from) {
 			pc.mu.Lock()
 			pc.frozen = true
