@@ -9,10 +9,11 @@ import (
 // and by the granter from the moment it sent the grant (its monotonic
 // clock). The master gives up at HolderFraction of the duration and the
 // granter waits GranterFactor of it, so the scheme stays safe as long as
-// the two clocks' rates differ by less than (GranterFactor /
-// HolderFraction − 1) ≈ 22 %. Monotonic clocks of real machines differ
-// by parts per million; the margin is for virtualised clocks and is
-// documented in docs/consistency.md.
+// the holder's clock runs at least HolderFraction/GranterFactor ≈ 0.82
+// times as fast as the granter's (18 % slower at most; a faster holder
+// clock only ends its lease sooner). Monotonic clocks of real machines
+// differ by parts per million; the margin is for virtualised clocks and
+// is documented in docs/consistency.md.
 const (
 	HolderFraction = 0.9
 	GranterFactor  = 1.1

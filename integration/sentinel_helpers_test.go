@@ -448,6 +448,10 @@ type sentinelEnvOpts struct {
 	// admin ports at the same offsets, so that links between sentinels
 	// can be cut too.
 	proxySentinels bool
+	// strong starts the data nodes with --consistency strong. Their
+	// replicas can sync only once a sentinel granted the master a lease,
+	// so the sentinels start first and the sync is awaited after.
+	strong bool
 }
 
 type sentinelEnv struct {
@@ -479,6 +483,9 @@ func newSentinelEnv(t *testing.T, stack sentinelStack, opts sentinelEnvOpts) *se
 		px := e.lab.listen(name)
 		extra := append(append([]string{}, replOpts...), "--replica-announce-ip", "127.0.0.1",
 			"--replica-announce-port", strconv.Itoa(px.Port()))
+		if opts.strong {
+			extra = append(extra, "--consistency", "strong")
+		}
 		srv, err := startServerErr(t, stack.data, extra)
 		if err != nil {
 			t.Fatalf("start %s data node: %v", stack.data, err)
@@ -494,7 +501,9 @@ func newSentinelEnv(t *testing.T, stack sentinelStack, opts sentinelEnvOpts) *se
 		if r := c.MustDo(t, "REPLICAOF", "127.0.0.1", strconv.Itoa(master.px.Port())); r.IsError() {
 			t.Fatalf("REPLICAOF on %s: %s", d.name, r)
 		}
-		waitInSync(t, mc, c)
+		if !opts.strong {
+			waitInSync(t, mc, c)
+		}
 	}
 	for i := 0; i < 3; i++ {
 		port, err := reserveSentinelPorts()
@@ -542,6 +551,11 @@ func newSentinelEnv(t *testing.T, stack sentinelStack, opts sentinelEnvOpts) *se
 		e.lab.register(s.pid(), s.name)
 	}
 	e.events = startEventLog(t, e)
+	if opts.strong {
+		for _, d := range e.data[1:] {
+			waitInSync(t, mc, d.srv.Dial(t))
+		}
+	}
 	e.waitSentinelsReady(master, 30*time.Second)
 	e.watch = startMasterWatch(t, e)
 	t.Cleanup(func() {

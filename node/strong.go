@@ -87,7 +87,7 @@ func (s *Server) strongRoleChanged() {
 // error to reply.
 func (s *Server) strongAdmit(cmd *Command, write, denyStale bool) string {
 	st := s.strong
-	if !st.lease.Valid(monoNow()) && denyStale {
+	if !st.lease.Valid(monoNow()) && denyStale && !showsNoData(cmd) {
 		return "MASTERDOWN This master holds no lease from the Raft group (consistency strong); it may have been replaced."
 	}
 	if write && st.isr.Size() < st.isr.MinSize {
