@@ -204,3 +204,238 @@ func TestLogFormatJSON(t *testing.T) {
 	}
 	t.Logf("cluster node: %d JSON lines, modules %v", len(lines), modules)
 }
+
+// progressKeys is the size of the datasets of the progress tests: about
+// 5 MB of RDB (DEBUG POPULATE values are short).
+const progressKeys = 200000
+
+// populatedSkiffDump has skiff write an RDB of n keys and returns the
+// directory holding a copy of it.
+func populatedSkiffDump(t *testing.T, n int) string {
+	t.Helper()
+	sk := StartSkiff(t)
+	c := sk.Dial(t)
+	c.MustDo(t, "DEBUG", "POPULATE", strconv.Itoa(n))
+	c.Close()
+	return copyToDir(t, mustSave(t, sk))
+}
+
+// watchLoading polls INFO persistence until the server shows loading:1
+// with loading_loaded_perc strictly between 0 and 100, then until
+// loading:0; it returns what it saw mid-load. Bounded by deadlines.
+func watchLoading(t *testing.T, c *Conn) map[string]string {
+	t.Helper()
+	var mid map[string]string
+	deadline := time.Now().Add(8 * time.Second)
+	for mid == nil {
+		f := loadInfoFields(c.MustDo(t, "INFO", "persistence").Str)
+		if f["loading"] == "1" {
+			if p, err := strconv.ParseFloat(f["loading_loaded_perc"], 64); err == nil && p > 0 && p < 100 {
+				mid = f
+				break
+			}
+		} else if f["loading"] == "0" {
+			t.Fatalf("loaded before INFO showed a loading_loaded_perc between 0 and 100 (machine too fast for the key-load-delay?)")
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no loading progress in INFO within 8 s:\n%s", c.MustDo(t, "INFO", "persistence").Str)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for {
+		f := loadInfoFields(c.MustDo(t, "INFO", "persistence").Str)
+		if f["loading"] == "0" {
+			if _, ok := f["loading_loaded_perc"]; ok {
+				t.Errorf("loading:0 but loading_* fields still shown")
+			}
+			return mid
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still loading after 8 s:\n%s", c.MustDo(t, "INFO", "persistence").Str)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// checkMidLoad checks the loading_* fields seen during a load.
+func checkMidLoad(t *testing.T, f map[string]string, total int64) {
+	t.Helper()
+	for _, k := range []string{"async_loading", "loading_start_time", "loading_total_bytes", "loading_rdb_used_mem",
+		"loading_loaded_bytes", "loading_loaded_perc", "loading_eta_seconds"} {
+		if _, ok := f[k]; !ok {
+			t.Errorf("INFO persistence while loading lacks %s", k)
+		}
+	}
+	if got, _ := strconv.ParseInt(f["loading_total_bytes"], 10, 64); got != total {
+		t.Errorf("loading_total_bytes %d, want the file's %d", got, total)
+	}
+	loaded, _ := strconv.ParseInt(f["loading_loaded_bytes"], 10, 64)
+	if loaded <= 0 || loaded >= total {
+		t.Errorf("loading_loaded_bytes %d of %d", loaded, total)
+	}
+	t.Logf("mid-load: loaded %s of %s bytes (%s%%), eta %s s", f["loading_loaded_bytes"], f["loading_total_bytes"],
+		f["loading_loaded_perc"], f["loading_eta_seconds"])
+}
+
+// checkProgressLines checks the progress lines of a JSON log: at least
+// one "<what>: N% (...)", with its fields, and at most about one a second.
+func checkProgressLines(t *testing.T, lines []map[string]any, what string, took time.Duration) {
+	t.Helper()
+	var got []map[string]any
+	for _, m := range lines {
+		if msg, _ := m["@message"].(string); strings.HasPrefix(msg, what+": ") {
+			got = append(got, m)
+		}
+	}
+	if len(got) == 0 {
+		t.Fatalf("no %q progress line in the log (load took %v)", what, took)
+	}
+	if max := int(took/time.Second) + 1; len(got) > max {
+		t.Errorf("%d progress lines for a %v operation", len(got), took)
+	}
+	for _, m := range got {
+		for _, k := range []string{"bytes", "total_bytes", "perc", "eta_seconds"} {
+			if _, ok := m[k]; !ok {
+				t.Errorf("progress line lacks field %s: %v", k, m)
+			}
+		}
+	}
+	t.Logf("%v", messages(lines, what+": "))
+}
+
+// TestLoadingProgressRDB: a server loading a 200k-key RDB (slowed down by
+// key-load-delay) shows loading:1 with the loading_* fields, then
+// loading:0, and logs "loading RDB: N% (...)" lines.
+func TestLoadingProgressRDB(t *testing.T) {
+	dir := populatedSkiffDump(t, progressKeys)
+	st, err := os.Stat(filepath.Join(dir, "dump.rdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	sk := startLoadingServer(t, "skiff", dir, "--key-load-delay", "-10", "--log-format", "json")
+	c := sk.Dial(t)
+	mid := watchLoading(t, c)
+	took := time.Since(start)
+	checkMidLoad(t, mid, st.Size())
+	if r := c.MustDo(t, "DBSIZE"); r.Int != progressKeys {
+		t.Errorf("DBSIZE %s after the load", r)
+	}
+	checkProgressLines(t, jsonLogLines(t, sk.logPath), "loading RDB", took)
+}
+
+// TestLoadingProgressAOF: the same for an AOF (an RDB-preamble base of
+// 200k keys and an incremental file): INFO's loading_* fields, then
+// "loading AOF: N% (...)" lines.
+func TestLoadingProgressAOF(t *testing.T) {
+	dir := t.TempDir()
+	sk := StartSkiff(t, "--dir", dir, "--appendonly", "yes")
+	c := sk.Dial(t)
+	c.MustDo(t, "DEBUG", "POPULATE", strconv.Itoa(progressKeys))
+	c.MustDo(t, "BGREWRITEAOF")
+	for deadline := time.Now().Add(8 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		f := loadInfoFields(c.MustDo(t, "INFO", "persistence").Str)
+		if f["aof_rewrite_in_progress"] == "0" && f["aof_rewrite_scheduled"] == "0" && f["aof_last_bgrewrite_status"] == "ok" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("BGREWRITEAOF not done after 8 s")
+		}
+	}
+	c.MustDo(t, "SET", "after", "rewrite") // into the incremental file
+	c.Close()
+	sk.Stop()
+	var total int64
+	files, _ := filepath.Glob(filepath.Join(dir, "appendonlydir", "*"))
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && !strings.HasSuffix(f, ".manifest") {
+			total += st.Size()
+		}
+	}
+	start := time.Now()
+	sk = startLoadingServer(t, "skiff", dir, "--appendonly", "yes", "--key-load-delay", "-10", "--log-format", "json")
+	c = sk.Dial(t)
+	mid := watchLoading(t, c)
+	took := time.Since(start)
+	checkMidLoad(t, mid, total)
+	if r := c.MustDo(t, "DBSIZE"); r.Int != progressKeys+1 {
+		t.Errorf("DBSIZE %s after the load", r)
+	}
+	checkProgressLines(t, jsonLogLines(t, sk.logPath), "loading AOF", took)
+}
+
+// TestFullSyncProgress: two replicas of a master of 200k keys, slowed
+// down by key-load-delay. One loads from the socket (repl-diskless-load
+// on-empty-db): INFO replication shows master_sync_* while the transfer
+// runs, and it logs "full sync from master: N% (...)" lines. The other
+// (repl-diskless-load disabled) receives the file at full speed and then
+// loads it: INFO persistence shows loading:1 with the loading_* fields,
+// and it logs "loading RDB from master: N% (...)" lines.
+func TestFullSyncProgress(t *testing.T) {
+	const keys = 200000
+	master := StartSkiff(t, "--repl-diskless-sync", "no")
+	mc := master.Dial(t)
+	mc.MustDo(t, "DEBUG", "POPULATE", strconv.Itoa(keys))
+	mc.Close()
+	slow := []string{"--key-load-delay", "-10", "--log-format", "json"}
+	sock := StartSkiff(t, append([]string{"--repl-diskless-load", "on-empty-db"}, slow...)...)
+	disk := StartSkiff(t, append([]string{"--repl-diskless-load", "disabled"}, slow...)...)
+	sc, dc := sock.Dial(t), disk.Dial(t)
+	start := time.Now()
+	sc.MustDo(t, "REPLICAOF", "127.0.0.1", strconv.Itoa(master.Port))
+	dc.MustDo(t, "REPLICAOF", "127.0.0.1", strconv.Itoa(master.Port))
+	var midSync, midLoad map[string]string
+	var sockTook, diskTook time.Duration
+	deadline := time.Now().Add(8 * time.Second)
+	for sockTook == 0 || diskTook == 0 {
+		if sockTook == 0 {
+			f := loadInfoFields(sc.MustDo(t, "INFO", "replication").Str)
+			if f["master_link_status"] == "up" {
+				sockTook = time.Since(start)
+			} else if p, err := strconv.ParseFloat(f["master_sync_perc"], 64); midSync == nil && err == nil && p > 0 && p < 100 {
+				midSync = f
+			}
+		}
+		if diskTook == 0 {
+			f := loadInfoFields(dc.MustDo(t, "INFO", "all").Str)
+			if f["master_link_status"] == "up" {
+				diskTook = time.Since(start)
+			} else if p, err := strconv.ParseFloat(f["loading_loaded_perc"], 64); midLoad == nil && f["loading"] == "1" && err == nil && p > 0 && p < 100 {
+				midLoad = f
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replicas not in sync after 8 s:\n%s\n%s", sc.MustDo(t, "INFO", "replication").Str, dc.MustDo(t, "INFO", "all").Str)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("in sync after %v (socket load), %v (disk load)", sockTook, diskTook)
+
+	if midSync == nil {
+		t.Errorf("INFO replication never showed master_sync_perc between 0 and 100")
+	} else {
+		total, _ := strconv.ParseInt(midSync["master_sync_total_bytes"], 10, 64)
+		read, _ := strconv.ParseInt(midSync["master_sync_read_bytes"], 10, 64)
+		left, _ := strconv.ParseInt(midSync["master_sync_left_bytes"], 10, 64)
+		if total <= 0 || read <= 0 || read+left != total {
+			t.Errorf("master_sync_total_bytes %d, read %d, left %d", total, read, left)
+		}
+		if _, ok := midSync["master_sync_last_io_seconds_ago"]; !ok {
+			t.Errorf("INFO replication during the transfer lacks master_sync_last_io_seconds_ago")
+		}
+		t.Logf("mid-sync: read %d of %d bytes (%s%%)", read, total, midSync["master_sync_perc"])
+	}
+	if midLoad == nil {
+		t.Errorf("the disk-load replica never showed loading:1 with loading_loaded_perc between 0 and 100")
+	} else {
+		total, _ := strconv.ParseInt(midLoad["loading_total_bytes"], 10, 64)
+		checkMidLoad(t, midLoad, total)
+	}
+	for _, c := range []*Conn{sc, dc} {
+		if r := c.MustDo(t, "DBSIZE"); r.Int != keys {
+			t.Errorf("replica DBSIZE %s", r)
+		}
+	}
+	checkProgressLines(t, jsonLogLines(t, sock.logPath), "full sync from master", sockTook)
+	checkProgressLines(t, jsonLogLines(t, disk.logPath), "loading RDB from master", diskTook)
+}

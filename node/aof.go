@@ -352,6 +352,7 @@ func (s *Server) loadAOFLocked() error {
 	a.loading = true
 	defer func() { a.loading = false }()
 	p := s.newLoadProgress(true, nil)
+	p.logProgress("loading AOF", total)
 	start := time.Now()
 	// INFO shows the sizes once the load is over, as Redis.
 	var baseSize int64

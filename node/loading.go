@@ -259,12 +259,25 @@ type loadProgress struct {
 	cur           atomic.Int64
 	keys, expired atomic.Int64
 	rdbMem        atomic.Int64 // the used-mem AUX field, once read
+
+	// plog, when set, logs the progress (progress_log.go); it is read by
+	// the loader's goroutine only, but may be set by the replica's
+	// receiver (publishNowLocked).
+	plog atomic.Pointer[progressLog]
 }
 
 func (s *Server) newLoadProgress(locked bool, stop <-chan struct{}) *loadProgress {
 	p := &loadProgress{s: s, locked: locked, stop: stop}
 	p.publish.Store(true)
 	return p
+}
+
+// logProgress makes the load log its progress lines, "what: 45% (...)",
+// total being the bytes of all its files (offsets count from p.base).
+func (p *loadProgress) logProgress(what string, total int64) {
+	pl := newProgressLog(p.s.log, what)
+	pl.total = total
+	p.plog.Store(pl)
 }
 
 // entry runs after every key of an RDB: key-load-delay, the progress
@@ -274,6 +287,9 @@ func (p *loadProgress) entry(off int64) error {
 	p.cur.Store(off)
 	if d := p.s.ld.keyDelay.Load(); d != 0 {
 		loadDelay(d)
+	}
+	if pl := p.plog.Load(); pl != nil {
+		pl.tick(p.base + off)
 	}
 	if iv := p.s.ld.interval.Load(); iv > 0 && off/iv > p.last/iv {
 		p.report(off)
@@ -290,6 +306,9 @@ func (p *loadProgress) command(off int64) error {
 	}
 	p.cmds++
 	p.cur.Store(off)
+	if pl := p.plog.Load(); pl != nil {
+		pl.tick(p.base + off)
+	}
 	if p.cmds%1024 == 0 {
 		p.report(off)
 	}
@@ -365,6 +384,11 @@ func (p *loadProgress) finishLocked(off int64) {
 // decoder is (a replica's disk-mode load enters the loading state only
 // once the transfer has ended). Called under the lock.
 func (p *loadProgress) publishNowLocked() {
+	if p.s.ld.total > 0 {
+		// A disk-mode replica loading the received file after the
+		// transfer (whose own progress fullSync logs): log the rest.
+		p.logProgress("loading RDB from master", p.s.ld.total)
+	}
 	p.publish.Store(true)
 	p.s.ld.rdbMem = p.rdbMem.Load()
 	p.s.ld.loaded = p.base + p.cur.Load()

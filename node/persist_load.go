@@ -80,6 +80,7 @@ func (s *Server) LoadRDB() error {
 	s.mu.Unlock()
 	s.acceptIfListening()
 	p := s.newLoadProgress(false, nil)
+	p.logProgress("loading RDB", size)
 	fresh, aux, codes, err := s.loadRDBFrom(f, path, master, p)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -827,7 +827,9 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 		sink = tail.writer(f)
 		finishSink = tail.close
 	}
+	syncLog := newProgressLog(s.log, "full sync from master") // progress_log.go
 	eofForm, err := l.ReadRDB(sink, func(read, total int64) {
+		syncLog.note(read, total)
 		s.mu.Lock()
 		r.transferRead, r.transferSize, r.transferIO = read, total, time.Now()
 		if loading && total > 0 {
