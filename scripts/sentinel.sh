@@ -5,7 +5,10 @@
 # port - 1000 and - 2000), data, conf files and logs under ./.sentinel/.
 # SENTINEL_BASE_PORT moves the data ports (the sentinels sit at base+19999);
 # SKIFF names the binary; SENTINEL_DIR the data dir; SENTINEL_DOWN_AFTER and
-# SENTINEL_FAILOVER_TIMEOUT (ms) go into a new sentinel.conf.
+# SENTINEL_FAILOVER_TIMEOUT (ms) go into a new sentinel.conf;
+# SENTINEL_CONSISTENCY=strong starts the data nodes in consistency strong
+# (docs/consistency.md): their replicas sync once a sentinel granted the
+# master its lease, so the sentinels start first.
 #   scripts/sentinel.sh start|status|stop|clean
 set -euo pipefail
 export LC_ALL=C
@@ -19,6 +22,7 @@ SENT_PORTS="$SBASE $((SBASE + 1)) $((SBASE + 2))"
 DOWN_AFTER=${SENTINEL_DOWN_AFTER:-3000}
 FAILOVER_TIMEOUT=${SENTINEL_FAILOVER_TIMEOUT:-30000}
 WAIT=${SENTINEL_WAIT:-30}
+CONSISTENCY=${SENTINEL_CONSISTENCY:-async}
 NAME=mymaster
 
 # resp PORT ARG...: sends one command and prints its reply, one RESP line
@@ -117,11 +121,19 @@ start() {
 		role=()
 		[ "$p" = "$master" ] || role=(--replicaof 127.0.0.1 "$master")
 		nohup "$BIN" server --port "$p" --bind 127.0.0.1 --dir "$PWD/$d" --repl-diskless-sync-delay 0 \
-			--logfile "$PWD/$d/skiff.log" "${role[@]}" >"$d/stdout.log" 2>&1 &
+			--consistency "$CONSISTENCY" --logfile "$PWD/$d/skiff.log" "${role[@]}" >"$d/stdout.log" 2>&1 &
 		echo $! >"$d/skiff.pid"
 	done
-	# Replicas in sync before the sentinels look.
-	i=0
+	# Replicas in sync before the sentinels look (after, in strong mode).
+	[ "$CONSISTENCY" = strong ] || wait_replicas "$master"
+	start_sentinels
+	[ "$CONSISTENCY" = strong ] && wait_replicas "$master"
+	wait_sentinels
+}
+
+# wait_replicas MASTER_PORT: both replicas report their link up.
+wait_replicas() {
+	local master=$1 i=0 ok p
 	while :; do
 		ok=0
 		for p in $DATA_PORTS; do
@@ -136,6 +148,10 @@ start() {
 		fi
 		sleep 0.1
 	done
+}
+
+start_sentinels() {
+	local s d conf
 	for s in $SENT_PORTS; do
 		d="$ROOT/$s"
 		mkdir -p "$d"
@@ -159,8 +175,12 @@ CONF
 		nohup "$BIN" sentinel "$PWD/$conf" >"$d/sentinel.log" 2>&1 &
 		echo $! >"$d/skiff.pid"
 	done
-	# Wait until the three agree on the master and each knows both
-	# replicas and both other sentinels.
+}
+
+# wait_sentinels: the three agree on the master and each knows both
+# replicas and both other sentinels.
+wait_sentinels() {
+	local i=0 ok s
 	i=0
 	while :; do
 		ok=0
