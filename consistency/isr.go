@@ -110,6 +110,19 @@ func (s *ISR) Durable(target int64) bool {
 	return true
 }
 
+// DurableOffset is the highest offset every wait-set member acknowledged,
+// or limit when the set is empty (nothing to wait for up to limit).
+func (s *ISR) DurableOffset(limit int64) int64 {
+	d := limit
+	for id := range s.committed {
+		d = min(d, s.acks[id])
+	}
+	for id := range s.pending {
+		d = min(d, s.acks[id])
+	}
+	return d
+}
+
 // Size is the number of wait-set members.
 func (s *ISR) Size() int {
 	n := len(s.committed)

@@ -36,10 +36,18 @@ func init() {
 type strongState struct {
 	isr        *consistency.ISR
 	lease      consistency.Lease
-	durableOff int64         // highest offset known durable (replies up to it need no wait)
-	notify     chan struct{} // closed and replaced when acks, the set or the role change
+	durableOff int64 // highest offset known durable (replies up to it need no wait)
+	// waiters are the connections holding replies, each woken alone once
+	// its offset is durable (or the role changed): a broadcast would wake
+	// every waiting client at every acknowledgement.
+	waiters []*strongWaiter
 	samples    [64]offSample // the master offset every 100 ms, for "keeps up"
 	head       int
+}
+
+type strongWaiter struct {
+	target int64
+	ch     chan struct{}
 }
 
 type offSample struct {
@@ -51,7 +59,7 @@ func (s *Server) initStrong() {
 	if s.cfg.String("consistency") != "strong" {
 		return
 	}
-	s.strong = &strongState{notify: make(chan struct{})}
+	s.strong = &strongState{}
 	s.strong.isr = consistency.NewISR(s.minISR())
 }
 
@@ -64,10 +72,25 @@ func (s *Server) minISR() int {
 	return 1
 }
 
-func (st *strongState) wake() {
-	close(st.notify)
-	st.notify = make(chan struct{})
+// advance recomputes the durable offset (under the lock) and wakes the
+// waiters it satisfies. all wakes every waiter (role change): each then
+// checks for itself.
+func (st *strongState) advance(masterOff int64, all bool) {
+	// Exact, not a maximum: a member joining the set lowers it.
+	st.durableOff = st.isr.DurableOffset(masterOff)
+	keep := st.waiters[:0]
+	for _, w := range st.waiters {
+		if all || w.target <= st.durableOff {
+			close(w.ch)
+			continue
+		}
+		keep = append(keep, w)
+	}
+	clear(st.waiters[len(keep):])
+	st.waiters = keep
 }
+
+func (s *Server) strongWake(all bool) { s.strong.advance(s.repl.offset, all) }
 
 // strongRoleChanged runs when the node becomes a master or a replica: a
 // lease and an in-sync set belong to one term as master. Waiting replies
@@ -80,7 +103,7 @@ func (s *Server) strongRoleChanged() {
 	st.lease.Revoke()
 	st.isr = consistency.NewISR(s.minISR())
 	st.durableOff = s.repl.offset
-	st.wake()
+	s.strongWake(true)
 }
 
 // strongAdmit is the strong-mode part of replAdmit on a master: "" or the
@@ -107,8 +130,8 @@ func (s *Server) strongTarget() int64 {
 	if off <= st.durableOff {
 		return 0
 	}
-	if st.isr.Durable(off) {
-		st.durableOff = off
+	st.durableOff = st.isr.DurableOffset(off)
+	if off <= st.durableOff {
 		return 0
 	}
 	return off
@@ -134,20 +157,26 @@ func (s *Server) strongWait(c *Client, target int64) bool {
 			s.mu.Unlock()
 			return false
 		}
-		if target <= st.durableOff || st.isr.Durable(target) {
-			if target > st.durableOff {
-				st.durableOff = target
-			}
+		if target <= st.durableOff {
 			s.mu.Unlock()
 			return true
 		}
-		ch := st.notify
+		w := &strongWaiter{target: target, ch: make(chan struct{})}
+		st.waiters = append(st.waiters, w)
 		s.mu.Unlock()
 		select {
-		case <-ch:
+		case <-w.ch:
 		case <-s.done:
 			return false
 		case <-deadline.C:
+			s.mu.Lock()
+			for i, x := range st.waiters {
+				if x == w {
+					st.waiters = append(st.waiters[:i], st.waiters[i+1:]...)
+					break
+				}
+			}
+			s.mu.Unlock()
 			s.log.Warn("consistency strong: replies not durable in time, closing the connection", "client", c.addr, "last_command", c.lastCmd, "offset", target)
 			return false
 		}
@@ -160,8 +189,8 @@ func (s *Server) strongAck(rc *replicaConn, off int64) {
 	if st == nil || rc.runID == "" {
 		return
 	}
-	if st.isr.Ack(rc.runID, off) {
-		st.wake()
+	if st.isr.Ack(rc.runID, off) && len(st.waiters) > 0 {
+		s.strongWake(false)
 	}
 }
 
@@ -277,9 +306,11 @@ func (s *Server) leasePrepare(c *Client) {
 	}
 	st := s.strong
 	now := monoNow()
+	// A replica may join only if it has everything a reply was released
+	// for: once the group records it, it may be promoted.
 	var cands []string
 	for _, rc := range s.repl.replicas {
-		if rc.runID != "" && s.replicaKeepsUp(rc, now) {
+		if rc.runID != "" && s.replicaKeepsUp(rc, now) && st.isr.Acked(rc.runID) >= st.durableOff {
 			cands = append(cands, rc.runID)
 		}
 	}
@@ -292,6 +323,7 @@ func (s *Server) leasePrepare(c *Client) {
 		return false
 	}
 	rep := st.isr.Prepare(healthy, cands)
+	s.strongWake(false) // the set may have grown: the durable offset is recomputed
 	c.w.AppendArray(6)
 	c.w.AppendInt(int64(now))
 	c.w.AppendBulkString(s.runID)
@@ -343,7 +375,7 @@ func (s *Server) leaseGrant(c *Client, args [][]byte) {
 	}
 	st.isr.Commit(version, list)
 	st.lease.Grant(time.Duration(token), time.Duration(ms)*time.Millisecond)
-	st.wake()
+	s.strongWake(false) // a smaller set may make waiting replies durable
 	c.replyOK()
 }
 

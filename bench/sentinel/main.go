@@ -69,7 +69,7 @@ func run() error {
 	flag.IntVar(&o.downAfter, "down-after", 1000, "sentinel down-after-milliseconds")
 	flag.IntVar(&o.failoverTimeout, "failover-timeout", 10000, "sentinel failover-timeout (ms)")
 	flag.DurationVar(&o.idle, "idle", 10*time.Second, "how long the idle CPU of the sentinels is sampled")
-	flag.StringVar(&stacks, "stacks", "skiff,redis", "which stacks to measure")
+	flag.StringVar(&stacks, "stacks", "skiff,redis", "which stacks to measure (skiff, skiff-strong: data nodes in consistency strong, redis)")
 	flag.StringVar(&o.logs, "logs", "", "keep each sentinel's log in this directory (<stack>-<n>-s<i>.log)")
 	flag.Parse()
 	o.stacks = strings.Split(stacks, ",")
@@ -407,14 +407,26 @@ func (s *stack) close() {
 // startStack starts a master, two replicas in sync and three sentinels,
 // and waits until every sentinel knows both replicas and both others
 // (and, for skiff, until the Raft group has a leader).
-func startStack(o options, kind, tag string) (*stack, error) {
+func startStack(o options, stackName, tag string) (*stack, error) {
+	// skiff-strong: skiff sentinels and data nodes in consistency strong
+	// (docs/consistency.md), whose replicas sync once a sentinel granted
+	// the master its lease: the sentinels start before the sync is awaited.
+	strong := stackName == "skiff-strong"
+	kind := stackName
+	if strong {
+		kind = "skiff"
+	}
 	st := &stack{kind: kind}
 	bin := o.redis
 	if kind == "skiff" {
 		bin = o.skiff
 	}
+	extra := []string{"--repl-diskless-sync-delay", "0"}
+	if strong {
+		extra = append(extra, "--consistency", "strong")
+	}
 	for i := 0; i < 3; i++ {
-		p, err := server.Start(bin, kind, "--repl-diskless-sync-delay", "0")
+		p, err := server.Start(bin, kind, extra...)
 		if err != nil {
 			st.close()
 			return nil, err
@@ -429,17 +441,21 @@ func startStack(o options, kind, tag string) (*stack, error) {
 			return nil, err
 		}
 	}
-	err := waitFor("replicas in sync", 20*time.Second, func() (bool, string) {
-		for _, r := range st.data[1:] {
-			if m := info(r); m["master_link_status"] != "up" {
-				return false, "link " + m["master_link_status"]
+	inSync := func() error {
+		return waitFor("replicas in sync", 30*time.Second, func() (bool, string) {
+			for _, r := range st.data[1:] {
+				if m := info(r); m["master_link_status"] != "up" {
+					return false, "link " + m["master_link_status"]
+				}
 			}
+			return true, ""
+		})
+	}
+	if !strong {
+		if err := inSync(); err != nil {
+			st.close()
+			return nil, err
 		}
-		return true, ""
-	})
-	if err != nil {
-		st.close()
-		return nil, err
 	}
 	for i := 0; i < 3; i++ {
 		s, err := startSentinel(o, kind, master.Port)
@@ -453,7 +469,13 @@ func startStack(o options, kind, tag string) (*stack, error) {
 		st.sents = append(st.sents, s)
 		st.stops = append(st.stops, reg.add(s.stop))
 	}
-	err = waitFor("sentinels ready", 30*time.Second, func() (bool, string) {
+	if strong {
+		if err := inSync(); err != nil {
+			st.close()
+			return nil, err
+		}
+	}
+	err := waitFor("sentinels ready", 30*time.Second, func() (bool, string) {
 		for _, s := range st.sents {
 			r, err := do(s.addr(), "SENTINEL", "MASTER", masterName)
 			if err != nil {
@@ -800,8 +822,11 @@ func printTable(o options, results map[string][]runResult, idle map[string][]flo
 	fmt.Printf("| %-40s |", "")
 	for _, k := range o.stacks {
 		name := "skiff sentinel + skiff server"
-		if k == "redis" {
+		switch k {
+		case "redis":
 			name = "redis-sentinel + redis-server"
+		case "skiff-strong":
+			name = "skiff, consistency strong"
 		}
 		fmt.Printf(" %-30s |", name)
 	}
