@@ -41,8 +41,8 @@ type strongState struct {
 	// its offset is durable (or the role changed): a broadcast would wake
 	// every waiting client at every acknowledgement.
 	waiters []*strongWaiter
-	samples    [64]offSample // the master offset every 100 ms, for "keeps up"
-	head       int
+	samples [64]offSample // the master offset every 100 ms, for "keeps up"
+	head    int
 }
 
 type strongWaiter struct {
