@@ -30,7 +30,6 @@ package faults
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -309,5 +308,3 @@ func sanitize(s string) string {
 	}
 	return string(b)
 }
-
-var _ = os.Getpid
