@@ -607,6 +607,14 @@ func (n *Node) cmdFailover(w *resp.Writer, args [][]byte, v *View) {
 	}
 	_ = takeover // both promote at once: the Raft entry is the consensus
 	m := v.Node(v.Self.MasterID)
+	if m != nil {
+		if _, strong := n.strongMaster(m.ID); strong {
+			// The replica would serve before the master's lease surely
+			// ended (docs/consistency.md): not built yet.
+			w.AppendError("ERR CLUSTER FAILOVER is not supported with consistency strong yet")
+			return
+		}
+	}
 	switch {
 	case v.Self.Master:
 		w.AppendError("ERR You should send CLUSTER FAILOVER to a replica")

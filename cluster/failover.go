@@ -21,6 +21,7 @@ package cluster
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -75,31 +76,50 @@ func (n *Node) judge(v *View, x *NodeInfo) {
 	if !seen {
 		return
 	}
+	// consistency strong (lease.go): a strong master is failed over only
+	// once its lease surely expired, to a member of its in-sync set, and
+	// at once when its lease holder restarted.
+	rec, strong := n.strongMaster(x.ID)
 	if x.Fail {
 		switch {
 		case ps.Reachable && !ps.PFail:
 			n.decide(&fsm.MarkFailed{ID: x.ID, Failed: false, DecidedBy: n.myID()}, "the node is reachable again: FAIL cleared")
 		case x.Master && x.NumSlots > 0:
 			// Failed earlier with no usable replica; one may be usable now.
-			if c, ok := n.pickReplica(x, false); ok {
-				n.decide(&fsm.MarkFailed{ID: x.ID, Failed: true, Candidate: c, DecidedBy: n.myID()}, "failover of a failed master")
+			if strong && !n.leaseReleased(x.ID) {
+				return
+			}
+			if c, runID, ok := n.pickReplica(x, false, rec); ok {
+				n.decide(&fsm.MarkFailed{ID: x.ID, Failed: true, Candidate: c, CandidateRunID: runID, DecidedBy: n.myID()}, "failover of a failed master")
 			}
 		}
 		return
 	}
-	if !ps.PFail {
+	rebooted := strong && n.leaseRebooted(x.ID)
+	if !ps.PFail && !rebooted {
+		if strong {
+			n.leaseResume(x.ID) // a suspicion that went away
+		}
 		return
 	}
-	agree, voters := n.opinions(x.ID)
-	if !sentinel.Majority(agree, voters) {
-		n.log.Debug("node suspected, no majority yet", "node", x.ID, "agree", agree, "voters", voters)
-		return
+	if !rebooted {
+		agree, voters := n.opinions(x.ID)
+		if !sentinel.Majority(agree, voters) {
+			n.log.Debug("node suspected, no majority yet", "node", x.ID, "agree", agree, "voters", voters)
+			return
+		}
 	}
 	cmd := &fsm.MarkFailed{ID: x.ID, Failed: true, DecidedBy: n.myID()}
 	why := "marking the node as failing (a majority of voters can't reach it)"
+	if rebooted {
+		why = "marking the node as failing (consistency strong: it restarted and lost its data)"
+	}
 	if x.Master && x.NumSlots > 0 {
-		if c, ok := n.pickReplica(x, true); ok {
-			cmd.Candidate = c
+		if strong && !n.leaseReleased(x.ID) {
+			return // again at the next poll, once the lease surely expired
+		}
+		if c, runID, ok := n.pickReplica(x, true, rec); ok {
+			cmd.Candidate, cmd.CandidateRunID = c, runID
 			why = "failover: the master is failing, promoting its replica " + c
 		} else {
 			why = "the master is failing and no replica can take over"
@@ -179,8 +199,10 @@ func (n *Node) pfailOpinion(id string) int64 {
 // id. Their state is asked afresh, so that the offsets compared are the
 // ones they have now that the master is gone. warn logs when none can be
 // promoted (at the verdict; not at every retry while the shard is down).
-func (n *Node) pickReplica(m *NodeInfo, warn bool) (string, bool) {
+func (n *Node) pickReplica(m *NodeInfo, warn bool, rec fsm.Node) (string, string, bool) {
 	var cands []sentinel.Candidate
+	runIDs := map[string]string{}
+	var runMu sync.Mutex
 	ctx, cancel := context.WithTimeout(context.Background(), n.pollTimeout())
 	defer cancel()
 	type answer struct {
@@ -198,6 +220,10 @@ func (n *Node) pickReplica(m *NodeInfo, warn bool) (string, bool) {
 			if r.ID == n.myID() {
 				if l := n.getLocal(); l != nil {
 					c.Offset, c.Eligible = l.Offset(), n.eligibleNow(l)
+					c.Eligible = c.Eligible && (!rec.Strong || contains(rec.ISR, l.RunID()))
+					runMu.Lock()
+					runIDs[r.ID] = l.RunID()
+					runMu.Unlock()
 				}
 				ch <- answer{c, true}
 				return
@@ -208,7 +234,12 @@ func (n *Node) pickReplica(m *NodeInfo, warn bool) (string, bool) {
 				ch <- answer{c, true}
 				return
 			}
-			c.Offset, c.Eligible = info.Offset, info.Eligible
+			// consistency strong: only an in-sync replica has everything
+			// the master acknowledged.
+			c.Offset, c.Eligible = info.Offset, info.Eligible && (!rec.Strong || contains(rec.ISR, info.RunID))
+			runMu.Lock()
+			runIDs[r.ID] = info.RunID
+			runMu.Unlock()
 			ch <- answer{c, true}
 		}(r)
 	}
@@ -221,7 +252,16 @@ func (n *Node) pickReplica(m *NodeInfo, warn bool) (string, bool) {
 	if !ok && warn && len(cands) > 0 {
 		n.log.Warn("failure detector: no replica of the failing master can be promoted", "master", m.ID, "replicas", len(m.Replicas))
 	}
-	return c.ID, ok
+	return c.ID, runIDs[c.ID], ok
+}
+
+func contains(list []string, x string) bool {
+	for _, v := range list {
+		if v == x {
+			return true
+		}
+	}
+	return false
 }
 
 // eligible is a replica's own verdict (locked): Redis's rules for a

@@ -30,6 +30,8 @@ type Local interface {
 	CountKeysInSlot(slot int) int
 	// KeysInSlot lists up to count keys of db 0 in a slot (locked).
 	KeysInSlot(slot, count int) []string
+	// RunID is the data node's run id (this process).
+	RunID() string
 	// DBSize returns the number of keys in db 0 (locked).
 	DBSize() int
 	// ReplOffset is this node's replication offset: master_repl_offset
@@ -106,6 +108,10 @@ type Options struct {
 	// raft-heartbeat-timeout, raft-election-timeout,
 	// raft-leader-lease-timeout given; timeouts.go).
 	RaftTimeoutsAuto bool
+	// Strong is consistency strong: the leader grants masters their
+	// leases (lease.go), of LeaseDuration (consistency-lease-ms).
+	Strong        bool
+	LeaseDuration time.Duration
 }
 
 // Node is this process's cluster member: its Raft member (which CLUSTER
@@ -116,6 +122,8 @@ type Node struct {
 	log  hclog.Logger
 	id   atomic.Pointer[string] // changes only at CLUSTER RESET
 	self SelfAddrs
+
+	lease *leases // consistency strong (lease.go); nil otherwise
 
 	mu       sync.Mutex
 	cur      *raftgroup.Group // nil while being replaced
@@ -210,6 +218,15 @@ func Open(o Options) (*Node, error) {
 	go n.failLoop()
 	n.wg.Add(1)
 	go n.migrationLoop() // migration.go
+	if n.opts.Strong {
+		d := n.opts.LeaseDuration
+		if d <= 0 {
+			d = time.Second
+		}
+		n.lease = newLeases(d)
+		n.wg.Add(1)
+		go n.leaseLoop() // lease.go
+	}
 	return n, nil
 }
 

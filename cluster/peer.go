@@ -206,6 +206,7 @@ type Info struct {
 	// by the failure detector: cluster-replica-no-failover is off and its
 	// data is recent enough for cluster-replica-validity-factor.
 	Eligible bool
+	RunID    string // its process (consistency strong: in-sync sets name run ids)
 }
 
 // SkiffInfo is this node's Info (CLUSTER SKIFF-INFO); l is the data node
@@ -214,7 +215,7 @@ func (n *Node) SkiffInfo(l Local) Info {
 	n.stats.pingRecv.Add(1)
 	v := n.View()
 	info := Info{ID: n.myID(), AdminAddr: n.self.AdminAddr, Offset: l.ReplOffset(), KnownNodes: len(v.Nodes),
-		Eligible: !v.Self.Master && n.eligible(l)}
+		Eligible: !v.Self.Master && n.eligible(l), RunID: l.RunID()}
 	n.mu.Lock()
 	g := n.cur
 	info.Leaving = n.leaving || g == nil
@@ -232,7 +233,7 @@ func (n *Node) SkiffInfo(l Local) Info {
 
 // Reply returns Info as the CLUSTER SKIFF-INFO reply array: id,
 // admin-addr, members, leader-admin-addr, offset, known-nodes, leaving,
-// eligible.
+// eligible, run id.
 func (i Info) Reply() []any {
 	b := func(x bool) int64 {
 		if x {
@@ -240,7 +241,7 @@ func (i Info) Reply() []any {
 		}
 		return 0
 	}
-	return []any{i.ID, i.AdminAddr, int64(i.Members), i.LeaderAdmin, i.Offset, int64(i.KnownNodes), b(i.Leaving), b(i.Eligible)}
+	return []any{i.ID, i.AdminAddr, int64(i.Members), i.LeaderAdmin, i.Offset, int64(i.KnownNodes), b(i.Leaving), b(i.Eligible), i.RunID}
 }
 
 func skiffInfo(c net.Conn, br *bufio.Reader) (Info, error) {
@@ -261,6 +262,9 @@ func skiffInfo(c net.Conn, br *bufio.Reader) (Info, error) {
 		Offset: num(a[4]), KnownNodes: int(num(a[5])), Leaving: num(a[6]) == 1}
 	if len(a) > 7 {
 		info.Eligible = num(a[7]) == 1
+	}
+	if len(a) > 8 {
+		info.RunID = str(a[8])
 	}
 	return info, nil
 }

@@ -17,6 +17,7 @@
 //     and a replica that was left behind or restarted is not in the ISR,
 //     so it can't be promoted.
 //
-// Nothing here touches the network or a lock: node and sentinel (and
-// cluster) call into it under their own locks.
+// Nothing here takes a lock: node, sentinel and cluster call into it
+// under their own. leaseclient.go is the one piece that talks to the
+// network: the granter's side of the lease exchange.
 package consistency

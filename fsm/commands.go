@@ -676,6 +676,11 @@ func (c *StartFailover) apply(s *State, idx uint64) (Result, error) {
 		if !ok || t.Role != RoleMaster {
 			return refuse(c, "target %s is not a known master", c.Target)
 		}
+		if t.Strong {
+			// A manual failover would let the replica serve before the
+			// master's lease surely ended (docs/consistency.md).
+			return refuse(c, "manual failover of %s is not supported in consistency strong", c.Target)
+		}
 		cand, ok := s.Nodes[c.Candidate]
 		if !ok || cand.Role != RoleReplica || cand.MasterID != c.Target {
 			return refuse(c, "candidate %s is not a replica of %s", c.Candidate, c.Target)
@@ -792,6 +797,9 @@ type MarkFailed struct {
 	Failed    bool   `json:"failed"`
 	Candidate string `json:"candidate,omitempty"`
 	DecidedBy string `json:"decided_by,omitempty"`
+	// CandidateRunID: the candidate's process; a strong master's replica
+	// must be in its in-sync set.
+	CandidateRunID string `json:"candidate_run_id,omitempty"`
 }
 
 func (MarkFailed) Type() string { return "mark-failed" }
@@ -820,6 +828,8 @@ func (c *MarkFailed) apply(s *State, idx uint64) (Result, error) {
 		return refuse(c, "candidate %s is not a replica of %s", c.Candidate, c.ID)
 	case cand.Failed:
 		return refuse(c, "candidate %s is failed", c.Candidate)
+	case n.Strong && (c.CandidateRunID == "" || !contains(n.ISR, c.CandidateRunID)):
+		return refuse(c, "candidate %s (run id %q) is not in the in-sync set of %s", c.Candidate, c.CandidateRunID, c.ID)
 	}
 	if f, ok := s.Failovers[failoverKey(FailoverCluster, c.ID)]; ok {
 		return refuse(c, "failover of %s already in progress (epoch %d, candidate %s)", c.ID, f.Epoch, f.Candidate)
@@ -827,6 +837,14 @@ func (c *MarkFailed) apply(s *State, idx uint64) (Result, error) {
 	n.Failed = true
 	s.CurrentEpoch++
 	promoteReplica(s, n, cand, s.CurrentEpoch)
+	if n.Strong {
+		// The promoted replica holds the leases from now on, with the
+		// other in-sync replicas (docs/consistency.md).
+		cand.Strong, cand.RunID, cand.ISRVersion = true, c.CandidateRunID, idx
+		cand.ISR = without(n.ISR, c.CandidateRunID)
+		cand.ISRAddrs = addrsOf(n.ISRAddrs, cand.ISR)
+		n.Strong, n.RunID, n.ISR, n.ISRAddrs = false, "", nil, nil
+	}
 	return Result{Index: idx, Epoch: s.CurrentEpoch}, nil
 }
 
@@ -838,6 +856,9 @@ func (c *MarkFailed) apply(s *State, idx uint64) (Result, error) {
 // frozen while a candidate is chosen from it) and for another process
 // than the recorded lease holder.
 type SetISR struct {
+	// Kind is FailoverSentinel (Name is a monitor) or FailoverCluster
+	// (Name is a master node id); "" means sentinel.
+	Kind        string   `json:"kind,omitempty"`
 	Name        string   `json:"name"`
 	RunID       string   `json:"run_id"`
 	PrevVersion uint64   `json:"prev_version"`
@@ -849,21 +870,41 @@ type SetISR struct {
 func (SetISR) Type() string { return "set-isr" }
 func (SetISR) Version() int { return 1 }
 func (c *SetISR) apply(s *State, idx uint64) (Result, error) {
-	m, ok := s.Monitors[c.Name]
-	if !ok {
-		return refuse(c, "No such master with that name")
-	}
 	if c.RunID == "" {
 		return refuse(c, "empty run id")
 	}
-	if _, busy := s.Failovers[failoverKey(FailoverSentinel, c.Name)]; busy {
-		return refuse(c, "failover of %s in progress", c.Name)
+	var strong *bool
+	var runID *string
+	var set *[]string
+	var version *uint64
+	var addrs *map[string]string
+	switch c.Kind {
+	case "", FailoverSentinel:
+		m, ok := s.Monitors[c.Name]
+		if !ok {
+			return refuse(c, "No such master with that name")
+		}
+		strong, runID, set, version, addrs = &m.Strong, &m.RunID, &m.ISR, &m.ISRVersion, &m.ISRAddrs
+		if _, busy := s.Failovers[failoverKey(FailoverSentinel, c.Name)]; busy {
+			return refuse(c, "failover of %s in progress", c.Name)
+		}
+	case FailoverCluster:
+		n, ok := s.Nodes[c.Name]
+		if !ok || n.Role != RoleMaster {
+			return refuse(c, "%s is not a master", c.Name)
+		}
+		if n.Failed {
+			return refuse(c, "%s is failed", c.Name)
+		}
+		strong, runID, set, version, addrs = &n.Strong, &n.RunID, &n.ISR, &n.ISRVersion, &n.ISRAddrs
+	default:
+		return refuse(c, "unknown kind %q", c.Kind)
 	}
-	if m.RunID != "" && m.RunID != c.RunID {
-		return refuse(c, "run id %s is not the lease holder of %s (%s)", c.RunID, c.Name, m.RunID)
+	if *runID != "" && *runID != c.RunID {
+		return refuse(c, "run id %s is not the lease holder of %s (%s)", c.RunID, c.Name, *runID)
 	}
-	if m.ISRVersion != c.PrevVersion {
-		return refuse(c, "stale in-sync set version %d (current %d)", c.PrevVersion, m.ISRVersion)
+	if *version != c.PrevVersion {
+		return refuse(c, "stale in-sync set version %d (current %d)", c.PrevVersion, *version)
 	}
 	isr := make([]string, 0, len(c.ISR))
 	for _, id := range c.ISR {
@@ -871,8 +912,8 @@ func (c *SetISR) apply(s *State, idx uint64) (Result, error) {
 			isr = append(isr, id)
 		}
 	}
-	m.Strong, m.RunID, m.ISR, m.ISRVersion = true, c.RunID, isr, idx
-	m.ISRAddrs = addrsOf(c.Addrs, isr)
+	*strong, *runID, *set, *version = true, c.RunID, isr, idx
+	*addrs = addrsOf(c.Addrs, isr)
 	return Result{Index: idx}, nil
 }
 

@@ -45,6 +45,13 @@ type Node struct {
 	// Hostname is the node's cluster-announce-hostname ("" = none), set by
 	// the node itself (set-node-hostname).
 	Hostname string `json:"hostname,omitempty"`
+	// A strong master's lease holder and in-sync set (set-isr with kind
+	// cluster; as Monitor's fields in sentinel mode, docs/consistency.md).
+	Strong     bool              `json:"strong,omitempty"`
+	RunID      string            `json:"run_id,omitempty"`
+	ISR        []string          `json:"isr,omitempty"`
+	ISRVersion uint64            `json:"isr_version,omitempty"`
+	ISRAddrs   map[string]string `json:"isr_addrs,omitempty"`
 }
 
 func (n *Node) clone() *Node {

@@ -547,3 +547,7 @@ func (l clusterLocal) Follow(host string, port int, still func() bool) {
 	s.setMasterLocked(host, port)
 	s.log.Info("REPLICAOF enabled (cluster metadata)", "master", host, "port", port)
 }
+
+// RunID is the data node's run id (CLUSTER SKIFF-INFO: consistency strong
+// names in-sync replicas by process).
+func (l clusterLocal) RunID() string { return l.s.runID }

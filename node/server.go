@@ -186,11 +186,6 @@ func New(cfg *config.Config, log hclog.Logger) (*Server, error) {
 	if err := s.initReplication(); err != nil {
 		return nil, err
 	}
-	if s.cfg.String("consistency") == "strong" && s.cfg.Bool("cluster-enabled") {
-		// Not built yet for cluster mode (issue #13): refusing beats a
-		// mode that would promise what it does not do.
-		return nil, errors.New("consistency strong is not supported with cluster-enabled yes yet; it works with sentinel-managed masters (docs/consistency.md)")
-	}
 	s.initStrong()
 	return s, nil
 }

@@ -111,6 +111,10 @@ func (s *Server) strongRoleChanged() {
 func (s *Server) strongAdmit(cmd *Command, write, denyStale bool) string {
 	st := s.strong
 	if !st.lease.Valid(monoNow()) && denyStale && !showsNoData(cmd) {
+		if s.cl != nil {
+			// Cluster clients retry CLUSTERDOWN, and reload the slots.
+			return "CLUSTERDOWN This master holds no lease from the Raft group (consistency strong); it may have been replaced."
+		}
 		return "MASTERDOWN This master holds no lease from the Raft group (consistency strong); it may have been replaced."
 	}
 	if write && st.isr.Size() < st.isr.MinSize {
@@ -412,6 +416,7 @@ func (s *Server) strongRunID() string {
 var noDataCommands = map[string]bool{
 	"info": true, "role": true, "config": true, "replconf": true, "command": true, "time": true,
 	"lastsave": true, "slowlog": true, "latency": true, "sentinel": true, "psync": true, "sync": true,
+	"cluster": true, "readonly": true, "readwrite": true, "asking": true,
 }
 
 func showsNoData(cmd *Command) bool {

@@ -16,10 +16,8 @@ package sentinel
 // failover of the master is recorded.
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -36,7 +34,7 @@ type leaseState struct {
 	granter *consistency.Granter
 	busy    map[string]bool      // a round for this master is running
 	last    map[string]time.Time // when the last round for it started
-	conns   map[string]*leaseConn
+	conns   map[string]*consistency.LeaseConn
 }
 
 func (e *Engine) leases() *leaseState {
@@ -48,7 +46,7 @@ func (e *Engine) leases() *leaseState {
 			}
 		}
 		e.lease = &leaseState{granter: consistency.NewGranter(d), busy: map[string]bool{},
-			last: map[string]time.Time{}, conns: map[string]*leaseConn{}}
+			last: map[string]time.Time{}, conns: map[string]*consistency.LeaseConn{}}
 	}
 	return e.lease
 }
@@ -123,22 +121,22 @@ func (e *Engine) leaseRoundErr(name, addr, user, pass string) error {
 	e.mu.Lock()
 	ls := e.leases()
 	lc := ls.conns[name]
-	if lc != nil && lc.addr != addr {
-		lc.close()
+	if lc != nil && lc.Addr != addr {
+		lc.Close()
 		lc = nil
 	}
 	if lc == nil {
-		lc = &leaseConn{addr: addr, user: user, pass: pass}
+		lc = &consistency.LeaseConn{Addr: addr, User: user, Pass: pass}
 		ls.conns[name] = lc
 	}
 	d := ls.granter.Duration
 	e.mu.Unlock()
 
-	rep, err := lc.do("CLIENT", "SKIFF-LEASE", "PREPARE")
+	rep, err := lc.Do("CLIENT", "SKIFF-LEASE", "PREPARE")
 	if err != nil {
 		return err
 	}
-	prep, err := parsePrepare(rep)
+	prep, err := consistency.ParsePrepare(rep)
 	if err != nil {
 		return err
 	}
@@ -146,28 +144,28 @@ func (e *Engine) leaseRoundErr(name, addr, user, pass string) error {
 	if !ok || rec.Addr != addr {
 		return fmt.Errorf("master moved")
 	}
-	if rec.RunID != "" && rec.RunID != prep.runID {
+	if rec.RunID != "" && rec.RunID != prep.RunID {
 		// Another process answers at the master's address: the one that
 		// held the leases restarted and lost what it held in memory. It
 		// must not serve; a replica from the in-sync set takes over.
 		e.mu.Lock()
 		if m := e.masters[name]; m != nil && !m.strongReboot {
 			m.strongReboot = true
-			e.event(hclog.Warn, "+strong-reboot", m, fmt.Sprintf(" lease holder %s replaced by %s", rec.RunID, prep.runID))
+			e.event(hclog.Warn, "+strong-reboot", m, fmt.Sprintf(" lease holder %s replaced by %s", rec.RunID, prep.RunID))
 		}
 		e.mu.Unlock()
-		return fmt.Errorf("run id %s is not the lease holder %s", prep.runID, rec.RunID)
+		return fmt.Errorf("run id %s is not the lease holder %s", prep.RunID, rec.RunID)
 	}
 	version, list := rec.ISRVersion, rec.ISR
-	if prep.version >= rec.ISRVersion && (prep.version > rec.ISRVersion || prep.bump || rec.RunID == "" ||
-		!consistency.SameSet(prep.desired, rec.ISR) || !sameAddrs(prep.addrs, rec.ISRAddrs, prep.desired)) {
+	if prep.Version >= rec.ISRVersion && (prep.Version > rec.ISRVersion || prep.Bump || rec.RunID == "" ||
+		!consistency.SameSet(prep.Desired, rec.ISR) || !sameAddrs(prep.Addrs, rec.ISRAddrs, prep.Desired)) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		res, err := meta.Propose(ctx, &fsm.SetISR{Name: name, RunID: prep.runID, PrevVersion: rec.ISRVersion, ISR: prep.desired, Addrs: prep.addrs})
+		res, err := meta.Propose(ctx, &fsm.SetISR{Name: name, RunID: prep.RunID, PrevVersion: rec.ISRVersion, ISR: prep.Desired, Addrs: prep.Addrs})
 		cancel()
 		if err != nil {
 			return fmt.Errorf("record in-sync set: %w", err)
 		}
-		version, list = res.Index, prep.desired
+		version, list = res.Index, prep.Desired
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	err = meta.VerifyLeader(ctx)
@@ -182,8 +180,8 @@ func (e *Engine) leaseRoundErr(name, addr, user, pass string) error {
 	}
 	ls.granter.Sending(name, time.Now())
 	e.mu.Unlock()
-	rep, err = lc.do("CLIENT", "SKIFF-LEASE", "GRANT", strconv.FormatInt(prep.token, 10),
-		strconv.FormatInt(int64(d/time.Millisecond), 10), prep.runID, strconv.FormatUint(version, 10),
+	rep, err = lc.Do("CLIENT", "SKIFF-LEASE", "GRANT", strconv.FormatInt(prep.Token, 10),
+		strconv.FormatInt(int64(d/time.Millisecond), 10), prep.RunID, strconv.FormatUint(version, 10),
 		strings.Join(list, ","))
 	if err != nil {
 		return err
@@ -192,118 +190,6 @@ func (e *Engine) leaseRoundErr(name, addr, user, pass string) error {
 		return re
 	}
 	return nil
-}
-
-type prepareReply struct {
-	token   int64
-	runID   string
-	version uint64
-	bump    bool
-	desired []string
-	addrs   map[string]string
-}
-
-func parsePrepare(r any) (prepareReply, error) {
-	if re, ok := r.(resp.ReplyError); ok {
-		return prepareReply{}, re
-	}
-	a, ok := r.([]any)
-	if !ok || len(a) != 6 {
-		return prepareReply{}, fmt.Errorf("malformed prepare reply %v", r)
-	}
-	token, ok1 := a[0].(int64)
-	runID, ok2 := a[1].(string)
-	version, ok3 := a[2].(int64)
-	bump, ok4 := a[3].(int64)
-	list, ok5 := a[4].([]any)
-	addrs, ok6 := a[5].([]any)
-	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || version < 0 || len(addrs)%2 != 0 {
-		return prepareReply{}, fmt.Errorf("malformed prepare reply %v", r)
-	}
-	p := prepareReply{token: token, runID: runID, version: uint64(version), bump: bump == 1}
-	for _, x := range list {
-		s, ok := x.(string)
-		if !ok {
-			return prepareReply{}, fmt.Errorf("malformed prepare reply %v", r)
-		}
-		p.desired = append(p.desired, s)
-	}
-	p.addrs = map[string]string{}
-	for i := 0; i+1 < len(addrs); i += 2 {
-		id, ok1 := addrs[i].(string)
-		addr, ok2 := addrs[i+1].(string)
-		if !ok1 || !ok2 {
-			return prepareReply{}, fmt.Errorf("malformed prepare reply %v", r)
-		}
-		p.addrs[id] = addr
-	}
-	return p, nil
-}
-
-// leaseConn is the leader's own connection to one master for the lease
-// exchange, apart from the monitoring links so that a slow INFO never
-// delays a renewal. Only the round goroutine of that master uses it.
-type leaseConn struct {
-	addr, user, pass string
-	nc               net.Conn
-	br               *bufio.Reader
-}
-
-const leaseIOTimeout = 500 * time.Millisecond
-
-func (lc *leaseConn) close() {
-	if lc.nc != nil {
-		lc.nc.Close()
-		lc.nc = nil
-	}
-}
-
-func (lc *leaseConn) do(args ...string) (any, error) {
-	if lc.nc == nil {
-		nc, err := net.DialTimeout("tcp", lc.addr, leaseIOTimeout)
-		if err != nil {
-			return nil, fmt.Errorf("connect to %s: %w", lc.addr, err)
-		}
-		lc.nc, lc.br = nc, bufio.NewReader(nc)
-		if lc.pass != "" {
-			auth := []string{"AUTH", lc.pass}
-			if lc.user != "" {
-				auth = []string{"AUTH", lc.user, lc.pass}
-			}
-			if r, err := lc.roundTrip(auth); err != nil {
-				return nil, err
-			} else if re, ok := r.(resp.ReplyError); ok {
-				lc.close()
-				return nil, fmt.Errorf("auth to %s: %s", lc.addr, string(re))
-			}
-		}
-	}
-	return lc.roundTrip(args)
-}
-
-func (lc *leaseConn) roundTrip(args []string) (any, error) {
-	var b []byte
-	b = append(b, '*')
-	b = strconv.AppendInt(b, int64(len(args)), 10)
-	b = append(b, '\r', '\n')
-	for _, a := range args {
-		b = append(b, '$')
-		b = strconv.AppendInt(b, int64(len(a)), 10)
-		b = append(b, '\r', '\n')
-		b = append(b, a...)
-		b = append(b, '\r', '\n')
-	}
-	lc.nc.SetDeadline(time.Now().Add(leaseIOTimeout))
-	if _, err := lc.nc.Write(b); err != nil {
-		lc.close()
-		return nil, fmt.Errorf("send to %s: %w", lc.addr, err)
-	}
-	r, err := resp.ReadReply(lc.br, resp.ReplyLimits{MaxBulk: 1 << 20, MaxElems: 1 << 12, MaxDepth: 2})
-	if err != nil {
-		lc.close()
-		return nil, fmt.Errorf("read from %s: %w", lc.addr, err)
-	}
-	return r, nil
 }
 
 // candidateRunIDLocked is the run id a strong master's failover names (the

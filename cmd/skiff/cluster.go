@@ -268,6 +268,8 @@ func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error)
 		},
 		RaftTimeoutsAuto: !cfg.IsSet("raft-heartbeat-timeout") && !cfg.IsSet("raft-election-timeout") &&
 			!cfg.IsSet("raft-leader-lease-timeout"),
+		Strong:        cfg.String("consistency") == "strong",
+		LeaseDuration: ms(cfg, "consistency-lease-ms"),
 	})
 	if err != nil {
 		return nil, err

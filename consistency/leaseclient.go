@@ -1,0 +1,129 @@
+package consistency
+
+// The client side of the lease exchange (CLIENT SKIFF-LEASE PREPARE and
+// GRANT, answered by node/strong.go), used by whichever Raft leader grants
+// leases: the sentinels' (sentinel/lease.go) or the cluster's
+// (cluster/lease.go).
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/skiffdb/skiff/internal/resp"
+)
+
+// PrepareReply is a master's answer to CLIENT SKIFF-LEASE PREPARE.
+type PrepareReply struct {
+	Token   int64             // the master's monotonic clock when it answered
+	RunID   string            // the master's process
+	Version uint64            // the in-sync set version it knows
+	Bump    bool              // it asks for a new version
+	Desired []string          // the in-sync set it wants
+	Addrs   map[string]string // run id → host:port of its replicas
+}
+
+func ParsePrepare(r any) (PrepareReply, error) {
+	if re, ok := r.(resp.ReplyError); ok {
+		return PrepareReply{}, re
+	}
+	a, ok := r.([]any)
+	if !ok || len(a) != 6 {
+		return PrepareReply{}, fmt.Errorf("malformed prepare reply %v", r)
+	}
+	token, ok1 := a[0].(int64)
+	runID, ok2 := a[1].(string)
+	version, ok3 := a[2].(int64)
+	bump, ok4 := a[3].(int64)
+	list, ok5 := a[4].([]any)
+	addrs, ok6 := a[5].([]any)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || version < 0 || len(addrs)%2 != 0 {
+		return PrepareReply{}, fmt.Errorf("malformed prepare reply %v", r)
+	}
+	p := PrepareReply{Token: token, RunID: runID, Version: uint64(version), Bump: bump == 1}
+	for _, x := range list {
+		s, ok := x.(string)
+		if !ok {
+			return PrepareReply{}, fmt.Errorf("malformed prepare reply %v", r)
+		}
+		p.Desired = append(p.Desired, s)
+	}
+	p.Addrs = map[string]string{}
+	for i := 0; i+1 < len(addrs); i += 2 {
+		id, ok1 := addrs[i].(string)
+		addr, ok2 := addrs[i+1].(string)
+		if !ok1 || !ok2 {
+			return PrepareReply{}, fmt.Errorf("malformed prepare reply %v", r)
+		}
+		p.Addrs[id] = addr
+	}
+	return p, nil
+}
+
+// LeaseConn is the leader's own connection to one master for the lease
+// exchange, apart from the monitoring links so that a slow INFO never
+// delays a renewal. Only the round goroutine of that master uses it.
+type LeaseConn struct {
+	Addr, User, Pass string
+	nc               net.Conn
+	br               *bufio.Reader
+}
+
+const leaseIOTimeout = 500 * time.Millisecond
+
+func (lc *LeaseConn) Close() {
+	if lc.nc != nil {
+		lc.nc.Close()
+		lc.nc = nil
+	}
+}
+
+func (lc *LeaseConn) Do(args ...string) (any, error) {
+	if lc.nc == nil {
+		nc, err := net.DialTimeout("tcp", lc.Addr, leaseIOTimeout)
+		if err != nil {
+			return nil, fmt.Errorf("connect to %s: %w", lc.Addr, err)
+		}
+		lc.nc, lc.br = nc, bufio.NewReader(nc)
+		if lc.Pass != "" {
+			auth := []string{"AUTH", lc.Pass}
+			if lc.User != "" {
+				auth = []string{"AUTH", lc.User, lc.Pass}
+			}
+			if r, err := lc.roundTrip(auth); err != nil {
+				return nil, err
+			} else if re, ok := r.(resp.ReplyError); ok {
+				lc.Close()
+				return nil, fmt.Errorf("auth to %s: %s", lc.Addr, string(re))
+			}
+		}
+	}
+	return lc.roundTrip(args)
+}
+
+func (lc *LeaseConn) roundTrip(args []string) (any, error) {
+	var b []byte
+	b = append(b, '*')
+	b = strconv.AppendInt(b, int64(len(args)), 10)
+	b = append(b, '\r', '\n')
+	for _, a := range args {
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(len(a)), 10)
+		b = append(b, '\r', '\n')
+		b = append(b, a...)
+		b = append(b, '\r', '\n')
+	}
+	lc.nc.SetDeadline(time.Now().Add(leaseIOTimeout))
+	if _, err := lc.nc.Write(b); err != nil {
+		lc.Close()
+		return nil, fmt.Errorf("send to %s: %w", lc.Addr, err)
+	}
+	r, err := resp.ReadReply(lc.br, resp.ReplyLimits{MaxBulk: 1 << 20, MaxElems: 1 << 12, MaxDepth: 2})
+	if err != nil {
+		lc.Close()
+		return nil, fmt.Errorf("read from %s: %w", lc.Addr, err)
+	}
+	return r, nil
+}
