@@ -3,7 +3,9 @@
 # (RESP 7001-7003, raft 17001-17003, admin 27001-27003), and with
 # REPLICAS=1 a replica of each (7004-7006); data and logs under
 # ./.cluster/. CLUSTER_BASE_PORT moves the RESP ports (and the derived
-# ones); SKIFF names the binary; CLUSTER_DIR the data dir.
+# ones); SKIFF names the binary; CLUSTER_DIR the data dir;
+# CLUSTER_CONSISTENCY=strong starts the nodes in consistency strong
+# (docs/consistency.md).
 #   scripts/cluster.sh start|status|stop|clean
 set -eu
 
@@ -11,6 +13,7 @@ BIN=${SKIFF:-bin/skiff}
 ROOT=${CLUSTER_DIR:-.cluster}
 BASE=${CLUSTER_BASE_PORT:-7001}
 REPLICAS=${REPLICAS:-0}
+CONSISTENCY=${CLUSTER_CONSISTENCY:-async}
 COUNT=$((3 * (1 + REPLICAS)))
 PORTS=""
 i=0
@@ -58,7 +61,7 @@ start() {
 		esac
 		# shellcheck disable=SC2086
 		nohup "$BIN" server --port "$p" --bind 127.0.0.1 --dir "$d" --cluster-enabled yes \
-			--logfile "$lf" $role >"$d/stdout.log" 2>&1 &
+			--consistency "$CONSISTENCY" --logfile "$lf" $role >"$d/stdout.log" 2>&1 &
 		echo $! >"$d/skiff.pid"
 		if [ "$p" = "$BASE" ]; then
 			# The seed must be up before the others ask it to add them.
