@@ -219,6 +219,11 @@ func doCAS(c redis.UniversalClient, rec *recorder, id int, key, val string) op {
 	}, key)
 	o.Ret = rec.now()
 	switch {
+	case err == nil && !execSent:
+		// go-redis v9's ClusterClient.Watch returns nil when its last
+		// attempt got MOVED (it re-points the node and leaves the loop
+		// with the nil error of that lookup): nothing ran.
+		o.Err, o.Status = "Watch returned without running the transaction (MOVED on the last attempt)", "fail"
 	case err == nil:
 		o.Status, o.Out = "ok", "ok"
 	case errors.Is(err, redis.TxFailedErr):
