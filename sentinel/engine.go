@@ -376,3 +376,7 @@ func splitHostPort(a string) (string, int, bool) {
 	}
 	return host, port, true
 }
+
+// SyncWithGroup applies the group's records now (a restarted sentinel,
+// before it answers its first client).
+func (e *Engine) SyncWithGroup() { e.followGroup() }

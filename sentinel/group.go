@@ -623,3 +623,29 @@ func (g *Group) Close() error {
 func (g *Group) moveAside(what string) (string, error) {
 	return raftgroup.MoveStateAside(g.dir, what, false)
 }
+
+// WaitCaughtUp waits, for at most timeout, until a restarted member (one
+// with Raft state on disk) has heard from a leader and applied everything
+// that leader had committed: until then its state machine may be older
+// than its peers', and the sentinel would report a master a failover
+// already replaced (its sentinel.conf is older still if it was killed
+// mid-failover). A member without state, or alone in its group, returns at
+// once. It reports whether it caught up.
+func (g *Group) WaitCaughtUp(timeout time.Duration) bool {
+	r := g.current()
+	if r == nil || !r.HadState() {
+		return true
+	}
+	if st := r.Status(); len(st.Members) <= 1 {
+		return true
+	}
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		rf := r.Raft()
+		if _, id := rf.LeaderWithID(); id != "" && rf.CommitIndex() > 0 && rf.AppliedIndex() >= rf.CommitIndex() {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond) // polling raft's indexes; bounded by the deadline
+	}
+	return false
+}

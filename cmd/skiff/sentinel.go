@@ -119,6 +119,12 @@ func runSentinel(args []string) int {
 	}, scfg)
 	srv.SetSentinelMode(eng)
 	attachSentinelOps(cfg, grp, eng, srv, logger) // ops.go
+	// A restarted member first catches up with the group, so that its
+	// first answers do not name a master a failover already replaced.
+	if !grp.WaitCaughtUp(3 * time.Second) {
+		logger.Warn("the sentinels' raft group did not answer within 3 s; starting with this sentinel's own view")
+	}
+	eng.SyncWithGroup()
 	if err := srv.Listen(); err != nil {
 		logger.Error("cannot start sentinel", "error", err)
 		grp.Close()
