@@ -13,8 +13,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -22,7 +20,6 @@ import (
 
 	"github.com/skiffdb/skiff/consistency"
 	"github.com/skiffdb/skiff/fsm"
-	"github.com/skiffdb/skiff/internal/resp"
 )
 
 // leases is the leader's lease bookkeeping.
@@ -116,11 +113,7 @@ func (n *Node) leaseRoundErr(id, addr string) error {
 	d := ls.granter.Duration
 	ls.mu.Unlock()
 
-	rep, err := lc.Do("CLIENT", "SKIFF-LEASE", "PREPARE")
-	if err != nil {
-		return err
-	}
-	prep, err := consistency.ParsePrepare(rep)
+	prep, err := lc.Prepare()
 	if err != nil {
 		return err
 	}
@@ -145,8 +138,7 @@ func (n *Node) leaseRoundErr(id, addr string) error {
 		return fmt.Errorf("run id %s is not the lease holder %s", prep.RunID, rec.RunID)
 	}
 	version, list := rec.ISRVersion, rec.ISR
-	if prep.Version >= rec.ISRVersion && (prep.Version > rec.ISRVersion || prep.Bump || rec.RunID == "" ||
-		!consistency.SameSet(prep.Desired, rec.ISR) || !sameAddrs(prep.Addrs, rec.ISRAddrs, prep.Desired)) {
+	if consistency.MustRecord(prep, rec.RunID, rec.ISRVersion, rec.ISR, rec.ISRAddrs) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		res, err := proposeSure(ctx, g, &fsm.SetISR{Kind: fsm.FailoverCluster, Name: id, RunID: prep.RunID,
 			PrevVersion: rec.ISRVersion, ISR: prep.Desired, Addrs: prep.Addrs})
@@ -166,25 +158,7 @@ func (n *Node) leaseRoundErr(id, addr string) error {
 	}
 	ls.granter.Sending(id, time.Now())
 	ls.mu.Unlock()
-	rep, err = lc.Do("CLIENT", "SKIFF-LEASE", "GRANT", strconv.FormatInt(prep.Token, 10),
-		strconv.FormatInt(int64(d/time.Millisecond), 10), prep.RunID, strconv.FormatUint(version, 10),
-		strings.Join(list, ","))
-	if err != nil {
-		return err
-	}
-	if re, ok := rep.(resp.ReplyError); ok {
-		return re
-	}
-	return nil
-}
-
-func sameAddrs(reported, recorded map[string]string, members []string) bool {
-	for _, id := range members {
-		if reported[id] != recorded[id] {
-			return false
-		}
-	}
-	return true
+	return lc.Grant(prep, d, version, list)
 }
 
 // strongHolds reports whether a master is run in consistency strong.

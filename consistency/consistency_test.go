@@ -138,3 +138,24 @@ func TestISRDurable(t *testing.T) {
 		t.Fatal("forgotten acks still count")
 	}
 }
+
+func TestMustRecord(t *testing.T) {
+	p := PrepareReply{Version: 5, Desired: []string{"a"}, Addrs: map[string]string{"a": "h:1"}}
+	if MustRecord(p, "m", 5, []string{"a"}, map[string]string{"a": "h:1"}) {
+		t.Fatal("nothing changed, nothing to record")
+	}
+	for name, c := range map[string]bool{
+		"no holder yet": MustRecord(p, "", 5, []string{"a"}, map[string]string{"a": "h:1"}),
+		"another set":   MustRecord(p, "m", 5, nil, nil),
+		"moved replica": MustRecord(p, "m", 5, []string{"a"}, map[string]string{"a": "h:2"}),
+		"record reset":  MustRecord(p, "m", 3, []string{"a"}, map[string]string{"a": "h:1"}),
+		"bump":          MustRecord(PrepareReply{Version: 5, Bump: true}, "m", 5, nil, nil),
+	} {
+		if !c {
+			t.Errorf("%s: must record", name)
+		}
+	}
+	if MustRecord(PrepareReply{Version: 2, Desired: []string{"b"}}, "m", 5, []string{"a"}, nil) {
+		t.Error("a master behind the record is granted the record, not recorded")
+	}
+}

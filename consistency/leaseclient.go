@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/skiffdb/skiff/internal/resp"
@@ -126,4 +127,48 @@ func (lc *LeaseConn) roundTrip(args []string) (any, error) {
 		return nil, fmt.Errorf("read from %s: %w", lc.Addr, err)
 	}
 	return r, nil
+}
+
+// Prepare sends CLIENT SKIFF-LEASE PREPARE and parses the answer.
+func (lc *LeaseConn) Prepare() (PrepareReply, error) {
+	rep, err := lc.Do("CLIENT", "SKIFF-LEASE", "PREPARE")
+	if err != nil {
+		return PrepareReply{}, err
+	}
+	return ParsePrepare(rep)
+}
+
+// Grant sends CLIENT SKIFF-LEASE GRANT for a prepare: a lease of d from
+// the master's token, with the committed in-sync set (version, members).
+func (lc *LeaseConn) Grant(p PrepareReply, d time.Duration, version uint64, isr []string) error {
+	rep, err := lc.Do("CLIENT", "SKIFF-LEASE", "GRANT", strconv.FormatInt(p.Token, 10),
+		strconv.FormatInt(int64(d/time.Millisecond), 10), p.RunID, strconv.FormatUint(version, 10),
+		strings.Join(isr, ","))
+	if err != nil {
+		return err
+	}
+	if re, ok := rep.(resp.ReplyError); ok {
+		return re
+	}
+	return nil
+}
+
+// MustRecord reports whether the granter must commit the master's in-sync
+// set (set-isr) before granting: the group has no lease holder yet, the
+// master reports a version at or after the recorded one and wants another
+// set, other addresses, or a new version (Bump). A master behind the record
+// (a new master's first prepare) is granted the recorded set instead.
+func MustRecord(p PrepareReply, holder string, version uint64, isr []string, addrs map[string]string) bool {
+	if p.Version < version {
+		return false
+	}
+	if p.Version > version || p.Bump || holder == "" || !SameSet(p.Desired, isr) {
+		return true
+	}
+	for _, id := range p.Desired {
+		if p.Addrs[id] != addrs[id] {
+			return true
+		}
+	}
+	return false
 }

@@ -18,15 +18,12 @@ package sentinel
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/skiffdb/skiff/consistency"
 	"github.com/skiffdb/skiff/fsm"
-	"github.com/skiffdb/skiff/internal/resp"
 )
 
 // leaseState is the engine's lease bookkeeping, guarded by Engine.mu.
@@ -132,11 +129,7 @@ func (e *Engine) leaseRoundErr(name, addr, user, pass string) error {
 	d := ls.granter.Duration
 	e.mu.Unlock()
 
-	rep, err := lc.Do("CLIENT", "SKIFF-LEASE", "PREPARE")
-	if err != nil {
-		return err
-	}
-	prep, err := consistency.ParsePrepare(rep)
+	prep, err := lc.Prepare()
 	if err != nil {
 		return err
 	}
@@ -157,8 +150,7 @@ func (e *Engine) leaseRoundErr(name, addr, user, pass string) error {
 		return fmt.Errorf("run id %s is not the lease holder %s", prep.RunID, rec.RunID)
 	}
 	version, list := rec.ISRVersion, rec.ISR
-	if prep.Version >= rec.ISRVersion && (prep.Version > rec.ISRVersion || prep.Bump || rec.RunID == "" ||
-		!consistency.SameSet(prep.Desired, rec.ISR) || !sameAddrs(prep.Addrs, rec.ISRAddrs, prep.Desired)) {
+	if consistency.MustRecord(prep, rec.RunID, rec.ISRVersion, rec.ISR, rec.ISRAddrs) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		res, err := meta.Propose(ctx, &fsm.SetISR{Name: name, RunID: prep.RunID, PrevVersion: rec.ISRVersion, ISR: prep.Desired, Addrs: prep.Addrs})
 		cancel()
@@ -180,16 +172,7 @@ func (e *Engine) leaseRoundErr(name, addr, user, pass string) error {
 	}
 	ls.granter.Sending(name, time.Now())
 	e.mu.Unlock()
-	rep, err = lc.Do("CLIENT", "SKIFF-LEASE", "GRANT", strconv.FormatInt(prep.Token, 10),
-		strconv.FormatInt(int64(d/time.Millisecond), 10), prep.RunID, strconv.FormatUint(version, 10),
-		strings.Join(list, ","))
-	if err != nil {
-		return err
-	}
-	if re, ok := rep.(resp.ReplyError); ok {
-		return re
-	}
-	return nil
+	return lc.Grant(prep, d, version, list)
 }
 
 // candidateRunIDLocked is the run id a strong master's failover names (the
@@ -223,16 +206,6 @@ func (e *Engine) sendPromoteIfLocked(ri *instance, runID string) bool {
 		return false
 	}
 	e.sendInfoLocked(ri)
-	return true
-}
-
-// sameAddrs: the recorded addresses of the members match the reported ones.
-func sameAddrs(reported, recorded map[string]string, members []string) bool {
-	for _, id := range members {
-		if reported[id] != recorded[id] {
-			return false
-		}
-	}
 	return true
 }
 
