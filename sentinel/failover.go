@@ -415,17 +415,24 @@ func (e *Engine) abortLocked(m *instance, why string) {
 // disconnects its clients so that they reconnect to the right master. The
 // replies are ignored; the effect shows in INFO.
 func (e *Engine) sendSlaveOfLocked(ri *instance, host string, port int) bool {
-	if ri.cc == nil {
-		return false
-	}
 	slaveof := []string{e.mapCmd(ri, "SLAVEOF"), "NO", "ONE"}
 	if host != "" {
 		slaveof = []string{e.mapCmd(ri, "SLAVEOF"), host, strconv.Itoa(port)}
 	}
+	return e.sendReconfLocked(ri, slaveof)
+}
+
+// sendReconfLocked sends Redis Sentinel's reconfiguration transaction
+// around change (SLAVEOF, or consistency strong's CLIENT
+// SKIFF-PROMOTE-IF), with an INFO behind it.
+func (e *Engine) sendReconfLocked(ri *instance, change []string) bool {
+	if ri.cc == nil {
+		return false
+	}
 	client := e.mapCmd(ri, "CLIENT")
 	cmds := [][]string{
 		{e.mapCmd(ri, "MULTI")},
-		slaveof,
+		change,
 		{e.mapCmd(ri, "CONFIG"), "REWRITE"},
 		{client, "KILL", "TYPE", "normal"},
 		{client, "KILL", "TYPE", "pubsub"},

@@ -189,24 +189,10 @@ func (e *Engine) candidateRunIDLocked(m *instance, cand *instance) string {
 // SKIFF-PROMOTE-IF <run id>: a process that restarted at the candidate's
 // address since it was chosen (and lost its data) refuses it.
 func (e *Engine) sendPromoteIfLocked(ri *instance, runID string) bool {
-	if ri.cc == nil || runID == "" {
+	if runID == "" {
 		return false
 	}
-	client := e.mapCmd(ri, "CLIENT")
-	cmds := [][]string{
-		{e.mapCmd(ri, "MULTI")},
-		{client, "SKIFF-PROMOTE-IF", runID},
-		{e.mapCmd(ri, "CONFIG"), "REWRITE"},
-		{client, "KILL", "TYPE", "normal"},
-		{client, "KILL", "TYPE", "pubsub"},
-		{e.mapCmd(ri, "EXEC")},
-	}
-	ri.slaveConfChange = time.Now()
-	if !ri.cc.SendMany(cmds, nil) {
-		return false
-	}
-	e.sendInfoLocked(ri)
-	return true
+	return e.sendReconfLocked(ri, []string{e.mapCmd(ri, "CLIENT"), "SKIFF-PROMOTE-IF", runID})
 }
 
 // learnISRLocked adds the in-sync replicas the group recorded that this
