@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os/exec"
 	"strings"
@@ -100,13 +101,19 @@ func TestOpsAdminViews(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("topology: exit %d: %s", code, errOut)
 	}
-	for _, s := range api.Shards {
-		for _, n := range s.Nodes {
-			if !lineHas(out, n.Addr, n.Role, n.State) {
-				t.Errorf("topology table has no line with %s %s %s:\n%s", n.Addr, n.Role, n.State, out)
+	// The API snapshot above and the table are read at different moments
+	// (a node's state may settle in between): poll until they agree.
+	waitRaft(t, "topology table agreeing with the API", 5*time.Second, func() (bool, string) {
+		for _, s := range api.Shards {
+			for _, n := range s.Nodes {
+				if !lineHas(out, n.Addr, n.Role, n.State) {
+					out, _, _ = skiffAdmin(t, "topology", "--addr", m2.adminAddr())
+					return false, fmt.Sprintf("no line with %s %s %s:\n%s", n.Addr, n.Role, n.State, out)
+				}
 			}
 		}
-	}
+		return true, ""
+	})
 	for _, m := range api.Raft.Members {
 		if !lineHas(out, m.Addr, m.ID[:8], m.Suffrage) {
 			t.Errorf("topology table has no member line for %s:\n%s", m.Addr, out)
