@@ -1,0 +1,53 @@
+package tlsconf
+
+import (
+	"errors"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/skiffdb/skiff/config"
+)
+
+// ErrReconfigure is CONFIG SET's answer when the new TLS files fail to
+// load: Redis's text; the reason goes to the log.
+var ErrReconfigure = errors.New("Unable to update TLS configuration. Check server logs.")
+
+// Needed reports whether the configuration uses TLS anywhere (Redis
+// configures it when tls-port, tls-replication or tls-cluster is set).
+func Needed(cfg *config.Config) bool {
+	return cfg.Int("tls-port") != 0 || cfg.Bool("tls-replication") || cfg.Bool("tls-cluster")
+}
+
+// Bind builds the process's Manager from cfg, loading the files when TLS
+// is needed (an error then stops start-up), and reloads them whenever a
+// tls-* option is set at run time: a failed reload keeps the current
+// files, logs why and refuses the CONFIG SET with Redis's text.
+func Bind(cfg *config.Config, log hclog.Logger) (*Manager, error) {
+	m := &Manager{}
+	m.SetAuthClients(ParseAuthMode(cfg.String("tls-auth-clients")))
+	if Needed(cfg) {
+		if err := m.Reload(OptionsFrom(cfg.String)); err != nil {
+			return nil, err
+		}
+	}
+	started := false
+	reload := func(string) error {
+		if !started || !Needed(cfg) {
+			return nil
+		}
+		if err := m.Reload(OptionsFrom(cfg.String)); err != nil {
+			log.Warn(err.Error())
+			return ErrReconfigure
+		}
+		return nil
+	}
+	for _, name := range config.TLSOptions {
+		_ = cfg.OnChange(name, reload)
+	}
+	_ = cfg.OnChange("tls-auth-clients", func(v string) error {
+		m.SetAuthClients(ParseAuthMode(v))
+		return nil
+	})
+	started = true
+	return m, nil
+}
