@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -114,7 +115,11 @@ func (s *Server) newClient(conn net.Conn) *Client {
 	}
 	c.w.Proto = 2
 	c.p = resp.NewParser(conn)
-	if sc, ok := conn.(interface {
+	raw := conn
+	if tc, ok := conn.(*tls.Conn); ok {
+		raw = tc.NetConn() // CLIENT LIST's fd= is the socket's
+	}
+	if sc, ok := raw.(interface {
 		SyscallConn() (syscall.RawConn, error)
 	}); ok {
 		if rc, err := sc.SyscallConn(); err == nil {

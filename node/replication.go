@@ -625,7 +625,7 @@ func (s *Server) syncWithMaster(stop chan struct{}, host string, port int) error
 		Addr:          net.JoinHostPort(host, strconv.Itoa(port)),
 		User:          s.cfg.String("masteruser"),
 		Password:      s.cfg.String("masterauth"),
-		ListeningPort: s.port,
+		ListeningPort: s.announcedReplicaPort(),
 		AnnounceIP:    s.cfg.String("replica-announce-ip"),
 		RunID:         s.strongRunID(),
 		Timeout:       time.Duration(s.cfg.Int("repl-timeout")) * time.Second,
@@ -633,6 +633,11 @@ func (s *Server) syncWithMaster(stop chan struct{}, host string, port int) error
 	if p := s.cfg.Int("replica-announce-port"); p != 0 {
 		cfg.ListeningPort = int(p)
 	}
+	tcfg, err := s.replicationTLS()
+	if err != nil {
+		return fmt.Errorf("connect to master %s: %w", cfg.Addr, err)
+	}
+	cfg.TLS = tcfg
 	s.mu.Lock()
 	if !s.linkCurrent(stop) {
 		s.mu.Unlock()

@@ -21,6 +21,7 @@ import (
 
 	"github.com/skiffdb/skiff/config"
 	"github.com/skiffdb/skiff/store"
+	"github.com/skiffdb/skiff/tlsconf"
 )
 
 // Version is the Redis version Skiff reports to clients (INFO, HELLO):
@@ -44,6 +45,10 @@ type Server struct {
 	startTime time.Time
 	listeners []net.Listener
 	port      int
+	// tls holds the TLS configurations (node/tls.go); tlsPort is the
+	// bound tls-port, 0 without one.
+	tls     *tlsconf.Manager
+	tlsPort int
 
 	clients      map[int64]*Client
 	nextClientID atomic.Int64
@@ -168,6 +173,11 @@ func New(cfg *config.Config, log hclog.Logger) (*Server, error) {
 			return nil, fmt.Errorf("config %s: %w", h.name, err)
 		}
 	}
+	tm, err := tlsconf.Bind(cfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("Failed to configure TLS: %w", err)
+	}
+	s.tls = tm
 	if err := s.initACL(s.aclTable()); err != nil {
 		return nil, err
 	}
@@ -215,12 +225,38 @@ func (s *Server) Done() <-chan struct{} { return s.done }
 // connections closed).
 func (s *Server) Stopped() <-chan struct{} { return s.stopped }
 
-// Listen binds every address of the `bind` option on `port`. The special
-// forms "*" and "-::*" (optional IPv6 wildcard) are understood as Redis
-// does: a leading '-' makes an address optional.
+// Listen binds every address of the `bind` option on `port`, and on
+// `tls-port` when set (node/tls.go). The special forms "*" and "-::*"
+// (optional IPv6 wildcard) are understood as Redis does: a leading '-'
+// makes an address optional. With a tls-port, `port 0` means no plain
+// listener, as in Redis; without one, port 0 picks a free port.
 func (s *Server) Listen() error {
 	port := int(s.cfg.Int("port"))
-	for _, addr := range strings.Fields(s.cfg.String("bind")) {
+	tlsPort := int(s.cfg.Int("tls-port"))
+	if tlsPort != 0 {
+		if err := s.listenTLS(tlsPort); err != nil {
+			return err
+		}
+		if port == 0 {
+			s.port = s.tlsPort // INFO tcp_port and the like: Redis's "port ? port : tls_port"
+			return nil
+		}
+	}
+	ls, port, err := listenAll(s.cfg.String("bind"), port)
+	if err != nil {
+		s.closeListeners()
+		return err
+	}
+	s.listeners = append(s.listeners, ls...)
+	s.port = port
+	return nil
+}
+
+// listenAll binds every address of bind on port (0: a free port, the
+// same for every address) and returns the listeners and the port.
+func listenAll(bind string, port int) ([]net.Listener, int, error) {
+	var out []net.Listener
+	for _, addr := range strings.Fields(bind) {
 		optional := strings.HasPrefix(addr, "-")
 		addr = strings.TrimPrefix(addr, "-")
 		network := "tcp4"
@@ -240,19 +276,20 @@ func (s *Server) Listen() error {
 			if optional {
 				continue
 			}
-			s.closeListeners()
-			return fmt.Errorf("listen on %s port %d: %w", addr, port, err)
+			for _, l := range out {
+				l.Close()
+			}
+			return nil, 0, fmt.Errorf("listen on %s port %d: %w", addr, port, err)
 		}
 		if port == 0 {
 			port = ln.Addr().(*net.TCPAddr).Port
 		}
-		s.listeners = append(s.listeners, ln)
+		out = append(out, ln)
 	}
-	if len(s.listeners) == 0 {
-		return fmt.Errorf("listen on port %d: no bind address could be used", port)
+	if len(out) == 0 {
+		return nil, 0, fmt.Errorf("listen on port %d: no bind address could be used", port)
 	}
-	s.port = port
-	return nil
+	return out, port, nil
 }
 
 func (s *Server) closeListeners() {
@@ -320,6 +357,10 @@ func (s *Server) acceptLoop(ln net.Listener) {
 			continue
 		}
 		delay = 0
+		if tl, ok := ln.(*tlsListener); ok {
+			go s.serveTLS(tl, conn)
+			continue
+		}
 		go s.serveConn(conn)
 	}
 }

@@ -3,6 +3,7 @@ package replication
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,9 @@ type LinkConfig struct {
 	AnnounceIP    string // replica-announce-ip
 	RunID         string // sent as REPLCONF skiff-runid when set (consistency strong)
 	Timeout       time.Duration
+	// TLS, when set, wraps the connection (tls-replication): the
+	// handshake must complete within Timeout.
+	TLS *tls.Config
 }
 
 // Link is a replica's connection to its master.
@@ -60,6 +64,16 @@ func Dial(cfg LinkConfig) (*Link, error) {
 	}
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetKeepAlive(true)
+	}
+	if cfg.TLS != nil {
+		tc := tls.Client(nc, cfg.TLS)
+		tc.SetDeadline(time.Now().Add(t))
+		if err := tc.Handshake(); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("TLS handshake with master %s: %w", cfg.Addr, err)
+		}
+		tc.SetDeadline(time.Time{})
+		nc = tc
 	}
 	return &Link{nc: nc, br: bufio.NewReaderSize(&deadlineConn{nc, t}, 64<<10), timeout: t}, nil
 }

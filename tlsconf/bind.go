@@ -2,6 +2,7 @@ package tlsconf
 
 import (
 	"errors"
+	"path/filepath"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -25,8 +26,16 @@ func Needed(cfg *config.Config) bool {
 func Bind(cfg *config.Config, log hclog.Logger) (*Manager, error) {
 	m := &Manager{}
 	m.SetAuthClients(ParseAuthMode(cfg.String("tls-auth-clients")))
+	get := func(name string) string {
+		v := cfg.String(name)
+		if v != "" && fileOptions[name] && !filepath.IsAbs(v) {
+			// redis-server has chdir'ed to dir when it loads them.
+			v = filepath.Join(cfg.String("dir"), v)
+		}
+		return v
+	}
 	if Needed(cfg) {
-		if err := m.Reload(OptionsFrom(cfg.String)); err != nil {
+		if err := m.Reload(OptionsFrom(get)); err != nil {
 			return nil, err
 		}
 	}
@@ -35,7 +44,7 @@ func Bind(cfg *config.Config, log hclog.Logger) (*Manager, error) {
 		if !started || !Needed(cfg) {
 			return nil
 		}
-		if err := m.Reload(OptionsFrom(cfg.String)); err != nil {
+		if err := m.Reload(OptionsFrom(get)); err != nil {
 			log.Warn(err.Error())
 			return ErrReconfigure
 		}
@@ -50,4 +59,11 @@ func Bind(cfg *config.Config, log hclog.Logger) (*Manager, error) {
 	})
 	started = true
 	return m, nil
+}
+
+// fileOptions are the options naming files; a relative path is relative
+// to dir, as for redis-server.
+var fileOptions = map[string]bool{
+	"tls-cert-file": true, "tls-key-file": true, "tls-client-cert-file": true, "tls-client-key-file": true,
+	"tls-dh-params-file": true, "tls-ca-cert-file": true, "tls-ca-cert-dir": true,
 }
