@@ -53,7 +53,8 @@ func (c *Client) retries() int {
 // NewClient returns a client with a 15 s per-request timeout.
 func NewClient(addr, token string) *Client {
 	return &Client{Addr: addr, Token: token, HTTP: &http.Client{
-		Timeout: 15 * time.Second,
+		Timeout:   15 * time.Second,
+		Transport: Transport(),
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
@@ -61,7 +62,7 @@ func NewClient(addr, token string) *Client {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
-	target := "http://" + c.Addr + path
+	target := URL(c.Addr, path)
 	waits := 0
 	for hop := 0; ; hop++ {
 		var rd io.Reader
@@ -93,7 +94,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 				return &APIError{Status: resp.StatusCode, ErrorBody: ErrorBody{Code: CodeNotLeader, Error: fmt.Sprintf("too many redirects (last to %q)", loc)}}
 			}
 			u, err := url.Parse(loc)
-			if err != nil || u.Scheme != "http" || u.Host == "" {
+			if err != nil || u.Scheme != Scheme() || u.Host == "" {
 				return fmt.Errorf("admin %s %s: bad redirect %q", method, target, loc)
 			}
 			target = loc

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -25,6 +26,9 @@ func ListenHTTP(addr string, h http.Handler, log hclog.Logger) (*HTTPListener, e
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("admin: listen on %s: %w", addr, err)
+	}
+	if cfg := tlsServer(); cfg != nil {
+		ln = tls.NewListener(ln, cfg) // HTTPS (tls.go)
 	}
 	l := &HTTPListener{ln: ln, done: make(chan struct{}), srv: &http.Server{Handler: h,
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,

@@ -228,7 +228,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &nl):
 		if nl.LeaderAdminAddr != "" && nl.LeaderID != s.g.ID() {
-			w.Header().Set("Location", "http://"+nl.LeaderAdminAddr+r.URL.RequestURI())
+			w.Header().Set("Location", URL(nl.LeaderAdminAddr, r.URL.RequestURI()))
 			writeError(w, http.StatusTemporaryRedirect, ErrorBody{Code: CodeNotLeader, Error: err.Error(), LeaderID: nl.LeaderID, LeaderAdminAddr: nl.LeaderAdminAddr})
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -426,3 +427,162 @@ func TestTLSReplication(t *testing.T) {
 }
 
 var _ = errors.New
+
+// tlsSentinel is a skiff sentinel started with TLS options.
+type tlsSentinel struct {
+	port, tlsPort, adminPort int
+	dir, logPath             string
+}
+
+func (s *tlsSentinel) conn(t testing.TB) *Conn {
+	t.Helper()
+	c, err := dialConn("127.0.0.1:"+strconv.Itoa(s.port), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// startTLSSentinel starts a skiff sentinel with tls-replication yes
+// monitoring mymaster at masterPort (a TLS port), quorum 1.
+func startTLSSentinel(t testing.TB, p *tlsPKI, masterPort int) *tlsSentinel {
+	t.Helper()
+	var ports [4]int
+	for i := range ports {
+		var err error
+		if ports[i], err = freePort(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := &tlsSentinel{port: ports[0], tlsPort: ports[1], adminPort: ports[3], dir: t.TempDir()}
+	s.logPath = filepath.Join(s.dir, "log")
+	conf := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\ntls-port %d\ntls-cert-file %s\ntls-key-file %s\ntls-ca-cert-file %s\n"+
+		"tls-replication yes\nraft-port %d\nadmin-port %d\n"+
+		"sentinel monitor mymaster 127.0.0.1 %d 1\nsentinel down-after-milliseconds mymaster 1000\nsentinel failover-timeout mymaster 10000\n",
+		s.port, s.dir, s.tlsPort, p.files.Cert, p.files.Key, p.files.CA, ports[2], ports[3], masterPort)
+	cf := filepath.Join(s.dir, "sentinel.conf")
+	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lf, err := os.Create(s.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(skiffBin, "sentinel", cf)
+	cmd.Dir = s.dir
+	cmd.Stdout, cmd.Stderr = lf, lf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		lf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(s.logPath)
+			if len(b) > 6000 {
+				b = b[len(b)-6000:]
+			}
+			t.Logf("sentinel log:\n%s", b)
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if r, err := doOnce("127.0.0.1:"+strconv.Itoa(s.port), time.Second, "PING"); err == nil && r.Str == "PONG" {
+			return s
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(s.logPath)
+			t.Fatalf("sentinel not answering within 15 s:\n%s", b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestTLSSentinel: a sentinel with tls-replication yes monitors a master
+// and its replica over TLS (its links are on their tls-ports), fails over
+// to the replica, and serves its admin API over HTTPS only. The data
+// nodes are skiff, then redis-server.
+func TestTLSSentinel(t *testing.T) {
+	p := newTLSPKI(t, "sentinel")
+	for _, kind := range []string{"skiff", "redis"} {
+		t.Run(kind+"-data", func(t *testing.T) {
+			m := startTLS(t, kind, p, append([]string{"--tls-replication", "yes"}, replOpts...)...)
+			r := startTLS(t, kind, p, "--tls-replication", "yes")
+			mc, rc := m.Dial(t), r.Dial(t)
+			rc.MustDo(t, "REPLICAOF", "127.0.0.1", strconv.Itoa(m.tlsPort))
+			waitInSync(t, mc, rc)
+			s := startTLSSentinel(t, p, m.tlsPort)
+			sc := s.conn(t)
+
+			pollUntil(t, "the sentinel sees the replica over TLS", 20*time.Second, 100*time.Millisecond, func() (bool, string) {
+				rep := sc.MustDo(t, "SENTINEL", "REPLICAS", "mymaster")
+				if len(rep.Elems) != 1 {
+					return false, fmt.Sprintf("%d replicas", len(rep.Elems))
+				}
+				kv := kvReply(rep.Elems[0])
+				return kv["port"] == strconv.Itoa(r.tlsPort) && kv["flags"] == "slave", fmt.Sprint(kv)
+			})
+			mi := kvReply(sc.MustDo(t, "SENTINEL", "MASTER", "mymaster"))
+			if mi["flags"] != "master" {
+				t.Fatalf("master flags %q (the sentinel cannot talk to it over TLS?)", mi["flags"])
+			}
+			// The sentinel's connections to the master are on its tls-port.
+			pollUntil(t, "sentinel links on the master's tls-port", 10*time.Second, 100*time.Millisecond, func() (bool, string) {
+				list := mc.MustDo(t, "CLIENT", "LIST").Str
+				n := 0
+				for _, line := range strings.Split(list, "\n") {
+					if strings.Contains(line, "name=sentinel-") {
+						if !strings.Contains(line, "laddr=127.0.0.1:"+strconv.Itoa(m.tlsPort)) {
+							return false, "a sentinel link not on the tls-port: " + line
+						}
+						n++
+					}
+				}
+				return n >= 2, list
+			})
+
+			if rep := sc.MustDo(t, "SENTINEL", "FAILOVER", "mymaster"); rep.Str != "OK" {
+				t.Fatalf("SENTINEL FAILOVER: %+v", rep)
+			}
+			pollUntil(t, "failover to the replica", 30*time.Second, 100*time.Millisecond, func() (bool, string) {
+				a := sc.MustDo(t, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")
+				if len(a.Elems) != 2 || a.Elems[1].Str != strconv.Itoa(r.tlsPort) {
+					return false, fmt.Sprint(a)
+				}
+				// Fresh connections: the failover kills normal clients.
+				role, err := doOnce(r.Addr(), time.Second, "ROLE")
+				return err == nil && len(role.Elems) > 0 && role.Elems[0].Str == "master", fmt.Sprint(role, err)
+			})
+			// The old master follows the new one, over TLS.
+			pollUntil(t, "the old master replicates from the new one", 30*time.Second, 100*time.Millisecond, func() (bool, string) {
+				rep, err := doOnce(m.Addr(), time.Second, "INFO", "replication")
+				if err != nil {
+					return false, err.Error()
+				}
+				kv := infoMap(rep.Str)
+				return kv["master_link_status"] == "up" && kv["master_port"] == strconv.Itoa(r.tlsPort), fmt.Sprint(kv)
+			})
+
+			// The sentinel's admin API: HTTPS with the same CA and a client
+			// certificate; plain HTTP gets nothing.
+			hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: p.clientTLS(t)}}
+			res, err := hc.Get("https://127.0.0.1:" + strconv.Itoa(s.adminPort) + "/sentinel-group")
+			if err != nil {
+				t.Fatalf("admin over HTTPS: %v", err)
+			}
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				t.Fatalf("admin over HTTPS: HTTP %d", res.StatusCode)
+			}
+			if res, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://127.0.0.1:" + strconv.Itoa(s.adminPort) + "/sentinel-group"); err == nil {
+				res.Body.Close()
+				if res.StatusCode == 200 {
+					t.Fatal("admin answered plain HTTP")
+				}
+			}
+		})
+	}
+}

@@ -173,7 +173,7 @@ func New(cfg *config.Config, log hclog.Logger) (*Server, error) {
 			return nil, fmt.Errorf("config %s: %w", h.name, err)
 		}
 	}
-	tm, err := tlsconf.Bind(cfg, log)
+	tm, err := tlsconf.For(cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("Failed to configure TLS: %w", err)
 	}

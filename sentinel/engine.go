@@ -7,6 +7,7 @@
 package sentinel
 
 import (
+	"crypto/tls"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -40,6 +41,10 @@ type Options struct {
 	// Shutdown is called by SentinelShutdown after the config is flushed.
 	Shutdown func()
 	Logger   hclog.Logger
+	// TLS, when set, gives the TLS configuration of the links to masters,
+	// replicas and other sentinels: nil means plain TCP (it returns nil
+	// unless tls-replication is on, Redis's rule).
+	TLS func() (*tls.Config, error)
 }
 
 // Simulated failures (SENTINEL SIMULATE-FAILURE).

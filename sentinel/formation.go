@@ -25,6 +25,7 @@ package sentinel
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -165,7 +166,15 @@ func (g *Group) queryPeers() []peerGroup {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
 			defer cancel()
-			info, err := QueryGroup(ctx, net.JoinHostPort(p.Host, strconv.Itoa(p.Port)), g.opts.PeerUser, g.opts.PeerPass)
+			var tcfg *tls.Config
+			var err error
+			if g.opts.TLS != nil {
+				tcfg, err = g.opts.TLS()
+			}
+			var info GroupInfo
+			if err == nil {
+				info, err = QueryGroupTLS(ctx, net.JoinHostPort(p.Host, strconv.Itoa(p.Port)), tcfg, g.opts.PeerUser, g.opts.PeerPass)
+			}
 			if err != nil {
 				// A sentinel whose SENTINEL command does not pass SKIFF-GROUP
 				// on: ask its admin API at the default admin port.
@@ -407,11 +416,11 @@ type groupInfoJSON struct {
 // QueryGroupHTTP asks a sentinel's admin API (host:port) for its group
 // (GET /sentinel-group).
 func QueryGroupHTTP(ctx context.Context, adminAddr string) (GroupInfo, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+adminAddr+"/sentinel-group", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, admin.URL(adminAddr, "/sentinel-group"), nil)
 	if err != nil {
 		return GroupInfo{}, err
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := (&http.Client{Transport: admin.Transport()}).Do(req)
 	if err != nil {
 		return GroupInfo{}, err
 	}
@@ -429,8 +438,19 @@ func QueryGroupHTTP(ctx context.Context, adminAddr string) (GroupInfo, error) {
 // QueryGroup asks the sentinel at addr (its RESP address) for its group
 // with SENTINEL SKIFF-GROUP, authenticating first when pass is set.
 func QueryGroup(ctx context.Context, addr, user, pass string) (GroupInfo, error) {
+	return QueryGroupTLS(ctx, addr, nil, user, pass)
+}
+
+// QueryGroupTLS is QueryGroup over TLS when tcfg is set.
+func QueryGroupTLS(ctx context.Context, addr string, tcfg *tls.Config, user, pass string) (GroupInfo, error) {
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	var conn net.Conn
+	var err error
+	if tcfg != nil {
+		conn, err = (&tls.Dialer{NetDialer: &d, Config: tcfg}).DialContext(ctx, "tcp", addr)
+	} else {
+		conn, err = d.DialContext(ctx, "tcp", addr)
+	}
 	if err != nil {
 		return GroupInfo{}, err
 	}

@@ -6,6 +6,7 @@ package sentinel
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,6 +75,10 @@ type GroupOptions struct {
 	// Peers lists the other sentinels known from hello messages (the
 	// engine's KnownSentinels); it may also be set with SetPeers.
 	Peers func() []Peer
+	// TLS, when set, gives the TLS configuration for asking other
+	// sentinels (on their announced RESP port) for their group; nil means
+	// plain TCP (see Options.TLS).
+	TLS func() (*tls.Config, error)
 }
 
 // Group is this sentinel's member of the sentinels' Raft group. It

@@ -2,7 +2,9 @@ package sentinel
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -42,9 +44,22 @@ type link struct {
 	pubsub  bool
 }
 
-// dialLink connects to addr within timeout. The link reads until it fails
-// or is closed; then onClose runs once.
-func dialLink(addr string, timeout time.Duration, pubsub bool, onPush func(any), onClose func(error)) (*link, error) {
+// dialLink connects to addr within timeout, over TLS when tcfg is set
+// (tls-replication, as Redis's sentinel). The link reads until it fails or
+// is closed; then onClose runs once.
+func dialLink(addr string, timeout time.Duration, tcfg *tls.Config, pubsub bool, onPush func(any), onClose func(error)) (*link, error) {
+	nc, err := dialInstance(addr, timeout, tcfg)
+	if err != nil {
+		return nil, err
+	}
+	l := &link{nc: nc, done: make(chan struct{}), onPush: onPush, onClose: onClose, created: time.Now(), pubsub: pubsub}
+	go l.readLoop()
+	return l, nil
+}
+
+// dialInstance opens a TCP connection to an instance, and completes a TLS
+// handshake on it when tcfg is set, all within timeout.
+func dialInstance(addr string, timeout time.Duration, tcfg *tls.Config) (net.Conn, error) {
 	nc, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
 		return nil, err
@@ -53,9 +68,17 @@ func dialLink(addr string, timeout time.Duration, pubsub bool, onPush func(any),
 		_ = tc.SetKeepAlive(true)
 		_ = tc.SetNoDelay(true)
 	}
-	l := &link{nc: nc, done: make(chan struct{}), onPush: onPush, onClose: onClose, created: time.Now(), pubsub: pubsub}
-	go l.readLoop()
-	return l, nil
+	if tcfg == nil {
+		return nc, nil
+	}
+	tc := tls.Client(nc, tcfg)
+	_ = tc.SetDeadline(time.Now().Add(timeout))
+	if err := tc.Handshake(); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+	}
+	_ = tc.SetDeadline(time.Time{})
+	return tc, nil
 }
 
 func (l *link) readLoop() {

@@ -28,7 +28,7 @@ func TestLinkCallbacksNeverRunInline(t *testing.T) {
 	}()
 	var mu sync.Mutex // stands for the engine lock
 	closed := make(chan struct{})
-	l, err := dialLink(ln.Addr().String(), time.Second, false, nil, func(error) {
+	l, err := dialLink(ln.Addr().String(), time.Second, nil, false, nil, func(error) {
 		mu.Lock()
 		mu.Unlock()
 		close(closed)

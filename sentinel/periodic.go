@@ -1,6 +1,7 @@
 package sentinel
 
 import (
+	"crypto/tls"
 	"fmt"
 	"strconv"
 	"strings"
@@ -169,7 +170,14 @@ func (e *Engine) dial(ri *instance, addr string, pubsub bool, auth, setname []st
 	if pubsub {
 		onPush = func(v any) { e.onPubsubMessage(ri, v) }
 	}
-	l, err := dialLink(addr, time.Second, pubsub, onPush, func(error) { e.onLinkClosed(ri, l) })
+	var tcfg *tls.Config
+	var err error
+	if e.opts.TLS != nil {
+		tcfg, err = e.opts.TLS()
+	}
+	if err == nil {
+		l, err = dialLink(addr, time.Second, tcfg, pubsub, onPush, func(error) { e.onLinkClosed(ri, l) })
+	}
 	e.mu.Lock()
 	defer e.unlock()
 	if pubsub {

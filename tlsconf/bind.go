@@ -3,6 +3,7 @@ package tlsconf
 import (
 	"errors"
 	"path/filepath"
+	"sync"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -17,6 +18,23 @@ var ErrReconfigure = errors.New("Unable to update TLS configuration. Check serve
 // configures it when tls-port, tls-replication or tls-cluster is set).
 func Needed(cfg *config.Config) bool {
 	return cfg.Int("tls-port") != 0 || cfg.Bool("tls-replication") || cfg.Bool("tls-cluster")
+}
+
+var bound sync.Map // *config.Config -> *boundManager
+
+type boundManager struct {
+	once sync.Once
+	m    *Manager
+	err  error
+}
+
+// For is Bind, once per configuration: the RESP server, the admin API and
+// the Raft transport of one process share one Manager.
+func For(cfg *config.Config, log hclog.Logger) (*Manager, error) {
+	v, _ := bound.LoadOrStore(cfg, &boundManager{})
+	b := v.(*boundManager)
+	b.once.Do(func() { b.m, b.err = Bind(cfg, log) })
+	return b.m, b.err
 }
 
 // Bind builds the process's Manager from cfg, loading the files when TLS

@@ -110,6 +110,10 @@ func runServer(args []string) int {
 	// accept" in the log (see ../shared/tools/redis-suite/README.md); keep
 	// both texts (also printed by skiff sentinel, cmd/skiff/sentinel.go).
 	logStarting(logger, "server", int(cfg.Int("port")))
+	if _, err := setupTLS(cfg, logger); err != nil {
+		logger.Error("cannot start server", "error", err)
+		return 1
+	}
 	srv, err := node.New(cfg, logger)
 	if err != nil {
 		logger.Error("cannot start server", "error", err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -98,7 +99,12 @@ func runSentinel(args []string) int {
 	}
 	logger.Info("Sentinel ID is " + scfg.MyID)
 
-	grp, err := openSentinelGroup(cfg, scfg, wd, logger)
+	tm, err := setupTLS(cfg, logger)
+	if err != nil {
+		logger.Error("cannot start sentinel", "error", err)
+		return 1
+	}
+	grp, err := openSentinelGroup(cfg, scfg, wd, linkTLS(cfg, tm), logger)
 	if err != nil {
 		logger.Error("cannot start the sentinels' raft group", "error", err)
 		return 1
@@ -110,7 +116,8 @@ func runSentinel(args []string) int {
 		return 1
 	}
 	eng := sentinel.New(sentinel.Options{
-		Port:         port,
+		Port:         sentinelAnnouncedPort(cfg),
+		TLS:          linkTLS(cfg, tm),
 		Meta:         grp,
 		Publish:      srv.Publish,
 		SaveConfig:   save,
@@ -158,8 +165,8 @@ func runSentinel(args []string) int {
 // sentinel.DefaultMemberPorts unless raft-port / admin-port are set, state
 // under dir, node id = myid, up to 5 voters unless
 // raft-voters says otherwise.
-func openSentinelGroup(cfg *config.Config, scfg *sentinel.Config, dir string, logger hclog.Logger) (*sentinel.Group, error) {
-	port := int(cfg.Int("port"))
+func openSentinelGroup(cfg *config.Config, scfg *sentinel.Config, dir string, tlsFn func() (*tls.Config, error), logger hclog.Logger) (*sentinel.Group, error) {
+	port := sentinelAnnouncedPort(cfg)
 	raftPort, adminPort := int(cfg.Int("raft-port")), int(cfg.Int("admin-port"))
 	if (raftPort == 0 || adminPort == 0) && port == 0 {
 		return nil, errors.New("port 0 (no TCP listener) needs explicit raft-port and admin-port")
@@ -220,7 +227,8 @@ func openSentinelGroup(cfg *config.Config, scfg *sentinel.Config, dir string, lo
 	return sentinel.OpenGroup(sentinel.GroupOptions{
 		Dir: dir, MyID: scfg.MyID,
 		ListenHost: listenHost, AdvertiseHost: advHost,
-		Port: int(cfg.Int("port")), RaftPort: raftPort, AdminPort: adminPort,
+		Port: port, RaftPort: raftPort, AdminPort: adminPort,
+		TLS:           tlsFn,
 		AdvertisePort: advPort, AdvertiseRaftPort: advRaft, AdvertiseAdminPort: advAdmin,
 		Voters:    voters,
 		Bootstrap: cfg.Bool("bootstrap"),

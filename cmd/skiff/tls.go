@@ -1,0 +1,48 @@
+package main
+
+import (
+	"crypto/tls"
+	"fmt"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/skiffdb/skiff/admin"
+	"github.com/skiffdb/skiff/config"
+	"github.com/skiffdb/skiff/tlsconf"
+)
+
+// setupTLS loads the process's TLS files (tlsconf.For, shared with the
+// RESP server) and, when TLS is configured, serves and calls the admin API
+// over HTTPS with the same certificates (docs/tls.md).
+func setupTLS(cfg *config.Config, logger hclog.Logger) (*tlsconf.Manager, error) {
+	m, err := tlsconf.For(cfg, logger)
+	if err != nil {
+		return nil, fmt.Errorf("Failed to configure TLS: %w", err)
+	}
+	if m.Enabled() {
+		admin.SetTLS(m.ServerConfig(), m.ClientConfig)
+	}
+	return m, nil
+}
+
+// linkTLS gives the TLS configuration of links to Redis instances
+// (replication, sentinel links): nil unless tls-replication is on.
+func linkTLS(cfg *config.Config, m *tlsconf.Manager) func() (*tls.Config, error) {
+	return func() (*tls.Config, error) {
+		if !cfg.Bool("tls-replication") {
+			return nil, nil
+		}
+		return m.ClientConfig()
+	}
+}
+
+// sentinelAnnouncedPort is the RESP port a sentinel announces in its
+// hello messages: the tls-port when tls-replication is on and a tls-port
+// is set, else port (Redis's rule). Its Raft and admin ports derive from
+// it, so that other sentinels find them from the hello.
+func sentinelAnnouncedPort(cfg *config.Config) int {
+	if p := int(cfg.Int("tls-port")); p != 0 && cfg.Bool("tls-replication") {
+		return p
+	}
+	return int(cfg.Int("port"))
+}
