@@ -304,3 +304,75 @@ func TestReloadKeepsOldOnError(t *testing.T) {
 		t.Fatal("a good reload kept the old material")
 	}
 }
+
+// TestCluster: two managers of the same CA talk over the cluster bus; a
+// peer without a certificate, or with one of another CA, is refused.
+func TestCluster(t *testing.T) {
+	p := newPKI(t, "bus")
+	var m Manager
+	if err := m.Reload(p.options()); err != nil {
+		t.Fatal(err)
+	}
+	m.SetAuthClients(AuthNo) // the bus ignores it
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := m.ClusterListener(raw)
+	defer ln.Close()
+	results := make(chan error, 3)
+	go func() {
+		for i := 0; i < 3; i++ {
+			c, err := ln.Accept()
+			if err != nil {
+				results <- err
+				return
+			}
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			buf := make([]byte, 2)
+			_, err = c.Read(buf)
+			if err == nil {
+				_, err = c.Write(buf)
+			}
+			c.Close()
+			results <- err
+		}
+	}()
+	// A member.
+	c, err := m.DialCluster(ln.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("hi"))
+	buf := make([]byte, 2)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(buf); err != nil || string(buf) != "hi" {
+		t.Fatalf("member echo: %q %v", buf, err)
+	}
+	c.Close()
+	if err := <-results; err != nil {
+		t.Fatalf("member refused: %v", err)
+	}
+	// No certificate.
+	nc, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+	if err == nil {
+		nc.Write([]byte("hi"))
+		nc.Close()
+	}
+	if err := <-results; err == nil || !strings.Contains(err.Error(), "didn't provide a certificate") {
+		t.Fatalf("peer without a certificate: %v", err)
+	}
+	// Another CA.
+	o := newPKI(t, "rogue")
+	var om Manager
+	if err := om.Reload(o.options()); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := om.DialCluster(ln.Addr().String(), 5*time.Second); err == nil {
+		c.Close()
+		t.Fatal("a peer of another CA trusted the member's certificate")
+	}
+	if err := <-results; err == nil {
+		t.Fatal("the member accepted a peer of another CA")
+	}
+}
