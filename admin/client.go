@@ -3,6 +3,7 @@ package admin
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -38,6 +39,26 @@ type Client struct {
 	// while the member answers 503 no_leader/not_leader: 0 means 30 (3 s),
 	// negative means never.
 	NoLeaderRetries int
+	// HTTPS makes the client speak https even when the process has no TLS
+	// of its own (SetTLS): `skiff admin --tls`, tests. HTTP then carries
+	// the TLS configuration (NewTLSClient).
+	HTTPS bool
+}
+
+// NewTLSClient is NewClient over HTTPS with cfg (the CA to trust, the
+// client certificate to present).
+func NewTLSClient(addr, token string, cfg *tls.Config) *Client {
+	c := NewClient(addr, token)
+	c.HTTPS = true
+	c.HTTP.Transport = &http.Transport{TLSClientConfig: cfg, TLSHandshakeTimeout: 10 * time.Second}
+	return c
+}
+
+func (c *Client) scheme() string {
+	if c.HTTPS {
+		return "https"
+	}
+	return Scheme()
 }
 
 func (c *Client) retries() int {
@@ -62,7 +83,7 @@ func NewClient(addr, token string) *Client {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
-	target := URL(c.Addr, path)
+	target := c.scheme() + "://" + c.Addr + path
 	waits := 0
 	for hop := 0; ; hop++ {
 		var rd io.Reader
@@ -94,7 +115,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 				return &APIError{Status: resp.StatusCode, ErrorBody: ErrorBody{Code: CodeNotLeader, Error: fmt.Sprintf("too many redirects (last to %q)", loc)}}
 			}
 			u, err := url.Parse(loc)
-			if err != nil || u.Scheme != Scheme() || u.Host == "" {
+			if err != nil || u.Scheme != c.scheme() || u.Host == "" {
 				return fmt.Errorf("admin %s %s: bad redirect %q", method, target, loc)
 			}
 			target = loc

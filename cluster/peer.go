@@ -302,7 +302,7 @@ func dialRESP(addr, password string, timeout time.Duration) (net.Conn, *bufio.Re
 	if timeout <= 0 {
 		timeout = time.Millisecond
 	}
-	c, err := net.DialTimeout("tcp", addr, timeout)
+	c, err := dialPeer(addr, timeout)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -69,6 +69,10 @@ func runAdminIO(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "topology: print the API's JSON")
 	interval := fs.Duration("interval", time.Second, "top: refresh interval")
 	iterations := fs.Int("iterations", 0, "top: stop after N refreshes (0 = until interrupted)")
+	useTLS := fs.Bool("tls", false, "use HTTPS (the server has TLS configured)")
+	cacert := fs.String("cacert", "", "with --tls: CA certificate file to verify the server with")
+	cert := fs.String("cert", "", "with --tls: client certificate file")
+	key := fs.String("key", "", "with --tls: client private key file")
 	// Accept flags before and after positional arguments.
 	var pos []string
 	for {
@@ -89,6 +93,14 @@ func runAdminIO(args []string, stdout, stderr io.Writer) int {
 		*id = pos[0]
 	}
 	c := admin.NewClient(*addr, *token)
+	if *useTLS {
+		tcfg, err := adminTLSConfig(*cacert, *cert, *key)
+		if err != nil {
+			fmt.Fprintf(stderr, "skiff admin: %v\n", err)
+			return 2
+		}
+		c = admin.NewTLSClient(*addr, *token, tcfg)
+	}
 	if cmd == "top" {
 		// No overall timeout: top runs until interrupted; each refresh
 		// is bounded by --timeout (capped at 5 s to stay live).

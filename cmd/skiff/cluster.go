@@ -18,6 +18,7 @@ import (
 	"github.com/skiffdb/skiff/fsm"
 	"github.com/skiffdb/skiff/node"
 	"github.com/skiffdb/skiff/raftgroup"
+	"github.com/skiffdb/skiff/tlsconf"
 )
 
 // Skiff-only options of the Raft metadata group (docs/raft.md).
@@ -221,6 +222,21 @@ func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error)
 	respPort := cfg.Int("port")
 	if p := cfg.Int("cluster-announce-port"); p != 0 {
 		respPort = p // a node behind NAT or a proxy (read at start-up)
+	}
+	if cfg.Bool("tls-cluster") {
+		// As Redis: with tls-cluster the announced port is the TLS one,
+		// and nodes talk to each other over TLS.
+		if p := cfg.Int("tls-port"); p != 0 {
+			respPort = p
+		}
+		if p := cfg.Int("cluster-announce-tls-port"); p != 0 {
+			respPort = p
+		}
+		tm, err := tlsconf.For(cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		cluster.SetPeerTLS(tm.ClientConfig)
 	}
 	raftAdvPort := raftPort
 	if p := cfg.Int("cluster-announce-bus-port"); p != 0 {
