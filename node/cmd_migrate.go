@@ -77,6 +77,9 @@ func (s *Server) migrateSocket(addr string, timeout time.Duration) (*migrateSock
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
+	if conn, err = s.migrateTLS(conn, addr, timeout); err != nil {
+		return nil, err
+	}
 	ms := &migrateSocket{conn: conn, br: bufio.NewReader(conn), lastDB: -1, lastUse: now}
 	s.mig.m[addr] = ms
 	return ms, nil

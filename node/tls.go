@@ -83,3 +83,24 @@ func (s *Server) announcedReplicaPort() int {
 	}
 	return s.port
 }
+
+// migrateTLS wraps a MIGRATE connection in TLS when tls-cluster is on
+// (Redis's rule: MIGRATE talks to other cluster nodes as the bus does).
+func (s *Server) migrateTLS(conn net.Conn, addr string, timeout time.Duration) (net.Conn, error) {
+	if !s.cfg.Bool("tls-cluster") {
+		return conn, nil
+	}
+	cfg, err := s.tls.ClientConfig()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("MIGRATE to %s: %w", addr, err)
+	}
+	tc := tls.Client(conn, cfg)
+	tc.SetDeadline(time.Now().Add(timeout))
+	if err := tc.Handshake(); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("MIGRATE to %s: TLS handshake: %w", addr, err)
+	}
+	tc.SetDeadline(time.Time{})
+	return tc, nil
+}
