@@ -201,17 +201,17 @@ func (s *Server) serveConn(conn net.Conn) {
 			c.queueReplies() // under the lock: ordered with pushed messages
 		}
 		aofOff := s.aofBatchDone()
-		strongOff := int64(0)
+		var strongW *strongWaiter
 		if c.strongHold {
 			c.strongHold = false
 			if c.flags&(clientReplica|clientMaster) == 0 {
-				strongOff = s.strongTarget()
+				strongW = s.strongHoldReplies()
 			}
 		}
 		flags = c.flags
 		s.mu.Unlock()
 		s.aofWait(aofOff) // appendfsync always: durable before replying
-		if strongOff > 0 && !s.strongWait(c, strongOff) {
+		if strongW != nil && !s.strongWait(c, strongW) {
 			return // consistency strong: never a reply that a failover could undo
 		}
 		if len(c.w.B) > 0 {

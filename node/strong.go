@@ -48,6 +48,11 @@ type strongState struct {
 type strongWaiter struct {
 	target int64
 	ch     chan struct{}
+	// durable is set, before ch is closed, when target became durable on
+	// this master: the woken goroutine then replies without taking the
+	// data lock again (a second lock round per batch was most of what
+	// strong mode added under -P 16 contention).
+	durable bool
 }
 
 type offSample struct {
@@ -81,6 +86,9 @@ func (st *strongState) advance(masterOff int64, all bool) {
 	keep := st.waiters[:0]
 	for _, w := range st.waiters {
 		if all || w.target <= st.durableOff {
+			// A wake for a role change decides nothing: strongWait then
+			// looks at the role itself.
+			w.durable = !all && w.target <= st.durableOff
 			close(w.ch)
 			continue
 		}
@@ -123,31 +131,35 @@ func (s *Server) strongAdmit(cmd *Command, write, denyStale bool) string {
 	return ""
 }
 
-// strongTarget is the offset a batch's replies must wait for, or 0. Under
-// the lock, at the end of the batch.
-func (s *Server) strongTarget() int64 {
+// strongHoldReplies is called under the lock at the end of a batch: it
+// returns nil when the batch's replies may go now, or a waiter registered
+// for the offset the batch reached, to pass to strongWait once the lock
+// is released.
+func (s *Server) strongHoldReplies() *strongWaiter {
 	st := s.strong
 	if st == nil || s.repl.masterHost != "" {
-		return 0
+		return nil
 	}
 	off := s.repl.offset
 	if off <= st.durableOff {
-		return 0
+		return nil
 	}
 	st.durableOff = st.isr.DurableOffset(off)
 	if off <= st.durableOff {
-		return 0
+		return nil
 	}
-	return off
+	w := &strongWaiter{target: off, ch: make(chan struct{})}
+	st.waiters = append(st.waiters, w)
+	return w
 }
 
-// strongWait blocks, without the lock, until target is durable. It
+// strongWait blocks, without the lock, until w's offset is durable. It
 // reports false when it can't become so here (the node was demoted, shut
 // down, or the set stayed short for too long): the caller then closes the
 // connection instead of sending replies that might not survive a
 // failover. The client sees an error and must treat the outcome as
 // unknown.
-func (s *Server) strongWait(c *Client, target int64) bool {
+func (s *Server) strongWait(c *Client, w *strongWaiter) bool {
 	limit := time.Duration(s.cfg.Int("consistency-isr-timeout-ms")) * time.Millisecond * 10
 	if limit < 10*time.Second {
 		limit = 10 * time.Second
@@ -155,34 +167,44 @@ func (s *Server) strongWait(c *Client, target int64) bool {
 	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
 	for {
+		select {
+		case <-w.ch:
+			if w.durable {
+				return true
+			}
+		case <-s.done:
+			return false
+		case <-deadline.C:
+			s.mu.Lock()
+			s.strong.dropWaiter(w)
+			s.mu.Unlock()
+			s.log.Warn("consistency strong: replies not durable in time, closing the connection", "client", c.addr, "last_command", c.lastCmd, "offset", w.target)
+			return false
+		}
+		// Woken for a role change: decide under the lock, and wait again
+		// if this is still the master and the offset is not durable yet.
 		s.mu.Lock()
 		st := s.strong
 		if s.repl.masterHost != "" {
 			s.mu.Unlock()
 			return false
 		}
-		if target <= st.durableOff {
+		if w.target <= st.durableOff {
 			s.mu.Unlock()
 			return true
 		}
-		w := &strongWaiter{target: target, ch: make(chan struct{})}
+		w = &strongWaiter{target: w.target, ch: make(chan struct{})}
 		st.waiters = append(st.waiters, w)
 		s.mu.Unlock()
-		select {
-		case <-w.ch:
-		case <-s.done:
-			return false
-		case <-deadline.C:
-			s.mu.Lock()
-			for i, x := range st.waiters {
-				if x == w {
-					st.waiters = append(st.waiters[:i], st.waiters[i+1:]...)
-					break
-				}
-			}
-			s.mu.Unlock()
-			s.log.Warn("consistency strong: replies not durable in time, closing the connection", "client", c.addr, "last_command", c.lastCmd, "offset", target)
-			return false
+	}
+}
+
+// dropWaiter forgets a waiter that gave up. Under the lock.
+func (st *strongState) dropWaiter(w *strongWaiter) {
+	for i, x := range st.waiters {
+		if x == w {
+			st.waiters = append(st.waiters[:i], st.waiters[i+1:]...)
+			return
 		}
 	}
 }
