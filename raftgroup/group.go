@@ -27,6 +27,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/skiffdb/skiff/fsm"
+	"github.com/skiffdb/skiff/raftauth"
 	"go.etcd.io/bbolt"
 )
 
@@ -73,6 +74,17 @@ type Options struct {
 	RaftDebug  bool         // let raft log at DEBUG (only when skiff's loglevel is debug)
 	Forward    ForwardFunc  // optional; may also be set later with SetForwarder
 	ApplyLimit time.Duration
+
+	// Secret is the cluster-secret every member must prove on each raft
+	// connection (package raftauth). Empty: members talk raft to
+	// loopback peers only.
+	Secret []byte
+	// Listen and Dial open the raw raft connections under the handshake;
+	// nil means plain TCP. A TLS layer sets both, and PeersAuthenticated
+	// when its certificates authenticate both ends (mutual TLS).
+	Listen             func(network, addr string) (net.Listener, error)
+	Dial               raftauth.DialFunc
+	PeersAuthenticated bool
 
 	// Test hooks: when set they replace the TCP transport and the bolt and
 	// file stores.
@@ -212,9 +224,9 @@ func Open(o Options) (*Group, error) {
 			}
 			adv = a
 		}
-		t, err := raft.NewTCPTransportWithLogger(o.BindAddr, adv, 3, 5*time.Second, rlog.Named("transport"))
+		t, err := openTransport(o, adv, rlog)
 		if err != nil {
-			return nil, fmt.Errorf("raftgroup: listen on raft address %s: %w", o.BindAddr, err)
+			return nil, err
 		}
 		trans = t
 	}
