@@ -50,6 +50,9 @@ type GroupOptions struct {
 	Bootstrap          bool     // --bootstrap yes: a group of its own that it never leaves by itself
 	Join               []string // --join: admin addresses of a group to join; no automatic formation
 	Token              string   // admin API bearer token ("" = none)
+	// Secret is the cluster-secret the raft port requires of every peer
+	// (package raftauth); empty allows loopback peers only.
+	Secret []byte
 
 	// PeerUser and PeerPass authenticate SENTINEL SKIFF-GROUP queries to
 	// other sentinels (sentinel-user / sentinel-pass).
@@ -209,6 +212,7 @@ func (g *Group) openMember(bootstrap bool) (*raftgroup.Group, error) {
 		Logger:             g.log,
 		RaftDebug:          o.RaftDebug,
 		Forward:            g.fwd,
+		Secret:             o.Secret,
 	})
 }
 

@@ -262,6 +262,7 @@ func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error)
 			Logger:             log,
 			RaftDebug:          cfg.String("loglevel") == "debug",
 			Forward:            admin.Forwarder(token),
+			Secret:             []byte(cfg.String("cluster-secret")),
 		},
 		Join:           joinAddrs,
 		Bootstrap:      cfg.Bool("bootstrap"),

@@ -234,6 +234,7 @@ func openSentinelGroup(cfg *config.Config, scfg *sentinel.Config, dir string, tl
 		Bootstrap: cfg.Bool("bootstrap"),
 		Join:      join,
 		Token:     token,
+		Secret:    []byte(cfg.String("cluster-secret")),
 		PeerUser:  peerUser, PeerPass: peerPass,
 		HeartbeatTimeout:   sentinelRaftMs(cfg, "raft-heartbeat-timeout", 500),
 		ElectionTimeout:    sentinelRaftMs(cfg, "raft-election-timeout", 500),
