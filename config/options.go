@@ -125,7 +125,6 @@ func init() {
 		Option{Name: "client-output-buffer-limit", Kind: KindSpecial, Default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", Parse: parseCOBL},
 		b("lua-replicate-commands", yes),
 		b("latency-tracking", yes),
-		s("latency-tracking-info-percentiles", "50 99 99.9"),
 		b("crash-log-enabled", yes),
 		b("crash-memcheck-enabled", yes),
 		b("always-show-logo", no),

@@ -410,6 +410,9 @@ func (s *Server) execute(c *Client, cmd *Command, args [][]byte) {
 	st.Calls++
 	st.Usec += int64(dur / time.Microsecond)
 	st.Hist[latencyBucket(dur)]++
+	if s.latTrack.on {
+		st.recordLatency(dur)
+	}
 	// A sentinel handler may release the lock, so another command can move
 	// errMark meanwhile: there, only this client's own error replies count.
 	if sentinel && c.errs != clientErrs || !sentinel && s.stats.TotalErrorReplies != s.errMark {

@@ -40,7 +40,7 @@ var infoSections = []struct {
 	{infoSection{"Modules", func(s *Server, b *infoBuf) {}}, true},
 	{infoSection{"Commandstats", infoCommandStats}, false},
 	{infoSection{"Errorstats", infoErrorStats}, true},
-	{infoSection{"Latencystats", func(s *Server, b *infoBuf) {}}, false},
+	{infoSection{"Latencystats", infoLatencyStats}, false},
 	{infoSection{"Cluster", infoCluster}, true},
 	{infoSection{"Keyspace", infoKeyspace}, true},
 }

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/skiffdb/skiff/config"
@@ -41,7 +42,8 @@ type Server struct {
 	store *store.Store
 
 	runID     string
-	strong    *strongState // consistency strong (strong.go); nil in async mode
+	strong    *strongState    // consistency strong (strong.go); nil in async mode
+	latTrack  latencyTracking // INFO latencystats settings (latencystats.go)
 	startTime time.Time
 	listeners []net.Listener
 	port      int
@@ -133,6 +135,9 @@ type CmdStat struct {
 	// (ops.go): the admin port's latency histogram, kept here so that
 	// recording it is one increment under the lock the command holds.
 	Hist [LatencyBuckets]uint64
+	// Latency is INFO latencystats' histogram (latencystats.go), made on
+	// the first call recorded while latency-tracking is yes.
+	Latency *hdrhistogram.Histogram
 }
 
 // New builds a server from a configuration. It does not listen yet.
@@ -197,6 +202,9 @@ func New(cfg *config.Config, log hclog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.initStrong()
+	if err := s.initLatencyTracking(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
