@@ -95,7 +95,12 @@ func (c *Config) set(o *Option, value string, appendMulti bool) error {
 
 // SetPairs implements CONFIG SET name value [name value ...]: all or
 // nothing. It returns Redis's error text on failure.
-func (c *Config) SetPairs(pairs []string) error {
+func (c *Config) SetPairs(pairs []string) error { return c.SetPairsAs(pairs, true) }
+
+// SetPairsAs is SetPairs for a client that may (allowProtected) or may
+// not change protected options (enable-protected-configs, decided by the
+// caller, who knows the client's address).
+func (c *Config) SetPairsAs(pairs []string, allowProtected bool) error {
 	if len(pairs) == 0 || len(pairs)%2 != 0 {
 		return fmt.Errorf("ERR wrong number of arguments for 'config|set' command")
 	}
@@ -113,6 +118,9 @@ func (c *Config) SetPairs(pairs []string) error {
 		}
 		if o.Immutable {
 			return fmt.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - can't set immutable config", name)
+		}
+		if o.Protected && !allowProtected {
+			return fmt.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - can't set protected config", name)
 		}
 		if seen[o.Name] {
 			return fmt.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - duplicate parameter", name)

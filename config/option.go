@@ -40,6 +40,11 @@ type Option struct {
 	// repl-diskless-load) cannot be set while the server loads its
 	// dataset; the server checks it, CONFIG SET answers -LOADING.
 	DenyLoading bool
+	// Protected options (Redis's PROTECTED_CONFIG: dir, dbfilename) can
+	// be changed by CONFIG SET only as enable-protected-configs allows:
+	// a client that can point the dump file anywhere can write files
+	// the server's user may write.
+	Protected bool
 	// Multi directives may appear several times in a file; each occurrence
 	// appends to the value (like "save" or "include").
 	Multi bool

@@ -27,13 +27,14 @@ func init() {
 	}
 	imm := func(o Option) Option { o.Immutable = true; return o }
 	denyLoading := func(o Option) Option { o.DenyLoading = true; return o }
+	protected := func(o Option) Option { o.Protected = true; return o }
 
 	Register(
 		imm(i("port", "6379", 0, 65535)),
 		imm(Option{Name: "bind", Kind: KindSpecial, Default: "* -::*", Parse: parseBind}),
 		b("protected-mode", yes),
-		denyLoading(s("dir", ".")),
-		s("dbfilename", "dump.rdb"),
+		protected(denyLoading(s("dir", "."))),
+		protected(s("dbfilename", "dump.rdb")),
 		s("requirepass", ""),
 		s("masterauth", ""),
 		s("masteruser", ""),

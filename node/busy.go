@@ -101,6 +101,10 @@ func (c *Client) serveBusy(r *scriptRun) bool {
 			c.flagTransaction()
 			c.w.AppendError("ERR wrong number of arguments for '" + cmd.FullName() + "' command")
 			continue
+		case c.protectedCommandError(cmd) != "":
+			c.flagTransaction()
+			c.w.AppendError(c.protectedCommandError(cmd))
+			continue
 		case !c.authed && !cmd.Has(FlagNoAuth):
 			c.w.AppendError(errNoAuth)
 			continue

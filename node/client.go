@@ -278,6 +278,14 @@ func (s *Server) registerClient(c *Client) bool {
 		c.conn.Close()
 		return false
 	}
+	if s.protectedModeRefuses(c) {
+		// One short write to a fresh socket: the kernel takes it whole,
+		// so this never waits on the peer while the lock is held.
+		s.stats.RejectedConns++
+		c.conn.Write([]byte(errProtectedMode))
+		c.conn.Close()
+		return false
+	}
 	s.clients[c.id] = c
 	s.stats.TotalConnections++
 	c.authed = s.defaultAuthenticated()
@@ -327,6 +335,11 @@ func (s *Server) call(c *Client, args [][]byte) {
 	if !arityOK(cmd.Arity, len(args)) || cmd.Handler == nil {
 		s.rejectedCall(cmd)
 		c.replyError(fmt.Sprintf("ERR wrong number of arguments for '%s' command", cmd.FullName()))
+		return
+	}
+	if msg := c.protectedCommandError(cmd); msg != "" {
+		s.rejectedCall(cmd)
+		c.replyError(msg)
 		return
 	}
 	if !c.authed && !cmd.Has(FlagNoAuth) && s.authRequired() {

@@ -109,7 +109,7 @@ func cmdConfigSet(c *Client, args [][]byte) {
 		c.replyError(errLoading)
 		return
 	}
-	if err := c.srv.cfg.SetPairs(pairs); err != nil {
+	if err := c.srv.cfg.SetPairsAs(pairs, c.protectedAllowed("enable-protected-configs")); err != nil {
 		c.replyError(err.Error())
 		return
 	}

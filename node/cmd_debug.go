@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -24,28 +23,8 @@ func init() {
 // would produce is the one in memory, so the default does nothing.
 var debugReload = func(c *Client, args [][]byte) error { return nil }
 
-// debugAllowed applies enable-debug-command: yes, or local for
-// connections from a loopback address.
-func (c *Client) debugAllowed() bool {
-	switch c.srv.cfg.String("enable-debug-command") {
-	case "yes":
-		return true
-	case "local":
-		host, _, err := net.SplitHostPort(c.addr)
-		if err != nil {
-			return false
-		}
-		ip := net.ParseIP(host)
-		return ip != nil && ip.IsLoopback()
-	}
-	return false
-}
-
 func cmdDebug(c *Client, args [][]byte) {
-	if !c.debugAllowed() {
-		c.replyError("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.")
-		return
-	}
+	// enable-debug-command was checked before the call (protected.go).
 	sub := strings.ToLower(string(args[1]))
 	argc := len(args)
 	switch {
