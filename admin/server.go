@@ -11,13 +11,13 @@
 //
 // Bodies are JSON, at most 64 KiB. Errors are {"error","code",...} with a
 // status that means what it says. When a token is configured, POST
-// endpoints need "Authorization: Bearer <token>". Leader-only requests
+// endpoints need "Authorization: Bearer <token>"; when none is, they are
+// served only to loopback clients (guard.go). Leader-only requests
 // that reach a follower get a 307 redirect to the leader's admin address.
 package admin
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -153,19 +153,14 @@ func (s *Server) method(m string, h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// auth applies Authorize (guard.go) before a handler that changes
+// something.
 func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.token != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="skiff-admin"`)
-				msg := "missing bearer token (set Authorization: Bearer <admin-token>)"
-				if ok {
-					msg = "invalid bearer token"
-				}
-				writeError(w, http.StatusUnauthorized, ErrorBody{Code: CodeUnauthorized, Error: msg})
-				return
-			}
+		if status, body, ok := Authorize(r, s.token); !ok {
+			s.log.Warn("admin request refused", "path", r.URL.Path, "remote", r.RemoteAddr, "code", body.Code)
+			Refuse(w, status, body)
+			return
 		}
 		h(w, r)
 	}

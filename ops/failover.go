@@ -58,7 +58,11 @@ func (p *Ops) handleFailover(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, errBody{Code: "method", Error: "/api/failover needs POST"})
 		return
 	}
-	if !p.authorized(w, r) {
+	// A failover changes the topology: the admin API's rule for changes
+	// (a token, or loopback when none is configured).
+	if status, body, ok := admin.Authorize(r, p.o.Token); !ok {
+		p.log.Warn("failover request refused", "remote", r.RemoteAddr, "code", body.Code)
+		admin.Refuse(w, status, body)
 		return
 	}
 	var req FailoverRequest
