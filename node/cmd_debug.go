@@ -84,6 +84,15 @@ func cmdDebug(c *Client, args [][]byte) {
 			return
 		}
 		c.replyOK()
+	case sub == "loadaof" && argc == 2:
+		if err := debugLoadAOF(c); err != nil {
+			// Redis exits here (its dataset is gone); we keep serving
+			// what was loaded and say why in the log and the reply.
+			c.srv.log.Error("DEBUG LOADAOF failed", "error", err)
+			c.replyErrorf("ERR Error loading the AOF: %v", err)
+			return
+		}
+		c.replyOK()
 	case sub == "change-repl-id" && argc == 2:
 		st := c.srv.infoState()
 		var id [20]byte
@@ -126,6 +135,8 @@ func debugHelp(c *Client) {
 		"    Drop incoming cluster messages of that type (4 PUBLISH, 10 PUBLISHSHARD); -1 drops none.",
 		"ERROR <string>",
 		"    Return a Redis protocol error with <string> as message.",
+		"LOADAOF",
+		"    Flush the AOF buffers on disk and reload the AOF in memory.",
 		"LOG <message>",
 		"    Write <message> to the server log.",
 		"OBJECT <key>",
