@@ -267,6 +267,12 @@ func (s *Server) unblockClient(c *Client, withError bool) bool {
 	}
 	if withError {
 		c.replyError(errUnblocked)
+		// Redis counts a blocked command's call when it is unblocked, as
+		// failed if it ended with an error; ours was counted when it
+		// blocked (call), so only the failure is added here.
+		if st := s.stats.CmdStats[c.lastCmd]; st != nil {
+			st.FailedCalls++
+		}
 	} else {
 		c.blk.onTimeout(c)
 	}

@@ -64,3 +64,27 @@ func TestInfoLatencyStats(t *testing.T) {
 		t.Errorf("after RESETSTAT set line = %q", got)
 	}
 }
+
+// TestUnblockErrorCountsFailedCall: a blocked command ended by CLIENT
+// UNBLOCK ... ERROR is one failed call of that command, as in Redis.
+func TestUnblockErrorCountsFailedCall(t *testing.T) {
+	s := adminTestServer(t)
+	a, b := adminDial(t, s), adminDial(t, s)
+	id := strings.TrimPrefix(a.do("CLIENT", "ID"), ":")
+	b.expect("+OK", "CONFIG", "RESETSTAT")
+	a.send("BLPOP", "list1", "0")
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(b.do("INFO", "clients"), "blocked_clients:1\r\n") {
+		if time.Now().After(deadline) {
+			t.Fatal("the client did not block within 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.expect(":1", "CLIENT", "UNBLOCK", id, "ERROR")
+	if r, err := a.read(); err != nil || !strings.HasPrefix(r, "-UNBLOCKED") {
+		t.Fatalf("blocked client got %q, %v", r, err)
+	}
+	if got := b.do("INFO", "commandstats"); !regexp.MustCompile(`cmdstat_blpop:calls=1,.*,rejected_calls=0,failed_calls=1\r\n`).MatchString(got) {
+		t.Errorf("commandstats: %q", got)
+	}
+}
