@@ -70,6 +70,7 @@ var (
 	ErrBadProof       = errors.New("peer's proof does not match this node's cluster-secret (the two nodes have different secrets, or one has none)")
 	ErrLoopbackOnly   = errors.New("no cluster-secret configured: raft peers are accepted only from loopback")
 	ErrRefused        = errors.New("peer refused the handshake")
+	ErrPeerHungUp     = errors.New("peer hung up after our challenge: its cluster-secret differs from ours (or one side has none)")
 	ErrPeerBadSecret  = errors.New("peer refused our proof: its cluster-secret differs from ours (or one side has none)")
 	ErrPeerLoopback   = errors.New("peer has no cluster-secret and accepts raft connections only from loopback")
 	ErrPeerOldVersion = errors.New("peer does not support this raft handshake version")
@@ -214,6 +215,11 @@ func serverHandshake(rw io.ReadWriter, secret []byte, trusted bool, rnd io.Reade
 		return fmt.Errorf("write challenge: %w", err)
 	}
 	b, err = readMsg(rw, proofLen)
+	if errors.Is(err, io.EOF) {
+		// A Skiff client checks our proof first and hangs up when it
+		// does not match its own secret.
+		return ErrPeerHungUp
+	}
 	if err != nil {
 		return fmt.Errorf("read proof: %w", err)
 	}
@@ -268,7 +274,7 @@ func clientHandshake(rw io.ReadWriter, secret []byte, rnd io.Reader) error {
 	}
 	want := proof(secret, labelServer, &h.nonce, &c.nonce)
 	if !hmac.Equal(c.mac[:], want[:]) {
-		return fmt.Errorf("%w (its proof does not match our cluster-secret)", ErrBadProof)
+		return ErrBadProof
 	}
 	if _, err := rw.Write(encodeProof(proof(secret, labelClient, &h.nonce, &c.nonce))); err != nil {
 		return fmt.Errorf("write proof: %w", err)

@@ -140,7 +140,7 @@ func TestWrongSecretRefusedBothWays(t *testing.T) {
 	if !errors.Is(err, ErrBadProof) {
 		t.Fatalf("dial with a wrong secret: got %v, want ErrBadProof", err)
 	}
-	waitLog(t, srvLog, "raft connection refused")
+	waitLog(t, srvLog, "cluster-secret differs")
 	select {
 	case <-acc:
 		t.Fatal("server accepted a connection with a wrong secret")
