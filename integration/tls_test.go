@@ -544,9 +544,12 @@ func TestTLSSentinel(t *testing.T) {
 				return n >= 2, list
 			})
 
-			if rep := sc.MustDo(t, "SENTINEL", "FAILOVER", "mymaster"); rep.Str != "OK" {
-				t.Fatalf("SENTINEL FAILOVER: %+v", rep)
-			}
+			// The sentinel may not yet hold a fresh INFO of the replica
+			// (-NOGOODSLAVE): ask again until it accepts.
+			pollUntil(t, "SENTINEL FAILOVER accepted", 20*time.Second, 200*time.Millisecond, func() (bool, string) {
+				rep := sc.MustDo(t, "SENTINEL", "FAILOVER", "mymaster")
+				return rep.Str == "OK", rep.Str
+			})
 			pollUntil(t, "failover to the replica", 30*time.Second, 100*time.Millisecond, func() (bool, string) {
 				a := sc.MustDo(t, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")
 				if len(a.Elems) != 2 || a.Elems[1].Str != strconv.Itoa(r.tlsPort) {

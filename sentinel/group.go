@@ -82,6 +82,10 @@ type GroupOptions struct {
 	// sentinels (on their announced RESP port) for their group; nil means
 	// plain TCP (see Options.TLS).
 	TLS func() (*tls.Config, error)
+	// RaftListen and RaftDial, when set, carry the sentinels' Raft
+	// traffic over mutual TLS (raftgroup.Options.Listen/Dial).
+	RaftListen func(network, addr string) (net.Listener, error)
+	RaftDial   func(addr string, timeout time.Duration) (net.Conn, error)
 }
 
 // Group is this sentinel's member of the sentinels' Raft group. It
@@ -213,6 +217,9 @@ func (g *Group) openMember(bootstrap bool) (*raftgroup.Group, error) {
 		RaftDebug:          o.RaftDebug,
 		Forward:            g.fwd,
 		Secret:             o.Secret,
+		Listen:             o.RaftListen,
+		Dial:               o.RaftDial,
+		PeersAuthenticated: o.RaftListen != nil,
 	})
 }
 

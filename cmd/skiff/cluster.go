@@ -219,6 +219,8 @@ func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error)
 	if confFile != "" && !filepath.IsAbs(confFile) {
 		confFile = filepath.Join(dir, confFile)
 	}
+	var raftListen func(network, addr string) (net.Listener, error)
+	var raftDial func(addr string, timeout time.Duration) (net.Conn, error)
 	respPort := cfg.Int("port")
 	if p := cfg.Int("cluster-announce-port"); p != 0 {
 		respPort = p // a node behind NAT or a proxy (read at start-up)
@@ -237,6 +239,7 @@ func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error)
 			return nil, err
 		}
 		cluster.SetPeerTLS(tm.ClientConfig)
+		raftListen, raftDial = raftTLS(tm) // mutual TLS on the Raft port
 	}
 	raftAdvPort := raftPort
 	if p := cfg.Int("cluster-announce-bus-port"); p != 0 {
@@ -263,6 +266,9 @@ func startRaftMember(cfg *config.Config, logger hclog.Logger) (io.Closer, error)
 			RaftDebug:          cfg.String("loglevel") == "debug",
 			Forward:            admin.Forwarder(token),
 			Secret:             []byte(cfg.String("cluster-secret")),
+			Listen:             raftListen,
+			Dial:               raftDial,
+			PeersAuthenticated: raftListen != nil,
 		},
 		Join:           joinAddrs,
 		Bootstrap:      cfg.Bool("bootstrap"),

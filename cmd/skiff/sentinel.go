@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -18,6 +17,7 @@ import (
 	"github.com/skiffdb/skiff/config"
 	"github.com/skiffdb/skiff/node"
 	"github.com/skiffdb/skiff/sentinel"
+	"github.com/skiffdb/skiff/tlsconf"
 )
 
 // runSentinel is `skiff sentinel [sentinel.conf] [--option value ...]`:
@@ -104,7 +104,7 @@ func runSentinel(args []string) int {
 		logger.Error("cannot start sentinel", "error", err)
 		return 1
 	}
-	grp, err := openSentinelGroup(cfg, scfg, wd, linkTLS(cfg, tm), logger)
+	grp, err := openSentinelGroup(cfg, scfg, wd, tm, logger)
 	if err != nil {
 		logger.Error("cannot start the sentinels' raft group", "error", err)
 		return 1
@@ -165,7 +165,8 @@ func runSentinel(args []string) int {
 // sentinel.DefaultMemberPorts unless raft-port / admin-port are set, state
 // under dir, node id = myid, up to 5 voters unless
 // raft-voters says otherwise.
-func openSentinelGroup(cfg *config.Config, scfg *sentinel.Config, dir string, tlsFn func() (*tls.Config, error), logger hclog.Logger) (*sentinel.Group, error) {
+func openSentinelGroup(cfg *config.Config, scfg *sentinel.Config, dir string, tm *tlsconf.Manager, logger hclog.Logger) (*sentinel.Group, error) {
+	tlsFn := linkTLS(cfg, tm)
 	port := sentinelAnnouncedPort(cfg)
 	raftPort, adminPort := int(cfg.Int("raft-port")), int(cfg.Int("admin-port"))
 	if (raftPort == 0 || adminPort == 0) && port == 0 {
@@ -224,18 +225,27 @@ func openSentinelGroup(cfg *config.Config, scfg *sentinel.Config, dir string, tl
 	if scfg.SentinelPass != "" {
 		peerUser, peerPass = scfg.SentinelUser, scfg.SentinelPass
 	}
+	// The sentinels' Raft traffic is sentinel-to-sentinel traffic: over
+	// mutual TLS when their links are TLS (tls-replication, Redis's rule
+	// for sentinel links) or tls-cluster is set.
+	var raftListen func(network, addr string) (net.Listener, error)
+	var raftDial func(addr string, timeout time.Duration) (net.Conn, error)
+	if tm != nil && tm.Enabled() && (cfg.Bool("tls-replication") || cfg.Bool("tls-cluster")) {
+		raftListen, raftDial = raftTLS(tm)
+	}
 	return sentinel.OpenGroup(sentinel.GroupOptions{
 		Dir: dir, MyID: scfg.MyID,
 		ListenHost: listenHost, AdvertiseHost: advHost,
 		Port: port, RaftPort: raftPort, AdminPort: adminPort,
 		TLS:           tlsFn,
 		AdvertisePort: advPort, AdvertiseRaftPort: advRaft, AdvertiseAdminPort: advAdmin,
-		Voters:    voters,
-		Bootstrap: cfg.Bool("bootstrap"),
-		Join:      join,
-		Token:     token,
-		Secret:    []byte(cfg.String("cluster-secret")),
-		PeerUser:  peerUser, PeerPass: peerPass,
+		Voters:     voters,
+		Bootstrap:  cfg.Bool("bootstrap"),
+		Join:       join,
+		Token:      token,
+		Secret:     []byte(cfg.String("cluster-secret")),
+		RaftListen: raftListen, RaftDial: raftDial,
+		PeerUser: peerUser, PeerPass: peerPass,
 		HeartbeatTimeout:   sentinelRaftMs(cfg, "raft-heartbeat-timeout", 500),
 		ElectionTimeout:    sentinelRaftMs(cfg, "raft-election-timeout", 500),
 		LeaderLeaseTimeout: sentinelRaftMs(cfg, "raft-leader-lease-timeout", 250),

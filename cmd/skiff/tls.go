@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"os"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -76,4 +78,20 @@ func adminTLSConfig(cacert, cert, key string) (*tls.Config, error) {
 		cfg.Certificates = []tls.Certificate{pair}
 	}
 	return cfg, nil
+}
+
+// raftTLS sets o's raft transport hooks to mutual TLS with the process's
+// certificates (tls-cluster for cluster nodes, tls-replication or
+// tls-cluster for sentinels): the listener asks every peer for a
+// certificate of the CA, the dialer presents ours and checks theirs, so
+// the handshake authenticates both ends (PeersAuthenticated).
+func raftTLS(tm *tlsconf.Manager) (listen func(network, addr string) (net.Listener, error), dial func(addr string, timeout time.Duration) (net.Conn, error)) {
+	listen = func(network, addr string) (net.Listener, error) {
+		ln, err := net.Listen(network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return tm.ClusterListener(ln), nil
+	}
+	return listen, tm.DialCluster
 }
