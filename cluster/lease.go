@@ -31,11 +31,13 @@ type leases struct {
 	conns    map[string]*consistency.LeaseConn
 	noGrant  map[string]bool // a failover of this master is being decided
 	rebooted map[string]bool // the lease holder restarted: fail over
+	fails    *consistency.RoundLog
 }
 
 func newLeases(d time.Duration) *leases {
 	return &leases{granter: consistency.NewGranter(d), busy: map[string]bool{}, last: map[string]time.Time{},
-		conns: map[string]*consistency.LeaseConn{}, noGrant: map[string]bool{}, rebooted: map[string]bool{}}
+		conns: map[string]*consistency.LeaseConn{}, noGrant: map[string]bool{}, rebooted: map[string]bool{},
+		fails: &consistency.RoundLog{After: 3 * d, Every: 10 * time.Second}}
 }
 
 // leaseLoop runs the rounds while this node leads the group.
@@ -89,7 +91,17 @@ func (n *Node) leaseRound(id, addr string) {
 		ls.busy[id] = false
 		ls.mu.Unlock()
 	}()
-	if err := n.leaseRoundErr(id, addr); err != nil {
+	err := n.leaseRoundErr(id, addr)
+	if err == nil {
+		if ls.fails.OK(id) {
+			n.log.Info("consistency strong: the master holds a lease again", "master", id)
+		}
+		return
+	}
+	if warn, failing := ls.fails.Failed(id, time.Now()); warn {
+		n.log.Warn("consistency strong: no lease granted to the master (it refuses commands meanwhile)",
+			"master", id, "addr", addr, "for", failing.Round(time.Millisecond), "error", err)
+	} else {
 		n.log.Debug("lease round failed", "master", id, "addr", addr, "error", err)
 	}
 }

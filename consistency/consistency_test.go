@@ -159,3 +159,35 @@ func TestMustRecord(t *testing.T) {
 		t.Error("a master behind the record is granted the record, not recorded")
 	}
 }
+
+func TestRoundLog(t *testing.T) {
+	l := &RoundLog{After: 2 * time.Second, Every: 10 * time.Second}
+	t0 := time.Unix(1000, 0)
+	if w, _ := l.Failed("m", t0); w {
+		t.Fatal("first failure warned")
+	}
+	if w, _ := l.Failed("m", t0.Add(time.Second)); w {
+		t.Fatal("warned before After")
+	}
+	if w, d := l.Failed("m", t0.Add(3*time.Second)); !w || d != 3*time.Second {
+		t.Fatalf("after After: warn %v, failing %v", w, d)
+	}
+	if w, _ := l.Failed("m", t0.Add(5*time.Second)); w {
+		t.Fatal("warned again within Every")
+	}
+	if w, _ := l.Failed("m", t0.Add(14*time.Second)); !w {
+		t.Fatal("no warning after Every")
+	}
+	if w, _ := l.Failed("other", t0.Add(14*time.Second)); w {
+		t.Fatal("another holder's first failure warned")
+	}
+	if !l.OK("m") {
+		t.Fatal("recovery after a warning not reported")
+	}
+	if l.OK("other") {
+		t.Fatal("recovery reported without a warning")
+	}
+	if w, _ := l.Failed("m", t0.Add(20*time.Second)); w {
+		t.Fatal("a new run of failures warned at once")
+	}
+}

@@ -32,6 +32,7 @@ type leaseState struct {
 	busy    map[string]bool      // a round for this master is running
 	last    map[string]time.Time // when the last round for it started
 	conns   map[string]*consistency.LeaseConn
+	fails   *consistency.RoundLog // when failing rounds are logged as warnings
 }
 
 func (e *Engine) leases() *leaseState {
@@ -43,7 +44,8 @@ func (e *Engine) leases() *leaseState {
 			}
 		}
 		e.lease = &leaseState{granter: consistency.NewGranter(d), busy: map[string]bool{},
-			last: map[string]time.Time{}, conns: map[string]*consistency.LeaseConn{}}
+			last: map[string]time.Time{}, conns: map[string]*consistency.LeaseConn{},
+			fails: &consistency.RoundLog{After: 3 * d, Every: 10 * time.Second}}
 	}
 	return e.lease
 }
@@ -108,7 +110,20 @@ func (e *Engine) leaseRound(name, addr, user, pass string) {
 		e.leases().busy[name] = false
 		e.mu.Unlock()
 	}()
-	if err := e.leaseRoundErr(name, addr, user, pass); err != nil {
+	e.mu.Lock()
+	fails := e.leases().fails
+	e.mu.Unlock()
+	err := e.leaseRoundErr(name, addr, user, pass)
+	if err == nil {
+		if fails.OK(name) {
+			e.log.Info("consistency strong: the master holds a lease again", "master", name)
+		}
+		return
+	}
+	if warn, failing := fails.Failed(name, time.Now()); warn {
+		e.log.Warn("consistency strong: no lease granted to the master (it refuses commands meanwhile)",
+			"master", name, "addr", addr, "for", failing.Round(time.Millisecond), "error", err)
+	} else {
 		e.log.Debug("lease round failed", "master", name, "addr", addr, "error", err)
 	}
 }
