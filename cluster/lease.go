@@ -160,7 +160,10 @@ func (n *Node) leaseRoundErr(id, addr string) error {
 		}
 		version, list = res.Index, prep.Desired
 	}
-	if err := g.Raft().VerifyLeader().Error(); err != nil {
+	vctx, vcancel := context.WithTimeout(context.Background(), 2*time.Second)
+	err = g.VerifyLeader(vctx)
+	vcancel()
+	if err != nil {
 		return fmt.Errorf("verify leadership: %w", err)
 	}
 	ls.mu.Lock()

@@ -301,6 +301,21 @@ func (g *Group) FSM() *fsm.FSM { return g.fsm }
 // Raft exposes the underlying raft instance for diagnostics.
 func (g *Group) Raft() *raft.Raft { return g.raft }
 
+// VerifyLeader confirms with a quorum of voters that this member still
+// leads, giving up when ctx ends: raft's own future has no deadline, and a
+// caller that runs on a schedule (a lease round) must never wait forever.
+func (g *Group) VerifyLeader(ctx context.Context) error {
+	f := g.raft.VerifyLeader()
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("verify leadership: %w", ctx.Err())
+	}
+}
+
 // LeaderLeaseTimeout is the member's leader lease (fixed when it opened).
 func (g *Group) LeaderLeaseTimeout() time.Duration { return g.opts.LeaderLeaseTimeout }
 
