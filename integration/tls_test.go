@@ -459,7 +459,7 @@ func startTLSSentinel(t testing.TB, p *tlsPKI, masterPort int) *tlsSentinel {
 	s.logPath = filepath.Join(s.dir, "log")
 	conf := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\ntls-port %d\ntls-cert-file %s\ntls-key-file %s\ntls-ca-cert-file %s\n"+
 		"tls-replication yes\nraft-port %d\nadmin-port %d\n"+
-		"sentinel monitor mymaster 127.0.0.1 %d 1\nsentinel down-after-milliseconds mymaster 1000\nsentinel failover-timeout mymaster 10000\n",
+		"sentinel monitor mymaster 127.0.0.1 %d 1\nsentinel down-after-milliseconds mymaster 5000\nsentinel failover-timeout mymaster 10000\n",
 		s.port, s.dir, s.tlsPort, p.files.Cert, p.files.Key, p.files.CA, ports[2], ports[3], masterPort)
 	cf := filepath.Join(s.dir, "sentinel.conf")
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
@@ -525,6 +525,8 @@ func TestTLSSentinel(t *testing.T) {
 				kv := kvReply(rep.Elems[0])
 				return kv["port"] == strconv.Itoa(r.tlsPort) && kv["flags"] == "slave", fmt.Sprint(kv)
 			})
+			// (down-after-milliseconds is 5 s so that a loaded machine does
+			// not start a failover of its own before the one asked below.)
 			mi := kvReply(sc.MustDo(t, "SENTINEL", "MASTER", "mymaster"))
 			if mi["flags"] != "master" {
 				t.Fatalf("master flags %q (the sentinel cannot talk to it over TLS?)", mi["flags"])
