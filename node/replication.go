@@ -1037,6 +1037,7 @@ func (s *Server) applyStream(stop chan struct{}, l *replication.Link) error {
 		m.batchWall = time.Now()
 		m.batchMono = monoNow()
 		r.lastIO = m.batchWall
+		s.store.MasterView = true
 		for _, cmd := range batch {
 			if len(cmd.Args) > 0 {
 				s.call(m, cmd.Args)
@@ -1047,6 +1048,7 @@ func (s *Server) applyStream(stop chan struct{}, l *replication.Link) error {
 			}
 			s.feedStream(cmd.Raw)
 		}
+		s.store.MasterView = false
 		// consistency strong: the master answers its clients only once we
 		// acknowledged, so acknowledge every batch at once.
 		ack := r.ackPending || s.strong != nil

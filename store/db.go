@@ -34,6 +34,11 @@ type Store struct {
 	// NoLazyExpire makes lookups treat expired keys as missing without
 	// deleting them (a replica waits for its master's DEL).
 	NoLazyExpire bool
+	// MasterView makes lookups return expired keys as live: set while a
+	// replica applies its master's stream, whose commands (the DEL of an
+	// expiry above all) must reach keys this replica already treats as
+	// expired but may not delete by itself, as Redis's master client does.
+	MasterView bool
 	// ExpiredKeys counts keys removed because their TTL passed.
 	ExpiredKeys int64
 	// ExpiredStalePerc and friends are for INFO stats.
@@ -85,7 +90,7 @@ func (db *DB) Lookup(key []byte, now int64) *Entry {
 	if e == nil {
 		return nil
 	}
-	if expired(&e.Val, now) {
+	if expired(&e.Val, now) && !db.store.MasterView {
 		if db.store.NoLazyExpire {
 			return nil
 		}
