@@ -117,3 +117,25 @@ func TestLocalAddr(t *testing.T) {
 		t.Error("unix socket not local")
 	}
 }
+
+func TestModuleCommandProtected(t *testing.T) {
+	no := "-ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.\r\n"
+	s := startTestServer(t, "--enable-module-command", "local", "--protected-mode", "no")
+	near, far := dialRaw(t, s), dialFrom(t, s, "127.0.0.2")
+	for _, tc := range []struct {
+		c    *rawConn
+		args []string
+		want string
+	}{
+		{far, []string{"MODULE", "LOAD", "/nonexistent.so"}, no},
+		{far, []string{"MODULE", "UNLOAD", "x"}, no},
+		{far, []string{"MODULE", "LIST"}, "*0\r\n"}, // LIST is not protected in Redis either
+		{near, []string{"MODULE", "LOAD", "/nonexistent.so"}, "-ERR Error loading the extension. Please check the server logs.\r\n"},
+		{near, []string{"MODULE", "UNLOAD", "x"}, "-ERR Error unloading module: no such module with that name\r\n"},
+	} {
+		tc.c.send(t, tc.args...)
+		if got := tc.c.readReply(t, 5*time.Second); got != tc.want {
+			t.Errorf("%v: got %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
