@@ -43,3 +43,44 @@ func TestReplicaAppliesMasterDelOfExpiredKey(t *testing.T) {
 	waitFor("the master expires the keys", 10*time.Second, func() bool { return keys(mc) == "" })
 	waitFor("the replica applies the master's DELs", 10*time.Second, func() bool { return keys(rc) == "" })
 }
+
+// TestWritableReplicaExpiresItsOwnKeys: keys a writable replica's clients
+// gave a TTL are unknown to the master, so the replica expires them itself
+// (Redis's slaveKeysWithExpire), while the master's keys still wait for
+// the master's DEL.
+func TestWritableReplicaExpiresItsOwnKeys(t *testing.T) {
+	master := startTestServer(t, "--enable-debug-command", "yes")
+	replica := startTestServer(t, "--replica-read-only", "no")
+	mc, rc := dialRaw(t, master), dialRaw(t, replica)
+	if got := rc.do(t, "REPLICAOF", "127.0.0.1", strconv.Itoa(master.Port())); got != "+OK\r\n" {
+		t.Fatalf("REPLICAOF: %q", got)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for infoFields(rc.do(t, "INFO", "replication"))["master_link_status"] != "up" {
+		if time.Now().After(deadline) {
+			t.Fatal("link not up within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The master's key, which it will not expire (active expiry off).
+	mc.do(t, "DEBUG", "SET-ACTIVE-EXPIRE", "0")
+	if got := mc.do(t, "SET", "mkey", "1", "PX", "50"); got != "+OK\r\n" {
+		t.Fatalf("SET on master: %q", got)
+	}
+	for _, k := range []string{"r1", "r2", "r3"} {
+		if got := rc.do(t, "SET", k, "1", "PX", "100"); got != "+OK\r\n" {
+			t.Fatalf("SET on the writable replica: %q", got)
+		}
+	}
+	dbsize := func() string { return rc.do(t, "DBSIZE") }
+	deadline = time.Now().Add(10 * time.Second)
+	for dbsize() != ":1\r\n" {
+		if time.Now().After(deadline) {
+			t.Fatalf("DBSIZE on the replica = %q, want :1 (only the master's key left)", dbsize())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := rc.do(t, "EXISTS", "mkey"); got != ":0\r\n" {
+		t.Errorf("the master's expired key is visible on the replica: %q", got)
+	}
+}

@@ -158,6 +158,7 @@ func (s *Server) initReplication() error {
 		r.state = linkConnect
 		r.downSince = time.Time{}
 		s.store.NoLazyExpire = true
+		s.store.TrackReplicaTTL = true
 	}
 	return nil
 }
@@ -502,6 +503,7 @@ func (s *Server) setMasterLocked(host string, port int) {
 	// (a failover's CONFIG REWRITE persists the new role).
 	_ = s.cfg.SetByServer("replicaof", host+" "+strconv.Itoa(port))
 	s.store.NoLazyExpire = true
+	s.store.TrackReplicaTTL = true
 	if wasMaster {
 		// Our own history is what the new master may share with us:
 		// offer it in PSYNC (Redis's replicationCacheMasterUsingMyself).
@@ -527,6 +529,8 @@ func (s *Server) unsetMasterLocked() {
 	r.seldb = -1
 	r.noReplicasSince = time.Now()
 	s.store.NoLazyExpire = false
+	s.store.TrackReplicaTTL = false
+	s.store.ForgetReplicaKeys() // a master expires every key itself
 	s.strongRoleChanged()
 }
 
@@ -902,6 +906,7 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 		db.Swap(fresh.DBs[i])
 		s.signalSwappedDBs(db)
 	}
+	s.store.ForgetReplicaKeys() // the keys it named are gone
 	p.finishLocked(p.cur.Load())
 	s.stopLoadingLocked()
 	loading = false

@@ -422,6 +422,10 @@ func (s *Server) cron() {
 				}
 			}
 		}
+		if s.store.TrackReplicaTTL && s.store.ReplicaKeysWithExpire() > 0 {
+			// A writable replica's own keys with a TTL (store/replica_keys.go).
+			s.store.ExpireReplicaKeys(time.Now().UnixMilli())
+		}
 		if s.sentinel == nil {
 			s.persistCron()
 		}

@@ -39,6 +39,12 @@ type Store struct {
 	// expiry above all) must reach keys this replica already treats as
 	// expired but may not delete by itself, as Redis's master client does.
 	MasterView bool
+	// TrackReplicaTTL is set on a replica's live keyspace: a TTL set there
+	// by anyone but the master is remembered (replica_keys.go).
+	TrackReplicaTTL bool
+	// replicaKeys: keys with a TTL set by a writable replica's own clients,
+	// by name, with a bit per database (replica_keys.go).
+	replicaKeys map[string]uint64
 	// ExpiredKeys counts keys removed because their TTL passed.
 	ExpiredKeys int64
 	// ExpiredStalePerc and friends are for INFO stats.
@@ -204,6 +210,9 @@ func (db *DB) SetExpire(e *Entry, at int64) {
 	}
 	db.WillModify(e)
 	e.Val.Expire = at
+	if db.store.TrackReplicaTTL && !db.store.MasterView {
+		db.store.rememberReplicaKey(db.ID, e.Key)
+	}
 	if e.Val.vol == 0 {
 		db.volatile = append(db.volatile, e)
 		e.Val.vol = int32(len(db.volatile))
