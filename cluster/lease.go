@@ -119,7 +119,7 @@ func (n *Node) leaseRoundErr(id, addr string) error {
 		lc = nil
 	}
 	if lc == nil {
-		lc = &consistency.LeaseConn{Addr: addr, Pass: n.opts.PeerPassword}
+		lc = &consistency.LeaseConn{Addr: addr, Pass: n.opts.PeerPassword, Dial: dialPeer}
 		ls.conns[id] = lc
 	}
 	d := ls.granter.Duration

@@ -68,8 +68,11 @@ func ParsePrepare(r any) (PrepareReply, error) {
 // delays a renewal. Only the round goroutine of that master uses it.
 type LeaseConn struct {
 	Addr, User, Pass string
-	nc               net.Conn
-	br               *bufio.Reader
+	// Dial, when set, opens the connection (over TLS where the links to
+	// the master use it); nil means plain TCP.
+	Dial func(addr string, timeout time.Duration) (net.Conn, error)
+	nc   net.Conn
+	br   *bufio.Reader
 }
 
 const leaseIOTimeout = 500 * time.Millisecond
@@ -83,7 +86,11 @@ func (lc *LeaseConn) Close() {
 
 func (lc *LeaseConn) Do(args ...string) (any, error) {
 	if lc.nc == nil {
-		nc, err := net.DialTimeout("tcp", lc.Addr, leaseIOTimeout)
+		dial := lc.Dial
+		if dial == nil {
+			dial = func(addr string, t time.Duration) (net.Conn, error) { return net.DialTimeout("tcp", addr, t) }
+		}
+		nc, err := dial(lc.Addr, leaseIOTimeout)
 		if err != nil {
 			return nil, fmt.Errorf("connect to %s: %w", lc.Addr, err)
 		}

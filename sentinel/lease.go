@@ -138,7 +138,7 @@ func (e *Engine) leaseRoundErr(name, addr, user, pass string) error {
 		lc = nil
 	}
 	if lc == nil {
-		lc = &consistency.LeaseConn{Addr: addr, User: user, Pass: pass}
+		lc = &consistency.LeaseConn{Addr: addr, User: user, Pass: pass, Dial: e.dialTLSAware}
 		ls.conns[name] = lc
 	}
 	d := ls.granter.Duration

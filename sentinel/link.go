@@ -81,6 +81,19 @@ func dialInstance(addr string, timeout time.Duration, tcfg *tls.Config) (net.Con
 	return tc, nil
 }
 
+// dialTLSAware opens a connection to an instance as the links do: over
+// TLS when Options.TLS gives a configuration.
+func (e *Engine) dialTLSAware(addr string, timeout time.Duration) (net.Conn, error) {
+	var tcfg *tls.Config
+	if e.opts.TLS != nil {
+		var err error
+		if tcfg, err = e.opts.TLS(); err != nil {
+			return nil, err
+		}
+	}
+	return dialInstance(addr, timeout, tcfg)
+}
+
 func (l *link) readLoop() {
 	r := bufio.NewReaderSize(l.nc, 16<<10)
 	var err error
