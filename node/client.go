@@ -510,6 +510,9 @@ func (c *Client) replyError(msg string) {
 	}
 	c.srv.stats.ErrorStats[code]++
 	c.errs++
+	if c.flags&(clientMaster|clientReplica) != 0 {
+		c.replicationLinkError(msg) // propagation_error.go
+	}
 	c.w.AppendError(msg)
 }
 

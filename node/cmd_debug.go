@@ -84,6 +84,11 @@ func cmdDebug(c *Client, args [][]byte) {
 			return
 		}
 		c.replyOK()
+	case sub == "replicate" && argc >= 3:
+		// Feed the replicas a command without running it here (Redis's
+		// suite uses it to make a replica diverge on purpose).
+		c.srv.replicate(-1, args[2:])
+		c.replyOK()
 	case sub == "loadaof" && argc == 2:
 		if err := debugLoadAOF(c); err != nil {
 			// Redis exits here (its dataset is gone); we keep serving
