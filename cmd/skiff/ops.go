@@ -57,9 +57,18 @@ func sentinelFailover(cfg *config.Config, srv *node.Server, name string) error {
 			host = h
 		}
 	}
-	c := redis.NewClient(&redis.Options{Addr: net.JoinHostPort(host, strconv.Itoa(srv.Port())),
+	opts := &redis.Options{Addr: net.JoinHostPort(host, strconv.Itoa(srv.Port())),
 		Password: cfg.String("requirepass"), DialTimeout: time.Second, ReadTimeout: 5 * time.Second,
-		MaxRetries: -1, Protocol: 2, DisableIdentity: true})
+		MaxRetries: -1, Protocol: 2, DisableIdentity: true}
+	if srv.TLSPort() != 0 && srv.Port() == srv.TLSPort() {
+		// port 0: the only RESP port is the TLS one.
+		tcfg, err := srv.TLS().ClientConfig()
+		if err != nil {
+			return err
+		}
+		opts.TLSConfig = tcfg
+	}
+	c := redis.NewClient(opts)
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
 	defer cancel()
