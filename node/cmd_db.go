@@ -44,6 +44,13 @@ func cmdFlushall(c *Client, args [][]byte) {
 		c.srv.touchWatchedInDB(db, nil, c.now)
 		db.Flush()
 	}
+	if j := c.srv.p.job; j != nil && j.aof == nil {
+		// As Redis kills its RDB child: the save would write the dataset
+		// just flushed. The change counter stays as it was (the save
+		// did not happen).
+		c.srv.log.Info("FLUSHALL: aborting the background save in progress")
+		c.srv.abortSaveJob()
+	}
 	c.flushed(args, int64(n))
 	c.replyOK()
 }
