@@ -284,6 +284,12 @@ func (c *Config) applyDirective(file string, line int, words []string, text stri
 		return c.userDirective(file, line, words)
 	}
 	o := Lookup(words[0])
+	if o != nil && len(words) == 1 && bareDirectiveEmpty[o.Name] {
+		// `save` alone in a file means `save ""`, as in Redis, whose
+		// multi-argument options take zero arguments (its test suite
+		// writes such lines).
+		words = append(words, "")
+	}
 	if o == nil || len(words) < 2 || (len(words) > 2 && o.Kind != KindSpecial && o.Kind != KindString) {
 		return &LineError{File: file, Line: line, Text: strings.Join(words, " "), Msg: "Bad directive or wrong number of arguments"}
 	}
@@ -363,3 +369,7 @@ func argsToLines(args []string) ([][]string, error) {
 	}
 	return lines, nil
 }
+
+// bareDirectiveEmpty: options a config file may name without a value,
+// meaning the empty value.
+var bareDirectiveEmpty = map[string]bool{"save": true, "latency-tracking-info-percentiles": true}

@@ -188,3 +188,24 @@ func TestSplitArgs(t *testing.T) {
 		}
 	}
 }
+
+func TestBareSaveDirective(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/bare.conf"
+	if err := os.WriteFile(path, []byte("save 900 1\nsave \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, nil)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if got := c.String("save"); got != "" {
+		t.Errorf("save after a bare `save` line = %q, want empty", got)
+	}
+	if err := os.WriteFile(path, []byte("port \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path, nil); err == nil || !strings.Contains(err.Error(), "Bad directive or wrong number of arguments") {
+		t.Errorf("a bare `port` line: %v", err)
+	}
+}
