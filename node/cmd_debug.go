@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -84,6 +85,10 @@ func cmdDebug(c *Client, args [][]byte) {
 			return
 		}
 		c.replyOK()
+	case sub == "segfault" && argc == 2:
+		// Redis crashes on purpose here; so does this process, with the
+		// same report in the log and the status of a SIGSEGV death.
+		CrashReport(c.srv.log, syscall.SIGSEGV)
 	case sub == "replicate" && argc >= 3:
 		// Feed the replicas a command without running it here (Redis's
 		// suite uses it to make a replica diverge on purpose).

@@ -110,6 +110,7 @@ func runServer(args []string) int {
 	// accept" in the log (see ../shared/tools/redis-suite/README.md); keep
 	// both texts (also printed by skiff sentinel, cmd/skiff/sentinel.go).
 	logStarting(logger, "server", int(cfg.Int("port")))
+	watchCrashSignals(logger)
 	if _, err := setupTLS(cfg, logger); err != nil {
 		logger.Error("cannot start server", "error", err)
 		return 1

@@ -1,0 +1,20 @@
+package node
+
+import (
+	"fmt"
+	"runtime"
+	"syscall"
+)
+
+// CrashReport logs what Redis calls a crash report (the line operators
+// and Redis's test harness look for, then every goroutine's stack) and
+// ends the process with the status of a process killed by sig. It serves
+// DEBUG SEGFAULT and cmd/skiff's handler for a fatal signal sent to the
+// process; faults inside Go code are panics with their own trace.
+func CrashReport(log interface{ Error(string, ...any) }, sig syscall.Signal) {
+	log.Error(fmt.Sprintf("Skiff %s (Redis %s compatible) crashed by signal: %d (%s)", SkiffVersion, Version, int(sig), sig))
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	log.Error("------ STACK TRACE ------\n" + string(buf[:n]))
+	exitProcess(128 + int(sig))
+}
