@@ -259,6 +259,11 @@ type loadProgress struct {
 	cur           atomic.Int64
 	keys, expired atomic.Int64
 	rdbMem        atomic.Int64 // the used-mem AUX field, once read
+	// expiredKeys, when collectExpired, are the keys dropped for a past
+	// TTL: a master restarted with its replication history sends their
+	// DELs, which its replicas need (persist_load.go).
+	collectExpired bool
+	expiredKeys    []dbKey
 
 	// plog, when set, logs the progress (progress_log.go); it is read by
 	// the loader's goroutine only, but may be set by the replica's
@@ -431,4 +436,10 @@ func loadDelay(usec int64) {
 		usec = 1
 	}
 	sleepMicros(usec)
+}
+
+// dbKey names a key of one database.
+type dbKey struct {
+	db  int
+	key string
 }

@@ -80,6 +80,7 @@ func (s *Server) LoadRDB() error {
 	s.mu.Unlock()
 	s.acceptIfListening()
 	p := s.newLoadProgress(false, nil)
+	p.collectExpired = master
 	p.logProgress("loading RDB", size)
 	fresh, aux, codes, err := s.loadRDBFrom(f, path, master, p)
 	s.mu.Lock()
@@ -97,7 +98,16 @@ func (s *Server) LoadRDB() error {
 	}
 	// The file's repl-id/repl-offset let a restarted replica ask its
 	// master to continue (PSYNC) instead of a full resync, as Redis does.
-	s.restoreReplFromAux(aux)
+	if s.restoreReplFromAux(aux) && master {
+		// The replicas that will ask to continue from the file's offset
+		// still hold the keys that expired meanwhile: their DELs go into
+		// the stream, as Redis does on such a restart (a backlog they
+		// overflow means a full sync instead).
+		for _, k := range p.expiredKeys {
+			s.replicate(k.db, [][]byte{[]byte("DEL"), []byte(k.key)})
+		}
+	}
+	p.expiredKeys = nil
 	p.finishLocked(size)
 	s.stopLoadingLocked()
 	s.log.Info("DB loaded from disk", "file", path, "keys", keys, "expired", p.expired.Load(), "redis-ver", aux["redis-ver"],
@@ -140,6 +150,9 @@ func (s *Server) loadRDBFrom(r io.Reader, path string, dropExpired bool, p *load
 		if dropExpired && obj.Expire != 0 && obj.Expire < now {
 			if p != nil {
 				p.expired.Add(1)
+				if p.collectExpired {
+					p.expiredKeys = append(p.expiredKeys, dbKey{db, key})
+				}
 			}
 			return nil
 		}
