@@ -101,6 +101,9 @@ func init() {
 		imm(Option{Name: "replicaof", Kind: KindSpecial, Aliases: []string{"slaveof"}, Parse: parseReplicaOf}),
 		b("replica-read-only", yes, "slave-read-only"),
 		b("replica-serve-stale-data", yes, "slave-serve-stale-data"),
+		// yes: a replica with maxmemory never evicts by itself; its
+		// dataset stays an exact copy and shrinks by its master's DELs.
+		b("replica-ignore-maxmemory", yes, "slave-ignore-maxmemory"),
 		i("replica-priority", "100", 0, 1<<31-1, "slave-priority"),
 		m("repl-backlog-size", "1048576"),
 		i("repl-backlog-ttl", "3600", 0, 1<<31-1),

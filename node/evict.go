@@ -51,6 +51,9 @@ type evictState struct {
 	lfu       bool
 	logFactor int64
 	decayTime int64
+	// replicaIgnore is replica-ignore-maxmemory: while this server is a
+	// replica, maxmemory neither evicts nor refuses commands.
+	replicaIgnore bool
 
 	// avg is the smoothed average entry size of each database.
 	avg        map[*store.DB]float64
@@ -95,6 +98,7 @@ func (s *Server) initEvict() error {
 		{"maxmemory-samples", func(v string) error { e.samples = int(atoi64(v)); return nil }},
 		{"lfu-log-factor", func(v string) error { e.logFactor = atoi64(v); return nil }},
 		{"lfu-decay-time", func(v string) error { e.decayTime = atoi64(v); return nil }},
+		{"replica-ignore-maxmemory", func(v string) error { e.replicaIgnore = v == "yes"; return nil }},
 	}
 	for _, h := range hooks {
 		if err := s.cfg.OnChange(h.name, h.fn); err != nil {
@@ -108,7 +112,15 @@ func (s *Server) initEvict() error {
 // allows, then refuse the command if memory is still over the limit and
 // the command may use more.
 func (s *Server) checkMemory(c *Client, cmd *Command) bool {
-	if c.flags&(clientMaster|clientReplica) != 0 {
+	if c.flags&clientMaster != 0 {
+		// The master's stream is applied whatever the memory: refusing a
+		// command would make this replica diverge for good. Under
+		// replica-ignore-maxmemory no, it still makes room first, as
+		// Redis evicts before every command.
+		s.performEvictions()
+		return true
+	}
+	if c.flags&clientReplica != 0 {
 		return true
 	}
 	if s.performEvictions() {
@@ -213,6 +225,12 @@ func (s *Server) performEvictions() bool {
 	e := &s.x.evict
 	if e.maxmemory <= 0 || s.ld.active {
 		return true // Redis never evicts while loading
+	}
+	if e.replicaIgnore && s.repl.masterHost != "" {
+		// A replica stays an exact copy of its master: the master's
+		// evictions arrive as DELs. Evicting here too would drift the
+		// datasets apart, so nothing is evicted and nothing refused.
+		return true
 	}
 	used := s.usedMemory()
 	if used <= e.maxmemory {
