@@ -76,7 +76,7 @@ func init() {
 		i("slowlog-max-len", "128", 0, 1<<31-1),
 		i("latency-monitor-threshold", "0", 0, 1<<63-1),
 		s("notify-keyspace-events", ""),
-		Option{Name: "hash-max-listpack-entries", Kind: KindMemory, Default: "128", Aliases: []string{"hash-max-ziplist-entries"}},
+		Option{Name: "hash-max-listpack-entries", Kind: KindMemory, Default: "512", Aliases: []string{"hash-max-ziplist-entries"}},
 		Option{Name: "hash-max-listpack-value", Kind: KindMemory, Default: "64", Aliases: []string{"hash-max-ziplist-value"}},
 		Option{Name: "list-max-listpack-size", Kind: KindInt, Default: "-2", Min: -5, Max: 1<<31 - 1, Aliases: []string{"list-max-ziplist-size"}},
 		i("list-compress-depth", "0", 0, 1<<31-1),

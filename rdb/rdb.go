@@ -88,7 +88,7 @@ type Limits struct {
 }
 
 // DefaultLimits are Redis's default thresholds.
-var DefaultLimits = Limits{HashEntries: 128, HashValue: 64, SetIntset: 512, ZSet: store.DefaultZLimits}
+var DefaultLimits = Limits{HashEntries: 512, HashValue: 64, SetIntset: 512, ZSet: store.DefaultZLimits}
 
 // Error is a decoding failure at a byte offset of the input.
 type Error struct {

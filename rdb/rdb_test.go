@@ -117,8 +117,9 @@ func sampleObjects() map[string]*store.Object {
 	h.Set([]byte("n"), []byte("12"), 128, 64)
 	objs["hash"] = &store.Object{Type: store.TypeHash, Val: h}
 	hb := store.NewHash()
-	for i := 0; i < 300; i++ {
-		hb.Set([]byte("f"+strconv.Itoa(i)), []byte(strconv.Itoa(i)), 128, 64)
+	// More fields than the default hash-max-listpack-entries (512).
+	for i := 0; i < 600; i++ {
+		hb.Set([]byte("f"+strconv.Itoa(i)), []byte(strconv.Itoa(i)), 512, 64)
 	}
 	objs["hash-big"] = &store.Object{Type: store.TypeHash, Val: hb}
 	hl := store.NewHash()
@@ -332,8 +333,9 @@ func TestRedisWrittenFile(t *testing.T) {
 	}
 	for k, enc := range map[string]string{
 		"0/set:int": "intset", "0/set:int64": "intset", "0/set:str": "hashtable", "0/set:bigint": "hashtable",
-		"0/set:bigstr": "hashtable", "0/h:small": "listpack", "0/h:big": "hashtable", "0/h:longval": "hashtable",
-		"0/z:small": "listpack", "0/z:big": "skiplist", "0/z:longmem": "skiplist", "0/s:int": "int",
+		"0/set:bigstr": "hashtable", "0/h:small": "listpack", "0/h:big": "listpack", // 500 fields: redis-server 7.0.15 loads it as a listpack too (hash-max-listpack-entries 512)
+		"0/h:longval": "hashtable",
+		"0/z:small":   "listpack", "0/z:big": "skiplist", "0/z:longmem": "skiplist", "0/s:int": "int",
 		"0/s:emb": "embstr", "0/s:raw": "raw",
 	} {
 		if got := encodingOf(m[k]); got != enc {
