@@ -312,7 +312,7 @@ func (g *Group) VerifyLeader(ctx context.Context) error {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
-		return fmt.Errorf("verify leadership: %w", ctx.Err())
+		return ctx.Err()
 	}
 }
 

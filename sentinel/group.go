@@ -336,15 +336,7 @@ func (g *Group) VerifyLeader(ctx context.Context) error {
 	if r == nil {
 		return errGroupSwapping
 	}
-	f := r.Raft().VerifyLeader()
-	done := make(chan error, 1)
-	go func() { done <- f.Error() }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return r.VerifyLeader(ctx)
 }
 
 // Monitor returns the group's record of a monitored master.
