@@ -141,7 +141,9 @@ func init() {
 		e("acl-pubsub-default", "resetchannels", "allchannels", "resetchannels"),
 		e("propagation-error-behavior", "ignore", "ignore", "panic", "panic-on-replicas"),
 		s("unixsocket", ""),
-		i("unixsocketperm", "0", 0, 0777),
+		// Octal as in Redis (redis.conf's example is "unixsocketperm 700");
+		// the value is stored and shown as octal digits, read with Octal.
+		imm(Option{Name: "unixsocketperm", Kind: KindSpecial, Default: "0", Parse: parseOctalPerm}),
 		imm(b("supervised", no)),
 		b("jemalloc-bg-thread", yes),
 		i("active-defrag-cycle-min", "1", 1, 99),
@@ -167,6 +169,31 @@ func init() {
 		b("aof-rewrite-incremental-fsync", yes),
 		b("rdb-save-incremental-fsync", yes),
 	)
+}
+
+// parseOctalPerm reads a permission as Redis's OCTAL_CONFIG numbers do
+// (strtoll in base 8: leading blanks, a sign and a 0 prefix allowed, the
+// empty string being 0) and returns it as octal digits, within 0..0777.
+func parseOctalPerm(v string) (string, error) {
+	n := int64(0)
+	if v != "" {
+		var err error
+		n, err = strconv.ParseInt(strings.TrimLeft(v, " \t\n\v\f\r"), 8, 64)
+		if err != nil {
+			return "", fmt.Errorf("argument couldn't be parsed as an octal number")
+		}
+	}
+	if n < 0 || n > 0777 {
+		return "", fmt.Errorf("argument must be between 0 and 777 inclusive")
+	}
+	return strconv.FormatInt(n, 8), nil
+}
+
+// Octal returns an option kept as octal digits (unixsocketperm) as a
+// number, e.g. 0700 for "700".
+func (c *Config) Octal(name string) int64 {
+	n, _ := strconv.ParseInt(c.String(name), 8, 64)
+	return n
 }
 
 // parseReplicaOf accepts "" (a master) or "<host> <port>".

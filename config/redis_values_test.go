@@ -1,0 +1,59 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// loadOne loads a single --name value directive and returns the stored
+// value, or the error text.
+func loadOne(t *testing.T, name, value string) (string, string) {
+	t.Helper()
+	c, err := Load("", []string{"--" + name, value})
+	if err != nil {
+		le, ok := err.(*LineError)
+		if !ok {
+			t.Fatalf("%s %q: error %v is not a LineError", name, value, err)
+		}
+		return "", le.Msg
+	}
+	return c.String(name), ""
+}
+
+// TestUnixsocketpermOctal: Redis reads unixsocketperm in base 8 and shows
+// it as octal digits (CONFIG GET unixsocketperm: "700"), with its own
+// error texts for a non-octal or out-of-range value (redis-server 7.0.15).
+func TestUnixsocketpermOctal(t *testing.T) {
+	for _, tc := range []struct{ in, want, err string }{
+		{"700", "700", ""},
+		{"0700", "700", ""},
+		{"+7", "7", ""},
+		{" 755", "755", ""},
+		{"", "0", ""},
+		{"777", "777", ""},
+		{"800", "", "argument couldn't be parsed as an octal number"},
+		{"abc", "", "argument couldn't be parsed as an octal number"},
+		{"7 ", "", "argument couldn't be parsed as an octal number"},
+		{"1000", "", "argument must be between 0 and 777 inclusive"},
+		{"-1", "", "argument must be between 0 and 777 inclusive"},
+	} {
+		got, err := loadOne(t, "unixsocketperm", tc.in)
+		if got != tc.want || err != tc.err {
+			t.Errorf("unixsocketperm %q: value %q error %q, want value %q error %q", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+	c, err := Load("", []string{"--unixsocketperm", "700"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Octal("unixsocketperm"); got != 0700 {
+		t.Errorf("Octal(unixsocketperm) = %#o, want 0700", got)
+	}
+	if got := c.Get([]string{"unixsocketperm"}); strings.Join(got, " ") != "unixsocketperm 700" {
+		t.Errorf("CONFIG GET unixsocketperm = %q", got)
+	}
+	// Immutable as in Redis: the socket is created at start-up.
+	if err := c.SetPairs([]string{"unixsocketperm", "755"}); err == nil || !strings.Contains(err.Error(), "can't set immutable config") {
+		t.Errorf("CONFIG SET unixsocketperm: %v, want the immutable error", err)
+	}
+}
