@@ -96,7 +96,10 @@ func init() {
 		b("rdbchecksum", yes),
 		b("stop-writes-on-bgsave-error", yes),
 		b("rdb-del-sync-files", no),
-		b("sanitize-dump-payload", "no"),
+		// clients: sanitize what clients send (RESTORE), not what the
+		// master or the AOF holds. Skiff's decoder checks everything in
+		// every case (docs/config.md).
+		e("sanitize-dump-payload", "no", "no", "yes", "clients"),
 		// Changed at run time by REPLICAOF/SLAVEOF only (SetByServer).
 		imm(Option{Name: "replicaof", Kind: KindSpecial, Aliases: []string{"slaveof"}, Parse: parseReplicaOf}),
 		b("replica-read-only", yes, "slave-read-only"),
@@ -144,7 +147,7 @@ func init() {
 		// Octal as in Redis (redis.conf's example is "unixsocketperm 700");
 		// the value is stored and shown as octal digits, read with Octal.
 		imm(Option{Name: "unixsocketperm", Kind: KindSpecial, Default: "0", Parse: parseOctalPerm}),
-		imm(b("supervised", no)),
+		imm(e("supervised", "no", "upstart", "systemd", "auto", "no")),
 		b("jemalloc-bg-thread", yes),
 		i("active-defrag-cycle-min", "1", 1, 99),
 		i("active-defrag-cycle-max", "25", 1, 99),
@@ -153,8 +156,8 @@ func init() {
 		s("ignore-warnings", ""),
 		i("busy-reply-threshold", "5000", 0, 1<<63-1, "lua-time-limit"),
 		i("shutdown-timeout", "10", 0, 1<<31-1),
-		s("shutdown-on-sigint", "default"),
-		s("shutdown-on-sigterm", "default"),
+		Option{Name: "shutdown-on-sigint", Kind: KindSpecial, Default: "default", Parse: parseShutdownOnSig},
+		Option{Name: "shutdown-on-sigterm", Kind: KindSpecial, Default: "default", Parse: parseShutdownOnSig},
 		s("locale-collate", ""),
 		i("max-new-connections-per-cycle", "10", 1, 1000),
 		b("aof-use-rdb-preamble", yes),
@@ -169,6 +172,71 @@ func init() {
 		b("aof-rewrite-incremental-fsync", yes),
 		b("rdb-save-incremental-fsync", yes),
 	)
+}
+
+// shutdownSigFlags are the words of shutdown-on-sigint/-sigterm in
+// Redis's order, which is also the order CONFIG GET prints them in.
+var shutdownSigFlags = []string{"save", "nosave", "now", "force"}
+
+// parseShutdownOnSig reads a set of shutdown flags as Redis's multi-word
+// enum does: each word one of default, save, nosave, now, force (default
+// adds nothing), at least one word, and not both save and nosave. The
+// stored form is Redis's: the flags in the order above, or "default".
+func parseShutdownOnSig(v string) (string, error) {
+	words := strings.Fields(v)
+	if len(words) == 0 {
+		return "", fmt.Errorf("argument(s) must be one of the following: default, save, nosave, now, force")
+	}
+	set := map[string]bool{}
+	for _, w := range words {
+		w = strings.ToLower(w)
+		if w == "default" {
+			continue
+		}
+		ok := false
+		for _, f := range shutdownSigFlags {
+			ok = ok || f == w
+		}
+		if !ok {
+			return "", fmt.Errorf("argument(s) must be one of the following: default, save, nosave, now, force")
+		}
+		set[w] = true
+	}
+	if set["save"] && set["nosave"] {
+		return "", fmt.Errorf("shutdown options SAVE and NOSAVE can't be used simultaneously")
+	}
+	var out []string
+	for _, f := range shutdownSigFlags {
+		if set[f] {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return "default", nil
+	}
+	return strings.Join(out, " "), nil
+}
+
+// ShutdownFlags are the flags of a shutdown-on-sigint/-sigterm value, as
+// SHUTDOWN's arguments.
+type ShutdownFlags struct{ Save, NoSave, Now, Force bool }
+
+// ParseShutdownFlags reads a stored shutdown-on-sigint/-sigterm value.
+func ParseShutdownFlags(v string) ShutdownFlags {
+	var f ShutdownFlags
+	for _, w := range strings.Fields(v) {
+		switch w {
+		case "save":
+			f.Save = true
+		case "nosave":
+			f.NoSave = true
+		case "now":
+			f.Now = true
+		case "force":
+			f.Force = true
+		}
+	}
+	return f
 }
 
 // parseOctalPerm reads a permission as Redis's OCTAL_CONFIG numbers do

@@ -57,3 +57,38 @@ func TestUnixsocketpermOctal(t *testing.T) {
 		t.Errorf("CONFIG SET unixsocketperm: %v, want the immutable error", err)
 	}
 }
+
+// TestRedisEnumValues: supervised, sanitize-dump-payload and
+// shutdown-on-sigint/-sigterm take Redis 7.0.15's values, and refuse
+// others with its texts (checked side by side with redis-server).
+func TestRedisEnumValues(t *testing.T) {
+	for _, tc := range []struct{ name, in, want, err string }{
+		{"supervised", "systemd", "systemd", ""},
+		{"supervised", "upstart", "upstart", ""},
+		{"supervised", "AUTO", "auto", ""},
+		{"supervised", "yes", "", "argument(s) must be one of the following: upstart, systemd, auto, no"},
+		{"sanitize-dump-payload", "clients", "clients", ""},
+		{"sanitize-dump-payload", "yes", "yes", ""},
+		{"sanitize-dump-payload", "maybe", "", "argument(s) must be one of the following: no, yes, clients"},
+		{"shutdown-on-sigterm", "now force nosave", "nosave now force", ""},
+		{"shutdown-on-sigterm", "default now", "now", ""},
+		{"shutdown-on-sigterm", "default", "default", ""},
+		{"shutdown-on-sigint", "SAVE", "save", ""},
+		{"shutdown-on-sigint", "bogus", "", "argument(s) must be one of the following: default, save, nosave, now, force"},
+		{"shutdown-on-sigint", "", "", "argument(s) must be one of the following: default, save, nosave, now, force"},
+		{"shutdown-on-sigterm", "nosave save", "", "shutdown options SAVE and NOSAVE can't be used simultaneously"},
+	} {
+		got, err := loadOne(t, tc.name, tc.in)
+		if got != tc.want || err != tc.err {
+			t.Errorf("%s %q: value %q error %q, want value %q error %q", tc.name, tc.in, got, err, tc.want, tc.err)
+		}
+	}
+	c := New()
+	err := c.SetPairs([]string{"shutdown-on-sigterm", "bogus"})
+	if want := "ERR CONFIG SET failed (possibly related to argument 'shutdown-on-sigterm') - argument(s) must be one of the following: default, save, nosave, now, force"; err == nil || err.Error() != want {
+		t.Errorf("CONFIG SET shutdown-on-sigterm bogus: %v\nwant %s", err, want)
+	}
+	if f := ParseShutdownFlags("nosave now force"); f != (ShutdownFlags{NoSave: true, Now: true, Force: true}) {
+		t.Errorf("ParseShutdownFlags: %+v", f)
+	}
+}

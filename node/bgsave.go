@@ -523,6 +523,17 @@ func writePersistenceInfo(s *Server, b *infoBuf) {
 	}
 }
 
+// PrepareShutdown is the persistence step of a shutdown by signal, with
+// shutdown-on-sigint/-sigterm's flags (Redis's prepareForShutdown): an
+// error means the save failed without force and the server must go on
+// running, as Redis does; otherwise Shutdown follows and saves nothing
+// more.
+func (s *Server) PrepareShutdown(save, nosave, force bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shutdownPersist(save, nosave, force)
+}
+
 // persistOnExit is the persistence work of a shutdown not requested by
 // SHUTDOWN (a signal): as Redis does on SIGTERM, save when save points
 // are configured, and flush the AOF. Called under the lock.
