@@ -138,7 +138,7 @@ func init() {
 		b("set-proc-title", yes),
 		s("proc-title-template", "{title} {listen-addr} {server-mode}"),
 		e("oom-score-adj", "no", "no", "yes", "relative", "absolute"),
-		s("oom-score-adj-values", "0 200 800"),
+		Option{Name: "oom-score-adj-values", Kind: KindSpecial, Default: "0 200 800", Parse: parseOOMScoreAdjValues},
 		i("acllog-max-len", "128", 0, 1<<63-1),
 		s("aclfile", ""),
 		e("acl-pubsub-default", "resetchannels", "allchannels", "resetchannels"),
@@ -237,6 +237,26 @@ func ParseShutdownFlags(v string) ShutdownFlags {
 		}
 	}
 	return f
+}
+
+// parseOOMScoreAdjValues checks oom-score-adj-values as Redis does: three
+// integers (master, replica, background child), each within -2000..2000,
+// read as strtoll does (leading blanks and a sign allowed, an empty
+// element being 0).
+func parseOOMScoreAdjValues(v string) (string, error) {
+	f := strings.Fields(v)
+	if len(f) != 3 {
+		return "", fmt.Errorf("wrong number of arguments")
+	}
+	out := make([]string, 3)
+	for i, x := range f {
+		n, err := strconv.ParseInt(x, 10, 64)
+		if err != nil || n < -2000 || n > 2000 {
+			return "", fmt.Errorf("Invalid oom-score-adj-values, elements must be between -2000 and 2000.")
+		}
+		out[i] = strconv.FormatInt(n, 10)
+	}
+	return strings.Join(out, " "), nil
 }
 
 // parseOctalPerm reads a permission as Redis's OCTAL_CONFIG numbers do

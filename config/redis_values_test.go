@@ -92,3 +92,23 @@ func TestRedisEnumValues(t *testing.T) {
 		t.Errorf("ParseShutdownFlags: %+v", f)
 	}
 }
+
+// TestOOMScoreAdjValues: three integers within -2000..2000, with Redis
+// 7.0.15's error texts (checked side by side with redis-server).
+func TestOOMScoreAdjValues(t *testing.T) {
+	for _, tc := range []struct{ in, want, err string }{
+		{"0 200 800", "0 200 800", ""},
+		{"+1 -2 0003", "1 -2 3", ""},
+		{"-2000 0 2000", "-2000 0 2000", ""},
+		{"1 2", "", "wrong number of arguments"},
+		{"1 2 3 4", "", "wrong number of arguments"},
+		{"1 2 3000", "", "Invalid oom-score-adj-values, elements must be between -2000 and 2000."},
+		{"1 2 x", "", "Invalid oom-score-adj-values, elements must be between -2000 and 2000."},
+		{"-2001 0 0", "", "Invalid oom-score-adj-values, elements must be between -2000 and 2000."},
+	} {
+		got, err := loadOne(t, "oom-score-adj-values", tc.in)
+		if got != tc.want || err != tc.err {
+			t.Errorf("oom-score-adj-values %q: value %q error %q, want value %q error %q", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
