@@ -128,6 +128,10 @@ func runServer(args []string) int {
 		logger.Error("cannot start server", "error", err)
 		return 1
 	}
+	// As redis-server: the pid file is written once the server listens,
+	// before the dataset loads, and removed by a clean shutdown.
+	pidFile := pidFilePath(cfg)
+	writePidFile(pidFile, logger)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
@@ -145,6 +149,7 @@ func runServer(args []string) int {
 	if err := srv.Load(); err != nil {
 		if errors.Is(err, node.ErrLoadAborted) {
 			<-srv.Stopped()
+			removePidFile(pidFile, logger)
 			logger.Info("server stopped while loading")
 			return 0
 		}
@@ -172,8 +177,44 @@ func runServer(args []string) int {
 			logger.Warn("shutdown", "error", err)
 		}
 	}
+	removePidFile(pidFile, logger)
 	logger.Info("server stopped")
 	return 0
+}
+
+// pidFilePath is the pidfile option's path ("" when unset). A relative
+// path lives in dir, as for redis-server, which changes into dir while
+// reading its config. (Redis's default /var/run/redis.pid applies only
+// under daemonize, which Skiff does not do.)
+func pidFilePath(cfg *config.Config) string {
+	f := cfg.String("pidfile")
+	if f != "" && !filepath.IsAbs(f) {
+		f = filepath.Join(cfg.String("dir"), f)
+	}
+	return f
+}
+
+// writePidFile writes the process id and a newline. As in Redis, failing
+// to write it is logged and start-up goes on.
+func writePidFile(path string, logger hclog.Logger) {
+	if path == "" {
+		return
+	}
+	if err := os.WriteFile(path, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644); err != nil {
+		logger.Warn(fmt.Sprintf("Failed to write PID file: %v", err))
+	}
+}
+
+// removePidFile removes the pid file at a clean shutdown, with Redis's
+// log line.
+func removePidFile(path string, logger hclog.Logger) {
+	if path == "" {
+		return
+	}
+	logger.Info("Removing the pid file.")
+	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+		logger.Warn("cannot remove the pid file", "path", path, "error", err)
+	}
 }
 
 // shutdownOnSignal handles SIGINT or SIGTERM as Redis does: the
