@@ -110,7 +110,7 @@ func TestLogFormatJSON(t *testing.T) {
 	c.Close()
 	terminate(t, sk.cmd, sk.exited)
 	lines := jsonLogLines(t, srvLog)
-	for _, want := range []string{"Skiff ", "Ready to accept connections", "received signal, shutting down", "server stopped"} {
+	for _, want := range []string{"Skiff ", "Ready to accept connections", "Received SIGTERM scheduling shutdown", "server stopped"} {
 		if !hasMessage(lines, want) {
 			t.Errorf("server log has no line %q...", want)
 		}
