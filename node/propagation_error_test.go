@@ -1,7 +1,6 @@
 package node
 
 import (
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,20 +19,8 @@ func TestPropagationErrorBehavior(t *testing.T) {
 	master := startTestServer(t, "--enable-debug-command", "yes")
 	replica := startTestServer(t, "--propagation-error-behavior", "ignore")
 	mc, rc := dialRaw(t, master), dialRaw(t, replica)
-	if got := rc.do(t, "REPLICAOF", "127.0.0.1", strconv.Itoa(master.Port())); got != "+OK\r\n" {
-		t.Fatalf("REPLICAOF: %q", got)
-	}
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within 10s", what)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	waitFor("link up", func() bool { return infoFields(rc.do(t, "INFO", "replication"))["master_link_status"] == "up" })
+	replicateFrom(t, rc, master)
+	waitFor := func(what string, cond func() bool) { t.Helper(); waitUntil(t, what, 10*time.Second, cond) }
 	unexpected := func() string { return infoFields(rc.do(t, "INFO", "stats"))["unexpected_error_replies"] }
 
 	if got := mc.do(t, "DEBUG", "REPLICATE", "fake-command-1"); got != "+OK\r\n" {

@@ -15,22 +15,7 @@ func TestReplicaAppliesMasterDelOfExpiredKey(t *testing.T) {
 	master := startTestServer(t)
 	replica := startTestServer(t)
 	mc, rc := dialRaw(t, master), dialRaw(t, replica)
-	if got := rc.do(t, "REPLICAOF", "127.0.0.1", strconv.Itoa(master.Port())); got != "+OK\r\n" {
-		t.Fatalf("REPLICAOF: %q", got)
-	}
-	waitFor := func(what string, d time.Duration, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(d)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within %v", what, d)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	waitFor("link up", 10*time.Second, func() bool {
-		return infoFields(rc.do(t, "INFO", "replication"))["master_link_status"] == "up"
-	})
+	replicateFrom(t, rc, master)
 	const n = 200
 	for i := 0; i < n; i++ {
 		if got := mc.do(t, "SET", "k"+strconv.Itoa(i), "v", "PX", "300"); got != "+OK\r\n" {
@@ -38,10 +23,10 @@ func TestReplicaAppliesMasterDelOfExpiredKey(t *testing.T) {
 		}
 	}
 	keys := func(c *rawConn) string { return infoFields(c.do(t, "INFO", "keyspace"))["db0"] }
-	waitFor("the replica has the keys", 10*time.Second, func() bool { return strings.HasPrefix(keys(rc), "keys="+strconv.Itoa(n)+",") })
+	waitUntil(t, "the replica has the keys", 10*time.Second, func() bool { return strings.HasPrefix(keys(rc), "keys="+strconv.Itoa(n)+",") })
 	// The master expires them (active cycle) and sends a DEL for each.
-	waitFor("the master expires the keys", 10*time.Second, func() bool { return keys(mc) == "" })
-	waitFor("the replica applies the master's DELs", 10*time.Second, func() bool { return keys(rc) == "" })
+	waitUntil(t, "the master expires the keys", 10*time.Second, func() bool { return keys(mc) == "" })
+	waitUntil(t, "the replica applies the master's DELs", 10*time.Second, func() bool { return keys(rc) == "" })
 }
 
 // TestWritableReplicaExpiresItsOwnKeys: keys a writable replica's clients
@@ -52,16 +37,7 @@ func TestWritableReplicaExpiresItsOwnKeys(t *testing.T) {
 	master := startTestServer(t, "--enable-debug-command", "yes")
 	replica := startTestServer(t, "--replica-read-only", "no")
 	mc, rc := dialRaw(t, master), dialRaw(t, replica)
-	if got := rc.do(t, "REPLICAOF", "127.0.0.1", strconv.Itoa(master.Port())); got != "+OK\r\n" {
-		t.Fatalf("REPLICAOF: %q", got)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for infoFields(rc.do(t, "INFO", "replication"))["master_link_status"] != "up" {
-		if time.Now().After(deadline) {
-			t.Fatal("link not up within 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	replicateFrom(t, rc, master)
 	// The master's key, which it will not expire (active expiry off).
 	mc.do(t, "DEBUG", "SET-ACTIVE-EXPIRE", "0")
 	if got := mc.do(t, "SET", "mkey", "1", "PX", "50"); got != "+OK\r\n" {
@@ -72,14 +48,9 @@ func TestWritableReplicaExpiresItsOwnKeys(t *testing.T) {
 			t.Fatalf("SET on the writable replica: %q", got)
 		}
 	}
-	dbsize := func() string { return rc.do(t, "DBSIZE") }
-	deadline = time.Now().Add(10 * time.Second)
-	for dbsize() != ":1\r\n" {
-		if time.Now().After(deadline) {
-			t.Fatalf("DBSIZE on the replica = %q, want :1 (only the master's key left)", dbsize())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitUntil(t, "DBSIZE :1 on the replica (only the master's key left)", 10*time.Second, func() bool {
+		return rc.do(t, "DBSIZE") == ":1\r\n"
+	})
 	if got := rc.do(t, "EXISTS", "mkey"); got != ":0\r\n" {
 		t.Errorf("the master's expired key is visible on the replica: %q", got)
 	}

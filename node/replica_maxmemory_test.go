@@ -22,22 +22,7 @@ func TestReplicaIgnoresMaxmemory(t *testing.T) {
 	if got := rc.do(t, "CONFIG", "GET", "slave-ignore-maxmemory"); got != "*2\r\n$22\r\nslave-ignore-maxmemory\r\n$3\r\nyes\r\n" {
 		t.Fatalf("CONFIG GET slave-ignore-maxmemory = %q, want yes (Redis's default)", got)
 	}
-	if got := rc.do(t, "REPLICAOF", "127.0.0.1", strconv.Itoa(master.Port())); got != "+OK\r\n" {
-		t.Fatalf("REPLICAOF: %q", got)
-	}
-	waitFor := func(what string, d time.Duration, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(d)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within %v", what, d)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	waitFor("link up", 10*time.Second, func() bool {
-		return infoFields(rc.do(t, "INFO", "replication"))["master_link_status"] == "up"
-	})
+	replicateFrom(t, rc, master)
 
 	// About 2 MB through the replication stream, several times the room
 	// the replica's limit leaves.
@@ -52,7 +37,7 @@ func TestReplicaIgnoresMaxmemory(t *testing.T) {
 		}
 	}
 	masterOff := infoFields(mc.do(t, "INFO", "replication"))["master_repl_offset"]
-	waitFor("the replica applies the whole stream", 20*time.Second, func() bool {
+	waitUntil(t, "the replica applies the whole stream", 20*time.Second, func() bool {
 		return infoFields(rc.do(t, "INFO", "replication"))["slave_repl_offset"] == masterOff
 	})
 	// A client's own write on the (writable) replica goes through the
@@ -83,7 +68,7 @@ func TestReplicaIgnoresMaxmemory(t *testing.T) {
 	if got := rc.do(t, "CONFIG", "SET", "replica-ignore-maxmemory", "no"); got != "+OK\r\n" {
 		t.Fatalf("CONFIG SET replica-ignore-maxmemory no: %q", got)
 	}
-	waitFor("the replica evicts with replica-ignore-maxmemory no", 10*time.Second, func() bool {
+	waitUntil(t, "the replica evicts with replica-ignore-maxmemory no", 10*time.Second, func() bool {
 		return infoFields(rc.do(t, "INFO", "stats"))["evicted_keys"] != "0"
 	})
 	d := strings.TrimSpace(strings.TrimPrefix(rc.do(t, "DBSIZE"), ":"))

@@ -17,16 +17,10 @@ func TestRestartFeedsDelsOfExpiredKeys(t *testing.T) {
 	replica := startTestServer(t)
 	ac, rc := dialRaw(t, a), dialRaw(t, replica)
 	// A replica gives the master a replication history worth saving.
-	rc.do(t, "REPLICAOF", "127.0.0.1", strconv.Itoa(a.Port()))
-	deadline := time.Now().Add(10 * time.Second)
-	for infoFields(rc.do(t, "INFO", "replication"))["master_link_status"] != "up" {
-		if time.Now().After(deadline) {
-			t.Fatal("link not up within 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	replicateFrom(t, rc, a)
+	expireAt := time.Now().Add(100 * time.Millisecond)
 	for i := 0; i < 10; i++ {
-		ac.do(t, "SET", "gone"+strconv.Itoa(i), "v", "PX", "100")
+		ac.do(t, "SET", "gone"+strconv.Itoa(i), "v", "PXAT", strconv.FormatInt(expireAt.UnixMilli(), 10))
 	}
 	ac.do(t, "SET", "kept", "v")
 	if got := ac.do(t, "SAVE"); got != "+OK\r\n" {
@@ -34,7 +28,8 @@ func TestRestartFeedsDelsOfExpiredKeys(t *testing.T) {
 	}
 	saved, _ := strconv.ParseInt(infoFields(ac.do(t, "INFO", "replication"))["master_repl_offset"], 10, 64)
 	a.Shutdown()
-	time.Sleep(150 * time.Millisecond) // (not a synchronisation: lets the 100 ms TTLs pass)
+	// The restart must find the TTLs passed.
+	waitUntil(t, "the keys' expiry time", 5*time.Second, func() bool { return time.Now().After(expireAt.Add(time.Millisecond)) })
 
 	b := newTestServer(t, "--dir", dir)
 	if err := b.Listen(); err != nil {
