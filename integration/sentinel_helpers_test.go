@@ -1171,14 +1171,17 @@ type writeLog struct {
 	stopFn func()
 }
 
+// writeAck is one acknowledged write: when the client sent it (its first
+// attempt) and when the reply arrived.
 type writeAck struct {
-	seq int
-	at  time.Time
+	seq  int
+	sent time.Time
+	at   time.Time
 }
 
-func (w *writeLog) ack(seq int, at time.Time) {
+func (w *writeLog) ack(seq int, sent, at time.Time) {
 	w.mu.Lock()
-	w.acks = append(w.acks, writeAck{seq, at})
+	w.acks = append(w.acks, writeAck{seq, sent, at})
 	w.mu.Unlock()
 }
 
@@ -1248,11 +1251,12 @@ func startGoWriter(t *testing.T, e *sentinelEnv, prefix string, sents []*sentine
 				return
 			case <-tick.C:
 			}
+			sent := time.Now()
 			err := c.Set(context.Background(), prefix+":"+strconv.Itoa(seq), seq, 0).Err()
 			if err != nil {
 				w.fail(err.Error())
 			} else {
-				w.ack(seq, time.Now())
+				w.ack(seq, sent, time.Now())
 			}
 		}
 	}()
@@ -1284,8 +1288,8 @@ func startGoWriter(t *testing.T, e *sentinelEnv, prefix string, sents []*sentine
 }
 
 // pyWriter is the redis-py client: it SETs a new key every 10 ms through
-// Sentinel.master_for and prints "A <n> <ms>" for each acknowledged write
-// and "E <n> <ms> <error>" for each failed one; it stops when stdin
+// Sentinel.master_for and prints "A <n> <sent ms> <ms>" for each
+// acknowledged write and "E <n> <ms> <error>" for each failed one; it stops when stdin
 // closes. The timeouts are its only settings (redis-py's default is to
 // wait forever on a silent socket).
 const pyWriterScript = `
@@ -1306,9 +1310,10 @@ master = sentinel.master_for('` + sentMaster + `', socket_timeout=0.5)
 seq = 0
 while not stop.is_set():
     seq += 1
+    sent = time.time() * 1000
     try:
         master.set('%s:%d' % (prefix, seq), seq)
-        print('A %d %.3f' % (seq, time.time() * 1000), flush=True)
+        print('A %d %.3f %.3f' % (seq, sent, time.time() * 1000), flush=True)
     except Exception as e:
         print('E %d %.3f %s: %s' % (seq, time.time() * 1000, type(e).__name__, str(e).replace('\n', ' ')), flush=True)
     stop.wait(0.01)
@@ -1357,7 +1362,12 @@ func startPyWriter(t *testing.T, e *sentinelEnv, prefix string) *writeLog {
 			at := time.UnixMicro(int64(ms * 1000))
 			switch f[0] {
 			case "A":
-				w.ack(seq, at)
+				sent := at
+				if len(f) == 4 {
+					ams, _ := strconv.ParseFloat(f[3], 64)
+					at = time.UnixMicro(int64(ams * 1000))
+				}
+				w.ack(seq, sent, at)
 			case "E":
 				msg := ""
 				if len(f) == 4 {
@@ -1390,8 +1400,11 @@ func startPyWriter(t *testing.T, e *sentinelEnv, prefix string) *writeLog {
 
 // lossReport classifies a client's acknowledged writes by whether they
 // are on master now: acknowledged before syncAt (on every replica before
-// the fault: must be there), between syncAt and faultAt (may be lost in
-// async replication: counted), after faultAt.
+// the fault: must be there), sent after faultAt (the moment the fault was
+// complete: the old master can't have taken them, so they must be there),
+// and the rest (may be lost in async replication: counted). A write's
+// reply may arrive after the fault although the old master took it
+// before, so the last group goes by the time the write was sent.
 type lossReport struct {
 	acked, errs                       int
 	before, window, after             int
@@ -1426,7 +1439,7 @@ func checkWrites(t testing.TB, w *writeLog, m *dataNode, syncAt, faultAt time.Ti
 				if lost {
 					rep.lostBefore = append(rep.lostBefore, a.seq)
 				}
-			case a.at.Before(faultAt):
+			case !a.sent.After(faultAt):
 				rep.window++
 				if lost {
 					rep.lostWindow = append(rep.lostWindow, a.seq)

@@ -84,6 +84,7 @@ func TestSentinelKillMaster(t *testing.T) {
 
 		syncAt := e.syncPoint(old, e.data[1:])
 		killAt := e.killData(old)
+		deadAt := time.Now() // killData returns once the process has exited
 		nm := e.waitNewMaster(old, e.sents, 20*time.Second)
 		agreedAt := time.Now()
 		e.waitMasterRole(nm, 5*time.Second)
@@ -116,7 +117,7 @@ func TestSentinelKillMaster(t *testing.T) {
 		e.waitCaughtUp(nm, []*dataNode{other}, 10*time.Second)
 		for _, w := range []*writeLog{gw, pw} {
 			first, _ := w.firstAckAfter(killAt)
-			rep := checkWrites(t, w, nm, syncAt, killAt)
+			rep := checkWrites(t, w, nm, syncAt, deadAt)
 			t.Logf("%s: kill -> first acknowledged write %v; %s", w.name, first.Sub(killAt).Round(time.Millisecond), rep)
 			if len(rep.lostBefore) > 0 {
 				t.Errorf("%s: %d writes acknowledged before the sync point are lost on the new master, e.g. %v", w.name, len(rep.lostBefore), firstN(rep.lostBefore, 10))
@@ -142,6 +143,7 @@ func TestSentinelPausedMaster(t *testing.T) {
 		gw.waitAcksAfter(t, e.t0, 20, 15*time.Second)
 		syncAt := e.syncPoint(old, e.data[1:])
 		stopAt := e.pauseData(old)
+		stoppedAt := time.Now() // pauseData returns once every thread is stopped
 		nm := e.waitNewMaster(old, e.sents, 20*time.Second)
 		t.Logf("SIGSTOP -> every sentinel reports %s: <= %v", nm.name, time.Since(stopAt).Round(time.Millisecond))
 		e.waitMasterRole(nm, 5*time.Second)
@@ -166,7 +168,7 @@ func TestSentinelPausedMaster(t *testing.T) {
 		gw.waitAcksAfter(t, contAt, 10, 20*time.Second)
 		gw.stop()
 		e.waitCaughtUp(nm, []*dataNode{other, old}, 10*time.Second)
-		rep := checkWrites(t, gw, nm, syncAt, stopAt)
+		rep := checkWrites(t, gw, nm, syncAt, stoppedAt)
 		first, _ := gw.firstAckAfter(stopAt)
 		t.Logf("%s: SIGSTOP -> first acknowledged write %v; %s", gw.name, first.Sub(stopAt).Round(time.Millisecond), rep)
 		if len(rep.lostBefore) > 0 {
@@ -329,8 +331,8 @@ func TestSentinelPartition(t *testing.T) {
 		minority := []string{"d0", "s0"}
 		majority := []string{"d1", "d2", "s1", "s2", "client"}
 		syncAt := e.syncPoint(old, e.data[1:])
-		cutAt := time.Now()
 		e.lab.Partition(minority, majority)
+		cutAt := time.Now() // no byte crosses the partition any more
 		if bp := e.lab.bypasses(minority, majority); len(bp) > 0 {
 			t.Errorf("links across the partition bypass the proxies (the sentinels advertise an address that is not the proxy's), so they are not cut: %v", bp)
 		}

@@ -97,6 +97,7 @@ func (l *Lab) touched(name string) bool {
 }
 
 // Partition cuts every link between a process of side a and one of side b.
+// When it returns no byte crosses a cut link any more.
 func (l *Lab) Partition(a, b []string) {
 	l.mu.Lock()
 	for _, x := range a {
@@ -241,18 +242,59 @@ func (p *Proxy) SetTarget(addr string) {
 }
 
 type proxyConn struct {
-	from    string // origin; written under the proxy's mu once accepted
-	front   net.Conn
-	back    net.Conn // nil while black-holed from the start
-	mu      sync.Mutex
-	frozen  bool
-	closing bool
+	from     string // origin; written under the proxy's mu once accepted
+	front    net.Conn
+	back     net.Conn // nil while black-holed from the start
+	mu       sync.Mutex
+	frozen   bool
+	closing  bool
+	inflight int // writes that passed the frozen check and have not returned
 }
 
 func (pc *proxyConn) isFrozen() bool {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	return pc.frozen
+}
+
+// beginWrite reports whether bytes may cross now; if so the caller must
+// call endWrite after its write. freeze waits for such writes, so that
+// once a partition is applied no byte crosses it, not even one read just
+// before: a test that notes the time after Partition returned may treat
+// whatever a client sends later as unable to reach the other side.
+func (pc *proxyConn) beginWrite() bool {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.frozen {
+		return false
+	}
+	pc.inflight++
+	return true
+}
+
+func (pc *proxyConn) endWrite() {
+	pc.mu.Lock()
+	pc.inflight--
+	pc.mu.Unlock()
+}
+
+// freeze black-holes the connection and waits, at most a bounded time
+// (a write into a stopped process's full socket buffer never returns),
+// for writes already past the check.
+func (pc *proxyConn) freeze() {
+	pc.mu.Lock()
+	pc.frozen = true
+	pc.mu.Unlock()
+	deadline := time.Now().Add(2 * time.Second)
+	for i := 0; i < 4000 && time.Now().Before(deadline); i++ {
+		pc.mu.Lock()
+		n := pc.inflight
+		pc.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		time.Sleep(500 * time.Microsecond)
+	}
 }
 
 func (pc *proxyConn) close() {
@@ -327,8 +369,10 @@ func pump(pc *proxyConn, dst, src net.Conn) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
-		if n > 0 && !pc.isFrozen() {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
+		if n > 0 && pc.beginWrite() {
+			_, werr := dst.Write(buf[:n])
+			pc.endWrite()
+			if werr != nil {
 				return
 			}
 		}
@@ -344,16 +388,18 @@ func pump(pc *proxyConn, dst, src net.Conn) {
 // elsewhere does not freeze it.
 func (p *Proxy) applyCuts() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	var cut []*proxyConn
 	for pc := range p.conns {
 		if pc.from == "?" {
 			pc.from = p.lab.nameOf(pc.front)
 		}
 		if p.blocked(pc.from) {
-			pc.mu.Lock()
-			pc.frozen = true
-			pc.mu.Unlock()
+			cut = append(cut, pc)
 		}
+	}
+	p.mu.Unlock()
+	for _, pc := range cut {
+		pc.freeze()
 	}
 }
 
