@@ -106,6 +106,13 @@ func (n *Node) judge(v *View, x *NodeInfo) {
 		agree, voters := n.opinions(x.ID)
 		if !sentinel.Majority(agree, voters) {
 			n.log.Debug("node suspected, no majority yet", "node", x.ID, "agree", agree, "voters", voters)
+			if strong {
+				// A majority that agreed at an earlier poll (grants were
+				// stopped then) may have gone: grants go on until one
+				// agrees again, and a failover then waits its lease out
+				// afresh.
+				n.leaseResume(x.ID)
+			}
 			return
 		}
 	}
