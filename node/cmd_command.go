@@ -41,8 +41,9 @@ var groupCategory = map[string]string{
 }
 
 // aclNoGroup are commands whose ACL categories do not include their
-// group's (WAIT is in @connection, not @keyspace).
-var aclNoGroup = map[string]bool{"wait": true, "pubsub|help": true}
+// group's (WAIT is in @connection, not @keyspace; SORT in the categories
+// of the types it reads).
+var aclNoGroup = map[string]bool{"wait": true, "pubsub|help": true, "sort": true, "sort_ro": true}
 
 // aclCategories derives a command's ACL categories as Redis does from
 // its flags, adding those of its group and its explicit extras.
