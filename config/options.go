@@ -30,8 +30,12 @@ func init() {
 	protected := func(o Option) Option { o.Protected = true; return o }
 
 	Register(
-		imm(i("port", "6379", 0, 65535)),
-		imm(Option{Name: "bind", Kind: KindSpecial, Default: "* -::*", Parse: parseBind}),
+		// port and bind rebind the listeners when set at run time
+		// (node/listen.go), as in Redis.
+		i("port", "6379", 0, 65535),
+		Option{Name: "bind", Kind: KindSpecial, Default: "* -::*", Parse: parseBind},
+		// The local address of outgoing connections (replication, MIGRATE).
+		s("bind-source-addr", ""),
 		b("protected-mode", yes),
 		protected(denyLoading(s("dir", "."))),
 		protected(s("dbfilename", "dump.rdb")),
@@ -143,7 +147,7 @@ func init() {
 		s("aclfile", ""),
 		e("acl-pubsub-default", "resetchannels", "allchannels", "resetchannels"),
 		e("propagation-error-behavior", "ignore", "ignore", "panic", "panic-on-replicas"),
-		s("unixsocket", ""),
+		imm(s("unixsocket", "")),
 		// Octal as in Redis (redis.conf's example is "unixsocketperm 700");
 		// the value is stored and shown as octal digits, read with Octal.
 		imm(Option{Name: "unixsocketperm", Kind: KindSpecial, Default: "0", Parse: parseOctalPerm}),
@@ -298,9 +302,8 @@ func parseReplicaOf(v string) (string, error) {
 
 func parseBind(v string) (string, error) {
 	f := strings.Fields(v)
-	if len(f) == 0 {
-		return "", fmt.Errorf("Too many bind addresses specified.")
-	}
+	// An empty value means no address: no TCP listener (Redis's single
+	// empty argument).
 	if len(f) > 16 {
 		return "", fmt.Errorf("Too many bind addresses specified.")
 	}

@@ -14,8 +14,8 @@ func init() {
 	b := func(name, def string) Option { return Option{Name: name, Kind: KindBool, Default: def} }
 	Register(
 		// The TLS listener next to `port`; 0 (the default) means none.
-		// Fixed at start, as `port` is in Skiff.
-		Option{Name: "tls-port", Kind: KindInt, Default: "0", Min: 0, Max: 65535, Immutable: true},
+		// Set at run time it rebinds, as `port` does (node/listen.go).
+		Option{Name: "tls-port", Kind: KindInt, Default: "0", Min: 0, Max: 65535},
 		s("tls-cert-file"),
 		s("tls-key-file"),
 		s("tls-key-file-pass"),

@@ -44,6 +44,8 @@ type Client struct {
 	addr string
 	lad  string
 	fd   int
+	// unixSock: connected through the Unix socket (CLIENT LIST flag U)
+	unixSock bool
 
 	p *resp.Parser
 	w resp.Writer
@@ -112,6 +114,10 @@ func (s *Server) newClient(conn net.Conn) *Client {
 		created:  time.Now(),
 		lastUsed: time.Now(),
 		lastCmd:  "NULL",
+	}
+	if conn.LocalAddr().Network() == "unix" {
+		// Redis shows a fixed name for either end of a Unix socket.
+		c.addr, c.lad, c.unixSock = unixSocketAddr, unixSocketAddr, true
 	}
 	c.w.Proto = 2
 	c.p = resp.NewParser(conn)

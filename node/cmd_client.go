@@ -276,6 +276,9 @@ func (c *Client) flagString() string {
 	if c.flags&clientCloseASAP != 0 {
 		f = append(f, 'A')
 	}
+	if c.unixSock {
+		f = append(f, 'U')
+	}
 	if c.flags&clientNoEvict != 0 {
 		f = append(f, 'e')
 	}

@@ -70,7 +70,7 @@ func (s *Server) migrateSocket(addr string, timeout time.Duration) (*migrateSock
 			break
 		}
 	}
-	conn, err := net.DialTimeout("tcp", addr, timeout)
+	conn, err := s.dialSource(timeout).Dial("tcp", addr)
 	if err != nil {
 		return nil, err
 	}

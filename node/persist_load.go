@@ -41,12 +41,6 @@ func (s *Server) Load() error {
 	return err
 }
 
-// acceptIfListening starts the accept loops when Listen has been called.
-func (s *Server) acceptIfListening() {
-	if len(s.listeners) > 0 {
-		s.startAccepting()
-	}
-}
 
 // LoadRDB loads dir/dbfilename into a fresh keyspace and swaps it in (see
 // Load). With appendonly yes the dataset comes from the AOF instead, as in

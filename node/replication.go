@@ -633,6 +633,7 @@ func (s *Server) syncWithMaster(stop chan struct{}, host string, port int) error
 		AnnounceIP:    s.cfg.String("replica-announce-ip"),
 		RunID:         s.strongRunID(),
 		Timeout:       time.Duration(s.cfg.Int("repl-timeout")) * time.Second,
+		SourceAddr:    s.cfg.String("bind-source-addr"),
 	}
 	if p := s.cfg.Int("replica-announce-port"); p != 0 {
 		cfg.ListeningPort = int(p)

@@ -12,7 +12,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,7 +44,7 @@ type Server struct {
 	strong    *strongState    // consistency strong (strong.go); nil in async mode
 	latTrack  latencyTracking // INFO latencystats settings (latencystats.go)
 	startTime time.Time
-	listeners []net.Listener
+	lns       listenerSet // listen.go
 	port      int
 	// tls holds the TLS configurations (node/tls.go); tlsPort is the
 	// bound tls-port, 0 without one.
@@ -172,6 +171,9 @@ func New(cfg *config.Config, log hclog.Logger) (*Server, error) {
 		{"maxclients", func(v string) error { s.maxClients.Store(atoi64(v)); return nil }},
 		{"timeout", func(v string) error { s.idleTimeout.Store(atoi64(v)); return nil }},
 		{"requirepass", func(v string) error { s.requirePass.Store(&v); return nil }},
+		{"port", func(string) error { return s.relisten("port") }},
+		{"tls-port", func(string) error { return s.relisten("tls-port") }},
+		{"bind", func(string) error { return s.relisten("bind") }},
 	}
 	for _, h := range hooks {
 		if err := cfg.OnChange(h.name, h.fn); err != nil {
@@ -233,79 +235,6 @@ func (s *Server) Done() <-chan struct{} { return s.done }
 // connections closed).
 func (s *Server) Stopped() <-chan struct{} { return s.stopped }
 
-// Listen binds every address of the `bind` option on `port`, and on
-// `tls-port` when set (node/tls.go). The special forms "*" and "-::*"
-// (optional IPv6 wildcard) are understood as Redis does: a leading '-'
-// makes an address optional. With a tls-port, `port 0` means no plain
-// listener, as in Redis; without one, port 0 picks a free port.
-func (s *Server) Listen() error {
-	port := int(s.cfg.Int("port"))
-	tlsPort := int(s.cfg.Int("tls-port"))
-	if tlsPort != 0 {
-		if err := s.listenTLS(tlsPort); err != nil {
-			return err
-		}
-		if port == 0 {
-			s.port = s.tlsPort // INFO tcp_port and the like: Redis's "port ? port : tls_port"
-			return nil
-		}
-	}
-	ls, port, err := listenAll(s.cfg.String("bind"), port)
-	if err != nil {
-		s.closeListeners()
-		return err
-	}
-	s.listeners = append(s.listeners, ls...)
-	s.port = port
-	return nil
-}
-
-// listenAll binds every address of bind on port (0: a free port, the
-// same for every address) and returns the listeners and the port.
-func listenAll(bind string, port int) ([]net.Listener, int, error) {
-	var out []net.Listener
-	for _, addr := range strings.Fields(bind) {
-		optional := strings.HasPrefix(addr, "-")
-		addr = strings.TrimPrefix(addr, "-")
-		network := "tcp4"
-		host := addr
-		switch addr {
-		case "*":
-			host = "0.0.0.0"
-		case "::*":
-			network, host = "tcp6", "::"
-		default:
-			if strings.Contains(addr, ":") {
-				network = "tcp6"
-			}
-		}
-		ln, err := net.Listen(network, net.JoinHostPort(host, strconv.Itoa(port)))
-		if err != nil {
-			if optional {
-				continue
-			}
-			for _, l := range out {
-				l.Close()
-			}
-			return nil, 0, fmt.Errorf("listen on %s port %d: %w", addr, port, err)
-		}
-		if port == 0 {
-			port = ln.Addr().(*net.TCPAddr).Port
-		}
-		out = append(out, ln)
-	}
-	if len(out) == 0 {
-		return nil, 0, fmt.Errorf("listen on port %d: no bind address could be used", port)
-	}
-	return out, port, nil
-}
-
-func (s *Server) closeListeners() {
-	for _, ln := range s.listeners {
-		ln.Close()
-	}
-}
-
 // Serve accepts connections on every listener (if Load has not already
 // started to) and runs the background cycle (cron, replication) until
 // Shutdown. It returns when the server has stopped. A server with a
@@ -321,17 +250,6 @@ func (s *Server) Serve() {
 	// Shutdown may still be saving the final snapshot: the process must
 	// not exit before it is on disk.
 	<-s.stopped
-}
-
-// startAccepting starts one accept loop per listener, once: during the
-// start-up load (Load) or from Serve.
-func (s *Server) startAccepting() {
-	s.acceptOnce.Do(func() {
-		for _, ln := range s.listeners {
-			s.wg.Add(1)
-			go s.acceptLoop(ln)
-		}
-	})
 }
 
 func (s *Server) acceptLoop(ln net.Listener) {

@@ -27,21 +27,22 @@ func (s *Server) TLS() *tlsconf.Manager { return s.tls }
 // TLSPort is the bound tls-port, 0 without one.
 func (s *Server) TLSPort() int { return s.tlsPort }
 
-// listenTLS binds every `bind` address on tls-port.
-func (s *Server) listenTLS(port int) error {
+// listenTLS binds every address of bind on tls-port and returns the
+// listeners and the bound port.
+func (s *Server) listenTLS(bind string, port int) ([]net.Listener, int, error) {
 	if !s.tls.Enabled() {
-		return fmt.Errorf("tls-port %d: %w", port, tlsconf.ErrNotConfigured)
+		return nil, 0, fmt.Errorf("tls-port %d: %w", port, tlsconf.ErrNotConfigured)
 	}
-	ls, bound, err := listenAll(s.cfg.String("bind"), port)
+	ls, bound, err := listenAll(bind, port)
 	if err != nil {
-		return fmt.Errorf("tls-port: %w", err)
+		return nil, 0, fmt.Errorf("tls-port: %w", err)
 	}
 	cfg := s.tls.ServerConfig()
-	for _, ln := range ls {
-		s.listeners = append(s.listeners, &tlsListener{Listener: ln, cfg: cfg})
+	out := make([]net.Listener, len(ls))
+	for i, ln := range ls {
+		out[i] = &tlsListener{Listener: ln, cfg: cfg}
 	}
-	s.tlsPort = bound
-	return nil
+	return out, bound, nil
 }
 
 // serveTLS completes the handshake of a connection accepted on tls-port,

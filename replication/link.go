@@ -23,6 +23,9 @@ type LinkConfig struct {
 	AnnounceIP    string // replica-announce-ip
 	RunID         string // sent as REPLCONF skiff-runid when set (consistency strong)
 	Timeout       time.Duration
+	// SourceAddr, when set, is the local IP the connection comes from
+	// (bind-source-addr).
+	SourceAddr string
 	// TLS, when set, wraps the connection (tls-replication): the
 	// handshake must complete within Timeout.
 	TLS *tls.Config
@@ -58,7 +61,15 @@ func Dial(cfg LinkConfig) (*Link, error) {
 	if t <= 0 {
 		t = 60 * time.Second
 	}
-	nc, err := net.DialTimeout("tcp", cfg.Addr, t)
+	d := net.Dialer{Timeout: t}
+	if cfg.SourceAddr != "" {
+		ip := net.ParseIP(cfg.SourceAddr)
+		if ip == nil {
+			return nil, fmt.Errorf("connect to master %s: bind-source-addr %q is not an IP address", cfg.Addr, cfg.SourceAddr)
+		}
+		d.LocalAddr = &net.TCPAddr{IP: ip}
+	}
+	nc, err := d.Dial("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect to master %s: %w", cfg.Addr, err)
 	}

@@ -158,7 +158,13 @@ func runServer(args []string) int {
 		srv.Shutdown() // saves nothing: the server is still loading
 		return 1
 	}
-	logger.Info("Ready to accept connections", "port", srv.Port(), "version", node.SkiffVersion)
+	// Redis's words, which its test suite and operators' scripts wait for.
+	if srv.HasTCPListener() {
+		logger.Info("Ready to accept connections", "port", srv.Port(), "version", node.SkiffVersion)
+	}
+	if p := srv.UnixSocket(); p != "" {
+		logger.Info("The server is now ready to accept connections at " + p)
+	}
 	var closers []io.Closer
 	if cfg.Bool("cluster-enabled") {
 		for _, h := range serverHooks {
