@@ -30,6 +30,9 @@ type listenerSet struct {
 	port, tlsPortCfg    int
 	boundPort, boundTLS int
 	failed              bool // the last rebind failed: nothing is bound
+	// freePort: started with port 0 and no tls-port, which in Skiff means
+	// a free port (not "no TCP" as at run time)
+	freePort bool
 }
 
 // Listen binds every address of the `bind` option on `port`, and on
@@ -79,10 +82,15 @@ func (s *Server) Listen() error {
 		return errors.New("Configured to not listen anywhere, exiting.")
 	}
 	l.listening = true
+	l.freePort = port == 0 && tlsPort == 0
 	l.bind, l.port, l.tlsPortCfg = bind, port, tlsPort
-	l.boundTLS = s.tlsPort
+	// With bind "" nothing is bound, but a later bind binds port.
+	l.boundPort, l.boundTLS = port, tlsPort
 	if len(l.plain) > 0 {
 		l.boundPort = l.plain[0].Addr().(*net.TCPAddr).Port
+	}
+	if len(l.tls) > 0 {
+		l.boundTLS = s.tlsPort
 	}
 	return nil
 }
@@ -267,12 +275,12 @@ func (s *Server) relisten(option string) error {
 		}
 		return errors.New("Unable to listen on this port. Check server logs.")
 	}
-	if bindPort != 0 {
-		ls, _, err := listenAll(bind, bindPort)
+	if bindPort != 0 || port == l.port && l.freePort {
+		ls, bound, err := listenAll(bind, bindPort)
 		if err != nil {
 			return fail(err)
 		}
-		l.plain = ls
+		l.plain, bindPort = ls, bound
 	}
 	if bindTLS != 0 {
 		ls, _, err := s.listenTLS(bind, bindTLS)

@@ -55,6 +55,17 @@ func TestUnixSocket(t *testing.T) {
 	if r := c.do(t, "CONFIG", "SET", "unixsocket", "/tmp/other"); !strings.Contains(r, "can't set immutable config") {
 		t.Errorf("CONFIG SET unixsocket: %q", r)
 	}
+	// Started without a TCP address, then given one: it listens on the
+	// port of the config (a free one here, as the config says 0).
+	if r := c.do(t, "CONFIG", "SET", "bind", "127.0.0.1"); r != "+OK\r\n" {
+		t.Fatalf("CONFIG SET bind 127.0.0.1 over the Unix socket: %q", r)
+	}
+	if !s.HasTCPListener() || s.Port() == 0 {
+		t.Fatalf("no TCP listener after CONFIG SET bind (port %d)", s.Port())
+	}
+	if r := dialAddr(t, "tcp", "127.0.0.1:"+strconv.Itoa(s.Port())).do(t, "PING"); r != "+PONG\r\n" {
+		t.Errorf("PING on TCP after CONFIG SET bind: %q", r)
+	}
 	s.Shutdown()
 	<-s.Stopped()
 	if _, err := os.Stat(path); !os.IsNotExist(err) {

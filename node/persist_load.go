@@ -41,7 +41,6 @@ func (s *Server) Load() error {
 	return err
 }
 
-
 // LoadRDB loads dir/dbfilename into a fresh keyspace and swaps it in (see
 // Load). With appendonly yes the dataset comes from the AOF instead, as in
 // Redis, and the RDB file is left alone. A sentinel has no dataset:
