@@ -218,3 +218,22 @@ func TestSortPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestDistanceFullPrecision checks distances to the last bit, as
+// GEORADIUS ... STOREDIST stores them (redis-server 7.0.15 on glibc:
+// ZRANGE WITHSCORES of the stored set). Only a build using the C
+// library's trigonometry can match.
+func TestDistanceFullPrecision(t *testing.T) {
+	if !LibmExact {
+		t.Skip("built without cgo: Go's trigonometry may differ in the last bit")
+	}
+	for _, c := range []struct {
+		k    int
+		want float64
+	}{{0, 190.44242984775784}, {1, 56.441257870158204}} {
+		lon, lat := DecodeScore(float64(known[c.k].score))
+		if got := Distance(15, 37, lon, lat) / 1000; got != c.want {
+			t.Errorf("distance from 15,37 to %s = %.17g km, want %.17g", known[c.k].name, got, c.want)
+		}
+	}
+}

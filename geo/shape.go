@@ -33,15 +33,15 @@ func LatDistance(lat1, lat2 float64) float64 {
 func Distance(lon1, lat1, lon2, lat2 float64) float64 {
 	lon1r := rad(lon1)
 	lon2r := rad(lon2)
-	v := math.Sin((lon2r - lon1r) / 2)
+	v := sin((lon2r - lon1r) / 2)
 	if v == 0 {
 		return LatDistance(lat1, lat2)
 	}
 	lat1r := rad(lat1)
 	lat2r := rad(lat2)
-	u := math.Sin((lat2r - lat1r) / 2)
-	a := float64(u*u) + float64(math.Cos(lat1r)*math.Cos(lat2r)*v*v)
-	return 2.0 * EarthRadius * math.Asin(math.Sqrt(a))
+	u := sin((lat2r - lat1r) / 2)
+	a := float64(u*u) + float64(cos(lat1r)*cos(lat2r)*v*v)
+	return 2.0 * EarthRadius * asin(math.Sqrt(a))
 }
 
 // EstimateSteps picks the cell precision whose cells are about as large
@@ -102,8 +102,8 @@ func (s *Shape) BoundingBox() Bounds {
 		width = s.Conversion * s.Radius
 	}
 	latDelta := deg(height / EarthRadius)
-	lonDeltaTop := deg(width / EarthRadius / math.Cos(rad(s.Lat+latDelta)))
-	lonDeltaBottom := deg(width / EarthRadius / math.Cos(rad(s.Lat-latDelta)))
+	lonDeltaTop := deg(width / EarthRadius / cos(rad(s.Lat+latDelta)))
+	lonDeltaBottom := deg(width / EarthRadius / cos(rad(s.Lat-latDelta)))
 	b := Bounds{MinLat: s.Lat - latDelta, MaxLat: s.Lat + latDelta}
 	if s.Lat < 0 {
 		b.MinLon, b.MaxLon = s.Lon-lonDeltaBottom, s.Lon+lonDeltaBottom

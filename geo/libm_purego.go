@@ -1,0 +1,17 @@
+//go:build !cgo
+
+package geo
+
+import "math"
+
+// Without cgo the trigonometry is Go's: results can differ from Redis's
+// (the C library's) in the last bit, which shows only in STOREDIST scores
+// and, very rarely, in a fourth decimal.
+
+// LibmExact reports whether the trigonometry is the C library's (builds
+// with cgo) rather than Go's approximation of it.
+const LibmExact = false
+
+func sin(x float64) float64  { return math.Sin(x) }
+func cos(x float64) float64  { return math.Cos(x) }
+func asin(x float64) float64 { return math.Asin(x) }
