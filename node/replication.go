@@ -512,6 +512,7 @@ func (s *Server) setMasterLocked(host string, port int) {
 	}
 	r.downSince = time.Time{}
 	s.strongRoleChanged()
+	_ = s.applyOOMScore() // logged; the role changes all the same, as in Redis
 	s.startLinkLocked()
 }
 
@@ -532,6 +533,7 @@ func (s *Server) unsetMasterLocked() {
 	s.store.TrackReplicaTTL = false
 	s.store.ForgetReplicaKeys() // a master expires every key itself
 	s.strongRoleChanged()
+	_ = s.applyOOMScore()
 }
 
 // stopLinkLocked ends the current link goroutine, if any.

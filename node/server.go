@@ -204,6 +204,9 @@ func New(cfg *config.Config, log hclog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.initStrong()
+	if err := s.initOOMScore(); err != nil {
+		return nil, err
+	}
 	if err := s.initLatencyTracking(); err != nil {
 		return nil, err
 	}
