@@ -42,10 +42,9 @@ func (s *Server) lockOrBusyScript() *scriptRun {
 			s.mu.Lock()
 			return nil
 		}
-		select {
-		case <-r.busy:
+		<-r.waitChan() // closed once r is busy or has ended
+		if r.busyNow() {
 			return r
-		case <-r.done:
 		}
 	}
 }

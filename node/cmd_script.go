@@ -7,7 +7,6 @@ package node
 import (
 	"strings"
 
-	"github.com/skiffdb/skiff/internal/resp"
 	"github.com/skiffdb/skiff/script"
 )
 
@@ -138,9 +137,9 @@ func evalCommand(c *Client, args [][]byte, sha, ro bool) {
 		return
 	}
 	keys, argv := args[3:3+numkeys], args[3+numkeys:]
-	s.runScriptCounted(r, keys, func(w *resp.Writer) (string, bool) {
-		return e.Exec(sc, r.run, keys, argv, w)
-	})
+	s.beginScript(r, keys)
+	errMsg, counted := e.Exec(sc, r.run, keys, argv, &c.w)
+	s.endScript(r, errMsg, counted)
 }
 
 func cmdScriptLoad(c *Client, args [][]byte) {

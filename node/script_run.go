@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,8 +39,15 @@ type scriptsState struct {
 	// running is the script being executed, read without the lock by
 	// clients deciding whether to answer -BUSY.
 	running atomic.Pointer[scriptRun]
-	// busyTimer marks the running script busy (checkBusyScript).
+	// busyTimer marks the running script busy (checkBusyScript). It is
+	// armed lazily: a script that finds it pending early enough leaves it
+	// alone, and a firing that finds no script running just disarms it.
+	// Resetting and stopping a timer for every script cost about 2% of
+	// an EVALSHA at -P 16. timerMu guards busyTimer, busyArmed, busyDue.
+	timerMu   sync.Mutex
 	busyTimer *time.Timer
+	busyArmed bool
+	busyDue   time.Time
 	// allowNoScript is DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call
 	// noscript commands (Redis's tests use it).
 	allowNoScript bool
@@ -61,12 +69,58 @@ type scriptRun struct {
 	// slot is the one slot the script's keys may use in cluster mode
 	// (-1 until known).
 	slot int
-	// busy is closed once the script is past busy-reply-threshold.
-	busy     chan struct{}
+	// busyFlag is set once the script is past busy-reply-threshold.
 	busyFlag atomic.Bool
 	// busyAfter is busy-reply-threshold when the script started (0: off).
 	busyAfter time.Duration
-	done      chan struct{}
+	// wake is closed once the script is busy or has ended. Only a client
+	// waiting for the lock needs it, so it is made on the first wait
+	// (waitChan); waitMu guards it, ended and woken.
+	waitMu sync.Mutex
+	wake   chan struct{}
+	ended  bool
+	woken  bool
+	// runv is run's storage: one allocation per script.
+	runv script.Run
+}
+
+// waitChan returns a channel closed once r is busy or has ended.
+func (r *scriptRun) waitChan() <-chan struct{} {
+	r.waitMu.Lock()
+	defer r.waitMu.Unlock()
+	if r.wake == nil {
+		r.wake = make(chan struct{})
+		if r.ended || r.busyFlag.Load() {
+			close(r.wake)
+			r.woken = true
+		}
+	}
+	return r.wake
+}
+
+// wakeWaiters closes r's wait channel (if a waiter made it); end marks
+// the script ended.
+func (r *scriptRun) wakeWaiters(end bool) {
+	r.waitMu.Lock()
+	if end {
+		r.ended = true
+	}
+	if r.wake != nil && !r.woken {
+		close(r.wake)
+		r.woken = true
+	}
+	r.waitMu.Unlock()
+}
+
+// busyNow reports whether r is past busy-reply-threshold and still
+// running (a client then answers -BUSY without the lock).
+func (r *scriptRun) busyNow() bool {
+	if !r.busyFlag.Load() {
+		return false
+	}
+	r.waitMu.Lock()
+	defer r.waitMu.Unlock()
+	return !r.ended
 }
 
 // scriptEngine returns the EVAL engine, created on first use.
@@ -155,10 +209,10 @@ func (s *Server) prepareScript(c *Client, name string, flags script.Flags, ro, e
 		c.replyError("OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'")
 		return nil
 	}
-	r := &scriptRun{s: s, caller: c, flags: flags, oom: oom, slot: -1,
-		busy: make(chan struct{}), done: make(chan struct{})}
+	r := &scriptRun{s: s, caller: c, flags: flags, oom: oom, slot: -1}
 	r.ro = ro || flags&script.FlagEvalCompat == 0 && flags&script.FlagNoWrites != 0
-	r.run = script.NewRun(r, name, eval)
+	r.runv.Init(r, name, eval)
+	r.run = &r.runv
 	r.argv = args
 	return r
 }
@@ -173,6 +227,17 @@ func (s *Server) runScript(r *scriptRun, keys [][]byte, exec func(w *resp.Writer
 // runScriptCounted is runScript for an exec that also reports whether
 // its error reply was already counted in the error stats.
 func (s *Server) runScriptCounted(r *scriptRun, keys [][]byte, exec func(w *resp.Writer) (errMsg string, counted bool)) {
+	s.beginScript(r, keys)
+	errMsg, counted := exec(&r.caller.w)
+	s.endScript(r, errMsg, counted)
+}
+
+// beginScript makes r the running script: the script client takes the
+// caller's database and user, and the busy timer runs. The caller then
+// executes the Lua code, writing the reply to r.caller.w, and calls
+// endScript. (EVAL calls the two directly: a closure for
+// runScriptCounted would cost an allocation per script.)
+func (s *Server) beginScript(r *scriptRun, keys [][]byte) {
 	c := r.caller
 	sc := s.scriptClient()
 	sc.db = c.db
@@ -191,21 +256,38 @@ func (s *Server) runScriptCounted(r *scriptRun, keys [][]byte, exec func(w *resp
 	}
 	s.scripts.running.Store(r)
 	if r.busyAfter > 0 {
-		if s.scripts.busyTimer == nil {
-			// Made stopped, then armed: the callback never sees the
-			// field unset.
-			t := time.AfterFunc(time.Hour, s.checkBusyScript)
-			t.Stop()
-			s.scripts.busyTimer = t
-		}
-		s.scripts.busyTimer.Reset(r.busyAfter)
+		s.armBusyTimer(r)
 	}
-	errMsg, counted := exec(&c.w)
-	if r.busyAfter > 0 {
-		s.scripts.busyTimer.Stop()
+}
+
+// armBusyTimer makes sure the busy timer fires by the time r is past
+// busy-reply-threshold. Called after r is stored as running: a firing
+// that found no script has already disarmed the timer (under timerMu).
+func (s *Server) armBusyTimer(r *scriptRun) {
+	ss := &s.scripts
+	due := r.run.Start.Add(r.busyAfter)
+	ss.timerMu.Lock()
+	defer ss.timerMu.Unlock()
+	if ss.busyTimer == nil {
+		// Made stopped, then armed below: the callback, which takes
+		// timerMu, never sees the field unset.
+		ss.busyTimer = time.AfterFunc(time.Hour, s.checkBusyScript)
+		ss.busyTimer.Stop()
 	}
+	if ss.busyArmed && !due.Before(ss.busyDue) {
+		return // fires in time; it re-arms itself for r if r is not done
+	}
+	ss.busyArmed, ss.busyDue = true, due
+	ss.busyTimer.Reset(time.Until(due))
+}
+
+// endScript ends the run begun by beginScript: r is no longer running,
+// its waiters wake, and its error reply is counted.
+func (s *Server) endScript(r *scriptRun, errMsg string, counted bool) {
+	c := r.caller
+	sc := s.scripts.client
 	s.scripts.running.Store(nil)
-	close(r.done)
+	r.wakeWaiters(true)
 	s.repl.propSkip = 0
 	sc.flags &^= clientMulti
 	sc.frozenNow = 0
@@ -229,18 +311,26 @@ func (s *Server) runScriptCounted(r *scriptRun, keys [][]byte, exec func(w *resp
 // each script): it marks the running script busy once it has run for
 // busy-reply-threshold, or waits the rest of that time.
 func (s *Server) checkBusyScript() {
-	r := s.scripts.running.Load()
+	ss := &s.scripts
+	ss.timerMu.Lock()
+	ss.busyArmed = false
+	r := ss.running.Load()
 	if r == nil || r.busyFlag.Load() || r.busyAfter == 0 {
+		ss.timerMu.Unlock()
 		return
 	}
 	if left := r.busyAfter - time.Since(r.run.Start); left > 0 {
-		s.scripts.busyTimer.Reset(left) // fired for an earlier script
+		// Armed for an earlier script: wait for this one's threshold.
+		ss.busyArmed, ss.busyDue = true, r.run.Start.Add(r.busyAfter)
+		ss.busyTimer.Reset(left)
+		ss.timerMu.Unlock()
 		return
 	}
+	ss.timerMu.Unlock()
 	if !r.busyFlag.CompareAndSwap(false, true) {
 		return
 	}
-	close(r.busy)
+	r.wakeWaiters(false)
 	kill := "SCRIPT KILL"
 	if !r.run.Eval {
 		kill = "FUNCTION KILL"

@@ -54,7 +54,18 @@ type Run struct {
 
 // NewRun prepares a run for caller.
 func NewRun(caller Caller, name string, eval bool) *Run {
-	return &Run{Caller: caller, Name: name, Eval: eval, Resp: 2, Repl: ReplAll, Start: time.Now()}
+	r := &Run{}
+	r.Init(caller, name, eval)
+	return r
+}
+
+// Init prepares r, a zero Run, for caller: what NewRun does, for a Run
+// kept inside the caller's own per-run object (one allocation per script
+// instead of two).
+func (r *Run) Init(caller Caller, name string, eval bool) {
+	r.Caller, r.Name, r.Eval = caller, name, eval
+	r.Resp, r.Repl = 2, ReplAll
+	r.Start = time.Now()
 }
 
 // Kill stops the script at its next Lua instruction (SCRIPT KILL,
