@@ -77,6 +77,10 @@ type aofState struct {
 
 	writeErr         string
 	rewriteScheduled bool
+	// waitRewrite: turned on at run time, the first rewrite has not
+	// finished, so the files do not hold the dataset (Redis's
+	// AOF_WAIT_REWRITE: a shutdown then refuses to exit)
+	waitRewrite bool
 	lastRewriteDur   int64
 	lastRewriteOK    bool
 	rewrites         int64
@@ -138,7 +142,11 @@ func (s *Server) initAOF() error {
 			return nil // start-up decides below
 		}
 		if v == "yes" && !a.on {
-			return s.startAOF()
+			if err := s.startAOF(); err != nil {
+				return err
+			}
+			a.waitRewrite = true
+			return nil
 		}
 		if v == "no" && a.on {
 			s.stopAOF()
@@ -590,6 +598,7 @@ func (s *Server) stopAOF() {
 		s.abortSaveJob()
 	}
 	a.on = false
+	a.waitRewrite = false
 	s.flushAOFLocked()
 	a.stopWriter()
 }
@@ -914,6 +923,7 @@ func (s *Server) finishAOFRewrite(job *saveJob, err error) {
 		return
 	}
 	s.log.Info("background AOF rewrite terminated with success")
+	a.waitRewrite = false
 	a.lastRewriteOK = true
 	a.rewriteFailures = 0
 	a.rewrites++

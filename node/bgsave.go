@@ -361,7 +361,10 @@ func (s *Server) saveSync(path string) error {
 		err = writeFunctionCodes(w, s.functionCodes())
 	}
 	for done := false; err == nil && !done; {
-		done, err = sn.Step(w, 1<<30, time.Hour)
+		before := sn.Processed
+		done, err = sn.Step(w, s.saveStepKeys(1<<30), time.Hour)
+		// As Redis's SAVE, the delay is taken holding everything.
+		s.saveStepPause(sn.Processed - before)
 	}
 	if err == nil {
 		err = w.Finish()
@@ -432,7 +435,7 @@ func (s *Server) shutdownPersist(save, nosave, force bool) error {
 		return nil
 	}
 	if j := s.p.job; j != nil {
-		s.log.Warn("there is a child saving an .rdb; killing it")
+		s.log.Warn("There is a child saving an .rdb. Killing it!")
 		s.abortSaveJob()
 		// Wait for the writer to remove its temporary file, as Redis
 		// waits for the killed child: nothing may touch dir after the
@@ -451,12 +454,13 @@ func (s *Server) shutdownPersist(save, nosave, force bool) error {
 		save, nosave = false, true
 	}
 	if (len(s.p.savePoints) > 0 && !nosave) || save {
-		s.log.Info("saving the final RDB snapshot before exiting")
+		s.log.Info("Saving the final RDB snapshot before exiting.")
 		if err := s.saveSync(s.rdbPath()); err != nil {
-			s.log.Warn("error trying to save the DB, can't exit", "error", err)
 			if !force {
+				s.log.Warn("Error trying to save the DB, can't exit.", "error", err)
 				return err
 			}
+			s.log.Warn("Error trying to save the DB. Exit anyway.", "error", err)
 		}
 	}
 	s.aofShutdown()
@@ -521,17 +525,6 @@ func writePersistenceInfo(s *Server, b *infoBuf) {
 	if s.ld.active {
 		s.loadingInfo(b)
 	}
-}
-
-// PrepareShutdown is the persistence step of a shutdown by signal, with
-// shutdown-on-sigint/-sigterm's flags (Redis's prepareForShutdown): an
-// error means the save failed without force and the server must go on
-// running, as Redis does; otherwise Shutdown follows and saves nothing
-// more.
-func (s *Server) PrepareShutdown(save, nosave, force bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.shutdownPersist(save, nosave, force)
 }
 
 // persistOnExit is the persistence work of a shutdown not requested by

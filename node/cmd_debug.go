@@ -110,10 +110,13 @@ func cmdDebug(c *Client, args [][]byte) {
 		sum := sha1.Sum(append(id[:], strconv.FormatInt(time.Now().UnixNano(), 10)...))
 		st.replID = hex.EncodeToString(sum[:])
 		c.replyOK()
+	case sub == "pause-cron" && argc == 3:
+		c.srv.x.cronPaused.Store(string(args[2]) != "0")
+		c.replyOK()
 	case sub == "error" && argc == 3:
 		c.replyError(string(args[2]))
 	case (sub == "jmap" || sub == "quicklist-packed-threshold" || sub == "set-skip-checksum-validation" ||
-		sub == "pause-cron" || sub == "replybuffer" || sub == "set-disable-deny-scripts" ||
+		sub == "replybuffer" || sub == "set-disable-deny-scripts" ||
 		sub == "dict-resizing") && argc >= 2:
 		// Knobs of Redis's allocator and encodings that have no
 		// counterpart here; accepting them keeps tests that set them going.

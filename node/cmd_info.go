@@ -219,6 +219,9 @@ func infoServer(s *Server, b *infoBuf) {
 	b.kv("executable", executable())
 	b.kv("config_file", s.cfg.File())
 	b.kv("io_threads_active", 0)
+	if s.shutdownInitiated() {
+		b.kv("shutdown_in_milliseconds", time.Until(s.sd.deadline).Milliseconds())
+	}
 	b.kv("skiff_version", SkiffVersion)
 }
 
@@ -229,7 +232,8 @@ func infoClients(s *Server, b *infoBuf) {
 			blocked++
 		}
 	}
-	b.kv("connected_clients", len(s.clients))
+	// Replicas are not counted, as in Redis.
+	b.kv("connected_clients", len(s.clients)-len(s.repl.replicas))
 	b.kv("cluster_connections", 0)
 	b.kv("maxclients", s.maxClients.Load())
 	b.kv("client_recent_max_input_buffer", 0)
@@ -393,9 +397,10 @@ func infoMemory(s *Server, b *infoBuf) {
 	b.kv("mem_fragmentation_ratio", ratio(rss, used))
 	b.kv("mem_fragmentation_bytes", int64(rss)-int64(used))
 	b.kv("mem_not_counted_for_evict", 0)
-	b.kv("mem_replication_backlog", 0)
-	b.kv("mem_total_replication_buffers", 0)
-	b.kv("mem_clients_slaves", 0)
+	backlog, pending := s.replBufferBytes()
+	b.kv("mem_replication_backlog", backlog)
+	b.kv("mem_total_replication_buffers", backlog+pending)
+	b.kv("mem_clients_slaves", pending)
 	b.kv("mem_clients_normal", 0)
 	b.kv("mem_cluster_links", 0)
 	b.kv("mem_aof_buffer", 0)
@@ -617,3 +622,19 @@ func (s *Server) resetStats() {
 // resetStatHooks let other parts of the server clear their own counters
 // on CONFIG RESETSTAT.
 var resetStatHooks []func(s *Server)
+
+// replBufferBytes is the replication stream held in memory: the backlog's
+// history, and what the replicas' connections have not taken yet (Redis
+// shares one buffer between both; Skiff keeps the backlog and one queue
+// per replica, so a stream that waits for a replica counts in both).
+func (s *Server) replBufferBytes() (backlog, pending int64) {
+	if bl := s.repl.backlog; bl != nil {
+		backlog = bl.HistLen()
+	}
+	for _, rc := range s.repl.replicas {
+		if rc.out != nil {
+			pending += int64(rc.out.Pending())
+		}
+	}
+	return backlog, pending
+}

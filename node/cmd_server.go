@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/skiffdb/skiff/config"
 	"github.com/skiffdb/skiff/store"
 )
 
@@ -66,17 +67,18 @@ var roleReply = func(c *Client) {
 func cmdRole(c *Client, args [][]byte) { roleReply(c) }
 
 func cmdShutdown(c *Client, args [][]byte) {
-	var save, nosave, now, force, abort bool
+	var f config.ShutdownFlags
+	abort := false
 	for _, a := range args[1:] {
 		switch strings.ToLower(string(a)) {
 		case "nosave":
-			nosave = true
+			f.NoSave = true
 		case "save":
-			save = true
+			f.Save = true
 		case "now":
-			now = true
+			f.Now = true
 		case "force":
-			force = true
+			f.Force = true
 		case "abort":
 			abort = true
 		default:
@@ -84,28 +86,37 @@ func cmdShutdown(c *Client, args [][]byte) {
 			return
 		}
 	}
-	if (abort && len(args) != 2) || (save && nosave) {
+	if (abort && len(args) != 2) || (f.Save && f.NoSave) {
 		c.replySyntax()
 		return
 	}
+	s := c.srv
 	if abort {
-		c.replyError("ERR No shutdown in progress.")
+		if s.abortShutdown() {
+			c.replyOK()
+		} else {
+			c.replyError("ERR No shutdown in progress.")
+		}
 		return
 	}
-	_ = now // no replicas to wait for
-	if err := c.srv.shutdownPersist(save, nosave, force); err != nil {
+	if !f.Now && !c.canBlock() {
+		c.replyError("ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client")
+		return
+	}
+	// The caller waits for the outcome (shutdown.go): the connection
+	// closes when the server exits, or an error comes if the shutdown
+	// fails or is aborted. Redis never replies to a successful SHUTDOWN.
+	blocked := c.canBlock() // not for NOW inside MULTI or a script
+	if blocked {
+		c.block(nil, 0, func(*Client, []byte) bool { return false }, func(c *Client) { c.replyError(errShutdownSave) })
+		s.sd.blocked = append(s.sd.blocked, c)
+	}
+	if s.prepareShutdown(f) {
+		c.flags |= clientCloseASAP
+		s.exitAfterShutdown()
+	} else if !blocked {
 		c.replyError(errShutdownSave)
-		return
 	}
-	c.srv.log.Warn("user requested shutdown", "nosave", nosave, "save", save)
-	// Redis never replies to a successful SHUTDOWN: the client sees the
-	// connection close.
-	c.flags |= clientCloseASAP
-	if h := c.srv.ShutdownHook; h != nil {
-		go h()
-		return
-	}
-	go c.srv.Shutdown()
 }
 
 // objectMemory estimates the bytes a key and its value occupy, counting

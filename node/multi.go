@@ -67,6 +67,8 @@ type serverExt struct {
 	evict    evictState
 	// saveDelay is rdb-key-save-delay in microseconds (savedelay.go).
 	saveDelay atomic.Int64
+	// cronPaused: DEBUG PAUSE-CRON 1 (the cron does nothing)
+	cronPaused atomic.Bool
 }
 
 // clientExt is the per-client state of the same features.

@@ -21,7 +21,10 @@ func init() {
 
 // pauseState is the current client pause, guarded by the data lock.
 type pauseState struct {
-	active bool
+	// shutdown: writes wait while a shutdown waits for replicas (Redis's
+	// PAUSE_DURING_SHUTDOWN); apart from CLIENT PAUSE, which can't lift it
+	shutdown bool
+	active   bool
 	all    bool // ALL; otherwise WRITE
 	end    time.Time
 	// changed is closed whenever the pause ends or is modified, waking
@@ -99,17 +102,16 @@ func (s *Server) pauseChanged() {
 // time is up.
 func (s *Server) pausedFor(c *Client, cmd *Command) bool {
 	p := &s.x.pause
-	if !p.active {
-		return false
-	}
-	if !time.Now().Before(p.end) {
+	if p.active && !time.Now().Before(p.end) {
 		s.unpauseClients()
+	}
+	if !p.active && !p.shutdown {
 		return false
 	}
 	if c.flags&(clientReplica|clientMaster) != 0 {
 		return false
 	}
-	if p.all {
+	if p.active && p.all {
 		return true
 	}
 	if cmd.Has(FlagWrite | FlagMayReplicate) {
@@ -126,6 +128,9 @@ func (s *Server) admitPaused(c *Client, cmd *Command) bool {
 	for s.pausedFor(c, cmd) {
 		c.flags |= clientPostponed
 		ch, end := s.x.pause.changed, s.x.pause.end
+		if !s.x.pause.active {
+			end = time.Now().Add(time.Hour) // the shutdown's pause: until changed
+		}
 		s.mu.Unlock()
 		t := time.NewTimer(time.Until(end))
 		select {
@@ -147,5 +152,5 @@ func (s *Server) admitPaused(c *Client, cmd *Command) bool {
 // updateGate recomputes whether call() must consult admit for clients
 // that are neither in MULTI nor subscribed.
 func (s *Server) updateGate() {
-	s.x.gated = s.x.pause.active || s.x.evict.maxmemory > 0 || len(s.x.monitors) > 0 || s.ld.active
+	s.x.gated = s.x.pause.active || s.x.pause.shutdown || s.x.evict.maxmemory > 0 || len(s.x.monitors) > 0 || s.ld.active
 }

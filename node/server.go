@@ -44,7 +44,8 @@ type Server struct {
 	strong    *strongState    // consistency strong (strong.go); nil in async mode
 	latTrack  latencyTracking // INFO latencystats settings (latencystats.go)
 	startTime time.Time
-	lns       listenerSet // listen.go
+	lns       listenerSet   // listen.go
+	sd        shutdownState // shutdown.go
 	port      int
 	// tls holds the TLS configurations (node/tls.go); tlsPort is the
 	// bound tls-port, 0 without one.
@@ -329,7 +330,11 @@ func (s *Server) cron() {
 			return
 		case <-time.After(period):
 		}
+		if s.x.cronPaused.Load() {
+			continue
+		}
 		s.mu.Lock()
+		s.shutdownCron()
 		if s.activeExpire.Load() && !s.store.NoLazyExpire { // replicas wait for the master's DEL
 			// Like Redis: at most 25% of the period on expiry.
 			deadline := time.Now().Add(period / 4)

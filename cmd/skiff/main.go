@@ -138,8 +138,10 @@ func runServer(args []string) int {
 		for {
 			select {
 			case sig := <-sigs:
-				if shutdownOnSignal(cfg, srv, logger, sig) {
-					return
+				// The server's cron runs the shutdown (node/shutdown.go);
+				// a second SIGINT meanwhile exits at once, as Redis.
+				if srv.SignalShutdown(sig == syscall.SIGINT) {
+					os.Exit(1)
 				}
 			case <-srv.Done():
 				return
@@ -221,35 +223,6 @@ func removePidFile(path string, logger hclog.Logger) {
 	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
 		logger.Warn("cannot remove the pid file", "path", path, "error", err)
 	}
-}
-
-// shutdownOnSignal handles SIGINT or SIGTERM as Redis does: the
-// shutdown-on-sigint / shutdown-on-sigterm flags say whether to save
-// (save, nosave, default: as the save points say) and whether a failed
-// save still exits (force). A shutdown that fails leaves the server
-// running, with Redis's log line; it reports whether the server stops.
-// "now" needs nothing: Skiff does not wait for replicas on shutdown.
-func shutdownOnSignal(cfg *config.Config, srv *node.Server, logger hclog.Logger, sig os.Signal) bool {
-	if srv.Loading() {
-		// Nothing is saved: the dataset is not fully loaded.
-		logger.Warn("Received shutdown signal during loading, scheduling shutdown.", "signal", sig.String())
-		srv.Shutdown()
-		return true
-	}
-	opt := "shutdown-on-sigterm"
-	if sig == syscall.SIGINT {
-		opt = "shutdown-on-sigint"
-		logger.Warn("Received SIGINT scheduling shutdown...")
-	} else {
-		logger.Warn("Received SIGTERM scheduling shutdown...")
-	}
-	f := config.ParseShutdownFlags(cfg.String(opt))
-	if err := srv.PrepareShutdown(f.Save, f.NoSave, f.Force); err != nil {
-		logger.Warn("Errors trying to shut down the server. Check the logs for more information.", "error", err)
-		return false
-	}
-	srv.Shutdown()
-	return true
 }
 
 // logStarting logs the start-up line with the process id.
