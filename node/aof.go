@@ -80,12 +80,12 @@ type aofState struct {
 	// waitRewrite: turned on at run time, the first rewrite has not
 	// finished, so the files do not hold the dataset (Redis's
 	// AOF_WAIT_REWRITE: a shutdown then refuses to exit)
-	waitRewrite bool
-	lastRewriteDur   int64
-	lastRewriteOK    bool
-	rewrites         int64
-	rewriteFailures  int64
-	lastCow          int64
+	waitRewrite     bool
+	lastRewriteDur  int64
+	lastRewriteOK   bool
+	rewrites        int64
+	rewriteFailures int64
+	lastCow         int64
 
 	// Writer side. syncedOff is what is durable under appendfsync always
 	// (written, for the other policies); mu/cond wake waiters.

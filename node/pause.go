@@ -25,8 +25,8 @@ type pauseState struct {
 	// PAUSE_DURING_SHUTDOWN); apart from CLIENT PAUSE, which can't lift it
 	shutdown bool
 	active   bool
-	all    bool // ALL; otherwise WRITE
-	end    time.Time
+	all      bool // ALL; otherwise WRITE
+	end      time.Time
 	// changed is closed whenever the pause ends or is modified, waking
 	// the paused clients so they re-check.
 	changed chan struct{}
