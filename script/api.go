@@ -31,8 +31,9 @@ type Logger func(level int, msg string)
 func registerAPI(L *lua.LState, log Logger) *lua.LTable {
 	t := L.CreateTable(0, 32)
 	fn := func(name string, f lua.LGFunction) { t.RawSetString(name, L.NewFunction(f)) }
-	fn("call", func(L *lua.LState) int { return redisCall(L, true) })
-	fn("pcall", func(L *lua.LState) int { return redisCall(L, false) })
+	h := holderFor(L) // looked up once, not at every call
+	fn("call", func(L *lua.LState) int { return redisCallMode(L, h, true, callValue) })
+	fn("pcall", func(L *lua.LState) int { return redisCallMode(L, h, false, callValue) })
 	fn("sha1hex", func(L *lua.LState) int {
 		if L.GetTop() != 1 {
 			raiseErrTable(L, "wrong number of arguments")
@@ -146,7 +147,7 @@ func registerAPI(L *lua.LState, log Logger) *lua.LTable {
 		if r == nil {
 			raiseErrTable(L, "redis.acl_check_cmd can only be called inside a script invocation")
 		}
-		args, errMsg := callArgs(L)
+		args, errMsg := callArgs(L, holderOf(L))
 		if errMsg != "" {
 			raiseErrTable(L, errMsg)
 		}
@@ -168,12 +169,11 @@ func raiseErrTable(L *lua.LState, msg string) {
 // callArgs converts redis.call's arguments: strings as they are, numbers
 // with %.17g (Lua's own conversion would lose precision). The result is
 // valid until the next call (it lives in the state's scratch space).
-func callArgs(L *lua.LState) ([][]byte, string) {
+func callArgs(L *lua.LState, h *runHolder) ([][]byte, string) {
 	n := L.GetTop()
 	if n == 0 {
 		return nil, "Please specify at least one argument for this redis lib call"
 	}
-	h := holderOf(L)
 	if h == nil {
 		h = &runHolder{}
 	}
@@ -204,13 +204,23 @@ func callArgs(L *lua.LState) ([][]byte, string) {
 	return ends, ""
 }
 
-// redisCall is redis.call (raise) and redis.pcall.
-func redisCall(L *lua.LState, raise bool) int {
-	r := currentRun(L)
+// How a call site uses redis.call's result (specialize.go).
+const (
+	callValue    = iota // an ordinary call: the reply as a Lua value
+	callDropped         // a statement: the reply is not used
+	callReturned        // `return redis.call(...)` in the main chunk
+)
+
+// redisCallMode is redis.call (raise) and redis.pcall, h the state's run
+// holder, at a call site that uses the result as mode says: a dropped
+// result is built only when it is an error to raise; a returned status,
+// integer or bulk reply stays bytes (tailMark).
+func redisCallMode(L *lua.LState, h *runHolder, raise bool, mode int) int {
+	r := h.run
 	if r == nil {
 		raiseErrTable(L, "redis.call/pcall can only be called inside a script invocation")
 	}
-	args, errMsg := callArgs(L)
+	args, errMsg := callArgs(L, h)
 	if errMsg != "" {
 		t := errorTable(L, errMsg)
 		if raise {
@@ -227,6 +237,15 @@ func redisCall(L *lua.LState, raise bool) int {
 			L.Error(t, 0)
 		}
 		L.Push(t)
+		return 1
+	}
+	isErr := len(reply) > 0 && reply[0] == '-'
+	switch {
+	case mode == callDropped && !(isErr && raise):
+		return 0 // nothing reads it: no Lua value to build
+	case mode == callReturned && !isErr && h.tailMark != nil && plainReply(reply):
+		h.tail = append(h.tail[:0], reply...)
+		L.Push(h.tailMark)
 		return 1
 	}
 	v, isErr := replyToLua(L, reply)

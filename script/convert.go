@@ -86,6 +86,9 @@ func (p *replyParser) value(L *lua.LState) lua.LValue {
 		if L == nil {
 			return lua.LNil
 		}
+		if string(s) == "OK" {
+			return oneField(L, "ok", lvOK) // the common status, not copied
+		}
 		return oneField(L, "ok", lua.LString(s))
 	case '-':
 		s := p.line()
@@ -186,6 +189,45 @@ func (p *replyParser) value(L *lua.LState) lua.LValue {
 	}
 	p.line()
 	return lua.LNil
+}
+
+// lvOK is the string of the +OK status, made once.
+var lvOK lua.LValue = lua.LString("OK")
+
+// plainReply reports a reply whose Lua value writeReply turns back into
+// the same RESP value, which writePlainReply can therefore write from
+// the bytes: a status without CR or LF inside, an integer, a non-null
+// bulk string.
+func plainReply(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	p := replyParser{b: b, pos: 1}
+	switch b[0] {
+	case '+':
+		return bytes.IndexAny(p.line(), "\r\n") < 0
+	case ':':
+		return true
+	case '$':
+		return len(b) > 1 && b[1] != '-'
+	}
+	return false
+}
+
+// writePlainReply writes a plainReply reply to w exactly as
+// writeReply(w, replyToLua(b)) would: an integer goes through a Lua
+// number (a float64), as it would in the script.
+func writePlainReply(w *resp.Writer, b []byte) {
+	p := replyParser{b: b, pos: 1}
+	switch b[0] {
+	case '+':
+		w.AppendSimple(string(p.line()))
+	case ':':
+		w.AppendInt(luaToInt64(float64(lua.LNumber(p.int()))))
+	case '$':
+		s, _ := p.bulk()
+		w.AppendBulk(s)
+	}
 }
 
 // oneField is {name=v}, the shape of status, double and big number

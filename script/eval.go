@@ -33,6 +33,7 @@ type Script struct {
 type Eval struct {
 	sb      *sandbox
 	log     Logger
+	calls   *callVariants // what specialized call sites load
 	scripts map[string]*Script
 	// bodyBytes is the size of the cached bodies (used_memory_scripts_eval).
 	bodyBytes int64
@@ -54,7 +55,7 @@ func NewEval(log Logger) *Eval {
 	api.RawSetString("debug", L.NewFunction(func(L *lua.LState) int { return 0 }))
 	sb.globals.RawSetString("redis", api)
 	sb.lock()
-	return &Eval{sb: sb, log: log, scripts: map[string]*Script{}}
+	return &Eval{sb: sb, log: log, calls: newCallVariants(L, api), scripts: map[string]*Script{}}
 }
 
 // SHA1Hex is the script's name in the cache.
@@ -119,6 +120,7 @@ func (e *Eval) Load(body []byte) (*Script, error) {
 		return nil, fmt.Errorf("Error compiling script (new function): %s", err)
 	}
 	fn.Env = e.sb.env
+	e.calls.specialize(fn.Proto, true)
 	s := &Script{SHA: sha, Body: bytes.Clone(body), Flags: flags, fn: fn}
 	e.scripts[sha] = s
 	e.bodyBytes += int64(len(body)) + 40
@@ -257,6 +259,13 @@ func execCounted(L *lua.LState, fn *lua.LFunction, fnArgs []lua.LValue, run *Run
 	}
 	ret := L.Get(-1)
 	L.Pop(1)
+	if ud, ok := ret.(*lua.LUserData); ok {
+		if h := holderOf(L); h != nil && ud == h.tailMark {
+			// `return redis.call(...)` kept the reply as bytes.
+			writePlainReply(w, h.tail)
+			return "", false
+		}
+	}
 	msg := writeReply(w, ret, run.Resp, 0)
 	if msg != "" {
 		if t, ok := ret.(*lua.LTable); ok {

@@ -108,6 +108,11 @@ const runKey = "__skiff_run"
 
 type runHolder struct {
 	run *Run
+	// tailMark stands, on the Lua stack, for a reply a specialized
+	// `return redis.call(...)` kept as bytes in tail (specialize.go); nil
+	// in states without specialized scripts.
+	tailMark *lua.LUserData
+	tail     []byte
 	// argBuf and argv are redis.call's argument scratch, reused from one
 	// call to the next (commands copy what they keep).
 	argBuf []byte
@@ -139,11 +144,17 @@ func currentRun(L *lua.LState) *Run {
 }
 
 func setRun(L *lua.LState, r *Run) {
-	ud, ok := L.G.Registry.RawGetString(runKey).(*lua.LUserData)
-	if !ok {
-		ud = L.NewUserData()
-		ud.Value = &runHolder{}
-		L.G.Registry.RawSetString(runKey, ud)
+	holderFor(L).run = r
+}
+
+// holderFor returns the state's run holder, made on first use.
+func holderFor(L *lua.LState) *runHolder {
+	if h := holderOf(L); h != nil {
+		return h
 	}
-	ud.Value.(*runHolder).run = r
+	h := &runHolder{}
+	ud := L.NewUserData()
+	ud.Value = h
+	L.G.Registry.RawSetString(runKey, ud)
+	return h
 }
