@@ -453,3 +453,92 @@ func sortCorpus(t *testing.T, p *diffPair, seed int64, steps int) {
 		}
 	}
 }
+
+// TestSortClusterAndACLDifferential: BY with a '*' and any GET are
+// refused in cluster mode, and for users who may not read every key,
+// with Redis's texts and at Redis's point of the parsing; STORE to
+// another slot is CROSSSLOT.
+func TestSortClusterAndACLDifferential(t *testing.T) {
+	t.Run("ACL", func(t *testing.T) {
+		p := &diffPair{t: t, root: t, sk: StartSkiff(t), rd: StartRedis(t)}
+		defer p.close()
+		p.reset()
+		ex := func(s string) { t.Helper(); sortStep(t, p, false, words(s)...) }
+		ex("RPUSH k1 2 1")
+		ex("MSET w_1 5 w_2 4")
+		for _, user := range []string{
+			"ACL SETUSER u1 on nopass +@all ~k*",
+			"ACL SETUSER u2 on nopass +@all %R~*",
+			"ACL SETUSER u3 on nopass +@all %W~* ~k*",
+			"ACL SETUSER u4 on nopass +@all ~k* (+@all ~*)",
+			"ACL SETUSER u5 on nopass +@all allkeys",
+			"ACL SETUSER u6 on nopass +@all -sort ~k* (+sort %R~*)",
+			"ACL SETUSER u7 on nopass +@all ~k* (+sort_ro %R~* ~*)",
+		} {
+			ex(user)
+		}
+		for _, u := range []string{"u1", "u2", "u3", "u4", "u5", "u6", "u7"} {
+			ex("AUTH " + u + " x")
+			for _, s := range []string{
+				"SORT k1", "SORT k1 BY nosort", "SORT k1 BY w_*", "SORT k1 GET #", "SORT k1 GET w_*",
+				"SORT k1 BY w_* STORE k2", "SORT k1 LIMIT a b BY w_*", "SORT k1 BY w_* LIMIT a b",
+				"SORT_RO k1 BY w_*", "SORT_RO k1 GET # GET w_*", "SORT k1 STORE other",
+			} {
+				ex(s)
+			}
+		}
+		ex("AUTH default x")
+	})
+	t.Run("cluster", func(t *testing.T) {
+		raft, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bus, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sk := StartSkiff(t, "--cluster-enabled", "yes", "--bootstrap", "yes",
+			"--raft-port", strconv.Itoa(raft), "--admin-port", strconv.Itoa(admin))
+		rd := StartRedis(t, "--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(bus),
+			"--cluster-config-file", "nodes.conf")
+		p := &diffPair{t: t, root: t, sk: sk, rd: rd}
+		defer p.close()
+		p.connect()
+		// Each is a cluster of one that takes every slot.
+		for _, c := range []*Conn{p.skc, p.rdc} {
+			if r, err := c.Do("CLUSTER", "ADDSLOTSRANGE", "0", "16383"); err != nil || r.IsError() {
+				t.Fatalf("CLUSTER ADDSLOTSRANGE: %v %v", r, err)
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				r, err := c.Do("CLUSTER", "INFO")
+				if err != nil {
+					t.Fatalf("CLUSTER INFO: %v", err)
+				}
+				if strings.Contains(r.Str, "cluster_state:ok") {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("cluster state not ok within 20 s: %s", r.Str)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		ex := func(s string) { t.Helper(); sortStep(t, p, false, words(s)...) }
+		for _, s := range []string{
+			"SORT {a}l", "RPUSH {a}l 2 1 3", "SORT {a}l", "SORT {a}l BY w_*", "SORT {a}l BY {a}w_*",
+			"SORT {a}l BY nosort", "SORT {a}l BY nosort DESC LIMIT 1 1", "SORT {a}l GET #", "SORT {a}l GET {a}x",
+			"SORT {a}l BY nosort STORE {a}d", "LRANGE {a}d 0 -1", "SORT {a}l STORE {b}d",
+			"SORT {a}l STORE {a}d STORE {b}d", "SORT {a}l STORE {b}d STORE {a}d", "SORT_RO {a}l GET #",
+			"SORT_RO {a}l BY {a}*", "SORT {a}l LIMIT x 1 BY w_*", "SORT {a}l BY w_* LIMIT x 1",
+			"SORT {a}l BY w_* foo", "SORT {a}l foo BY w_*", "SORT nokey BY w_*", "SORT {a}l ALPHA DESC",
+		} {
+			ex(s)
+		}
+	})
+}
