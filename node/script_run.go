@@ -51,6 +51,55 @@ type scriptsState struct {
 	// allowNoScript is DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call
 	// noscript commands (Redis's tests use it).
 	allowNoScript bool
+	// kept holds the copies of the effects scripts queue in
+	// s.repl.pending (see keepArgs).
+	kept argArena
+}
+
+// argArena copies command lines into shared buffers: a script's effects
+// wait in s.repl.pending until the command that ran the script ends, but
+// their arguments are the Lua engine's scratch space. Copying them into
+// two allocations per command cost ~15% of EVALSHA's allocations; the
+// arena is rewound when nothing is pending, so in the steady state it
+// allocates nothing.
+type argArena struct {
+	buf  []byte
+	args [][]byte
+}
+
+// keep returns a copy of args that stays valid until the arena is
+// rewound. A full buffer is replaced, not grown: what was handed out
+// keeps pointing into the old one.
+func (a *argArena) keep(args [][]byte) [][]byte {
+	n := 0
+	for _, x := range args {
+		n += len(x)
+	}
+	if len(a.buf)+n > cap(a.buf) {
+		a.buf = make([]byte, 0, max(2*cap(a.buf), n, 4096))
+	}
+	if len(a.args)+len(args) > cap(a.args) {
+		a.args = make([][]byte, 0, max(2*cap(a.args), len(args), 64))
+	}
+	start := len(a.args)
+	for _, x := range args {
+		a.buf = append(a.buf, x...)
+		a.args = append(a.args, a.buf[len(a.buf)-len(x):len(a.buf):len(a.buf)])
+	}
+	return a.args[start:len(a.args):len(a.args)]
+}
+
+// rewind makes the arena's space reusable. Only when s.repl.pending is
+// empty: nothing then points into it (endCommand emits and clears the
+// queue; the AOF and the replication stream copy what they are given).
+func (a *argArena) rewind() {
+	if cap(a.buf) > 1<<20 || cap(a.args) > 1<<14 {
+		*a = argArena{} // a big script's effects: not kept for ever
+		return
+	}
+	a.buf = a.buf[:0]
+	clear(a.args)
+	a.args = a.args[:0]
 }
 
 // scriptRun is one execution of a script or function.
@@ -250,6 +299,9 @@ func (s *Server) beginScript(r *scriptRun, keys [][]byte) {
 	}
 	if s.cl != nil && len(keys) > 0 {
 		r.slot = slots.KeySlot(keys[0])
+	}
+	if len(s.repl.pending) == 0 {
+		s.scripts.kept.rewind()
 	}
 	if limit := s.cfg.Int("busy-reply-threshold"); limit > 0 {
 		r.busyAfter = time.Duration(limit) * time.Millisecond
@@ -457,24 +509,9 @@ func (r *scriptRun) Call(args [][]byte, proto int) ([]byte, string) {
 	// The effects wait for the end of the script in s.repl.pending, but
 	// args is the engine's scratch space, reused by the next call.
 	for i := queued; i < len(s.repl.pending); i++ {
-		s.repl.pending[i].args = cloneArgs(s.repl.pending[i].args)
+		s.repl.pending[i].args = s.scripts.kept.keep(s.repl.pending[i].args)
 	}
 	return sc.w.B, ""
-}
-
-// cloneArgs copies a command line into one allocation.
-func cloneArgs(args [][]byte) [][]byte {
-	n := 0
-	for _, a := range args {
-		n += len(a)
-	}
-	buf := make([]byte, 0, n)
-	out := make([][]byte, len(args))
-	for i, a := range args {
-		buf = append(buf, a...)
-		out[i] = buf[len(buf)-len(a) : len(buf) : len(buf)]
-	}
-	return out
 }
 
 // clusterCheck refuses a command whose keys are not served here, or that

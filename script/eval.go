@@ -25,6 +25,9 @@ type Script struct {
 	Body  []byte
 	Flags Flags
 	fn    *lua.LFunction
+	// argsShared: the script only indexes KEYS and ARGV (argsOnlyIndexed),
+	// so its runs share two tables that Exec refills.
+	argsShared bool
 }
 
 // Eval is the Lua state of EVAL scripts and its script cache (Redis's
@@ -37,6 +40,36 @@ type Eval struct {
 	scripts map[string]*Script
 	// bodyBytes is the size of the cached bodies (used_memory_scripts_eval).
 	bodyBytes int64
+	// keys and argv are the tables the argsShared scripts get as KEYS and
+	// ARGV, refilled for each run.
+	keys, argv sharedArray
+}
+
+// sharedArray is a KEYS or ARGV table reused from run to run.
+type sharedArray struct {
+	t *lua.LTable
+	n int // elements set by the last fill
+}
+
+// fill makes a's table the array items, reusing the elements that did
+// not change (a constant ARGV costs nothing).
+func (a *sharedArray) fill(L *lua.LState, items [][]byte) *lua.LTable {
+	if a.t == nil || a.n > len(items)+64 {
+		// Shrinking a table leaves nils at its end, which # scans.
+		a.t, a.n = L.CreateTable(len(items), 0), 0
+	}
+	t := a.t
+	for i, it := range items {
+		if old, ok := t.RawGetInt(i + 1).(lua.LString); ok && string(old) == string(it) {
+			continue
+		}
+		t.RawSetInt(i+1, lua.LString(it))
+	}
+	for i := len(items) + 1; i <= a.n; i++ {
+		t.RawSetInt(i, lua.LNil)
+	}
+	a.n = len(items)
+	return t
 }
 
 // NewEval creates the EVAL state.
@@ -121,7 +154,7 @@ func (e *Eval) Load(body []byte) (*Script, error) {
 	}
 	fn.Env = e.sb.env
 	e.calls.specialize(fn.Proto, true)
-	s := &Script{SHA: sha, Body: bytes.Clone(body), Flags: flags, fn: fn}
+	s := &Script{SHA: sha, Body: bytes.Clone(body), Flags: flags, fn: fn, argsShared: argsOnlyIndexed(fn.Proto)}
 	e.scripts[sha] = s
 	e.bodyBytes += int64(len(body)) + 40
 	return s, nil
@@ -209,8 +242,13 @@ func (e *Eval) Close() { e.sb.L.Close() }
 func (e *Eval) Exec(s *Script, run *Run, keys, args [][]byte, w *resp.Writer) (errMsg string, counted bool) {
 	L := e.sb.L
 	g := e.sb.globals
-	g.RawSetString("KEYS", stringArray(L, keys))
-	g.RawSetString("ARGV", stringArray(L, args))
+	if s.argsShared {
+		g.RawSetString("KEYS", e.keys.fill(L, keys))
+		g.RawSetString("ARGV", e.argv.fill(L, args))
+	} else {
+		g.RawSetString("KEYS", stringArray(L, keys))
+		g.RawSetString("ARGV", stringArray(L, args))
+	}
 	return execCounted(L, s.fn, nil, run, w)
 }
 

@@ -277,3 +277,51 @@ func touches(in uint32, r int) bool {
 	}
 	return true // unknown: assume it does
 }
+
+// argsOnlyIndexed reports whether the script (p, a main chunk) uses KEYS
+// and ARGV only to index them or take their length, each right where it
+// fetched them (GETGLOBAL R 'KEYS' then GETTABLE R R x or LEN R R), and
+// names none of _G, load, loadstring, getfenv or setfenv, the ways to
+// reach the globals table by another road. Such a script can neither
+// change the two tables nor keep them past its run, so Exec may refill
+// the same two tables for every run of it instead of making new ones.
+func argsOnlyIndexed(p *lua.FunctionProto) bool {
+	code := p.Code
+	for i := 0; i < len(code); i++ {
+		if skipsNext(code, i) {
+			i++
+			continue
+		}
+		in := code[i]
+		if instOp(in) != lua.OP_GETGLOBAL {
+			continue
+		}
+		bx := instBx(in)
+		for _, name := range []string{"_G", "load", "loadstring", "getfenv", "setfenv"} {
+			if constString(p, bx, name) {
+				return false
+			}
+		}
+		if !constString(p, bx, "KEYS") && !constString(p, bx, "ARGV") {
+			continue
+		}
+		if i+1 >= len(code) {
+			return false
+		}
+		a, next := instA(in), code[i+1]
+		switch instOp(next) {
+		case lua.OP_GETTABLE, lua.OP_GETTABLEKS, lua.OP_LEN:
+			if instA(next) != a || instB(next) != a {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	for _, child := range p.FunctionPrototypes {
+		if !argsOnlyIndexed(child) {
+			return false
+		}
+	}
+	return true
+}

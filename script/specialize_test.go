@@ -117,3 +117,55 @@ func TestSpecializeShapes(t *testing.T) {
 		}
 	}
 }
+
+func TestArgsOnlyIndexed(t *testing.T) {
+	e := NewEval(nil)
+	for body, want := range map[string]bool{
+		"return KEYS[1]": true,
+		"return #KEYS":   true,
+		"redis.call('get', KEYS[1]); return redis.call('set', KEYS[1], ARGV[1])": true,
+		"local function f() return ARGV[2] end return f()":                       true,
+		"for i = 1, #KEYS do redis.call('get', KEYS[i]) end":                     true,
+		"return KEYS":                                      false,
+		"local k = KEYS return k[1]":                       false,
+		"return unpack(KEYS)":                              false,
+		"return _G.KEYS[1]":                                false,
+		"return loadstring('return KEYS')()":               false,
+		"KEYS[1] = 'x'":                                    false,
+		"table.insert(ARGV, 'x')":                          false,
+		"return KEYS:len()":                                false,
+		"local function f() return KEYS end return f()[1]": false,
+	} {
+		s, err := e.Load([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.argsShared != want {
+			t.Errorf("%q: argsShared %v, want %v", body, s.argsShared, want)
+		}
+	}
+}
+
+// TestSharedArgsRefill runs a script that shares its KEYS and ARGV tables
+// with argument lists that grow and shrink.
+func TestSharedArgsRefill(t *testing.T) {
+	e := NewEval(nil)
+	body := "return {#KEYS, KEYS[1] or 'nil', KEYS[3] or 'nil', #ARGV, ARGV[2] or 'nil'}"
+	s, err := e.Load([]byte(body))
+	if err != nil || !s.argsShared {
+		t.Fatalf("load: %v, shared %v", err, s.argsShared)
+	}
+	for _, tc := range []struct {
+		keys, args []string
+		want       string
+	}{
+		{[]string{"a", "b", "c"}, []string{"x", "y"}, "*5\r\n:3\r\n$1\r\na\r\n$1\r\nc\r\n:2\r\n$1\r\ny\r\n"},
+		{[]string{"a"}, nil, "*5\r\n:1\r\n$1\r\na\r\n$3\r\nnil\r\n:0\r\n$3\r\nnil\r\n"},
+		{nil, []string{"p", "q", "r"}, "*5\r\n:0\r\n$3\r\nnil\r\n$3\r\nnil\r\n:3\r\n$1\r\nq\r\n"},
+		{[]string{"d", "e", "f", "g"}, []string{"x", "y"}, "*5\r\n:4\r\n$1\r\nd\r\n$1\r\nf\r\n:2\r\n$1\r\ny\r\n"},
+	} {
+		if got := runEval(t, e, body, tc.keys, tc.args, &fakeCaller{}); got != tc.want {
+			t.Errorf("keys %v args %v: %q, want %q", tc.keys, tc.args, got, tc.want)
+		}
+	}
+}
