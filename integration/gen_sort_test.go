@@ -71,6 +71,7 @@ func TestSortDifferential(t *testing.T) {
 			}
 			sortEdgeCases(t, p)
 			sortEvents(t, p)
+			sortWakesBlocked(t, p)
 			sortCorpus(t, p, seed+int64(proto), 1500)
 		})
 	}
@@ -541,4 +542,51 @@ func TestSortClusterAndACLDifferential(t *testing.T) {
 			ex(s)
 		}
 	})
+}
+
+// sortWakesBlocked: a list stored by SORT serves a client blocked on the
+// destination, as any new list does.
+func sortWakesBlocked(t *testing.T, p *diffPair) {
+	sortStep(t, p, false, "DEL", "bdst")
+	sortStep(t, p, false, "RPUSH", "bsrc", "2", "1")
+	var blocked [2]*Conn
+	for i, s := range []*Server{p.sk, p.rd} {
+		c, err := s.DialErr()
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		defer c.Close()
+		if err := c.Send("BLPOP", "bdst", "10"); err != nil {
+			t.Fatalf("BLPOP: %v", err)
+		}
+		blocked[i] = c
+	}
+	// Wait until both clients are blocked before storing.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sk, rd, err := p.exchange([]string{"INFO", "clients"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(sk.Str, "blocked_clients:1") && strings.Contains(rd.Str, "blocked_clients:1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("BLPOP clients not blocked within 10 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	sortStep(t, p, false, "SORT", "bsrc", "STORE", "bdst")
+	var got [2]Reply
+	for i, c := range blocked {
+		r, err := c.Read()
+		if err != nil {
+			t.Fatalf("BLPOP reply: %v", err)
+		}
+		got[i] = r
+	}
+	if !got[0].Equal(got[1]) {
+		t.Fatalf("BLPOP woken by SORT STORE:\n  skiff: %s\n  redis: %s", got[0], got[1])
+	}
+	sortStep(t, p, false, "LRANGE", "bdst", "0", "-1")
 }
