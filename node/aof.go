@@ -432,18 +432,37 @@ func (s *Server) loadAOFFile(name string, last bool, p *loadProgress) (int64, er
 	if err == nil {
 		return st.Size(), nil
 	}
+	// Redis's words, the last line before the process exits (its suite
+	// and operators look for them).
 	var trunc *aofTruncated
-	if !errors.As(err, &trunc) {
+	var bad *aofBadFormat
+	var unknown *aofUnknownCommand
+	switch {
+	case errors.As(err, &unknown):
+		s.log.Warn(fmt.Sprintf("Unknown command '%s' reading the append only file %s", unknown.name, name))
+		return 0, &LoadErrorLogged{fmt.Errorf("load AOF file %s: %w", path, err)}
+	case errors.As(err, &bad):
+		s.log.Warn(fmt.Sprintf("Bad file format reading the append only file %s: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>", name))
+		return 0, &LoadErrorLogged{fmt.Errorf("load AOF file %s: %w", path, err)}
+	case !errors.As(err, &trunc):
 		return 0, fmt.Errorf("load AOF file %s: %w", path, err)
 	}
-	if !last || !s.cfg.Bool("aof-load-truncated") {
-		return 0, fmt.Errorf("AOF file %s is truncated at offset %d (%s); use redis-check-aof --fix or aof-load-truncated yes", path, valid, trunc.why)
+	if !s.cfg.Bool("aof-load-truncated") {
+		s.log.Warn(fmt.Sprintf("Unexpected end of file reading the append only file %s. You can: "+
+			"1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. "+
+			"2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.", name))
+		return 0, &LoadErrorLogged{fmt.Errorf("AOF file %s is truncated at offset %d (%s)", path, valid, trunc.why)}
 	}
-	s.log.Warn("!!! Warning: short read while loading the AOF file !!!", "file", name, "offset", valid)
+	if !last {
+		s.log.Warn("Fatal error: the truncated file is not the last file")
+		return 0, &LoadErrorLogged{fmt.Errorf("AOF file %s is truncated at offset %d (%s) and is not the last file", path, valid, trunc.why)}
+	}
+	s.log.Warn(fmt.Sprintf("!!! Warning: short read while loading the AOF file %s!!!", name))
+	s.log.Warn(fmt.Sprintf("!!! Truncating the AOF %s at offset %d !!!", name, valid))
 	if err := os.Truncate(path, valid); err != nil {
 		return 0, fmt.Errorf("truncate AOF file %s: %w", path, err)
 	}
-	s.log.Warn("AOF loaded anyway because aof-load-truncated is enabled", "file", name)
+	s.log.Warn(fmt.Sprintf("AOF %s loaded anyway because aof-load-truncated is enabled", name))
 	return valid, nil
 }
 
@@ -460,6 +479,21 @@ func (s *Server) loadEntry(db int, key string, obj *store.Object) error {
 	}
 	return nil
 }
+
+// LoadErrorLogged is a load failure whose cause was logged already, in
+// Redis's words: the process exits without another line.
+type LoadErrorLogged struct{ Err error }
+
+func (e *LoadErrorLogged) Error() string { return e.Err.Error() }
+func (e *LoadErrorLogged) Unwrap() error { return e.Err }
+
+type aofBadFormat struct{ err error }
+
+func (e *aofBadFormat) Error() string { return "bad file format: " + e.err.Error() }
+
+type aofUnknownCommand struct{ name string }
+
+func (e *aofUnknownCommand) Error() string { return "unknown command '" + e.name + "'" }
 
 type aofTruncated struct{ why string }
 
@@ -486,6 +520,7 @@ func (s *Server) replayCommands(r io.Reader, lp *loadProgress) (valid int64, err
 	cr := &countingReader{r: r}
 	p := resp.NewParser(cr)
 	p.MaxBulk = 1 << 40
+	p.NoInline = true
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
@@ -499,7 +534,7 @@ func (s *Server) replayCommands(r io.Reader, lp *loadProgress) (valid int64, err
 	for {
 		args, perr := p.Next()
 		if perr != nil {
-			return valid, fmt.Errorf("bad file format at offset %d: %w", cr.n-int64(p.Buffered()), perr)
+			return valid, &aofBadFormat{fmt.Errorf("at offset %d: %w", cr.n-int64(p.Buffered()), perr)}
 		}
 		if args == nil {
 			ferr := p.Fill()
@@ -510,6 +545,9 @@ func (s *Server) replayCommands(r io.Reader, lp *loadProgress) (valid int64, err
 				return valid, fmt.Errorf("read: %w", ferr)
 			}
 			if p.Buffered() > 0 {
+				if _, perr := p.Next(); perr != nil {
+					return valid, &aofBadFormat{perr}
+				}
 				return valid, &aofTruncated{"unexpected end of file"}
 			}
 			if inMulti {
@@ -530,7 +568,7 @@ func (s *Server) replayCommands(r io.Reader, lp *loadProgress) (valid int64, err
 			inMulti = false
 		}
 		if c.lookupCommand(args[0]) == nil {
-			return valid, fmt.Errorf("unknown command '%s' reading the append only file", args[0])
+			return valid, &aofUnknownCommand{string(args[0])}
 		}
 		s.call(c, args)
 		c.w.B = c.w.B[:0]
@@ -557,9 +595,9 @@ func (s *Server) openAOFLocked() error {
 		}
 		a.startWriter(f)
 		a.on = true
-		if a.man.base == nil {
-			return s.startAOFRewrite()
-		}
+		// Incremental files without a base stay as they are, as in Redis
+		// (a base is written at start only when there is no file at all;
+		// the next rewrite writes one).
 		return nil
 	}
 	return s.startAOF()

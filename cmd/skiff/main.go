@@ -155,6 +155,12 @@ func runServer(args []string) int {
 			logger.Info("server stopped while loading")
 			return 0
 		}
+		var logged *node.LoadErrorLogged
+		if errors.As(err, &logged) {
+			// The cause is the last line, in Redis's words (AOF errors).
+			srv.Shutdown()
+			return 1
+		}
 		// Redis's words, which its test suite looks for in the log.
 		logger.Error("Fatal error loading the DB. Exiting.", "error", err)
 		srv.Shutdown() // saves nothing: the server is still loading

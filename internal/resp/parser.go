@@ -47,6 +47,10 @@ type Parser struct {
 	argv      [][]byte
 	inline    bool
 
+	// NoInline refuses inline commands (a command not starting with '*'),
+	// except '#' annotation lines: the AOF's format.
+	NoInline bool
+
 	MaxBulk  int64 // proto-max-bulk-len
 	MaxQuery int64 // client-query-buffer-limit; 0 means unlimited
 	// Unauthenticated applies Redis's tighter limits to a client that has
@@ -171,6 +175,8 @@ func (p *Parser) Next() ([][]byte, error) {
 				p.remaining = int(n)
 				p.bulkLen = -1
 				p.offs = p.offs[:0]
+			} else if p.NoInline && p.buf[p.start] != '#' {
+				return nil, &ProtocolError{"expected '*'"}
 			} else {
 				p.inline = true
 			}
