@@ -19,6 +19,7 @@ package node
 import (
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,6 +52,10 @@ type scriptsState struct {
 	// allowNoScript is DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call
 	// noscript commands (Redis's tests use it).
 	allowNoScript bool
+	// busyMs is busy-reply-threshold, kept up to date by a config hook
+	// registered by the first script (busyHooked, under the lock).
+	busyMs     atomic.Int64
+	busyHooked bool
 	// kept holds the copies of the effects scripts queue in
 	// s.repl.pending (see keepArgs).
 	kept argArena
@@ -260,7 +265,9 @@ func (s *Server) prepareScript(c *Client, name string, flags script.Flags, ro, e
 	}
 	r := &scriptRun{s: s, caller: c, flags: flags, oom: oom, slot: -1}
 	r.ro = ro || flags&script.FlagEvalCompat == 0 && flags&script.FlagNoWrites != 0
-	r.runv.Init(r, name, eval)
+	// processStart plus the monotonic clock: one clock read where
+	// time.Now makes two (the run's start is only used for durations).
+	r.runv.Init(r, name, eval, processStart.Add(monoNow()))
 	r.run = &r.runv
 	r.argv = args
 	return r
@@ -303,7 +310,20 @@ func (s *Server) beginScript(r *scriptRun, keys [][]byte) {
 	if len(s.repl.pending) == 0 {
 		s.scripts.kept.rewind()
 	}
-	if limit := s.cfg.Int("busy-reply-threshold"); limit > 0 {
+	if !s.scripts.busyHooked {
+		// busy-reply-threshold followed through CONFIG SET instead of
+		// read (a locked map look-up and a parse) for every script.
+		s.scripts.busyHooked = true
+		_ = s.cfg.OnChange("busy-reply-threshold", func(v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("busy-reply-threshold %q: %w", v, err)
+			}
+			s.scripts.busyMs.Store(n)
+			return nil
+		})
+	}
+	if limit := s.scripts.busyMs.Load(); limit > 0 {
 		r.busyAfter = time.Duration(limit) * time.Millisecond
 	}
 	s.scripts.running.Store(r)

@@ -40,6 +40,9 @@ type Eval struct {
 	scripts map[string]*Script
 	// bodyBytes is the size of the cached bodies (used_memory_scripts_eval).
 	bodyBytes int64
+	// last is the script LookupBytes found last (the cache only grows
+	// until Flush, which replaces the whole Eval).
+	last *Script
 	// keys and argv are the tables the argsShared scripts get as KEYS and
 	// ARGV, refilled for each run.
 	keys, argv sharedArray
@@ -105,10 +108,15 @@ func (e *Eval) Lookup(sha string) *Script {
 	return e.scripts[strings.ToLower(sha)]
 }
 
-// LookupBytes is Lookup without allocating (EVALSHA's hot path).
+// LookupBytes is Lookup without allocating (EVALSHA's hot path). The
+// last script found is checked first: EVALSHA looks its script up twice
+// (for its flags, then to run it), and a workload often repeats one.
 func (e *Eval) LookupBytes(sha []byte) *Script {
 	if len(sha) != 40 {
 		return nil
+	}
+	if l := e.last; l != nil && sameSHA(sha, l.SHA) {
+		return l
 	}
 	var low [40]byte
 	for i, ch := range sha {
@@ -117,7 +125,27 @@ func (e *Eval) LookupBytes(sha []byte) *Script {
 		}
 		low[i] = ch
 	}
-	return e.scripts[string(low[:])]
+	sc := e.scripts[string(low[:])]
+	if sc != nil {
+		e.last = sc
+	}
+	return sc
+}
+
+// sameSHA compares a sha as given (any case) with a cached one (lower).
+func sameSHA(given []byte, cached string) bool {
+	if len(given) != len(cached) {
+		return false
+	}
+	for i, ch := range given {
+		if ch >= 'A' && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		if ch != cached[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // LookupBody finds the cached script with this body.
@@ -270,7 +298,11 @@ func execFunction(L *lua.LState, fn *lua.LFunction, fnArgs []lua.LValue, run *Ru
 // execCounted is execFunction that also reports whether the error was
 // already counted in the error stats (see Exec).
 func execCounted(L *lua.LState, fn *lua.LFunction, fnArgs []lua.LValue, run *Run, w *resp.Writer) (string, bool) {
-	setRun(L, run)
+	h := holderFor(L)
+	if h.errFn == nil {
+		h.errFn = errorHandlerOf(L) // kept here: one registry look-up less per run
+	}
+	h.run = run
 	kc, _ := L.Context().(*killCtx)
 	if kc == nil || kc.Err() != nil {
 		kc = newKillCtx() // the first run, or the last one was killed
@@ -280,12 +312,12 @@ func execCounted(L *lua.LState, fn *lua.LFunction, fnArgs []lua.LValue, run *Run
 	if run.Killed() {
 		kc.stop() // killed before it started
 	}
-	defer setRun(L, nil)
+	defer func() { h.run = nil }()
 	L.Push(fn)
 	for _, a := range fnArgs {
 		L.Push(a)
 	}
-	err := L.PCall(len(fnArgs), 1, errorHandlerOf(L))
+	err := L.PCall(len(fnArgs), 1, h.errFn)
 	if err != nil {
 		var obj lua.LValue = lua.LString(err.Error())
 		if ae, ok := err.(*lua.ApiError); ok && ae.Object != nil {
@@ -298,7 +330,7 @@ func execCounted(L *lua.LState, fn *lua.LFunction, fnArgs []lua.LValue, run *Run
 	ret := L.Get(-1)
 	L.Pop(1)
 	if ud, ok := ret.(*lua.LUserData); ok {
-		if h := holderOf(L); h != nil && ud == h.tailMark {
+		if ud == h.tailMark {
 			// `return redis.call(...)` kept the reply as bytes.
 			writePlainReply(w, h.tail)
 			return "", false

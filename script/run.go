@@ -55,17 +55,18 @@ type Run struct {
 // NewRun prepares a run for caller.
 func NewRun(caller Caller, name string, eval bool) *Run {
 	r := &Run{}
-	r.Init(caller, name, eval)
+	r.Init(caller, name, eval, time.Now())
 	return r
 }
 
-// Init prepares r, a zero Run, for caller: what NewRun does, for a Run
-// kept inside the caller's own per-run object (one allocation per script
-// instead of two).
-func (r *Run) Init(caller Caller, name string, eval bool) {
+// Init prepares r, a zero Run, for caller, started at start (it must
+// carry a monotonic reading): what NewRun does, for a Run kept inside the
+// caller's own per-run object (one allocation per script instead of two)
+// and a caller that has a cheaper clock than time.Now.
+func (r *Run) Init(caller Caller, name string, eval bool, start time.Time) {
 	r.Caller, r.Name, r.Eval = caller, name, eval
 	r.Resp, r.Repl = 2, ReplAll
-	r.Start = time.Now()
+	r.Start = start
 }
 
 // Kill stops the script at its next Lua instruction (SCRIPT KILL,
@@ -113,6 +114,8 @@ type runHolder struct {
 	// in states without specialized scripts.
 	tailMark *lua.LUserData
 	tail     []byte
+	// errFn is the state's error handler (errorHandlerOf), kept here.
+	errFn *lua.LFunction
 	// argBuf and argv are redis.call's argument scratch, reused from one
 	// call to the next (commands copy what they keep).
 	argBuf []byte
@@ -141,10 +144,6 @@ func currentRun(L *lua.LState) *Run {
 		return nil
 	}
 	return h.run
-}
-
-func setRun(L *lua.LState, r *Run) {
-	holderFor(L).run = r
 }
 
 // holderFor returns the state's run holder, made on first use.
