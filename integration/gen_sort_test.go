@@ -72,6 +72,7 @@ func TestSortDifferential(t *testing.T) {
 			sortEdgeCases(t, p)
 			sortEvents(t, p)
 			sortWakesBlocked(t, p)
+			sortKeyspaceStats(t, p)
 			sortCorpus(t, p, seed+int64(proto), 1500)
 		})
 	}
@@ -589,4 +590,36 @@ func sortWakesBlocked(t *testing.T, p *diffPair) {
 		t.Fatalf("BLPOP woken by SORT STORE:\n  skiff: %s\n  redis: %s", got[0], got[1])
 	}
 	sortStep(t, p, false, "LRANGE", "bdst", "0", "-1")
+}
+
+// sortKeyspaceStats: every key SORT reads (the sorted key, each BY and
+// GET lookup) counts as a keyspace hit or miss, as in Redis.
+func sortKeyspaceStats(t *testing.T, p *diffPair) {
+	ex := func(s string) { t.Helper(); sortStep(t, p, false, words(s)...) }
+	ex("FLUSHALL")
+	ex("RPUSH l 1 2 3")
+	ex("MSET w_1 3 w_2 1")
+	ex("HSET h_1 f 1")
+	ex("CONFIG RESETSTAT")
+	ex("SORT l BY w_* GET # GET h_*->f GET nostar")
+	ex("SORT nokey")
+	ex("SORT l BY w_* STORE d")
+	ex("SORT l BY nosort GET w_* LIMIT 1 1")
+	ex("SORT_RO l BY h_*->f ALPHA")
+	stats := func(r Reply) string {
+		var out []string
+		for _, line := range strings.Split(r.Str, "\r\n") {
+			if strings.HasPrefix(line, "keyspace_hits:") || strings.HasPrefix(line, "keyspace_misses:") {
+				out = append(out, line)
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	sk, rd, err := p.exchange([]string{"INFO", "stats"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats(sk) != stats(rd) || stats(rd) == "" {
+		t.Fatalf("keyspace stats after SORTs: skiff %q, redis %q", stats(sk), stats(rd))
+	}
 }
