@@ -4,7 +4,17 @@ import (
 	"fmt"
 	"runtime"
 	"syscall"
+
+	"github.com/skiffdb/skiff/config"
 )
+
+func init() {
+	// Redis's hidden test knob: _exit(1) instead of abort() on a failed
+	// assertion. Skiff has no such path (corrupt input is refused with an
+	// error; a Go panic in a command ends the process with the runtime's
+	// trace), so the option is accepted for configs that set it.
+	config.Register(config.Option{Name: "use-exit-on-panic", Kind: config.KindBool, Default: "no", Hidden: true})
+}
 
 // CrashReport logs what Redis calls a crash report (the line operators
 // and Redis's test harness look for, then every goroutine's stack) and
