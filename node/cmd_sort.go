@@ -56,12 +56,12 @@ func parseSortOptions(c *Client, args [][]byte, readonly bool) (sortOptions, boo
 	o := sortOptions{count: -1}
 	// Whether the user may read every key is only asked when a BY or GET
 	// pattern needs it; the answer is the same for the whole line.
-	fullAccess := -1
+	var asked, fullAccess bool
 	mayReadAll := func() bool {
-		if fullAccess < 0 {
-			fullAccess = b2iInt(c.sortFullKeyAccess(args))
+		if !asked {
+			asked, fullAccess = true, c.sortFullKeyAccess(args)
 		}
-		return fullAccess == 1
+		return fullAccess
 	}
 	for j := 2; j < len(args); j++ {
 		left := len(args) - j - 1
@@ -123,13 +123,6 @@ func parseSortOptions(c *Client, args [][]byte, readonly bool) (sortOptions, boo
 		}
 	}
 	return o, true
-}
-
-func b2iInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // sortFullKeyAccess reports whether the client's user may read any key
