@@ -32,11 +32,11 @@ var (
 		{0, 0}, {13.361389, 38.115556}, {179.99, 0.5}, {-179.99, -0.5}, {180, 85.05112878},
 		{-180, -85.05112878}, {45, 84.9}, {-120, -84.9}, {100, 66.5}, {-100, -80.5},
 	}
-	geoUnits = []string{"m", "km", "ft", "mi", "KM", "Mi", "parsec"}
+	geoUnits = []string{"m", "km", "ft", "mi", "KM", "Mi", "km", "km", "km"}
 )
 
 func geoKey(r *rand.Rand, k *Keys) string {
-	switch r.Intn(12) {
+	switch r.Intn(16) {
 	case 0:
 		return k.Key(r) // maybe another type: WRONGTYPE
 	case 1:
@@ -47,11 +47,23 @@ func geoKey(r *rand.Rand, k *Keys) string {
 	return geoKeys[r.Intn(len(geoKeys))]
 }
 
+// geoMemberOf picks a member likely to be in key (the big set has its own
+// names).
+func geoMemberOf(r *rand.Rand, key string) string {
+	if strings.HasSuffix(key, "big") && r.Intn(5) > 0 {
+		return "b" + strconv.Itoa(r.Intn(400))
+	}
+	return geoMember(r)
+}
+
 func geoMember(r *rand.Rand) string {
 	if r.Intn(30) == 0 {
 		return "nosuch"
 	}
-	return "m" + strconv.Itoa(r.Intn(40))
+	if r.Intn(4) == 0 {
+		return "m" + strconv.Itoa(r.Intn(40))
+	}
+	return "m" + strconv.Itoa(r.Intn(12)) // dense: searches around members find them
 }
 
 // geoNum formats a number in one of the ways clients send them.
@@ -95,15 +107,25 @@ func geoValidPoint(r *rand.Rand) (string, string) {
 	return geoNum(r, lon), geoNum(r, lat)
 }
 
-func geoRadiusArgs(r *rand.Rand) []string {
-	rad := []string{"0", "1", "10", "100", "500", "1000", "5000", "20000", "1e9", "0.5", "-1", "x", "inf"}[r.Intn(13)]
-	return []string{rad, geoUnits[r.Intn(len(geoUnits))]}
+// geoUnit is a distance unit, rarely an unknown one.
+func geoUnit(r *rand.Rand) string {
+	if r.Intn(30) == 0 {
+		return "parsec"
+	}
+	return geoUnits[r.Intn(len(geoUnits))]
 }
 
-func geoBoxArgs(r *rand.Rand) []string {
-	dims := []string{"0", "1", "10", "200", "1000", "5000", "40000", "1e9", "-1", "y"}
-	return []string{dims[r.Intn(len(dims))], dims[r.Intn(len(dims))], geoUnits[r.Intn(len(geoUnits))]}
+// geoSize is a radius, width or height, rarely a bad one.
+func geoSize(r *rand.Rand) string {
+	if r.Intn(30) == 0 {
+		return []string{"-1", "x", ""}[r.Intn(3)]
+	}
+	return []string{"0", "1", "10", "100", "200", "500", "1000", "5000", "20000", "40000", "1e9", "0.5", "inf"}[r.Intn(13)]
 }
+
+func geoRadiusArgs(r *rand.Rand) []string { return []string{geoSize(r), geoUnit(r)} }
+
+func geoBoxArgs(r *rand.Rand) []string { return []string{geoSize(r), geoSize(r), geoUnit(r)} }
 
 // geoOptions adds a random selection of the reply and order options.
 func geoOptions(r *rand.Rand, argv []string, withs bool) []string {
@@ -116,7 +138,7 @@ func geoOptions(r *rand.Rand, argv []string, withs bool) []string {
 	}
 	switch r.Intn(5) {
 	case 0:
-		argv = append(argv, "COUNT", []string{"1", "2", "3", "5", "100", "0", "-1", "x"}[r.Intn(8)])
+		argv = append(argv, "COUNT", []string{"1", "2", "3", "5", "100", "1", "2", "3", "5", "0", "-1", "x"}[r.Intn(12)])
 	case 1:
 		argv = append(argv, "COUNT", []string{"1", "2", "4"}[r.Intn(3)], "ANY")
 	case 2:
@@ -135,7 +157,7 @@ func init() {
 	registerGen(a, "geoadd", 20, func(r *rand.Rand, k *Keys) []string {
 		argv := []string{"GEOADD", geoKey(r, k)}
 		for _, o := range []string{"NX", "XX", "CH", "GT"} {
-			if r.Intn(10) == 0 {
+			if r.Intn(10) == 0 && (o != "GT" || r.Intn(4) == 0) {
 				argv = append(argv, o)
 			}
 		}
@@ -172,21 +194,24 @@ func init() {
 		return []string{"ZADD", geoKeys[r.Intn(2)], s, geoMember(r)}
 	})
 	registerGen(a, "geopos", 6, func(r *rand.Rand, k *Keys) []string {
-		argv := []string{"GEOPOS", geoKey(r, k)}
+		key := geoKey(r, k)
+		argv := []string{"GEOPOS", key}
 		for n := r.Intn(4); n > 0; n-- {
-			argv = append(argv, geoMember(r))
+			argv = append(argv, geoMemberOf(r, key))
 		}
 		return argv
 	})
 	registerGen(a, "geohash", 5, func(r *rand.Rand, k *Keys) []string {
-		argv := []string{"GEOHASH", geoKey(r, k)}
+		key := geoKey(r, k)
+		argv := []string{"GEOHASH", key}
 		for n := r.Intn(4); n > 0; n-- {
-			argv = append(argv, geoMember(r))
+			argv = append(argv, geoMemberOf(r, key))
 		}
 		return argv
 	})
 	registerGen(a, "geodist", 6, func(r *rand.Rand, k *Keys) []string {
-		argv := []string{"GEODIST", geoKey(r, k), geoMember(r), geoMember(r)}
+		key := geoKey(r, k)
+		argv := []string{"GEODIST", key, geoMemberOf(r, key), geoMemberOf(r, key)}
 		if r.Intn(2) == 0 {
 			argv = append(argv, geoUnits[r.Intn(len(geoUnits))])
 		}
@@ -199,17 +224,20 @@ func init() {
 		name := []string{"GEORADIUS", "GEORADIUS_RO"}[r.Intn(2)]
 		lon, lat := geoPoint(r)
 		argv := append([]string{name, geoKey(r, k), lon, lat}, geoRadiusArgs(r)...)
-		argv = geoOptions(r, argv, true)
-		if name == "GEORADIUS" && r.Intn(3) == 0 {
+		store := name == "GEORADIUS" && r.Intn(3) == 0
+		argv = geoOptions(r, argv, !store || r.Intn(10) == 0)
+		if store {
 			argv = append(argv, []string{"STORE", "STOREDIST"}[r.Intn(2)], geoDsts[r.Intn(len(geoDsts))])
 		}
 		return argv
 	})
 	registerGen(a, "georadiusbymember", 10, func(r *rand.Rand, k *Keys) []string {
 		name := []string{"GEORADIUSBYMEMBER", "GEORADIUSBYMEMBER_RO"}[r.Intn(2)]
-		argv := append([]string{name, geoKey(r, k), geoMember(r)}, geoRadiusArgs(r)...)
-		argv = geoOptions(r, argv, true)
-		if r.Intn(3) == 0 {
+		key := geoKey(r, k)
+		argv := append([]string{name, key, geoMemberOf(r, key)}, geoRadiusArgs(r)...)
+		store := r.Intn(3) == 0 // on the _RO forms: a syntax error
+		argv = geoOptions(r, argv, !store || r.Intn(10) == 0)
+		if store {
 			argv = append(argv, []string{"STORE", "STOREDIST"}[r.Intn(2)], geoDsts[r.Intn(len(geoDsts))])
 		}
 		return argv
@@ -219,10 +247,11 @@ func init() {
 		if store {
 			argv = []string{"GEOSEARCHSTORE", geoDsts[r.Intn(len(geoDsts))]}
 		}
-		argv = append(argv, geoKey(r, k))
+		key := geoKey(r, k)
+		argv = append(argv, key)
 		from := func() {
 			if r.Intn(2) == 0 {
-				argv = append(argv, "FROMMEMBER", geoMember(r))
+				argv = append(argv, "FROMMEMBER", geoMemberOf(r, key))
 			} else {
 				lon, lat := geoPoint(r)
 				argv = append(argv, "FROMLONLAT", lon, lat)
