@@ -12,14 +12,12 @@ package node
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -175,7 +173,7 @@ func (s *Server) loadAOFAtStart() error {
 	if err := s.loadAOFLocked(); err != nil {
 		return err
 	}
-	if err := s.openAOFLocked(); err != nil {
+	if err := s.openAOFLocked(true); err != nil {
 		return err
 	}
 	s.stopLoadingLocked()
@@ -190,99 +188,29 @@ func (a *aofState) incrName(seq int64) string { return fmt.Sprintf("%s.%d.incr.a
 
 func (a *aofState) baseName(seq int64) string { return fmt.Sprintf("%s.%d.base.rdb", a.name, seq) }
 
-// readManifest parses the manifest; a missing one is not an error (ok
-// false).
-func readManifest(path string) (m aofManifest, ok bool, err error) {
+// readManifest reads the manifest; a missing one is not an error (ok
+// false). A refused manifest is logged in Redis's words and returned as a
+// LoadErrorLogged: the server does not start.
+func (s *Server) readManifest(path string) (m aofManifest, ok bool, err error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return m, false, nil
 	}
 	if err != nil {
-		return m, false, fmt.Errorf("read AOF manifest: %w", err)
+		s.log.Warn(fmt.Sprintf("Fatal error: can't open the AOF manifest file %s for reading: %s", path, errText(err)))
+		return m, false, &LoadErrorLogged{fmt.Errorf("read AOF manifest: %w", err)}
 	}
-	for n, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			continue
+	m, merr := parseManifest(data)
+	if merr != nil {
+		s.log.Warn("*** FATAL AOF MANIFEST FILE ERROR ***")
+		if merr.hasLine {
+			s.log.Warn(fmt.Sprintf("Reading the manifest file, at line %d", merr.lineNum))
+			s.log.Warn(fmt.Sprintf(">>> '%s'", merr.line))
 		}
-		words, err := splitManifestLine(line)
-		if err != nil || len(words)%2 != 0 {
-			return m, false, fmt.Errorf("invalid AOF manifest line %d: %q", n+1, line)
-		}
-		var f aofFile
-		for i := 0; i < len(words); i += 2 {
-			switch strings.ToLower(words[i]) {
-			case "file":
-				f.name = words[i+1]
-			case "seq":
-				f.seq, err = strconv.ParseInt(words[i+1], 10, 64)
-				if err != nil {
-					return m, false, fmt.Errorf("invalid AOF manifest line %d: bad seq", n+1)
-				}
-			case "type":
-				if len(words[i+1]) != 1 {
-					return m, false, fmt.Errorf("invalid AOF manifest line %d: bad type", n+1)
-				}
-				f.typ = words[i+1][0]
-			}
-		}
-		if f.name == "" || strings.ContainsAny(f.name, "/\\") {
-			return m, false, fmt.Errorf("invalid AOF manifest line %d: bad file name", n+1)
-		}
-		switch f.typ {
-		case 'b':
-			if m.base != nil {
-				return m, false, fmt.Errorf("invalid AOF manifest line %d: duplicate base file", n+1)
-			}
-			fc := f
-			m.base = &fc
-		case 'h':
-			m.hist = append(m.hist, f)
-		case 'i':
-			m.incr = append(m.incr, f)
-		default:
-			return m, false, fmt.Errorf("invalid AOF manifest line %d: unknown type", n+1)
-		}
+		s.log.Warn(merr.msg)
+		return m, false, &LoadErrorLogged{fmt.Errorf("%s: %w", path, merr)}
 	}
 	return m, true, nil
-}
-
-// splitManifestLine splits on spaces, honouring the quoting Redis uses
-// for unusual file names.
-func splitManifestLine(line string) ([]string, error) {
-	var out []string
-	for _, w := range strings.Fields(line) {
-		if strings.HasPrefix(w, "\"") {
-			u, err := strconv.Unquote(w)
-			if err != nil {
-				return nil, err
-			}
-			w = u
-		}
-		out = append(out, w)
-	}
-	return out, nil
-}
-
-func (m *aofManifest) format() []byte {
-	var b bytes.Buffer
-	line := func(f aofFile) {
-		name := f.name
-		if strings.ContainsAny(name, " \t\"\n\r") {
-			name = strconv.Quote(name)
-		}
-		fmt.Fprintf(&b, "file %s seq %d type %c\n", name, f.seq, f.typ)
-	}
-	if m.base != nil {
-		line(*m.base)
-	}
-	for _, f := range m.hist {
-		line(f)
-	}
-	for _, f := range m.incr {
-		line(f)
-	}
-	return b.Bytes()
 }
 
 // writeManifest replaces the manifest atomically.
@@ -328,14 +256,17 @@ func (m *aofManifest) nextIncrSeq() int64 {
 // progress report. Called under the lock.
 func (s *Server) loadAOFLocked() error {
 	a := &s.p.aof
-	m, ok, err := readManifest(a.manifestPath())
+	m, _, err := s.readManifest(a.manifestPath())
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return nil
-	}
 	a.man = m
+	if m, err = s.upgradeOldAOF(m); err != nil {
+		return err
+	}
+	if m.base == nil && len(m.incr) == 0 {
+		return nil // no AOF yet: an empty dataset
+	}
 	var files []string
 	if m.base != nil {
 		files = append(files, m.base.name)
@@ -345,10 +276,12 @@ func (s *Server) loadAOFLocked() error {
 	}
 	var total int64
 	for _, name := range files {
-		path := filepath.Join(a.dir, name)
-		st, err := os.Stat(path)
+		st, err := os.Stat(filepath.Join(a.dir, name))
 		if err != nil {
-			return fmt.Errorf("open AOF file %s: %w", path, err)
+			// A file the manifest names must be there: Redis's line,
+			// which names the file and the cause, then the server stops.
+			s.log.Warn(fmt.Sprintf("Unable to obtain the AOF file %s length. stat: %s", name, errText(err)))
+			return &LoadErrorLogged{fmt.Errorf("AOF file %s named by the manifest: %w", name, err)}
 		}
 		total += st.Size()
 	}
@@ -386,6 +319,50 @@ func (s *Server) loadAOFLocked() error {
 	return nil
 }
 
+// upgradeOldAOF adopts the single appendonly file of a Redis before 7.0,
+// found in the server's directory, as the base of a multi-part AOF, as
+// Redis does: when there is no manifest (or an empty one), or when an
+// upgrade was interrupted after writing the manifest (it names only that
+// file as the base, and the file is not in the AOF directory yet). The
+// manifest is written first and the file moved after, so an interruption
+// at any point is resumed by the next start. Called under the lock.
+func (s *Server) upgradeOldAOF(m aofManifest) (aofManifest, error) {
+	a := &s.p.aof
+	old := filepath.Join(filepath.Dir(a.dir), a.name)
+	if _, err := os.Stat(old); err != nil {
+		return m, nil // nothing to upgrade
+	}
+	interrupted := m.base != nil && len(m.incr) == 0 && m.base.name == a.name
+	if interrupted {
+		if _, err := os.Stat(filepath.Join(a.dir, a.name)); err == nil {
+			// Already moved: the file in the server directory belongs to
+			// someone else (the AOF directory's copy is the one to load).
+			interrupted = false
+		}
+	}
+	if !(m.base == nil && len(m.incr) == 0) && !interrupted {
+		return m, nil
+	}
+	if err := os.MkdirAll(a.dir, 0o755); err != nil {
+		s.log.Warn(fmt.Sprintf("Can't open or create append-only dir %s: %s", a.dir, errText(err)))
+		return m, &LoadErrorLogged{fmt.Errorf("create AOF directory: %w", err)}
+	}
+	m.base = &aofFile{name: a.name, seq: 1, typ: 'b'}
+	if err := a.writeManifest(m); err != nil {
+		s.log.Warn("Can't persist the AOF manifest", "error", err)
+		return m, &LoadErrorLogged{err}
+	}
+	if err := os.Rename(old, filepath.Join(a.dir, a.name)); err != nil {
+		s.log.Warn(fmt.Sprintf("Error trying to move the old AOF file %s into dir %s: %s", a.name, filepath.Base(a.dir), errText(err)))
+		return m, &LoadErrorLogged{fmt.Errorf("move the old AOF file: %w", err)}
+	}
+	if err := syncDir(a.dir); err != nil {
+		return m, fmt.Errorf("sync AOF directory: %w", err)
+	}
+	s.log.Info(fmt.Sprintf("Successfully migrated an old-style AOF file (%s) into the AOF directory (%s).", a.name, filepath.Base(a.dir)))
+	return m, nil
+}
+
 // loadAOFFile replays one file (an RDB base or a command file) and
 // returns its size. A truncated tail of the last file is cut off when
 // aof-load-truncated allows it. p follows the replay (key-load-delay,
@@ -404,7 +381,12 @@ func (s *Server) loadAOFFile(name string, last bool, p *loadProgress) (int64, er
 	if st.Size() == 0 {
 		return 0, nil
 	}
-	br := bufio.NewReaderSize(f, 64<<10)
+	fr := &countingReader{r: f}
+	br := bufio.NewReaderSize(fr, 64<<10)
+	// Offset of the commands: after the RDB preamble of a file that has
+	// one (a base, or an appendonly.aof of Redis before 7.0 with
+	// aof-use-rdb-preamble), which may be followed by commands.
+	var cmdStart int64
 	if magic, _ := br.Peek(5); string(magic) == "REDIS" {
 		load := func(db int, key string, obj *store.Object) error {
 			p.keys.Add(1)
@@ -423,9 +405,15 @@ func (s *Server) loadAOFFile(name string, last bool, p *loadProgress) (int64, er
 		if err := s.installFunctions(codes, script.RestoreFlush); err != nil {
 			return 0, fmt.Errorf("load AOF base %s: %w", path, err)
 		}
-		return st.Size(), nil
+		// The RDB reader reads through br without buffering of its
+		// own (its size is enough), so what br holds is the tail.
+		cmdStart = fr.n - int64(br.Buffered())
+		if cmdStart >= st.Size() {
+			return st.Size(), nil
+		}
 	}
 	valid, err := s.replayCommands(br, p)
+	valid += cmdStart
 	if errors.Is(err, ErrLoadAborted) {
 		return 0, err
 	}
@@ -583,24 +571,129 @@ func (s *Server) replayCommands(r io.Reader, lp *loadProgress) (valid int64, err
 
 // ---- appending ----
 
-// openAOFLocked starts appending after start-up (under the lock): it opens the last incremental
-// file of the manifest, or creates one (and a base) when there is none.
-func (s *Server) openAOFLocked() error {
+// openAOFLocked starts appending after the AOF was loaded (under the
+// lock). At server start it does what Redis does: with no file at all it
+// writes a base of the (empty) dataset at once, then opens the last
+// incremental file of the manifest or, when there is none, creates the
+// next one, and commits the manifest; a rewrite is not needed. After
+// DEBUG LOADAOF (atStart false) a manifest without incremental files
+// starts appending as CONFIG SET appendonly yes does.
+func (s *Server) openAOFLocked(atStart bool) error {
 	a := &s.p.aof
-	if len(a.man.incr) > 0 {
-		last := a.man.incr[len(a.man.incr)-1]
-		f, err := os.OpenFile(filepath.Join(a.dir, last.name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			return fmt.Errorf("open AOF file: %w", err)
-		}
-		a.startWriter(f)
-		a.on = true
-		// Incremental files without a base stay as they are, as in Redis
-		// (a base is written at start only when there is no file at all;
-		// the next rewrite writes one).
-		return nil
+	if !atStart && len(a.man.incr) == 0 {
+		return s.startAOF()
 	}
-	return s.startAOF()
+	m := a.man
+	wroteBase := false
+	if m.base == nil && len(m.incr) == 0 {
+		wroteBase = true
+		name, err := s.writeStartBase()
+		if err != nil {
+			s.log.Warn("Can't create the AOF base file on server start", "error", err)
+			return &LoadErrorLogged{err}
+		}
+		m.base = &aofFile{name: name, seq: 1, typ: 'b'}
+		s.log.Info("Creating AOF base file " + name + " on server start")
+	}
+	opened := len(m.incr) > 0
+	if !opened {
+		seq := m.nextIncrSeq()
+		m.incr = []aofFile{{name: a.incrName(seq), seq: seq, typ: 'i'}}
+	}
+	last := m.incr[len(m.incr)-1]
+	path := filepath.Join(a.dir, last.name)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		s.log.Warn(fmt.Sprintf("Can't open the append-only file %s: %s", last.name, errText(err)))
+		return &LoadErrorLogged{fmt.Errorf("open AOF file %s: %w", path, err)}
+	}
+	if err := a.writeManifest(m); err != nil {
+		f.Close()
+		s.log.Warn("Can't persist the AOF manifest", "error", err)
+		return &LoadErrorLogged{err}
+	}
+	if wroteBase {
+		// INFO's sizes start from the base just written.
+		if st, err := os.Stat(filepath.Join(a.dir, m.base.name)); err == nil {
+			a.baseSize, a.curSize = st.Size(), st.Size()
+		}
+	}
+	a.startWriter(f)
+	a.on = true
+	if opened {
+		s.log.Info("Opening AOF incr file " + last.name + " on server start")
+	} else {
+		s.log.Info("Creating AOF incr file " + last.name + " on server start")
+	}
+	return nil
+}
+
+// writeStartBase writes the base of a start without any AOF: the dataset
+// is empty then (nothing was loaded), so the base holds only what an
+// empty dataset has, the libraries. With aof-use-rdb-preamble yes it is
+// an RDB (NAME.1.base.rdb); with no, a command file (NAME.1.base.aof),
+// which for an empty dataset with no library is an empty file. Called
+// under the lock.
+func (s *Server) writeStartBase() (string, error) {
+	a := &s.p.aof
+	codes := s.functionCodes()
+	keys := 0
+	for _, db := range s.store.DBs {
+		keys += db.Len()
+	}
+	// Skiff writes bases as RDB files; the command form is only written
+	// when it needs no command, which is the case at a start from nothing.
+	rdbBase := s.cfg.Bool("aof-use-rdb-preamble") || keys > 0 || len(codes) > 0
+	name := fmt.Sprintf("%s.1.base.aof", a.name)
+	if rdbBase {
+		name = a.baseName(1)
+	}
+	path := filepath.Join(a.dir, name)
+	tmp := filepath.Join(a.dir, fmt.Sprintf("temp-rewriteaof-%d.aof", pid))
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return "", fmt.Errorf("open %s: %w", tmp, err)
+	}
+	if rdbBase {
+		err = s.writeRDBLocked(f, codes)
+	}
+	if err == nil {
+		err = commitFile(f, tmp, path)
+	} else {
+		f.Close()
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("write AOF base %s: %w", path, err)
+	}
+	return name, nil
+}
+
+// writeRDBLocked writes the whole dataset as an AOF base RDB, holding the
+// lock. Called under the lock.
+func (s *Server) writeRDBLocked(f *os.File, codes [][]byte) error {
+	sn, err := s.store.BeginSnapshot()
+	if err != nil {
+		return err
+	}
+	defer sn.Close()
+	bw := bufio.NewWriter(f)
+	w := rdb.NewWriter(bw)
+	w.SetCompression(s.cfg.Bool("rdbcompression"))
+	err = w.Header(s.rdbAux(true))
+	if err == nil {
+		err = writeFunctionCodes(w, codes)
+	}
+	for done := false; err == nil && !done; {
+		done, err = sn.Step(w, 1<<30, time.Hour)
+	}
+	if err == nil {
+		err = w.Finish()
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	return err
 }
 
 // startAOF turns appending on at run time (CONFIG SET appendonly yes) or

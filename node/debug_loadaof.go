@@ -31,7 +31,7 @@ func debugLoadAOF(c *Client) error {
 		s.stopLoadingLocked()
 	}
 	if wasOn {
-		if oerr := s.openAOFLocked(); oerr != nil && err == nil {
+		if oerr := s.openAOFLocked(false); oerr != nil && err == nil {
 			err = fmt.Errorf("reopen the AOF: %w", oerr)
 		}
 	}
