@@ -291,8 +291,11 @@ func init() {
 	registerGen(a, "read-back", 8, func(r *rand.Rand, k *Keys) []string {
 		all := append(append([]string(nil), geoKeys...), geoDsts...)
 		key := all[r.Intn(len(all))]
-		if r.Intn(4) == 0 {
+		switch r.Intn(6) {
+		case 0:
 			return []string{"ZCARD", key}
+		case 1:
+			return []string{"OBJECT", "ENCODING", key} // STORE picks listpack or skiplist as Redis
 		}
 		return []string{"ZRANGE", key, "0", "-1", "WITHSCORES"}
 	})
