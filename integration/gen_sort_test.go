@@ -211,6 +211,10 @@ func sortEdgeCases(t *testing.T, p *diffPair) {
 		{"EVAL", "return redis.pcall('sort_ro',KEYS[1],'store','x')", "1", "l"},
 		{"EVAL_RO", "return redis.pcall('sort',KEYS[1])", "1", "l"},
 		{"LRANGE", "scr", "0", "-1"},
+		{"FUNCTION", "LOAD", "REPLACE", "#!lua name=sortlib\nredis.register_function('sortnosort', function(keys) return redis.call('sort', keys[1], 'by', 'nosort') end)"},
+		{"FCALL", "sortnosort", "1", "ss"},
+		{"FCALL", "sortnosort", "1", "z"},
+		{"FUNCTION", "DELETE", "sortlib"},
 	} {
 		exv(argv...)
 	}
