@@ -237,3 +237,12 @@ func TestDistanceFullPrecision(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkDistance(b *testing.B) {
+	lon, lat := 13.361389, 38.115556
+	var sink float64
+	for i := 0; i < b.N; i++ {
+		sink += Distance(15, 37, lon+float64(i&7)*0.01, lat)
+	}
+	_ = sink
+}

@@ -12,6 +12,10 @@ import "math"
 // with cgo) rather than Go's approximation of it.
 const LibmExact = false
 
-func sin(x float64) float64  { return math.Sin(x) }
 func cos(x float64) float64  { return math.Cos(x) }
 func asin(x float64) float64 { return math.Asin(x) }
+
+// haversineTerms returns sin(dlon), sin(dlat), cos(lat1), cos(lat2).
+func haversineTerms(dlon, dlat, lat1, lat2 float64) (v, u, c1, c2 float64) {
+	return math.Sin(dlon), math.Sin(dlat), math.Cos(lat1), math.Cos(lat2)
+}

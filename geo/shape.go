@@ -33,14 +33,13 @@ func LatDistance(lat1, lat2 float64) float64 {
 func Distance(lon1, lat1, lon2, lat2 float64) float64 {
 	lon1r := rad(lon1)
 	lon2r := rad(lon2)
-	v := sin((lon2r - lon1r) / 2)
+	lat1r := rad(lat1)
+	lat2r := rad(lat2)
+	v, u, c1, c2 := haversineTerms((lon2r-lon1r)/2, (lat2r-lat1r)/2, lat1r, lat2r)
 	if v == 0 {
 		return LatDistance(lat1, lat2)
 	}
-	lat1r := rad(lat1)
-	lat2r := rad(lat2)
-	u := sin((lat2r - lat1r) / 2)
-	a := float64(u*u) + float64(cos(lat1r)*cos(lat2r)*v*v)
+	a := float64(u*u) + float64(c1*c2*v*v)
 	return 2.0 * EarthRadius * asin(math.Sqrt(a))
 }
 
