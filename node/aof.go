@@ -329,17 +329,14 @@ func (s *Server) loadAOFLocked() error {
 func (s *Server) upgradeOldAOF(m aofManifest) (aofManifest, error) {
 	a := &s.p.aof
 	old := filepath.Join(filepath.Dir(a.dir), a.name)
-	if _, err := os.Stat(old); err != nil {
+	if !isRegularFile(old) {
 		return m, nil // nothing to upgrade
 	}
-	interrupted := m.base != nil && len(m.incr) == 0 && m.base.name == a.name
-	if interrupted {
-		if _, err := os.Stat(filepath.Join(a.dir, a.name)); err == nil {
-			// Already moved: the file in the server directory belongs to
-			// someone else (the AOF directory's copy is the one to load).
-			interrupted = false
-		}
-	}
+	// Already moved when the AOF directory holds it: the file left in the
+	// server directory is then not ours to take (the directory's copy is
+	// the one to load).
+	interrupted := m.base != nil && len(m.incr) == 0 && m.base.name == a.name &&
+		!isRegularFile(filepath.Join(a.dir, a.name))
 	if !(m.base == nil && len(m.incr) == 0) && !interrupted {
 		return m, nil
 	}
@@ -361,6 +358,11 @@ func (s *Server) upgradeOldAOF(m aofManifest) (aofManifest, error) {
 	}
 	s.log.Info(fmt.Sprintf("Successfully migrated an old-style AOF file (%s) into the AOF directory (%s).", a.name, filepath.Base(a.dir)))
 	return m, nil
+}
+
+func isRegularFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // loadAOFFile replays one file (an RDB base or a command file) and
@@ -607,10 +609,14 @@ func (s *Server) openAOFLocked(atStart bool) error {
 		s.log.Warn(fmt.Sprintf("Can't open the append-only file %s: %s", last.name, errText(err)))
 		return &LoadErrorLogged{fmt.Errorf("open AOF file %s: %w", path, err)}
 	}
-	if err := a.writeManifest(m); err != nil {
-		f.Close()
-		s.log.Warn("Can't persist the AOF manifest", "error", err)
-		return &LoadErrorLogged{err}
+	// Written only when it changed, as Redis: a restart that reopens the
+	// last incremental file costs no fsync.
+	if wroteBase || !opened {
+		if err := a.writeManifest(m); err != nil {
+			f.Close()
+			s.log.Warn("Can't persist the AOF manifest", "error", err)
+			return &LoadErrorLogged{err}
+		}
 	}
 	if wroteBase {
 		// INFO's sizes start from the base just written.
