@@ -106,10 +106,6 @@ func runServer(args []string) int {
 			return 1
 		}
 	}
-	// Redis's test harnesses wait for " PID: <pid>" and then "Ready to
-	// accept" in the log (see ../shared/tools/redis-suite/README.md); keep
-	// both texts (also printed by skiff sentinel, cmd/skiff/sentinel.go).
-	logStarting(logger, "server", int(cfg.Int("port")))
 	watchCrashSignals(logger)
 	if _, err := setupTLS(cfg, logger); err != nil {
 		logger.Error("cannot start server", "error", err)
@@ -128,6 +124,14 @@ func runServer(args []string) int {
 		logger.Error("cannot start server", "error", err)
 		return 1
 	}
+	// Redis's test harnesses wait for " PID: <pid>" and then "Ready to
+	// accept" in the log (see ../shared/tools/redis-suite/README.md); keep
+	// both texts (also printed by skiff sentinel, cmd/skiff/sentinel.go).
+	// The PID line once the server listens, as redis-server logs its
+	// banner after binding: harnesses that connect as soon as they see it
+	// (Redis's start_server without a body) must not find the port closed.
+	// A start that fails before exits without it, which they also detect.
+	logStarting(logger, "server", int(cfg.Int("port")))
 	// As redis-server: the pid file is written once the server listens,
 	// before the dataset loads, and removed by a clean shutdown.
 	pidFile := pidFilePath(cfg)
