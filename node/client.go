@@ -46,6 +46,8 @@ type Client struct {
 	fd   int
 	// unixSock: connected through the Unix socket (CLIENT LIST flag U)
 	unixSock bool
+	// recheck: the command waited out a pause; call() checks it again
+	recheck bool
 
 	p *resp.Parser
 	w resp.Writer
@@ -376,6 +378,12 @@ func (s *Server) call(c *Client, args [][]byte) {
 		return
 	}
 	if (c.flags&(clientMulti|clientPubSub) != 0 || s.x.gated) && !s.admit(c, cmd, args) {
+		if c.recheck {
+			// It waited for a pause: checked again as if it just
+			// arrived (the server may be a replica now).
+			c.recheck = false
+			s.call(c, args)
+		}
 		return // queued in MULTI, or refused (multi.go)
 	}
 	s.execute(c, cmd, args)

@@ -151,8 +151,15 @@ func (s *Server) admit(c *Client, cmd *Command, args [][]byte) bool {
 		c.replyError("ERR Replica can't interact with the keyspace")
 		return false
 	}
-	if s.x.pause.active && !s.admitPaused(c, cmd) {
-		return false
+	if s.x.pause.active || s.x.pause.shutdown || s.x.pause.failover {
+		ok, waited := s.admitPaused(c, cmd)
+		if !ok {
+			return false
+		}
+		if waited {
+			c.recheck = true // call() runs the command's checks again
+			return false
+		}
 	}
 	if inMulti && !isTxControl(cmd) {
 		c.queueCommand(cmd, args)

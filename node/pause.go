@@ -24,6 +24,7 @@ type pauseState struct {
 	// shutdown: writes wait while a shutdown waits for replicas (Redis's
 	// PAUSE_DURING_SHUTDOWN); apart from CLIENT PAUSE, which can't lift it
 	shutdown bool
+	failover bool // the same for FAILOVER (PAUSE_DURING_FAILOVER)
 	active   bool
 	all      bool // ALL; otherwise WRITE
 	end      time.Time
@@ -105,7 +106,7 @@ func (s *Server) pausedFor(c *Client, cmd *Command) bool {
 	if p.active && !time.Now().Before(p.end) {
 		s.unpauseClients()
 	}
-	if !p.active && !p.shutdown {
+	if !p.active && !p.shutdown && !p.failover {
 		return false
 	}
 	if c.flags&(clientReplica|clientMaster) != 0 {
@@ -121,11 +122,14 @@ func (s *Server) pausedFor(c *Client, cmd *Command) bool {
 }
 
 // admitPaused waits out a pause that applies to cmd. It runs under the
-// data lock and returns with it held; it always lets the command run
-// afterwards.
-func (s *Server) admitPaused(c *Client, cmd *Command) bool {
+// data lock and returns with it held. waited: the lock was released, so
+// the world may have changed (this server became a replica, a key moved):
+// the caller checks the command again from the start, as Redis processes
+// a postponed command anew. ok false: the server shut down meanwhile.
+func (s *Server) admitPaused(c *Client, cmd *Command) (ok, waited bool) {
 	defer func() { c.flags &^= clientPostponed }()
 	for s.pausedFor(c, cmd) {
+		waited = true
 		c.flags |= clientPostponed
 		ch, end := s.x.pause.changed, s.x.pause.end
 		if !s.x.pause.active {
@@ -142,15 +146,15 @@ func (s *Server) admitPaused(c *Client, cmd *Command) bool {
 		s.mu.Lock()
 		select {
 		case <-s.done:
-			return false
+			return false, waited
 		default:
 		}
 	}
-	return true
+	return true, waited
 }
 
 // updateGate recomputes whether call() must consult admit for clients
 // that are neither in MULTI nor subscribed.
 func (s *Server) updateGate() {
-	s.x.gated = s.x.pause.active || s.x.pause.shutdown || s.x.evict.maxmemory > 0 || len(s.x.monitors) > 0 || s.ld.active
+	s.x.gated = s.x.pause.active || s.x.pause.shutdown || s.x.pause.failover || s.x.evict.maxmemory > 0 || len(s.x.monitors) > 0 || s.ld.active
 }

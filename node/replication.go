@@ -95,6 +95,7 @@ type replState struct {
 
 	// Master side.
 	replicas  []*replicaConn
+	failover  failoverState          // FAILOVER (failover_cmd.go)
 	handshake map[int64]*replicaConn // REPLCONF seen, PSYNC not yet
 	waiting   []*Client              // clients blocked in WAIT
 	waitOff   map[*Client]int64
@@ -478,6 +479,10 @@ func cmdReplicaof(c *Client, args [][]byte) {
 		c.replyError("ERR Command is not valid when client is a replica.")
 		return
 	}
+	if r.failover.state != failoverNone {
+		c.replyError("ERR REPLICAOF not allowed while failing over.")
+		return
+	}
 	port, err := strconv.ParseInt(string(args[2]), 10, 64)
 	if err != nil || port < 0 || port > 65535 {
 		c.replyError("ERR Invalid master port")
@@ -668,11 +673,23 @@ func (s *Server) syncWithMaster(stop chan struct{}, host string, port int) error
 	if s.repl.hasHistory {
 		replid, off = s.repl.replid, s.repl.offset+1
 	}
+	failing := s.repl.failover.state == failoverInProgress
 	s.mu.Unlock()
 	if err := l.Handshake(cfg); err != nil {
 		return err
 	}
-	res, err := l.PSync(replid, off)
+	var res replication.PSyncResult
+	if failing {
+		res, err = l.PSyncFailover(replid, off)
+		s.mu.Lock()
+		stop := s.failoverPSyncOutcome(err)
+		s.mu.Unlock()
+		if stop {
+			return errLinkStopped
+		}
+	} else {
+		res, err = l.PSync(replid, off)
+	}
 	if err != nil {
 		return err
 	}
@@ -1160,6 +1177,25 @@ func cmdSync(c *Client, args [][]byte) {
 	if c.flags&clientReplica != 0 {
 		return
 	}
+	// PSYNC <replid> <offset> FAILOVER: our master hands over (FAILOVER,
+	// failover_cmd.go); we take over its history if it is ours.
+	if len(args) > 3 && strings.EqualFold(string(args[0]), "psync") && strings.EqualFold(string(args[3]), "failover") {
+		s.log.Warn("Failover request received for replid " + string(args[1]) + ".")
+		if r.masterHost == "" {
+			c.replyError("ERR PSYNC FAILOVER can't be sent to a master.")
+			return
+		}
+		if string(args[1]) != r.replid {
+			c.replyError("ERR PSYNC FAILOVER replid must match my replid.")
+			return
+		}
+		s.unsetMasterLocked()
+		s.log.Info("MASTER MODE enabled (failover request from '" + c.addr + "')")
+	}
+	if r.failover.state != failoverNone {
+		c.replyError("NOMASTERLINK Can't SYNC while failing over")
+		return
+	}
 	if r.masterHost != "" && r.state != linkConnected {
 		c.replyError("NOMASTERLINK Can't SYNC while not connected with my master")
 		return
@@ -1174,7 +1210,7 @@ func cmdSync(c *Client, args [][]byte) {
 		rc = &replicaConn{c: c}
 	}
 	psync := strings.EqualFold(string(args[0]), "psync")
-	if psync && len(args) == 3 {
+	if psync && len(args) >= 3 {
 		if s.tryPartialResync(c, rc, string(args[1]), string(args[2])) {
 			return
 		}
@@ -1684,7 +1720,9 @@ func (s *Server) replicationCron() {
 			ackLink, ackOff = r.link, r.offset
 		}
 		period := s.cfg.Int("repl-ping-replica-period")
-		if period > 0 && loops%period == 0 && len(r.replicas) > 0 && r.masterHost == "" {
+		// No PING while writes are paused for a failover or a shutdown:
+		// the replicas must be able to reach the master's offset.
+		if period > 0 && loops%period == 0 && len(r.replicas) > 0 && r.masterHost == "" && !s.x.pause.failover && !s.x.pause.shutdown {
 			s.replicate(r.seldb, [][]byte{[]byte("PING")})
 		}
 		timeout := time.Duration(s.cfg.Int("repl-timeout")) * time.Second
@@ -1844,7 +1882,7 @@ func writeReplicationInfo(s *Server, b *infoBuf) {
 		b.kv("slave"+strconv.Itoa(i), fmt.Sprintf("ip=%s,port=%d,state=%s,offset=%d,lag=%d",
 			replicaIP(rc), rc.listenPort, replicaStateNames[rc.state], rc.ackOff, lag))
 	}
-	b.kv("master_failover_state", "no-failover")
+	b.kv("master_failover_state", failoverStateNames[r.failover.state])
 	writeStrongInfo(s, b)
 	b.kv("master_replid", r.replid)
 	b.kv("master_replid2", r.replid2)

@@ -335,6 +335,7 @@ func (s *Server) cron() {
 		}
 		s.mu.Lock()
 		s.shutdownCron()
+		s.failoverCron()
 		if s.activeExpire.Load() && !s.store.NoLazyExpire { // replicas wait for the master's DEL
 			// Like Redis: at most 25% of the period on expiry.
 			deadline := time.Now().Add(period / 4)

@@ -173,6 +173,12 @@ func TestShutdownWaitsForReplica(t *testing.T) {
 	// Writes wait meanwhile; reads do not.
 	w := dialRaw(t, m)
 	w.send(t, "SET", "x", "1")
+	waitUntil(t, "the SET held by the pause (blocked_clients 3)", 10*time.Second, func() bool {
+		return strings.Contains(mc.do(t, "INFO", "clients"), "blocked_clients:3\r\n")
+	})
+	if got := mc.do(t, "EXISTS", "x"); got != ":0\r\n" {
+		t.Errorf("the SET ran during the shutdown's pause: EXISTS %q", got)
+	}
 	if got := mc.do(t, "GET", "k"); got != "$1\r\n2\r\n" {
 		t.Errorf("GET during the shutdown's wait: %q", got)
 	}

@@ -197,7 +197,18 @@ type PSyncResult struct {
 // PSync asks to continue from offset off (our last byte + 1) of history
 // replid; "?" and -1 ask for a full sync.
 func (l *Link) PSync(replid string, off int64) (PSyncResult, error) {
-	r, err := l.command("PSYNC", replid, strconv.FormatInt(off, 10))
+	return l.psync(replid, off)
+}
+
+// PSyncFailover is PSync with the FAILOVER argument (Redis's FAILOVER
+// command): the master we are becoming a replica of is our replica until
+// now and takes over if replid is its history.
+func (l *Link) PSyncFailover(replid string, off int64) (PSyncResult, error) {
+	return l.psync(replid, off, "FAILOVER")
+}
+
+func (l *Link) psync(replid string, off int64, extra ...string) (PSyncResult, error) {
+	r, err := l.command(append([]string{"PSYNC", replid, strconv.FormatInt(off, 10)}, extra...)...)
 	if err != nil {
 		return PSyncResult{}, err
 	}
