@@ -32,6 +32,8 @@ package script
 // (a jump leaving the argument list, register A read before the call).
 
 import (
+	"slices"
+
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -98,15 +100,24 @@ func (cv *callVariants) specialize(p *lua.FunctionProto, main bool) {
 	if cv == nil {
 		return
 	}
-	consts := map[lua.LValue]int{}
+	// The functions added to p.Constants, at most six: a linear search,
+	// no map per function compiled.
+	first := len(p.Constants)
 	constIndex := func(v lua.LValue) int {
-		if i, ok := consts[v]; ok {
-			return i
+		for i := first; i < len(p.Constants); i++ {
+			if p.Constants[i] == v {
+				return i
+			}
 		}
 		p.Constants = append(p.Constants, v)
-		consts[v] = len(p.Constants) - 1
-		return consts[v]
+		return len(p.Constants) - 1
 	}
+	// Trimmed to length again (see trimProto): appending doubled it.
+	defer func() {
+		if len(p.Constants) != first {
+			p.Constants = slices.Clone(p.Constants)
+		}
+	}()
 	code := p.Code
 	for i := 0; i+1 < len(code); i++ {
 		if skipsNext(code, i) {
