@@ -319,9 +319,17 @@ func TestAOFBaseAtStart(t *testing.T) {
 		filepath.Join(ad, "appendonly.aof.manifest"):   "file appendonly.aof.3.base.rdb seq 3 type b\nfile appendonly.aof.4.incr.aof seq 4 type i\n",
 		filepath.Join(ad, "appendonly.aof.4.incr.aof"): setCmd("k2", "v2"),
 	})
+	before, err := os.Stat(filepath.Join(ad, "appendonly.aof.manifest"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	s, logs, err := aofStart(t, dir)
 	if err != nil {
 		t.Fatalf("Load: %v\n%s", err, logs.String())
+	}
+	// Unchanged, so not rewritten (a rewrite renames a new file in).
+	if after, err := os.Stat(filepath.Join(ad, "appendonly.aof.manifest")); err != nil || !os.SameFile(before, after) {
+		t.Errorf("manifest rewritten at a plain restart (%v)", err)
 	}
 	if aofGet(t, s, "k1") != "v1" || aofGet(t, s, "k2") != "v2" {
 		t.Errorf("dataset not loaded")
