@@ -514,6 +514,14 @@ func (s *Server) replayCommands(r io.Reader, lp *loadProgress) (valid int64, err
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
+	// As Redis while loading: nothing expires, an expire in the past
+	// sets the TTL, and commands see expired keys as live (a PEXPIREAT
+	// followed by an RPUSH rebuilds the key as it was, and it expires
+	// once the load is over).
+	st := s.store
+	prevNoLazy, prevView := st.NoLazyExpire, st.MasterView
+	st.NoLazyExpire, st.MasterView = true, true
+	defer func() { st.NoLazyExpire, st.MasterView = prevNoLazy, prevView }()
 	c := s.newClient(a)
 	c.flags |= clientMaster
 	c.authed = true

@@ -97,3 +97,33 @@ func TestAOFLoadErrorsInRedisWords(t *testing.T) {
 		})
 	}
 }
+
+// TestAOFLoadExpireInThePast: while the AOF loads nothing expires, as in
+// Redis: PEXPIREAT in the past sets the TTL and a later RPUSH extends the
+// same key, which is then expired once the load is over (LLEN 0). Deleting
+// at the PEXPIREAT would leave a list of one element without a TTL.
+func TestAOFLoadExpireInThePast(t *testing.T) {
+	dir := t.TempDir()
+	ad := filepath.Join(dir, "appendonlydir")
+	if err := os.MkdirAll(ad, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(ad, "appendonly.aof.manifest"), []byte("file appendonly.aof.1.incr.aof seq 1 type i\n"), 0o644)
+	aof := "*3\r\n$5\r\nrpush\r\n$4\r\nlist\r\n$3\r\nfoo\r\n" +
+		"*3\r\n$9\r\npexpireat\r\n$4\r\nlist\r\n$4\r\n1000\r\n" +
+		"*3\r\n$5\r\nrpush\r\n$4\r\nlist\r\n$3\r\nbar\r\n"
+	os.WriteFile(filepath.Join(ad, "appendonly.aof.1.incr.aof"), []byte(aof), 0o644)
+	s := newTestServer(t, "--dir", dir, "--appendonly", "yes")
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Load(); err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	go s.Serve()
+	t.Cleanup(s.Shutdown)
+	c := dialRaw(t, s)
+	if got := c.do(t, "LLEN", "list"); got != ":0\r\n" {
+		t.Errorf("LLEN after loading rpush, pexpireat in the past, rpush: %q, want :0", got)
+	}
+}
