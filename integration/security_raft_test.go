@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -76,10 +77,26 @@ func (r *rogue) takeOver(target raftgroup.Status) error {
 func TestSecurityRaftRogue(t *testing.T) {
 	nodes := startRaftCluster(t, 1, "--cluster-secret", securityRaftSecret)
 	n := nodes[0]
-	before, err := n.status()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The node appends entries of its own after it becomes the leader
+	// (its address, its flags): the reference is taken once its log has
+	// stopped growing, so that only a rogue could move it afterwards.
+	var before raftgroup.Status
+	stable := 0
+	waitRaft(t, "the new group's own entries committed", 15*time.Second, func() (bool, string) {
+		st, err := n.status()
+		if err != nil {
+			return false, err.Error()
+		}
+		if st.LastLogIndex == before.LastLogIndex && st.CommitIndex == st.LastLogIndex {
+			stable++
+		} else {
+			stable = 0
+		}
+		before = st
+		// About 1.5 s unchanged: longer than the failure detector's poll (1 s)
+		// that makes those proposals.
+		return stable >= 75, fmt.Sprintf("last index %d, commit %d", st.LastLogIndex, st.CommitIndex)
+	})
 	if before.State != "Leader" {
 		t.Fatalf("bootstrapped node is %s, not Leader", before.State)
 	}
