@@ -14,6 +14,7 @@ import (
 	"slices"
 
 	"github.com/skiffdb/skiff/acl"
+	"github.com/skiffdb/skiff/internal/pqsort"
 	"github.com/skiffdb/skiff/store"
 )
 
@@ -492,116 +493,13 @@ func sortItems(items []sortItem, o *sortOptions, from, to int) {
 		return r
 	}
 	if byPattern && (from != 0 || to != len(items)-1) {
-		partialSort(items, 0, len(items), from, to, cmp)
+		// Redis's partial quicksort, whose order for ties is Redis's.
+		pqsort.Range(len(items), from, to,
+			func(i, j int) int { return cmp(items[i], items[j]) },
+			func(i, j int) { items[i], items[j] = items[j], items[i] })
 		return
 	}
 	slices.SortStableFunc(items, cmp)
-}
-
-// partialSort is Bentley and McIlroy's quicksort (median of three, or of
-// three medians of three above 40 elements, insertion sort below 7, a
-// three-way partition that gathers elements equal to the pivot at both
-// ends before moving them to the middle), descending only into the
-// parts that hold some of the positions [want0, want1]. It sorts
-// v[lo:lo+n]. Its exact sequence of swaps is what fixes the order of
-// equal elements, so it follows Redis's pqsort step for step.
-func partialSort(v []sortItem, lo, n, want0, want1 int, cmp func(a, b sortItem) int) {
-	less := func(i, j int) int { return cmp(v[i], v[j]) }
-	swap := func(i, j int) { v[i], v[j] = v[j], v[i] }
-	med3 := func(a, b, c int) int {
-		if less(a, b) < 0 {
-			if less(b, c) < 0 {
-				return b
-			}
-			if less(a, c) < 0 {
-				return c
-			}
-			return a
-		}
-		if less(b, c) > 0 {
-			return b
-		}
-		if less(a, c) < 0 {
-			return a
-		}
-		return c
-	}
-	// wanted: whether the part [p, p+k) holds a wanted position.
-	wanted := func(p, k int) bool { return !(want1 < p || want0 > p+k-1) }
-	for {
-		if n < 7 {
-			for i := lo + 1; i < lo+n; i++ {
-				for j := i; j > lo && less(j-1, j) > 0; j-- {
-					swap(j, j-1)
-				}
-			}
-			return
-		}
-		pivot := lo + n/2
-		if n > 7 {
-			first, last := lo, lo+n-1
-			if n > 40 {
-				step := n / 8
-				first = med3(first, first+step, first+2*step)
-				pivot = med3(pivot-step, pivot, pivot+step)
-				last = med3(last-2*step, last-step, last)
-			}
-			pivot = med3(first, pivot, last)
-		}
-		swap(lo, pivot)
-		eqLeft, left := lo+1, lo+1
-		right, eqRight := lo+n-1, lo+n-1
-		for {
-			for left <= right {
-				r := less(left, lo)
-				if r > 0 {
-					break
-				}
-				if r == 0 {
-					swap(eqLeft, left)
-					eqLeft++
-				}
-				left++
-			}
-			for left <= right {
-				r := less(right, lo)
-				if r < 0 {
-					break
-				}
-				if r == 0 {
-					swap(right, eqRight)
-					eqRight--
-				}
-				right--
-			}
-			if left > right {
-				break
-			}
-			swap(left, right)
-			left++
-			right--
-		}
-		end := lo + n
-		k := min(eqLeft-lo, left-eqLeft)
-		for x := 0; x < k; x++ {
-			swap(lo+x, left-k+x)
-		}
-		k = min(eqRight-right, end-eqRight-1)
-		for x := 0; x < k; x++ {
-			swap(left+x, end-k+x)
-		}
-		if k := left - eqLeft; k > 1 && wanted(lo, k) {
-			partialSort(v, lo, k, want0, want1, cmp)
-		}
-		k = eqRight - right
-		if k <= 1 {
-			return
-		}
-		lo, n = end-k, k
-		if !wanted(lo, n) {
-			return
-		}
-	}
 }
 
 // sortZSetToSkiplist gives a compact sorted set the skiplist encoding,

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skiffdb/skiff/internal/pqsort"
 )
 
 // TestSortScore: weights are read like C's strtod over the whole text
@@ -71,7 +73,9 @@ func TestSortPartialSortRange(t *testing.T) {
 					}
 					return 0
 				}
-				partialSort(items, 0, n, from, to, cmp)
+				pqsort.Range(n, from, to,
+					func(i, j int) int { return cmp(items[i], items[j]) },
+					func(i, j int) { items[i], items[j] = items[j], items[i] })
 				for i := from; i <= to; i++ {
 					if items[i].score != sorted[i] {
 						t.Fatalf("n=%d range [%d,%d]: position %d holds %v, want %v", n, from, to, i, items[i].score, sorted[i])
