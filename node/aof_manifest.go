@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/skiffdb/skiff/config"
 )
 
 // manifestMaxLine is the longest manifest line Redis reads (its line
@@ -76,7 +78,7 @@ func parseManifest(data []byte) (aofManifest, *manifestError) {
 		if line == "" {
 			return m, bad(manifestErrFormat)
 		}
-		words, ok := splitArgs(line)
+		words, ok := config.SplitArgs(line) // Redis reads the manifest with sdssplitargs, as its config
 		// At least the three pairs; more are tolerated, as written by
 		// later versions.
 		if !ok || len(words) < 6 || len(words)%2 != 0 {
@@ -140,113 +142,6 @@ func atoll(s string) int64 {
 		return 0
 	}
 	return n
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func hexVal(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	default:
-		return c - 'A' + 10
-	}
-}
-
-// splitArgs splits a line into words as Redis's config and manifest
-// readers do: blanks separate words; "..." holds C escapes (\n \r \t \b
-// \a \xHH, any other escaped byte stands for itself); '...' holds only \'
-// ; a closing quote must end the word. Quotes may also start in the
-// middle of a word. ok is false for unbalanced quotes.
-func splitArgs(line string) (words []string, ok bool) {
-	i := 0
-	for {
-		for i < len(line) && isCSpace(line[i]) {
-			i++
-		}
-		if i >= len(line) {
-			return words, true
-		}
-		var w []byte
-		inDouble, inSingle := false, false
-		for done := false; !done; {
-			switch {
-			case inDouble:
-				if i >= len(line) {
-					return nil, false // unterminated quotes
-				}
-				c := line[i]
-				switch {
-				case c == '\\' && i+3 < len(line) && line[i+1] == 'x' && isHex(line[i+2]) && isHex(line[i+3]):
-					w = append(w, hexVal(line[i+2])<<4|hexVal(line[i+3]))
-					i += 3
-				case c == '\\' && i+1 < len(line):
-					i++
-					switch e := line[i]; e {
-					case 'n':
-						w = append(w, '\n')
-					case 'r':
-						w = append(w, '\r')
-					case 't':
-						w = append(w, '\t')
-					case 'b':
-						w = append(w, '\b')
-					case 'a':
-						w = append(w, '\a')
-					default:
-						w = append(w, e)
-					}
-				case c == '"':
-					if i+1 < len(line) && !isCSpace(line[i+1]) {
-						return nil, false // a closing quote must end the word
-					}
-					done = true
-				default:
-					w = append(w, c)
-				}
-				i++
-			case inSingle:
-				if i >= len(line) {
-					return nil, false
-				}
-				c := line[i]
-				switch {
-				case c == '\\' && i+1 < len(line) && line[i+1] == '\'':
-					w = append(w, '\'')
-					i++
-				case c == '\'':
-					if i+1 < len(line) && !isCSpace(line[i+1]) {
-						return nil, false
-					}
-					done = true
-				default:
-					w = append(w, c)
-				}
-				i++
-			default:
-				if i >= len(line) {
-					done = true
-					break
-				}
-				switch c := line[i]; {
-				case c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == 0:
-					done = true
-				case c == '"':
-					inDouble = true
-				case c == '\'':
-					inSingle = true
-				default:
-					w = append(w, c)
-				}
-				i++
-			}
-		}
-		words = append(words, string(w))
-	}
 }
 
 // needsRepr says whether a file name must be quoted in the manifest: it

@@ -148,9 +148,9 @@ func TestAOFManifestQuotedNames(t *testing.T) {
 	if want := `file "\x01\xff" seq 1 type b` + "\n"; string(m.format()) != want {
 		t.Errorf("format %q, want %q", m.format(), want)
 	}
-	words, ok := splitArgs(`a'b c' "x\x41\ty" '\'q'`)
+	words, ok := config.SplitArgs(`a'b c' "x\x41\ty" '\'q'`)
 	if !ok || len(words) != 3 || words[0] != "ab c" || words[1] != "xA\ty" || words[2] != "'q" {
-		t.Errorf("splitArgs: %q %v", words, ok)
+		t.Errorf("SplitArgs: %q %v", words, ok)
 	}
 }
 
