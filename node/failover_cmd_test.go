@@ -2,6 +2,7 @@ package node
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,6 +28,12 @@ func TestFailoverCommand(t *testing.T) {
 		}
 	}
 	replicateFrom(t, rc, m)
+	// The replica's link is up once it loaded the snapshot; the master
+	// counts it online only at its first acknowledgement after that, and
+	// FAILOVER TO needs it online (as Redis's does).
+	waitUntil(t, "the master sees the replica online", 10*time.Second, func() bool {
+		return strings.Contains(infoFields(mc.do(t, "INFO", "replication"))["slave0"], "state=online")
+	})
 	for i := 0; i < 100; i++ {
 		mc.do(t, "SET", "k"+strconv.Itoa(i), strconv.Itoa(i))
 	}
