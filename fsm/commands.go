@@ -74,6 +74,8 @@ var decoders = map[string]map[int]decoder{
 	"finish-failover":   {1: dec[FinishFailover]},
 	"mark-failed":       {1: dec[MarkFailed]},
 	"set-isr":           {1: dec[SetISR]},
+	"move-slots":        {1: dec[MoveSlots]},
+	"abort-slot-move":   {1: dec[AbortSlotMove]},
 }
 
 func dec[T any, P interface {

@@ -31,7 +31,9 @@ type SnapshotData struct {
 	Monitors     []Monitor     `json:"monitors"`
 	Failovers    []Failover    `json:"failovers"`
 	Removed      []RemovedNode `json:"removed"`
-	Shards       []Shard       `json:"shards,omitempty"` // derived; ignored by Restore
+	// SlotMoves: outcomes of atomic slot migrations (optional in v2).
+	SlotMoves []SlotMoveOutcome `json:"slot_moves,omitempty"`
+	Shards    []Shard           `json:"shards,omitempty"` // derived; ignored by Restore
 }
 
 // SlotMark is a migrating (Node = destination) or importing (Node =
@@ -74,6 +76,7 @@ func exportState(s *State) *SnapshotData {
 	for _, id := range sortedKeys(s.Removed) {
 		d.Removed = append(d.Removed, RemovedNode{ID: id, Index: s.Removed[id]})
 	}
+	d.SlotMoves = exportSlotMoves(s)
 	return d
 }
 
@@ -212,6 +215,9 @@ func restoreV2(data []byte) (*State, error) {
 	}
 	for _, r := range v.Removed {
 		s.Removed[r.ID] = r.Index
+	}
+	for _, m := range v.SlotMoves {
+		s.SlotMoves[m.Job] = m
 	}
 	return s, nil
 }

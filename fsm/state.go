@@ -110,16 +110,17 @@ func failoverKey(kind, target string) string { return kind + ":" + target }
 // State is the applied metadata. Callers get copies; the FSM owns the
 // original.
 type State struct {
-	Index        uint64               // last applied log index
-	CurrentEpoch uint64               // Redis's currentEpoch
-	Nodes        map[string]*Node     // by id
-	Slots        [NumSlots]string     // owner node id, "" = unassigned
-	Migrating    map[int]string       // slot -> destination node id
-	Importing    map[int]string       // slot -> source node id
-	ImportingBy  map[int]string       // slot -> the importing node (set-slot v2's by; absent when unknown)
-	Monitors     map[string]*Monitor  // by name
-	Failovers    map[string]*Failover // by kind:target
-	Removed      map[string]uint64    // node id -> index of its removal (ids are never reused)
+	Index        uint64                     // last applied log index
+	CurrentEpoch uint64                     // Redis's currentEpoch
+	Nodes        map[string]*Node           // by id
+	Slots        [NumSlots]string           // owner node id, "" = unassigned
+	Migrating    map[int]string             // slot -> destination node id
+	Importing    map[int]string             // slot -> source node id
+	ImportingBy  map[int]string             // slot -> the importing node (set-slot v2's by; absent when unknown)
+	Monitors     map[string]*Monitor        // by name
+	Failovers    map[string]*Failover       // by kind:target
+	Removed      map[string]uint64          // node id -> index of its removal (ids are never reused)
+	SlotMoves    map[string]SlotMoveOutcome // atomic slot migration outcomes by job (slotmove.go)
 }
 
 // NewState returns an empty state.
@@ -132,6 +133,7 @@ func NewState() *State {
 		Monitors:    map[string]*Monitor{},
 		Failovers:   map[string]*Failover{},
 		Removed:     map[string]uint64{},
+		SlotMoves:   map[string]SlotMoveOutcome{},
 	}
 }
 
@@ -161,6 +163,9 @@ func (s *State) Clone() *State {
 	}
 	for k, v := range s.Removed {
 		c.Removed[k] = v
+	}
+	for k, v := range s.SlotMoves {
+		c.SlotMoves[k] = v
 	}
 	return c
 }
