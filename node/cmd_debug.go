@@ -257,6 +257,8 @@ func valueDigest(o *store.Object) [20]byte {
 			xorInto(&acc, e.sum())
 			return true
 		})
+	case interface{ AppendDigest([]byte) []byte }: // streams
+		d.buf = v.AppendDigest(d.buf)
 	case store.Collection:
 		// An unknown kind: its size is the best signature available.
 		d.addString(strconv.Itoa(v.Len()))
