@@ -304,6 +304,9 @@ func (s *Server) removeClient(c *Client) {
 	s.mu.Lock()
 	q := s.freeClientExt(c)
 	s.replicaGone(c)
+	if c.flags&clientImport != 0 {
+		s.importGone(c) // slotmig_import.go
+	}
 	s.mu.Unlock()
 	if q != nil {
 		q.drain(time.Now().Add(time.Second)) // e.g. +OK of a subscriber's QUIT
@@ -453,7 +456,9 @@ func (s *Server) execute(c *Client, cmd *Command, args [][]byte) {
 		if pa == nil {
 			pa = args
 		}
-		s.propagateCall(c.db.ID, pa)
+		if len(pa) > 0 { // empty: the handler propagated its effects itself
+			s.propagateCall(c.db.ID, pa)
+		}
 	}
 	if s.blocking.depth == 0 {
 		s.endCommand(c, cmd) // emit queued effects, WAIT offset (replication.go)

@@ -505,11 +505,11 @@ func lastInNode(n *node) ID {
 
 // TrimArgs are XADD/XTRIM's trimming options.
 type TrimArgs struct {
-	MinID   bool  // MINID rather than MAXLEN
-	MaxLen  int64 // MAXLEN's threshold
-	ID      ID    // MINID's threshold
-	Approx  bool  // "~": whole nodes only
-	Limit   int64 // at most this many entries (0: no limit)
+	MinID  bool  // MINID rather than MAXLEN
+	MaxLen int64 // MAXLEN's threshold
+	ID     ID    // MINID's threshold
+	Approx bool  // "~": whole nodes only
+	Limit  int64 // at most this many entries (0: no limit)
 }
 
 // Trim removes entries from the head as Redis's streamTrim and returns
@@ -638,4 +638,37 @@ func (s *Stream) EstimateDistance(id ID) int64 {
 func (s *Stream) LastValidID() ID {
 	id, _ := s.EdgeID(false)
 	return id
+}
+
+// HeadID is the ID of the first node's first entry, deleted or not
+// (Redis's streamGetEdgeID without skipping tombstones); ok is false
+// when the stream has no nodes.
+func (s *Stream) HeadID() (ID, bool) {
+	if len(s.nodes) == 0 {
+		return ID{}, false
+	}
+	n := &s.nodes[0]
+	h := readHeader(n.lp)
+	if n.lp[h.firstEntry] == lpEOF {
+		return ID{}, false
+	}
+	_, q := lpInt(n.lp, h.firstEntry)
+	msd, q := lpInt(n.lp, q)
+	seqd, _ := lpInt(n.lp, q)
+	return ID{n.master.Ms + uint64(msd), n.master.Seq + uint64(seqd)}, true
+}
+
+// RaxNodes approximates the node count of Redis's radix tree holding
+// the same keys (XINFO's radix-tree-nodes): Redis's own count depends on
+// how its tree compresses the 16-byte keys; for IDs close together it is
+// close to two per key.
+func (s *Stream) RaxNodes() int {
+	switch n := len(s.nodes); n {
+	case 0:
+		return 1
+	case 1:
+		return 2
+	default:
+		return 2*n + 2
+	}
 }
