@@ -55,6 +55,8 @@ type clusterState struct {
 	// dropPacket is DEBUG DROP-CLUSTER-PACKET-FILTER: incoming messages
 	// of this Redis bus type are dropped (-1: none).
 	dropPacket atomic.Int64
+	// asm is the atomic slot migration state (slotmig.go).
+	asm *asmState
 }
 
 const (
@@ -94,6 +96,9 @@ func init() {
 		sub("info", 2, stale, "3.0.0", "Provides info about Redis Cluster node state", "O(1)"),
 		sub("keyslot", 3, stale, "3.0.0", "Returns the hash slot of the specified key", "O(N) where N is the number of bytes in the key"),
 		sub("links", 2, stale, "7.0.0", "Returns a list of all TCP links to and from peer nodes in cluster", "O(N) where N is the total number of Cluster nodes"),
+		sub("migrateslots", -6, "admin", "9.0.0", "Migrate the given slots from this node to the specified nodes.", "O(N) where N is the total number of the slots between all start slot and end slot arguments."),
+		sub("getslotmigrations", 2, "admin", "9.0.0", "Get information about the in-progress and recently finished slot migrations.", "O(N), where N is the number of active slot import and export jobs."),
+		sub("cancelslotmigrations", 2, "admin", "9.0.0", "Cancel all current ongoing slot migration operations.", "O(N), where N is the number of in-progress slot migrations."),
 		sub("meet", -4, adm, "3.0.0", "Force a node cluster to handshake with another node", "O(1)"),
 		sub("myid", 2, stale, "3.0.0", "Return the node id", "O(1)"),
 		sub("nodes", 2, stale, "3.0.0", "Get Cluster config for the node", "O(N) where N is the total number of Cluster nodes"),
@@ -123,7 +128,7 @@ func init() {
 // db 0, caches the cluster options and lets the cluster drive this
 // node's role. Call it once, before Serve.
 func (s *Server) SetCluster(n *cluster.Node) {
-	cs := &clusterState{node: n, keyMode: map[*Command]uint8{}, asking: commands["asking"]}
+	cs := &clusterState{node: n, keyMode: map[*Command]uint8{}, asking: commands["asking"], asm: &asmState{}}
 	cs.exists = func(k []byte) bool {
 		db := s.store.DBs[0]
 		return db.Peek(k) != nil && !keyExpiredAt(db, k, time.Now().UnixMilli())
@@ -158,6 +163,7 @@ func (s *Server) SetCluster(n *cluster.Node) {
 	}
 	s.mu.Unlock()
 	n.Attach(clusterLocal{s})
+	go s.sweepForeignSlots() // slotmig_import.go
 }
 
 // classify finds keys as Redis's getKeysFromCommand does: the getkeys
@@ -213,7 +219,7 @@ func (s *Server) clusterAdmit(c *Client, cmd *Command, args [][]byte) bool {
 			c.flags &^= clientAsking
 		}
 	}
-	if c.flags&clientMaster != 0 || s.blocking.depth > 0 {
+	if c.flags&(clientMaster|clientImport) != 0 || s.blocking.depth > 0 {
 		return true
 	}
 	isExec := cmd.parent == nil && cmd.Name == "exec"
@@ -257,6 +263,15 @@ func (s *Server) clusterAdmit(c *Client, cmd *Command, args [][]byte) bool {
 	q.Exists = cs.exists
 	q.Endpoint = cluster.Endpoint(cs.endpoint.Load())
 	msg := cs.node.View().Redirect(&q)
+	if msg == "" && q.Write && cs.asm.paused > 0 {
+		// An atomic slot migration holds the writes to its slots while
+		// its flip commits: wait, then decide again (MOVED once moved).
+		if j := s.exportPausedJob(slots.KeySlot(keys[0])); j != nil {
+			clear(keys)
+			s.waitSlotPause(j)
+			return s.clusterAdmit(c, cmd, args)
+		}
+	}
 	clear(keys)
 	if msg == "" {
 		return true
@@ -302,6 +317,9 @@ func cmdCluster(c *Client, args [][]byte) {
 	s := c.srv
 	if s.cl == nil {
 		c.replyError(errClusterDisabled)
+		return
+	}
+	if s.cmdClusterASM(c, args) {
 		return
 	}
 	var w resp.Writer
@@ -350,8 +368,8 @@ func (l clusterLocal) DropSlotKeys(slotList []int) {
 	}
 	db := s.store.DBs[0]
 	for _, sl := range slotList {
-		if db.CountKeysInSlot(sl) == 0 {
-			continue
+		if db.CountKeysInSlot(sl) == 0 || s.exportOwnsSlot(sl) {
+			continue // none, or an atomic migration deletes them in the background
 		}
 		s.log.Warn("I have keys for a slot assigned to another node: deleting them", "slot", sl)
 		n := db.DelKeysInSlot(sl, func(key string) {

@@ -365,6 +365,9 @@ func isVerb(args [][]byte, verb string) bool {
 // REPLCONF GETACK do not go to the AOF).
 func (s *Server) replicate(dbID int, args [][]byte) {
 	r := &s.repl
+	if s.cl != nil && s.cl.asm.exports > 0 {
+		s.forwardToExports(args) // atomic slot migration (slotmig_export.go)
+	}
 	if r.masterHost != "" || (r.backlog == nil && len(r.replicas) == 0) {
 		return
 	}

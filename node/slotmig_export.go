@@ -1,0 +1,535 @@
+package node
+
+// The source's side of an atomic slot migration.
+//
+// Consistency without a fork: the slots are copied one at a time, each
+// under the data lock, so every slot is copied at one instant of its
+// own; from that instant on, every write to that slot is forwarded on
+// the same connection, behind the copy (the write hook in replicate
+// sees every effect this master propagates). Commands never span slots
+// in cluster mode, so the target ends up with each slot's copy plus,
+// in order, every write made to it since: the slot as it is here. The
+// lock is held for one slot at a time (a few ms for a thousand keys),
+// never for the whole job.
+//
+// The copy is RESTORE key ttl payload REPLACE ABSTTL per key (DUMP's
+// encoding), the forwarded writes are the propagated effects as they
+// are; the target answers each command and the source counts the
+// answers, which is how it knows the target caught up. Then writes to
+// the slots are held (clusterAdmit waits), the last answers are awaited,
+// and one Raft entry moves the slots; the held writes then find the slots
+// moved and are redirected with MOVED. The keys left here are deleted in
+// the background, a few hundred per lock hold.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/skiffdb/skiff/fsm"
+	"github.com/skiffdb/skiff/internal/resp"
+	"github.com/skiffdb/skiff/rdb"
+	"github.com/skiffdb/skiff/replication"
+	"github.com/skiffdb/skiff/slots"
+	"github.com/skiffdb/skiff/store"
+)
+
+const (
+	asmDialTimeout   = 5 * time.Second
+	asmHandshakeTime = 30 * time.Second // the target deletes leftovers of an earlier attempt first
+	asmWriteTimeout  = 60 * time.Second
+	asmCopyBudget    = 2 * time.Millisecond // lock hold per copy step (a slot is never split)
+	asmQueueHigh     = 16 << 20             // unsent bytes above which the copy waits
+	asmUnackedHigh   = 100000               // unanswered commands above which the copy waits
+	asmCatchUpTime   = 5 * time.Minute      // the stream must drain this fast
+	asmPauseAckTime  = 2 * time.Second      // the last answers, writes held
+	asmSettleTime    = 10 * time.Second     // one attempt to commit the flip
+	asmOutputLimit   = 1 << 30              // the forwarded writes' queue
+	asmDropBatch     = 256                  // keys deleted per lock hold after the move
+)
+
+var errCancelled = errors.New("cancelled")
+
+// fail records the job's first failure and wakes its goroutine (locked
+// or not: only the channel and the error, under s.mu).
+func (j *slotJob) fail(err error) {
+	if j.failErr != nil {
+		return
+	}
+	j.failErr = err
+	close(j.failCh)
+}
+
+func (s *Server) runExport(j *slotJob) {
+	err := s.exportJob(j)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.asm()
+	a.exports--
+	if j.paused {
+		// Only reached with the outcome known (abort recorded).
+		s.resumeWritesLocked(j)
+	}
+	j.streaming = slots.Set{}
+	if j.out != nil {
+		j.out.Close(nil) // the target sees the end and drops its copy
+	} else if j.conn != nil {
+		j.conn.Close()
+	}
+	switch {
+	case err == nil:
+		j.setState(jobSuccess)
+		s.log.Info("slot migration done", "job", j.name, "slots", j.rangesText(), "target", j.target,
+			"keys", j.keysSent, "write_pause", j.pauseTook)
+		j.dropping = true
+		go s.dropMovedSlots(j)
+	case errors.Is(err, errCancelled):
+		j.setState(jobCancelled)
+		j.message = "Slot migration cancelled."
+		s.log.Warn("slot migration cancelled", "job", j.name, "slots", j.rangesText())
+	default:
+		j.setState(jobFailed)
+		j.message = err.Error()
+		s.log.Warn("slot migration failed", "job", j.name, "slots", j.rangesText(), "error", err)
+	}
+}
+
+// exportJob runs the job to its outcome: nil when the slots moved.
+func (s *Server) exportJob(j *slotJob) error {
+	s.mu.Lock()
+	a := s.asm()
+	a.exports++ // undone by runExport
+	v := s.cl.node.View()
+	s.mu.Unlock()
+	t := v.Node(j.target)
+	if t == nil {
+		return fmt.Errorf("target node %s is unknown", j.target)
+	}
+	conn, br, err := s.cl.node.DialPeer(t.Addr, asmDialTimeout)
+	if err != nil {
+		return fmt.Errorf("Failed to connect to target: %w", err)
+	}
+	s.mu.Lock()
+	j.conn = conn
+	s.mu.Unlock()
+	hs := [][]byte{[]byte("CLUSTER"), []byte("SKIFF-IMPORT"), []byte(j.name), []byte(j.source)}
+	j.set.EachRange(func(r slots.Range) bool {
+		hs = append(hs, strconv.AppendInt(nil, int64(r.Start), 10), strconv.AppendInt(nil, int64(r.End), 10))
+		return true
+	})
+	_ = conn.SetDeadline(time.Now().Add(asmHandshakeTime))
+	if _, err := conn.Write(replication.AppendCommand(nil, hs)); err != nil {
+		return fmt.Errorf("Failed to send the handshake to target: %w", err)
+	}
+	rep, err := resp.ReadReply(br, replyLimits)
+	if err == nil {
+		if e, ok := rep.(resp.ReplyError); ok {
+			err = e
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("Received error during handshake to target: %w", err)
+	}
+	_ = conn.SetDeadline(time.Time{})
+	j.lastAck.Store(time.Now().Unix())
+	out := replication.NewOutbound(conn, replication.Limits{Hard: asmOutputLimit})
+	out.Start()
+	go out.Run(asmWriteTimeout)
+	go s.readExportReplies(j, br)
+
+	s.mu.Lock()
+	j.out = out
+	j.setState(jobSnapshotting)
+	s.mu.Unlock()
+	if err := s.copySlots(j); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	j.setState(jobStreaming)
+	s.mu.Unlock()
+	if err := s.catchUp(j); err != nil {
+		return err
+	}
+	return s.flip(j)
+}
+
+var replyLimits = resp.ReplyLimits{MaxBulk: 1 << 20, MaxElems: 1 << 20, MaxDepth: 8}
+
+// readExportReplies counts the target's answers; an error answer or a
+// broken connection fails the job.
+func (s *Server) readExportReplies(j *slotJob, br *bufio.Reader) {
+	for {
+		rep, err := resp.ReadReply(br, replyLimits)
+		if err == nil {
+			if e, ok := rep.(resp.ReplyError); ok {
+				err = fmt.Errorf("target replied with error: %s", string(e))
+			}
+		}
+		if err != nil {
+			s.mu.Lock()
+			j.fail(fmt.Errorf("connection with target lost: %w", err))
+			s.mu.Unlock()
+			return
+		}
+		j.acked.Add(1)
+		j.lastAck.Store(time.Now().Unix())
+		select {
+		case j.ackCh <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// check reports a failure or a cancel (locked).
+func (j *slotJob) check() error {
+	if j.failErr != nil {
+		return j.failErr
+	}
+	if j.cancelled {
+		return errCancelled
+	}
+	return nil
+}
+
+// copySlots copies every slot of the job, one or more per lock hold.
+func (s *Server) copySlots(j *slotJob) error {
+	list := make([]int, 0, j.set.Count())
+	for sl := j.set.Next(0); sl >= 0; sl = j.set.Next(sl + 1) {
+		list = append(list, sl)
+	}
+	for i := 0; i < len(list); {
+		if err := s.waitQueue(j, asmQueueHigh, asmUnackedHigh, time.Hour); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		if err := j.check(); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		v := s.cl.node.View()
+		start := time.Now()
+		db := s.store.DBs[0]
+		now := time.Now().UnixMilli()
+		b := j.buf[:0]
+		for i < len(list) && (b == nil || len(b) < 4<<20) && time.Since(start) < asmCopyBudget {
+			sl := list[i]
+			if v.Owner[sl] != v.Self {
+				s.mu.Unlock()
+				return fmt.Errorf("slot %d is no longer owned by this node", sl)
+			}
+			j.streaming.Add(sl)
+			var err error
+			for _, key := range db.KeysInSlot(sl, db.CountKeysInSlot(sl)) {
+				e := db.Peek([]byte(key))
+				if e == nil || (e.Val.Expire != 0 && e.Val.Expire < now) {
+					continue // an expired key: its DEL follows, if anything
+				}
+				if b, err = appendRestore(b, key, e.Val.Expire, &e.Val); err != nil {
+					s.mu.Unlock()
+					return fmt.Errorf("serialize key in slot %d: %w", sl, err)
+				}
+				j.sent++
+				j.keysSent++
+			}
+			i++
+			if b == nil {
+				b = []byte{} // at least one slot per hold
+			}
+		}
+		if len(b) > 0 {
+			if err := j.out.Write(b); err != nil {
+				s.mu.Unlock()
+				return fmt.Errorf("stream to target: %w", err)
+			}
+		}
+		if cap(b) <= 8<<20 {
+			j.buf = b[:0]
+		} else {
+			j.buf = nil
+		}
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// appendRestore appends RESTORE key expire payload REPLACE ABSTTL.
+func appendRestore(b []byte, key string, expire int64, obj *store.Object) ([]byte, error) {
+	payload, err := rdb.EncodeValue(obj)
+	if err != nil {
+		return b, err
+	}
+	b = append(b, "*6\r\n$7\r\nRESTORE\r\n"...)
+	b = appendBulkStr(b, key)
+	b = appendBulkStr(b, strconv.FormatInt(expire, 10))
+	b = append(b, '$')
+	b = strconv.AppendInt(b, int64(len(payload)), 10)
+	b = append(b, '\r', '\n')
+	b = append(b, payload...)
+	b = append(b, "\r\n$7\r\nREPLACE\r\n$6\r\nABSTTL\r\n"...)
+	return b, nil
+}
+
+func appendBulkStr(b []byte, s string) []byte {
+	b = append(b, '$')
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, '\r', '\n')
+	b = append(b, s...)
+	return append(b, '\r', '\n')
+}
+
+// waitQueue waits until at most maxBytes are unsent and maxUnacked
+// commands unanswered, or fails after d.
+func (s *Server) waitQueue(j *slotJob, maxBytes int, maxUnacked int64, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		s.mu.Lock()
+		err := j.check()
+		sent := j.sent
+		s.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		if j.out.Pending() <= maxBytes && sent-j.acked.Load() <= maxUnacked {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("target did not catch up within %v", d)
+		}
+		t := time.NewTimer(time.Millisecond)
+		select {
+		case <-j.ackCh:
+		case <-j.failCh:
+		case <-j.cancelCh:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// catchUp waits until the target has applied nearly everything sent.
+func (s *Server) catchUp(j *slotJob) error {
+	return s.waitQueue(j, 0, 64, asmCatchUpTime)
+}
+
+// flip holds the writes to the slots, waits for the target's last
+// answers and commits the move. Once the writes are held they resume
+// only with the outcome known.
+func (s *Server) flip(j *slotJob) error {
+	s.mu.Lock()
+	if err := j.check(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	j.paused = true
+	j.pauseCh = make(chan struct{})
+	s.asm().paused++
+	pausedAt := time.Now()
+	want := j.sent
+	j.setState(jobPaused)
+	s.mu.Unlock()
+
+	err := s.waitAcked(j, want, asmPauseAckTime)
+	outcome := ""
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), asmSettleTime)
+		var r []fsm.SlotRange
+		j.set.EachRange(func(x slots.Range) bool { r = append(r, fsm.SlotRange{Start: x.Start, End: x.End}); return true })
+		outcome, err = s.cl.node.SettleSlotMove(ctx, j.name, &fsm.MoveSlots{Job: j.name, Source: j.source, Target: j.target, Ranges: r})
+		cancel()
+	}
+	for outcome == "" {
+		// The flip's fate is unknown (or it was never proposed): record
+		// the abort, which also tells if the flip made it after all. The
+		// writes stay held until the log says which.
+		ctx, cancel := context.WithTimeout(context.Background(), asmSettleTime)
+		var serr error
+		outcome, serr = s.cl.node.SettleSlotMove(ctx, j.name, nil)
+		cancel()
+		if serr != nil {
+			s.log.Warn("slot migration: outcome unknown, writes to its slots stay paused", "job", j.name, "error", serr)
+			select {
+			case <-s.done:
+				return serr
+			case <-time.After(time.Second):
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if outcome == fsm.SlotMoveDone {
+		j.pauseTook = time.Since(pausedAt)
+		s.resumeWritesLocked(j)
+		return nil
+	}
+	if err == nil {
+		err = errors.New("the slot move was refused by the cluster")
+	}
+	return err
+}
+
+// waitAcked waits until the target answered want commands.
+func (s *Server) waitAcked(j *slotJob, want int64, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for j.acked.Load() < want {
+		select {
+		case <-j.ackCh:
+		case <-j.failCh:
+			s.mu.Lock()
+			err := j.failErr
+			s.mu.Unlock()
+			return err
+		case <-t.C:
+			return fmt.Errorf("target did not confirm the final offset within %v", d)
+		}
+	}
+	return nil
+}
+
+// resumeWritesLocked releases the writes held by flip.
+func (s *Server) resumeWritesLocked(j *slotJob) {
+	if !j.paused {
+		return
+	}
+	j.paused = false
+	s.asm().paused--
+	close(j.pauseCh)
+}
+
+// forwardToExports is the write hook: an effect this master propagates
+// goes to every export job streaming its slot (locked). A keyless write
+// that may touch keys of the slots (FLUSHALL, FLUSHDB) fails the jobs.
+func (s *Server) forwardToExports(args [][]byte) {
+	a := s.asm()
+	if a == nil || a.exports == 0 || len(args) == 0 {
+		return
+	}
+	cmd := s.cmds[strings.ToLower(string(args[0]))]
+	if cmd == nil {
+		return
+	}
+	keys := s.cl.appendKeys(a.keys[:0], cmd, args)
+	a.keys = keys[:0]
+	if len(keys) == 0 {
+		if cmd.Name == "flushall" || cmd.Name == "flushdb" {
+			for _, j := range a.jobs {
+				if j.export && !j.finished() {
+					j.fail(errors.New("the source's keyspace was flushed"))
+				}
+			}
+		}
+		return
+	}
+	sl := slots.KeySlot(keys[0])
+	clear(keys)
+	var enc []byte
+	for _, j := range a.jobs {
+		if !j.export || j.out == nil || !j.streaming.Has(sl) || j.failErr != nil {
+			continue
+		}
+		if enc == nil {
+			enc = replication.AppendCommand(nil, args)
+		}
+		if err := j.out.Write(enc); err != nil {
+			j.fail(fmt.Errorf("stream to target: %w", err))
+			continue
+		}
+		j.sent++
+	}
+}
+
+// exportPausedJob returns the job holding the writes to slot, if any
+// (locked).
+func (s *Server) exportPausedJob(slot int) *slotJob {
+	a := s.asm()
+	if a == nil || a.paused == 0 {
+		return nil
+	}
+	for _, j := range a.jobs {
+		if j.paused && j.set.Has(slot) {
+			return j
+		}
+	}
+	return nil
+}
+
+// waitSlotPause makes a write to a held slot wait, lock released, until
+// the flip settles.
+func (s *Server) waitSlotPause(j *slotJob) {
+	for j.paused {
+		ch := j.pauseCh
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-s.done:
+		}
+		s.mu.Lock()
+		select {
+		case <-s.done:
+			return
+		default:
+		}
+	}
+}
+
+// exportOwnsSlot reports whether an export job is responsible for the
+// keys of slot: running, or moved and deleting them (locked).
+// DropSlotKeys leaves those slots to the job.
+func (s *Server) exportOwnsSlot(slot int) bool {
+	a := s.asm()
+	if a == nil {
+		return false
+	}
+	for _, j := range a.jobs {
+		if j.export && (j.dropping || !j.finished()) && j.set.Has(slot) {
+			return true
+		}
+	}
+	return false
+}
+
+// dropMovedSlots deletes what this node still holds of a moved job's
+// slots, a batch per lock hold, each key propagated as DEL.
+func (s *Server) dropMovedSlots(j *slotJob) {
+	defer func() {
+		s.mu.Lock()
+		j.dropping = false
+		s.mu.Unlock()
+	}()
+	for sl := j.set.Next(0); sl >= 0; sl = j.set.Next(sl + 1) {
+		for {
+			s.mu.Lock()
+			v := s.cl.node.View()
+			if v.Owner[sl] == v.Self || s.repl.masterHost != "" {
+				s.mu.Unlock()
+				break // the slot came back, or this node is a replica now
+			}
+			n := s.deleteSlotBatchLocked(sl, asmDropBatch)
+			s.mu.Unlock()
+			if n == 0 {
+				break
+			}
+		}
+	}
+}
+
+// deleteSlotBatchLocked deletes up to max keys of slot, propagating each
+// as DEL, and returns how many it deleted.
+func (s *Server) deleteSlotBatchLocked(sl, max int) int {
+	db := s.store.DBs[0]
+	keys := db.KeysInSlot(sl, max)
+	for _, k := range keys {
+		if !db.Delete(k) {
+			continue
+		}
+		s.signalModifiedKey(db, []byte(k))
+		s.keyspaceEvent(db, k, "del", notifyGeneric)
+		s.propagate(0, [][]byte{[]byte("DEL"), []byte(k)})
+	}
+	s.dirty += int64(len(keys))
+	return len(keys)
+}

@@ -1,0 +1,198 @@
+package node
+
+// The target's side of an atomic slot migration: CLUSTER SKIFF-IMPORT
+// turns the source's connection into an import connection, whose commands
+// (the slots' copy, then their forwarded writes) are served although the
+// slots are not this node's yet. Clients still get MOVED to the source
+// for those slots: the metadata is unchanged until the flip. Like any
+// write here, the import reaches this node's replicas and AOF.
+//
+// When the connection ends the job is settled in the log: it either moved
+// the slots (they are ours, the keys stay) or it is recorded as aborted,
+// after which the keys of its slots are deleted, a batch per lock hold.
+
+import (
+	"context"
+	"time"
+
+	"github.com/skiffdb/skiff/fsm"
+	"github.com/skiffdb/skiff/slots"
+)
+
+// cmdSkiffImport is CLUSTER SKIFF-IMPORT <job> <source-id> <start> <end>
+// [<start> <end> ...], sent by a source as the first command of a job.
+func (s *Server) cmdSkiffImport(c *Client, args [][]byte) {
+	if len(args) < 6 {
+		c.replyError("ERR wrong number of arguments for 'cluster|skiff-import' command")
+		return
+	}
+	a := s.asm()
+	name, source := string(args[2]), string(args[3])
+	set, msg := parseSlotPairs(args[4:])
+	if msg != "" {
+		c.replyError(msg)
+		return
+	}
+	v := s.cl.node.View()
+	src := v.Node(source)
+	switch {
+	case c.flags&clientImport != 0:
+		c.replyError("ERR this connection already imports slots")
+		return
+	case !v.Self.Master || s.repl.masterHost != "":
+		c.replyError("ERR Target node is not a primary")
+		return
+	case src == nil || !src.Master:
+		c.replyErrorf("ERR Unknown source node %s", source)
+		return
+	}
+	for sl := set.Next(0); sl >= 0; sl = set.Next(sl + 1) {
+		if v.Owner[sl] != src {
+			c.replyErrorf("ERR Slot %d is not owned by the source node", sl)
+			return
+		}
+		if v.Importing[sl] != nil || v.Migrating[sl] != nil {
+			c.replyErrorf("ERR Slots are being manually imported (slot %d)", sl)
+			return
+		}
+	}
+	for _, j := range a.jobs {
+		if j.export || j.finished() {
+			continue
+		}
+		for sl := set.Next(0); sl >= 0; sl = set.Next(sl + 1) {
+			if j.set.Has(sl) {
+				c.replyErrorf("ERR Slot %d is already being imported", sl)
+				return
+			}
+		}
+	}
+	// Leftovers of an earlier attempt that ended while this node was
+	// down: the copy starts from nothing.
+	for sl := set.Next(0); sl >= 0; sl = set.Next(sl + 1) {
+		for s.deleteSlotBatchLocked(sl, 1<<20) > 0 {
+		}
+	}
+	j := &slotJob{name: name, source: source, target: v.SelfID, set: set, created: time.Now(), client: c}
+	j.setState(jobImporting)
+	j.lastAck.Store(time.Now().Unix())
+	a.add(j)
+	if a.byClient == nil {
+		a.byClient = map[int64]*slotJob{}
+	}
+	a.byClient[c.id] = j
+	c.flags |= clientImport
+	s.log.Info("importing slots", "job", name, "slots", j.rangesText(), "source", source)
+	c.replyOK()
+}
+
+// importGone is called when an import connection closes (locked): the
+// job is settled in the background.
+func (s *Server) importGone(c *Client) {
+	a := s.asm()
+	j := a.byClient[c.id]
+	if j == nil {
+		return
+	}
+	delete(a.byClient, c.id)
+	j.client = nil
+	j.setState(jobSettling)
+	go s.settleImport(j)
+}
+
+// settleImport learns the job's outcome from the log, recording the
+// abort when the source did not move the slots, and drops the copy of
+// an aborted job.
+func (s *Server) settleImport(j *slotJob) {
+	outcome := s.cl.node.SlotMoveOutcome(j.name)
+	for outcome == "" {
+		ctx, cancel := context.WithTimeout(context.Background(), asmSettleTime)
+		var err error
+		outcome, err = s.cl.node.SettleSlotMove(ctx, j.name, nil)
+		cancel()
+		if err != nil {
+			s.log.Warn("slot import: outcome unknown, retrying", "job", j.name, "error", err)
+			select {
+			case <-s.done:
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}
+	if outcome == fsm.SlotMoveDone {
+		s.mu.Lock()
+		j.setState(jobSuccess)
+		s.mu.Unlock()
+		s.log.Info("slot import done", "job", j.name, "slots", j.rangesText())
+		return
+	}
+	s.dropImported(j)
+	s.mu.Lock()
+	j.setState(jobFailed)
+	if j.message == "" {
+		j.message = "The source ended the migration; the imported keys were deleted."
+	}
+	s.mu.Unlock()
+	s.log.Warn("slot import aborted, imported keys deleted", "job", j.name, "slots", j.rangesText())
+}
+
+// dropImported deletes the keys of an aborted import's slots that this
+// node does not own, a batch per lock hold.
+func (s *Server) dropImported(j *slotJob) {
+	for sl := j.set.Next(0); sl >= 0; sl = j.set.Next(sl + 1) {
+		for {
+			s.mu.Lock()
+			v := s.cl.node.View()
+			if v.Owner[sl] == v.Self || s.repl.masterHost != "" || s.importingSlot(sl) {
+				s.mu.Unlock()
+				break
+			}
+			n := s.deleteSlotBatchLocked(sl, asmDropBatch)
+			s.mu.Unlock()
+			if n == 0 {
+				break
+			}
+		}
+	}
+}
+
+// importingSlot reports whether a running import job loads slot (locked).
+func (s *Server) importingSlot(sl int) bool {
+	for _, j := range s.asm().jobs {
+		if !j.export && j.client != nil && j.set.Has(sl) {
+			return true
+		}
+	}
+	return false
+}
+
+// sweepForeignSlots deletes, once the view is current, the keys this
+// master holds in slots another node owns with no migration of any kind
+// open on them: a copy left by an import that was cut short by a crash
+// of this node (the job's state does not survive a restart).
+func (s *Server) sweepForeignSlots() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.cl.node.Barrier(ctx); err != nil {
+		s.log.Warn("slot sweep skipped: no current view", "error", err)
+		return
+	}
+	var todo slots.Set
+	s.mu.Lock()
+	v := s.cl.node.View()
+	if v.Self.Master && s.repl.masterHost == "" {
+		db := s.store.DBs[0]
+		for sl := 0; sl < slots.Count; sl++ {
+			if o := v.Owner[sl]; o != nil && o != v.Self && v.Importing[sl] == nil &&
+				!s.importingSlot(sl) && !s.exportOwnsSlot(sl) && db.CountKeysInSlot(sl) > 0 {
+				todo.Add(sl)
+			}
+		}
+	}
+	s.mu.Unlock()
+	if todo.Empty() {
+		return
+	}
+	s.log.Warn("deleting keys of slots other nodes own (an interrupted slot import)", "slots", todo.String())
+	s.dropImported(&slotJob{set: todo})
+}
