@@ -943,7 +943,7 @@ func xreadServe(c *Client, key []byte, w *xreadWait) bool {
 	e := c.db.Lookup(key, c.now)
 	if e == nil || e.Val.Type != store.TypeStream {
 		if w.group != nil {
-			c.replyError("UNBLOCKED the stream key no longer exists")
+			blockedFailed(c, "UNBLOCKED the stream key no longer exists")
 			return true
 		}
 		return false
@@ -954,7 +954,7 @@ func xreadServe(c *Client, key []byte, w *xreadWait) bool {
 	if w.group != nil {
 		g = s.Group(string(w.group))
 		if g == nil {
-			c.replyError("NOGROUP the consumer group this client was blocked on no longer exists")
+			blockedFailed(c, "NOGROUP the consumer group this client was blocked on no longer exists")
 			return true
 		}
 		gt = g.LastID
@@ -980,6 +980,16 @@ func xreadServe(c *Client, key []byte, w *xreadWait) bool {
 	}
 	streamReplyRange(c, s, start, nil, w.count, false, g, cons, flags, &streamProp{key: key, group: w.group})
 	return true
+}
+
+// blockedFailed replies an error to a blocked client and counts its
+// command as failed: Redis counts a blocked call when it ends (ours was
+// counted when it blocked, as a success).
+func blockedFailed(c *Client, msg string) {
+	c.replyError(msg)
+	if st := c.srv.stats.CmdStats[c.lastCmd]; st != nil {
+		st.FailedCalls++
+	}
 }
 
 // parseBlockMillis is getTimeoutFromObjectOrReply in milliseconds:

@@ -66,7 +66,7 @@ func (s *src) valueBody(t byte, key string) (*store.Object, error) {
 	case typeModule, typeModule2:
 		return nil, s.errorf("key %q holds a module value, which Skiff cannot load", key)
 	case typeStreamLP, typeStreamLP2:
-		return nil, s.errorf("key %q holds a stream, which Skiff does not support yet", key)
+		return s.streamValue(t == typeStreamLP2) // stream.go
 	}
 	return nil, s.errorf("unknown value type %d", t)
 }

@@ -205,6 +205,8 @@ func valueType(obj *store.Object) (byte, error) {
 		return typeZSet2, nil
 	case store.TypeHash:
 		return typeHash, nil
+	case store.TypeStream:
+		return typeStreamLP2, nil
 	}
 	return 0, fmt.Errorf("cannot encode a value of type %s", obj.Type)
 }
@@ -251,6 +253,12 @@ func appendValue(b []byte, obj *store.Object, compress bool) ([]byte, error) {
 			return true
 		})
 		return b, nil
+	case store.TypeStream:
+		st, ok := obj.Val.(*store.Stream)
+		if !ok {
+			break
+		}
+		return appendStream(b, st, compress) // stream.go
 	case store.TypeHash:
 		h, ok := obj.Val.(*store.Hash)
 		if !ok {
