@@ -30,6 +30,7 @@ func cmdFlushdb(c *Client, args [][]byte) {
 	n := c.db.Len()
 	c.srv.touchWatchedInDB(c.db, nil, c.now)
 	c.db.Flush()
+	c.srv.signalDeletedStreams(c.db)
 	c.flushed(args, int64(n))
 	c.replyOK()
 }
@@ -43,6 +44,7 @@ func cmdFlushall(c *Client, args [][]byte) {
 		n += db.Len()
 		c.srv.touchWatchedInDB(db, nil, c.now)
 		db.Flush()
+		c.srv.signalDeletedStreams(db)
 	}
 	if j := c.srv.p.job; j != nil && j.aof == nil {
 		// As Redis kills its RDB child: the save would write the dataset
@@ -92,6 +94,7 @@ func cmdSwapdb(c *Client, args [][]byte) {
 		db1.Swap(db2)
 		// Clients blocked on a key in either database may now find it.
 		c.srv.signalSwappedDBs(db1, db2)
+		c.srv.signalDeletedStreams(db1, db2)
 	}
 	c.srv.dirty++
 	c.replyOK()

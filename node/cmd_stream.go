@@ -1017,3 +1017,18 @@ func (s *Server) scriptClientIs(c *Client) bool {
 }
 
 var _ = strconv.Itoa
+
+// signalDeletedStreams marks ready every key clients are blocked on in
+// the databases (after FLUSHDB, FLUSHALL, SWAPDB), so that an XREADGROUP
+// whose stream is gone fails at once (Redis's
+// scanDatabaseForDeletedStreams); other waiters find nothing and stay.
+func (s *Server) signalDeletedStreams(dbs ...*store.DB) {
+	if s.blocking.nblocked == 0 {
+		return
+	}
+	for _, db := range dbs {
+		for key := range s.blocking.waiting[db.ID] {
+			s.signalKeyReady(db, []byte(key))
+		}
+	}
+}
