@@ -31,13 +31,10 @@ func blobErr(kind string, off int, format string, args ...any) error {
 // count), elements each followed by its back-length, and 0xFF.
 func walkListpack(b []byte, fn func(elem) error) error {
 	const kind = "listpack"
-	if len(b) < 7 {
-		return blobErr(kind, 0, "too short (%d bytes)", len(b))
+	if err := listpackShallow(b); err != nil {
+		return err
 	}
-	if int(binary.LittleEndian.Uint32(b)) != len(b) {
-		return blobErr(kind, 0, "header says %d bytes, blob has %d", binary.LittleEndian.Uint32(b), len(b))
-	}
-	count := int(binary.LittleEndian.Uint16(b[4:]))
+	count := listpackCount(b)
 	p := 6
 	n := 0
 	for {
@@ -167,16 +164,14 @@ func decodeBacklen(p []byte) int {
 // encoding, and 0xFF.
 func walkZiplist(b []byte, fn func(elem) error) error {
 	const kind = "ziplist"
-	if len(b) < 11 {
-		return blobErr(kind, 0, "too short (%d bytes)", len(b))
-	}
-	if int(binary.LittleEndian.Uint32(b)) != len(b) {
-		return blobErr(kind, 0, "header says %d bytes, blob has %d", binary.LittleEndian.Uint32(b), len(b))
+	if err := ziplistShallow(b); err != nil {
+		return err
 	}
 	count := int(binary.LittleEndian.Uint16(b[8:]))
 	p := 10
 	n := 0
 	prev := 0
+	last := -1 // offset of the last entry, which the header's tail must name
 	for {
 		if p >= len(b) {
 			return blobErr(kind, p, "missing terminator")
@@ -282,10 +277,14 @@ func walkZiplist(b []byte, fn func(elem) error) error {
 			}
 		}
 		prev = p - start
+		last = start
 		n++
 		if err := fn(e); err != nil {
 			return err
 		}
+	}
+	if tail := int64(binary.LittleEndian.Uint32(b[4:])); last >= 0 && tail != int64(last) {
+		return blobErr(kind, 4, "tail offset %d, the last entry is at %d", tail, last)
 	}
 	if count != 0xFFFF && count != n {
 		return blobErr(kind, 8, "header counts %d entries, found %d", count, n)
@@ -297,16 +296,9 @@ func walkZiplist(b []byte, fn func(elem) error) error {
 // the sorted little-endian integers.
 func walkIntset(b []byte, fn func(int64) error) error {
 	const kind = "intset"
-	if len(b) < 8 {
-		return blobErr(kind, 0, "too short (%d bytes)", len(b))
-	}
-	w := binary.LittleEndian.Uint32(b)
-	if w != 2 && w != 4 && w != 8 {
-		return blobErr(kind, 0, "bad encoding width %d", w)
-	}
-	n := uint64(binary.LittleEndian.Uint32(b[4:]))
-	if uint64(len(b)) != 8+n*uint64(w) {
-		return blobErr(kind, 4, "count %d of %d-byte integers does not fit %d bytes", n, w, len(b))
+	w, n, err := intsetShallow(b)
+	if err != nil {
+		return err
 	}
 	var prev int64
 	for k := 0; k < int(n); k++ {
@@ -340,7 +332,11 @@ func walkZipmap(b []byte, fn func(field, value []byte) error) error {
 	if len(b) < 2 {
 		return blobErr(kind, 0, "too short (%d bytes)", len(b))
 	}
+	if b[len(b)-1] != 0xFF {
+		return blobErr(kind, len(b)-1, "last byte 0x%02x is not the terminator", b[len(b)-1])
+	}
 	p := 1
+	n := 0
 	readLen := func() (int, error) {
 		if p >= len(b) {
 			return 0, blobErr(kind, p, "runs past the end")
@@ -371,6 +367,14 @@ func walkZipmap(b []byte, fn func(field, value []byte) error) error {
 			if p != len(b)-1 {
 				return blobErr(kind, p, "terminator before the end")
 			}
+			// The count byte is exact below 254 (254: count them);
+			// an empty zipmap is refused too, as Redis does.
+			if n == 0 {
+				return blobErr(kind, p, "no entries")
+			}
+			if b[0] < 254 && int(b[0]) != n {
+				return blobErr(kind, 0, "header counts %d entries, found %d", b[0], n)
+			}
 			return nil
 		}
 		kl, err := readLen()
@@ -396,6 +400,7 @@ func walkZipmap(b []byte, fn func(field, value []byte) error) error {
 		}
 		val := b[p : p+vl]
 		p += vl + free
+		n++
 		if err := fn(key, val); err != nil {
 			return err
 		}

@@ -94,6 +94,13 @@ var DefaultLimits = Limits{HashEntries: 512, HashValue: 64, SetIntset: 512, ZSet
 type Error struct {
 	Offset int64
 	Msg    string
+	// Reason is Redis's words for the failure where Redis logs some
+	// ("Ziplist integrity check failed." ...; see sanitize.go), else "".
+	Reason string
+	// Dump, when set, is a blob Redis logs as a hexdump titled DumpName
+	// before it gives up on the value (see sanitize.go).
+	DumpName string
+	Dump     []byte
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("rdb: at offset %d: %s", e.Offset, e.Msg) }

@@ -27,6 +27,8 @@ type src struct {
 	crc uint64
 	lim Limits
 	tmp [8]byte
+	// shallow: Redis's checks without deep sanitization (sanitize.go).
+	shallow bool
 }
 
 func (s *src) errorf(format string, args ...any) error {
@@ -35,7 +37,7 @@ func (s *src) errorf(format string, args ...any) error {
 
 func (s *src) readErr(err error, what string) error {
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		return s.errorf("unexpected end of input reading %s", what)
+		return &Error{Offset: s.off, Msg: "unexpected end of input reading " + what, Reason: reasonUnexpectedEOF}
 	}
 	return s.errorf("reading %s: %v", what, err)
 }
@@ -173,11 +175,11 @@ func (s *src) str(what string) ([]byte, error) {
 		// a larger claim is a lie; checking it bounds the allocation by
 		// the bytes really read.
 		if ulen > uint64(len(c))*90+32 {
-			return nil, &Error{Offset: start, Msg: fmt.Sprintf("LZF %s claims %d bytes from %d", what, ulen, clen)}
+			return nil, &Error{Offset: start, Msg: fmt.Sprintf("LZF %s claims %d bytes from %d", what, ulen, clen), Reason: reasonLZF}
 		}
 		out, err := lzfDecompress(c, int(ulen))
 		if err != nil {
-			return nil, &Error{Offset: start, Msg: fmt.Sprintf("%s: %v", what, err)}
+			return nil, &Error{Offset: start, Msg: fmt.Sprintf("%s: %v", what, err), Reason: reasonLZF}
 		}
 		return out, nil
 	}
@@ -220,6 +222,12 @@ type Hooks struct {
 	// the same code). An error stops the load and is returned as it is.
 	// When nil, a file holding a library is refused.
 	Function func(code []byte) error
+	// EmptyKey is called with the name of every key skipped because its
+	// collection has no elements (Redis logs them).
+	EmptyKey func(db int, key string)
+	// SkipChecksum does not compare the CRC64 trailer (Redis's DEBUG
+	// SET-SKIP-CHECKSUM-VALIDATION applies to loads too).
+	SkipChecksum bool
 }
 
 // LoadHooks is LoadLimits with progress hooks.
@@ -254,8 +262,8 @@ func LoadHooks(r io.Reader, lim Limits, h Hooks, fn func(db int, key string, obj
 			if err := s.full(s.tmp[:8], "checksum"); err != nil {
 				return aux, err
 			}
-			if got := binary.LittleEndian.Uint64(s.tmp[:8]); got != 0 && got != sum {
-				return aux, &Error{Offset: s.off - 8, Msg: fmt.Sprintf("RDB CRC error: wrong RDB checksum %016x, computed %016x", got, sum)}
+			if got := binary.LittleEndian.Uint64(s.tmp[:8]); got != 0 && got != sum && !h.SkipChecksum {
+				return aux, &Error{Offset: s.off - 8, Msg: fmt.Sprintf("RDB CRC error: wrong RDB checksum %016x, computed %016x", got, sum), Reason: reasonCRC}
 			}
 			return aux, nil
 		case opAux:
@@ -330,8 +338,11 @@ func LoadHooks(r io.Reader, lim Limits, h Hooks, fn func(db int, key string, obj
 			obj, err := s.value(op, key)
 			if err == ErrEmptyKey {
 				expire = 0 // Redis skips empty collections too
+				if h.EmptyKey != nil {
+					h.EmptyKey(db, key)
+				}
 			} else if err != nil {
-				return aux, err
+				return aux, err // (files are always checked deeply)
 			} else {
 				obj.Expire = expire
 				expire = 0
@@ -357,13 +368,22 @@ func DecodeValue(payload []byte) (*store.Object, error) {
 
 // DecodeValueLimits is DecodeValue with the server's encoding thresholds;
 // skipChecksum accepts a payload whatever its CRC (Redis's
-// skip-checksum-validation).
+// skip-checksum-validation). Payloads are checked deeply.
 func DecodeValueLimits(payload []byte, lim Limits, skipChecksum bool) (*store.Object, error) {
-	if err := VerifyPayload(payload, skipChecksum); err != nil {
+	return DecodeValueOpts(payload, lim, DecodeOptions{SkipChecksum: skipChecksum})
+}
+
+// DecodeValueOpts is DecodeValueLimits with the depth of the checks
+// chosen (see sanitize.go): with opts.Shallow, a payload that only
+// Redis's deep checks refuse comes back as a *DeferredError holding the
+// value decoded so far. Errors are *Error (with Redis's Reason where it
+// has one), ErrChecksum or ErrEmptyKey.
+func DecodeValueOpts(payload []byte, lim Limits, opts DecodeOptions) (*store.Object, error) {
+	if err := VerifyPayload(payload, opts.SkipChecksum); err != nil {
 		return nil, err
 	}
 	body := payload[:len(payload)-10]
-	s := &src{r: bufio.NewReaderSize(bytes.NewReader(body), 4096), lim: lim}
+	s := &src{r: bufio.NewReaderSize(bytes.NewReader(body), 4096), lim: lim, shallow: opts.Shallow}
 	t, err := s.byte("value type")
 	if err != nil {
 		return nil, err

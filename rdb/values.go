@@ -19,10 +19,7 @@ func (s *src) value(t byte, key string) (*store.Object, error) {
 	start := s.off
 	obj, err := s.valueBody(t, key)
 	if err != nil {
-		if _, ok := err.(*Error); !ok && err != ErrEmptyKey {
-			err = &Error{Offset: start, Msg: fmt.Sprintf("value of type %d: %v", t, err)}
-		}
-		return nil, err
+		return nil, valueErr(err, t, start) // sanitize.go
 	}
 	return obj, nil
 }
@@ -58,11 +55,12 @@ func (s *src) valueBody(t byte, key string) (*store.Object, error) {
 	case typeListQuicklist, typeListQuicklist2:
 		return s.quicklist(t == typeListQuicklist2)
 	case typeHashZipmap, typeListZiplist, typeSetIntset, typeZSetZiplist, typeHashZiplist, typeHashListpack, typeZSetListpack:
+		start := s.off
 		blob, err := s.str("encoded value")
 		if err != nil {
 			return nil, err
 		}
-		return s.blobValue(t, blob)
+		return s.blobValue(t, blob, start) // sanitize.go
 	case typeModule, typeModule2:
 		return nil, s.errorf("key %q holds a module value, which Skiff cannot load", key)
 	case typeStreamLP, typeStreamLP2:
@@ -115,7 +113,7 @@ func (s *src) plainSet() (*store.Object, error) {
 			return nil, err
 		}
 		if err := b.add(m); err != nil {
-			return nil, &Error{Offset: start, Msg: err.Error()}
+			return nil, &Error{Offset: start, Msg: err.Error(), Reason: reasonSetDup}
 		}
 	}
 	return b.object()
@@ -188,7 +186,11 @@ func (s *src) plainZSet(binaryScores bool) (*store.Object, error) {
 			return nil, err
 		}
 		if err := b.add(m, score); err != nil {
-			return nil, &Error{Offset: start, Msg: err.Error()}
+			reason := reasonZSetDup
+			if math.IsNaN(score) {
+				reason = reasonZSetNaN
+			}
+			return nil, &Error{Offset: start, Msg: err.Error(), Reason: reason}
 		}
 	}
 	return b.object(s.lim.ZSet, false)
@@ -262,137 +264,17 @@ func (s *src) plainHash() (*store.Object, error) {
 			return nil, err
 		}
 		if err := b.add(f, v); err != nil {
-			return nil, &Error{Offset: start, Msg: err.Error()}
+			// Redis's words differ by where it found the duplicate: its
+			// deep check of a hash small enough for a listpack, or the
+			// hash table.
+			reason := reasonHashDup
+			if !s.shallow && n <= uint64(s.lim.HashEntries) {
+				reason = reasonHashDupDeep
+			}
+			return nil, &Error{Offset: start, Msg: err.Error(), Reason: reason}
 		}
 	}
 	return b.object()
-}
-
-// quicklist reads a list stored as nodes: ziplists (RDB type 14), or
-// (type 18) listpacks and plain single elements.
-func (s *src) quicklist(v2 bool) (*store.Object, error) {
-	n, err := s.count("quicklist node count")
-	if err != nil {
-		return nil, err
-	}
-	l := store.NewList()
-	for i := uint64(0); i < n; i++ {
-		container := uint64(containerPacked)
-		if v2 {
-			if container, err = s.count("quicklist container"); err != nil {
-				return nil, err
-			}
-			if container != containerPlain && container != containerPacked {
-				return nil, s.errorf("unknown quicklist container %d", container)
-			}
-		}
-		start := s.off
-		blob, err := s.str("quicklist node")
-		if err != nil {
-			return nil, err
-		}
-		if container == containerPlain {
-			l.PushBack(string(blob))
-			continue
-		}
-		walk := walkZiplist
-		if v2 {
-			walk = walkListpack
-		}
-		if err := walk(blob, func(e elem) error {
-			l.PushBack(string(e.bytes()))
-			return nil
-		}); err != nil {
-			return nil, &Error{Offset: start, Msg: err.Error()}
-		}
-	}
-	return listObject(l)
-}
-
-// blobValue decodes the value types stored as one encoded string.
-func (s *src) blobValue(t byte, blob []byte) (*store.Object, error) {
-	// Errors from the walkers name the offset inside the blob; the
-	// caller's wrapper adds the blob's own position.
-	switch t {
-	case typeListZiplist:
-		l := store.NewList()
-		if err := walkZiplist(blob, func(e elem) error {
-			l.PushBack(string(e.bytes()))
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-		return listObject(l)
-	case typeSetIntset:
-		b := setBuilder{set: store.NewIntSet(), max: s.lim.SetIntset}
-		var buf [24]byte
-		if err := walkIntset(blob, func(v int64) error {
-			return b.add(strconv.AppendInt(buf[:0], v, 10))
-		}); err != nil {
-			return nil, err
-		}
-		return b.object()
-	case typeHashZipmap:
-		b := hashBuilder{maxEntries: s.lim.HashEntries, maxValue: s.lim.HashValue}
-		if err := walkZipmap(blob, b.add); err != nil {
-			return nil, err
-		}
-		return b.object()
-	case typeHashZiplist, typeHashListpack:
-		// Redis converts these by entry count only.
-		b := hashBuilder{maxEntries: s.lim.HashEntries, maxValue: math.MaxInt}
-		var field []byte
-		odd := false
-		walk := walkListpack
-		if t == typeHashZiplist {
-			walk = walkZiplist
-		}
-		if err := walk(blob, func(e elem) error {
-			if !odd {
-				field, odd = e.bytes(), true
-				return nil
-			}
-			odd = false
-			return b.add(field, e.bytes())
-		}); err != nil {
-			return nil, err
-		}
-		if odd {
-			return nil, fmt.Errorf("hash with an odd number of elements")
-		}
-		return b.object()
-	case typeZSetZiplist, typeZSetListpack:
-		var b zsetBuilder
-		var member string
-		odd := false
-		walk := walkListpack
-		if t == typeZSetZiplist {
-			walk = walkZiplist
-		}
-		if err := walk(blob, func(e elem) error {
-			if !odd {
-				member, odd = string(e.bytes()), true
-				return nil
-			}
-			odd = false
-			score := float64(e.i)
-			if !e.isInt {
-				f, err := strconv.ParseFloat(string(e.s), 64)
-				if err != nil && !isRangeErr(err) {
-					return fmt.Errorf("bad score %q", e.s)
-				}
-				score = f
-			}
-			return b.add(member, score)
-		}); err != nil {
-			return nil, err
-		}
-		if odd {
-			return nil, fmt.Errorf("sorted set with an odd number of elements")
-		}
-		return b.object(s.lim.ZSet, true)
-	}
-	return nil, fmt.Errorf("unknown encoded type %d", t)
 }
 
 func isRangeErr(err error) bool {
