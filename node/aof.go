@@ -888,15 +888,22 @@ func (a *aofState) writer(file *os.File, kick, stop, stopped chan struct{}) {
 			if len(ch.data) == 0 || file == nil {
 				continue
 			}
+			t0 := monoNow()
 			if _, err := file.Write(ch.data); err != nil && werr == nil {
 				werr = err
 			}
+			s.latencySample("aof-write", monoNow()-t0) // latency.go
 			written += len(ch.data)
 		}
 		policy := a.fsync.Load()
 		if werr == nil && file != nil && (policy == fsyncAlways && written > 0 || final ||
 			policy == fsyncEverysec && time.Since(lastSync) >= time.Second) {
+			t0 := monoNow()
 			werr = file.Sync()
+			if policy == fsyncAlways {
+				// Replies wait for this fsync (group commit).
+				s.latencySample("aof-fsync-always", monoNow()-t0)
+			}
 			lastSync = time.Now()
 		}
 		s.mu.Lock()

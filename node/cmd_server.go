@@ -29,12 +29,6 @@ func init() {
 		&Command{Name: "purge", Arity: 2, Group: "server", Since: "4.0.0", Summary: "Asks the allocator to release memory.", Complexity: "Depends on how much memory is allocated, could be slow", Handler: func(c *Client, args [][]byte) { c.replyOK() }},
 		&Command{Name: "help", Arity: 2, Flags: "loading stale", Group: "server", Since: "4.0.0", Summary: "Returns helpful text about the different subcommands.", Complexity: "O(1)", Handler: cmdMemoryHelp},
 	)
-	registerSub("latency",
-		&Command{Name: "reset", Arity: -2, Flags: "admin noscript loading stale", Group: "server", Since: "2.8.13", Summary: "Resets the latency data for one or more events.", Complexity: "O(1)", Handler: func(c *Client, args [][]byte) { c.replyInt(0) }},
-		&Command{Name: "latest", Arity: 2, Flags: "admin noscript loading stale", Group: "server", Since: "2.8.13", Summary: "Returns the latest latency samples for all events.", Complexity: "O(1)", Handler: func(c *Client, args [][]byte) { c.w.AppendArray(0) }},
-		&Command{Name: "history", Arity: 3, Flags: "admin noscript loading stale", Group: "server", Since: "2.8.13", Summary: "Returns timestamp-latency samples for an event.", Complexity: "O(1)", Handler: func(c *Client, args [][]byte) { c.w.AppendArray(0) }},
-		&Command{Name: "help", Arity: 2, Flags: "loading stale", Group: "server", Since: "2.8.13", Summary: "Returns helpful text about the different subcommands.", Complexity: "O(1)", Handler: cmdLatencyHelp},
-	)
 	registerSub("slowlog",
 		&Command{Name: "get", Arity: -2, Flags: "admin loading stale", Group: "server", Since: "2.2.12", Summary: "Returns the slow log's entries.", Complexity: "O(N) where N is the number of entries returned", Handler: cmdSlowlogGet},
 		&Command{Name: "len", Arity: 2, Flags: "admin loading stale", Group: "server", Since: "2.2.12", Summary: "Returns the number of entries in the slow log.", Complexity: "O(1)", Handler: cmdSlowlogLen},
@@ -213,17 +207,6 @@ func cmdMemoryHelp(c *Client, args [][]byte) {
 		"    Return information about the memory usage of the server.",
 		"USAGE <key> [SAMPLES <count>]",
 		"    Return memory in bytes used by <key> and its value.",
-	})
-}
-
-func cmdLatencyHelp(c *Client, args [][]byte) {
-	c.replyHelp([]string{
-		"HISTORY <event>",
-		"    Return time-latency samples for the <event> class.",
-		"LATEST",
-		"    Return the latest latency samples for all events.",
-		"RESET [<event> ...]",
-		"    Reset latency data of one or more <event> classes.",
 	})
 }
 

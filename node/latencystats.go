@@ -9,6 +9,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/skiffdb/skiff/config"
+	"github.com/skiffdb/skiff/internal/latencymon"
 )
 
 // INFO latencystats: a per-command latency histogram while
@@ -61,9 +62,18 @@ func formatPercentile(p float64) string {
 type latencyTracking struct {
 	on          bool
 	percentiles []float64
+	// mon is the latency monitor (latency.go).
+	mon *latencyMonitor
 }
 
 func (s *Server) initLatencyTracking() error {
+	s.latTrack.mon = &latencyMonitor{events: latencymon.New()}
+	if err := s.cfg.OnChange("latency-monitor-threshold", func(v string) error {
+		s.latTrack.mon.threshold.Store(atoi64(v))
+		return nil
+	}); err != nil {
+		return err
+	}
 	if err := s.cfg.OnChange("latency-tracking", func(v string) error {
 		s.latTrack.on = v == "yes"
 		return nil

@@ -1,0 +1,78 @@
+package node
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLatencyMonitor(t *testing.T) {
+	s := extTestServer(t)
+	c := dialRaw(t, s)
+	// Off by default: nothing is sampled.
+	expect(t, c, "+OK\r\n", "DEBUG", "SLEEP", "0.03")
+	expect(t, c, "*0\r\n", "LATENCY", "LATEST")
+	if got := do(t, c, "LATENCY", "DOCTOR"); !strings.Contains(got, "Latency monitoring is disabled") {
+		t.Fatalf("doctor with the monitor off: %q", got)
+	}
+	expect(t, c, "+OK\r\n", "CONFIG", "SET", "latency-monitor-threshold", "20")
+	expect(t, c, "+OK\r\n", "GET", "k") // fast and quick: not sampled
+	expect(t, c, "+OK\r\n", "DEBUG", "SLEEP", "0.03")
+	latest := do(t, c, "LATENCY", "LATEST")
+	if m := regexp.MustCompile(`^\*1\r\n\*4\r\n\$7\r\ncommand\r\n:\d+\r\n:(\d+)\r\n:(\d+)\r\n$`).FindStringSubmatch(latest); m == nil || m[1] < "30" || m[1] != m[2] {
+		t.Fatalf("LATEST %q", latest)
+	}
+	if got := do(t, c, "LATENCY", "HISTORY", "command"); !strings.HasPrefix(got, "*1\r\n*2\r\n:") {
+		t.Fatalf("HISTORY %q", got)
+	}
+	expect(t, c, "*0\r\n", "LATENCY", "HISTORY", "nope")
+	if got := do(t, c, "LATENCY", "GRAPH", "command"); !strings.HasPrefix(got, "$") || !strings.Contains(got, "command - high ") || !strings.Contains(got, strings.Repeat("-", 80)) {
+		t.Fatalf("GRAPH %q", got)
+	}
+	expect(t, c, "-ERR No samples available for event 'nope'\r\n", "LATENCY", "GRAPH", "nope")
+	if got := do(t, c, "LATENCY", "DOCTOR"); !strings.Contains(got, "1. command: 1 latency spikes") {
+		t.Fatalf("DOCTOR %q", got)
+	}
+	expect(t, c, ":0\r\n", "LATENCY", "RESET", "nope")
+	expect(t, c, ":1\r\n", "LATENCY", "RESET")
+	expect(t, c, "*0\r\n", "LATENCY", "LATEST")
+}
+
+func TestLatencyHistogram(t *testing.T) {
+	s := extTestServer(t)
+	c := dialRaw(t, s)
+	expect(t, c, "+OK\r\n", "CONFIG", "RESETSTAT")
+	expect(t, c, "+OK\r\n", "SET", "a", "b")
+	expect(t, c, "+OK\r\n", "SET", "a", "b")
+	do(t, c, "CLIENT", "ID")
+	// RESP2: a flat array; the parent command stands for its subcommands;
+	// unknown names are skipped.
+	got := do(t, c, "LATENCY", "HISTOGRAM", "set", "nope", "CLIENT")
+	re := regexp.MustCompile(`^\*4\r\n\$3\r\nset\r\n\*4\r\n\$5\r\ncalls\r\n:2\r\n\$14\r\nhistogram_usec\r\n\*(\d+)\r\n(?::\d+\r\n)+\$9\r\nclient\|id\r\n\*4\r\n\$5\r\ncalls\r\n:1\r\n`)
+	if !re.MatchString(got) {
+		t.Fatalf("RESP2 HISTOGRAM %q", got)
+	}
+	do(t, c, "HELLO", "3")
+	got = do(t, c, "LATENCY", "HISTOGRAM", "client|id")
+	re = regexp.MustCompile(`^%1\r\n\$9\r\nclient\|id\r\n%2\r\n\$5\r\ncalls\r\n:1\r\n\$14\r\nhistogram_usec\r\n%1\r\n:\d+\r\n:1\r\n$`)
+	if !re.MatchString(got) {
+		t.Fatalf("RESP3 HISTOGRAM %q", got)
+	}
+	expect(t, c, "%0\r\n", "LATENCY", "HISTOGRAM", "nope")
+}
+
+// The bucket bounds are those of Redis's logarithmic HDR iteration: the
+// highest value of the bucket of each power of two from 1024 ns, in µs.
+func TestLatencyCDFBounds(t *testing.T) {
+	st := &CmdStat{}
+	for _, ns := range []int64{500, 1500, 40_000, 40_000, 17_000_000} {
+		st.recordLatency(time.Duration(ns))
+	}
+	c := &Client{}
+	writeLatencyCDF(c, st.Latency)
+	want := "*4\r\n$5\r\ncalls\r\n:5\r\n$14\r\nhistogram_usec\r\n*8\r\n:1\r\n:1\r\n:2\r\n:2\r\n:66\r\n:4\r\n:33816\r\n:5\r\n"
+	if got := string(c.w.B); got != want {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}
