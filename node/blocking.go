@@ -221,7 +221,16 @@ func (s *Server) handleReadyKeys() {
 					continue
 				}
 				bc.now = time.Now().UnixMilli()
-				if !bc.blk.serve(bc, key) {
+				// The served client is the one running (tracking.go): its
+				// invalidations follow its reply.
+				cur, by := s.trk.cur, s.trk.by
+				s.trk.cur, s.trk.by = bc, bc
+				served := bc.blk.serve(bc, key)
+				if len(s.trk.pending) > 0 {
+					s.trackingFlushPending()
+				}
+				s.trk.cur, s.trk.by = cur, by
+				if !served {
 					continue
 				}
 				s.unblock(bc)
@@ -279,6 +288,32 @@ func (s *Server) unblockClient(c *Client, withError bool) bool {
 	s.unblock(c)
 	c.wake()
 	return true
+}
+
+// errUnblockedRoleChange is the reply of a client still blocked when its
+// server becomes a replica (Redis's disconnectAllBlockedClients).
+const errUnblockedRoleChange = "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
+
+// disconnectBlockedClients ends every blocked command with an error and
+// closes its connection after the reply. Called when this server becomes
+// a replica: a client blocked on a key here would otherwise be served by
+// a push that arrives in the master's stream, popping on the replica
+// alone and leaving it different from its master. Clients postponed by a
+// pause are not blocked in this sense: they start over when it ends.
+func (s *Server) disconnectBlockedClients() {
+	for _, c := range s.clients {
+		if c.blk == nil || c.flags&clientMaster != 0 {
+			continue
+		}
+		c.replyError(errUnblockedRoleChange)
+		if st := s.stats.CmdStats[c.lastCmd]; st != nil {
+			st.FailedCalls++ // counted as a call when it blocked (call)
+		}
+		s.removeWaiter(c) // WAIT's own registry, a no-op otherwise
+		s.unblock(c)
+		c.flags |= clientCloseAfterReply
+		c.wake()
+	}
 }
 
 // blockedClients is the number of clients blocked on keys.

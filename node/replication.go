@@ -506,6 +506,7 @@ func (s *Server) setMasterLocked(host string, port int) {
 	r := &s.repl
 	wasMaster := r.masterHost == ""
 	s.stopLinkLocked()
+	s.disconnectBlockedClients()
 	r.masterHost, r.masterPort = host, port
 	// CONFIG GET and CONFIG REWRITE show the current master, as in Redis
 	// (a failover's CONFIG REWRITE persists the new role).
@@ -924,6 +925,7 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 		return eofForm, fmt.Errorf("load RDB from master: %w", err)
 	}
 	now := time.Now().UnixMilli()
+	s.trackingFlush()
 	for i, db := range s.store.DBs {
 		s.touchWatchedInDB(db, fresh.DBs[i], now)
 		db.Swap(fresh.DBs[i])
