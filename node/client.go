@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -90,9 +91,14 @@ type Client struct {
 	x clientExt
 	// errs counts the error replies sent to this client.
 	errs int64
-	// trk is the CLIENT TRACKING state (sentinel table only, see
-	// sentinel_mode.go); nil when tracking is off.
+	// trk is the CLIENT TRACKING state (tracking.go); nil when tracking
+	// is off.
 	trk *trackingState
+	// trkInbox holds tracking messages for a client that has no output
+	// queue yet, and pushWake tells its goroutine to make one and move
+	// them there (tracking.go).
+	trkInbox []byte
+	pushWake atomic.Bool
 
 	// frozenNow, when set, is the clock every command of this client
 	// sees (the script client: Redis's script time snapshot).
@@ -171,8 +177,14 @@ func (s *Server) serveConn(conn net.Conn) {
 		} else {
 			conn.SetReadDeadline(time.Time{})
 		}
+		if c.pushWake.Load() {
+			s.adoptPushQueue(c) // tracking messages wait for an output queue (tracking.go)
+		}
 		before := c.p.Buffered()
 		if err := c.p.Fill(); err != nil {
+			if c.pushWake.Load() {
+				continue // the read was interrupted for them
+			}
 			if errors.Is(err, resp.ErrQueryBufferLimit) {
 				s.log.Warn("closing client that reached max query buffer length", "addr", c.addr, "qbuf", c.p.Buffered())
 			}
@@ -204,6 +216,9 @@ func (s *Server) serveConn(conn net.Conn) {
 				return
 			}
 			c.processInput()
+		}
+		if s.trk.bcastPending {
+			s.trackingBroadcast() // BCAST messages about the keys this batch changed
 		}
 		if c.x.out != nil {
 			c.queueReplies() // under the lock: ordered with pushed messages
@@ -261,6 +276,9 @@ func (c *Client) processInput() {
 		c.srv.call(c, args)
 		if c.flags&(clientReplyOff|clientReplySkip|clientReplySkipNext) != 0 {
 			c.applyReplyMode(mark)
+		}
+		if c.trk != nil && c.trk.caching {
+			c.trackingCachingDone(args[0]) // CLIENT CACHING lasts one command
 		}
 	}
 }
@@ -420,11 +438,21 @@ func (s *Server) execute(c *Client, cmd *Command, args [][]byte) {
 		// may release the lock (sentinel_mode.go), so call keeps no
 		// per-call server state across it.
 		cmd.Handler(c, args)
-		c.afterSentinelCommand(cmd)
 	} else {
 		s.blocking.depth++
 		writing = s.store.SetWriting(cmd.Has(FlagWrite)) // snapshot copy-on-write
+		// Client-side caching: which client runs, and which one changes
+		// keys (tracking.go).
+		by := s.trk.by
+		s.trk.by = c
+		if s.blocking.depth == 1 {
+			s.trk.cur = c
+		}
 		cmd.Handler(c, args)
+		s.trk.by = by
+		if s.trk.clients > 0 && cmd.Has(FlagReadonly) {
+			s.trackingRemember(c, cmd, args)
+		}
 		s.blocking.depth--
 	}
 	if len(s.x.monitors) > 0 {
@@ -462,6 +490,10 @@ func (s *Server) execute(c *Client, cmd *Command, args [][]byte) {
 	}
 	if s.blocking.depth == 0 {
 		s.endCommand(c, cmd) // emit queued effects, WAIT offset (replication.go)
+		if len(s.trk.pending) > 0 {
+			s.trackingFlushPending() // invalidations for c, after its reply
+		}
+		s.trk.cur = nil
 	}
 	c.cmd = nil
 	c.argv = nil

@@ -390,6 +390,7 @@ func (l clusterLocal) ResetData() {
 	}
 	s.unsetMasterLocked()
 	now := time.Now().UnixMilli()
+	s.trackingFlush()
 	for _, db := range s.store.DBs {
 		s.touchWatchedInDB(db, nil, now)
 		db.Flush()

@@ -261,12 +261,7 @@ func (c *Client) flagString() string {
 	if c.flags&clientBlocked != 0 || c.blk != nil {
 		f = append(f, 'b')
 	}
-	if c.trk != nil {
-		f = append(f, 't')
-		if c.trk.bcast {
-			f = append(f, 'B')
-		}
-	}
+	f = c.trackingFlags(f) // t, R, B (tracking.go)
 	if c.x.dirtyCAS {
 		f = append(f, 'd')
 	}
@@ -278,6 +273,9 @@ func (c *Client) flagString() string {
 	}
 	if c.unixSock {
 		f = append(f, 'U')
+	}
+	if c.flags&clientReadonly != 0 {
+		f = append(f, 'r')
 	}
 	if c.flags&clientNoEvict != 0 {
 		f = append(f, 'e')
@@ -510,6 +508,10 @@ func (c *Client) replyHelp(lines []string) {
 
 func cmdClientHelp(c *Client, args [][]byte) {
 	c.replyHelp([]string{
+		"CACHING (YES|NO)",
+		"    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+		"GETREDIR",
+		"    Return the client ID we are redirecting to when tracking is enabled.",
 		"GETNAME",
 		"    Return the name of the current connection.",
 		"ID",
@@ -531,6 +533,11 @@ func cmdClientHelp(c *Client, args [][]byte) {
 		"    Control the replies sent to the current connection.",
 		"SETNAME <name>",
 		"    Assign the name <name> to the current connection.",
+		"TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+		"         [OPTIN] [OPTOUT] [NOLOOP]",
+		"    Control server assisted client side caching.",
+		"TRACKINGINFO",
+		"    Report tracking status for the current connection.",
 	})
 }
 

@@ -29,6 +29,7 @@ func cmdFlushdb(c *Client, args [][]byte) {
 	}
 	n := c.db.Len()
 	c.srv.touchWatchedInDB(c.db, nil, c.now)
+	c.srv.trackingFlush()
 	c.db.Flush()
 	c.srv.signalDeletedStreams(c.db)
 	c.flushed(args, int64(n))
@@ -40,6 +41,7 @@ func cmdFlushall(c *Client, args [][]byte) {
 		return
 	}
 	n := 0
+	c.srv.trackingFlush()
 	for _, db := range c.srv.store.DBs {
 		n += db.Len()
 		c.srv.touchWatchedInDB(db, nil, c.now)

@@ -239,7 +239,7 @@ func infoClients(s *Server, b *infoBuf) {
 	b.kv("client_recent_max_input_buffer", 0)
 	b.kv("client_recent_max_output_buffer", 0)
 	b.kv("blocked_clients", blocked)
-	b.kv("tracking_clients", 0)
+	b.kv("tracking_clients", s.trk.clients)
 	b.kv("clients_in_timeout_table", 0)
 }
 
@@ -505,9 +505,10 @@ func infoStats(s *Server, b *infoBuf) {
 	b.kv("active_defrag_key_misses", 0)
 	b.kv("total_active_defrag_time", 0)
 	b.kv("current_active_defrag_time", 0)
-	b.kv("tracking_total_keys", 0)
-	b.kv("tracking_total_items", 0)
-	b.kv("tracking_total_prefixes", 0)
+	tkeys, titems, tprefixes := s.trackingInfo()
+	b.kv("tracking_total_keys", tkeys)
+	b.kv("tracking_total_items", titems)
+	b.kv("tracking_total_prefixes", tprefixes)
 	b.kv("unexpected_error_replies", s.stats.UnexpectedErrors)
 	b.kv("total_error_replies", s.stats.TotalErrorReplies)
 	b.kv("dump_payload_sanitizations", 0)

@@ -75,6 +75,9 @@ func debugReloadRDB(c *Client, args [][]byte) error {
 		return err
 	}
 	now := time.Now().UnixMilli()
+	if flush {
+		s.trackingFlush()
+	}
 	for i, db := range s.store.DBs {
 		src := fresh.DBs[i]
 		if flush {

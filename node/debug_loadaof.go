@@ -14,6 +14,7 @@ func debugLoadAOF(c *Client) error {
 	if wasOn {
 		s.flushAOFLocked() // stops the writer after an fsync
 	}
+	s.trackingFlush()
 	for _, db := range s.store.DBs {
 		s.touchWatchedInDB(db, nil, c.now)
 		db.Flush()

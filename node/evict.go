@@ -264,7 +264,7 @@ func (s *Server) evictKey(db *store.DB, key string) {
 	s.stats.EvictedKeys++
 	s.dirty++
 	s.keyspaceEvent(db, key, "evicted", notifyEvicted)
-	s.signalModifiedKey(db, []byte(key))
+	s.signalKeyGone(db, []byte(key))
 	s.propagate(db.ID, [][]byte{[]byte("DEL"), []byte(key)})
 }
 

@@ -130,6 +130,9 @@ func (s *Server) admit(c *Client, cmd *Command, args [][]byte) bool {
 	if s.x.evict.maxmemory > 0 && !s.checkMemory(c, cmd) {
 		return false
 	}
+	if s.trk.over {
+		s.trackingLimit() // tracking-table-max-keys, after eviction as in Redis
+	}
 	if c.flags&clientPubSub != 0 && c.w.Proto == 2 && !allowedInSubscribedMode(cmd) {
 		s.rejectedCall(cmd)
 		c.replyErrorf("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", cmd.FullName())
@@ -369,6 +372,9 @@ func (s *Server) watchedKeyExpired(c *Client) bool {
 // on it. Every change to a key reaches it.
 func (s *Server) signalModifiedKey(db *store.DB, key []byte) {
 	s.signalKeyReady(db, key)
+	if s.trk.on {
+		s.trackingKeyModified(key, s.trk.by) // client-side caching (tracking.go)
+	}
 	if s.x.nwatched == 0 {
 		return
 	}
@@ -432,5 +438,7 @@ func (s *Server) freeClientExt(c *Client) *outQueue {
 	s.discardTransaction(c)
 	s.unsubscribeAll(c)
 	s.removeMonitor(c)
+	s.disableTracking(c)
+	c.trkInbox = nil
 	return c.x.out
 }

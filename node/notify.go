@@ -179,5 +179,8 @@ func (s *Server) initExt() error {
 		}
 	}
 	s.store.OnNew = s.onNewKey
+	if err := s.initTracking(); err != nil {
+		return err
+	}
 	return s.initEvict()
 }

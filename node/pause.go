@@ -156,5 +156,5 @@ func (s *Server) admitPaused(c *Client, cmd *Command) (ok, waited bool) {
 // updateGate recomputes whether call() must consult admit for clients
 // that are neither in MULTI nor subscribed.
 func (s *Server) updateGate() {
-	s.x.gated = s.x.pause.active || s.x.pause.shutdown || s.x.pause.failover || s.x.evict.maxmemory > 0 || len(s.x.monitors) > 0 || s.ld.active
+	s.x.gated = s.x.pause.active || s.x.pause.shutdown || s.x.pause.failover || s.x.evict.maxmemory > 0 || len(s.x.monitors) > 0 || s.ld.active || s.trk.over
 }

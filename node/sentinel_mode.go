@@ -31,8 +31,6 @@ package node
 // the client's reply buffer by other goroutines under the lock meanwhile.
 
 import (
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -244,8 +242,8 @@ func buildSentinelTable() map[string]*Command {
 }
 
 // sentinelClientCommand is CLIENT with redis-sentinel 7.0's subcommands:
-// the server's (without 7.2's NO-TOUCH) plus the tracking ones, which a
-// sentinel accepts although it has no keys to track.
+// the server's without 7.2's NO-TOUCH (the tracking ones included: a
+// sentinel accepts them although it has no keys to track), and its help.
 func sentinelClientCommand(server *Command) *Command {
 	cp := *server
 	cp.Subcommands = map[string]*Command{}
@@ -256,10 +254,6 @@ func sentinelClientCommand(server *Command) *Command {
 		cp.Subcommands[name] = sub
 	}
 	for _, sub := range []*Command{
-		{Name: "caching", Arity: 3, Flags: "noscript loading stale", Group: "connection", Since: "6.0.0", Summary: "Tells the server whether to track the keys read by the next command.", Complexity: "O(1)", Handler: cmdClientCaching},
-		{Name: "getredir", Arity: 2, Flags: "noscript loading stale", Group: "connection", Since: "6.0.0", Summary: "Returns the id of the client that receives the connection's tracking notifications.", Complexity: "O(1)", Handler: cmdClientGetRedir},
-		{Name: "tracking", Arity: -3, Flags: "noscript loading stale", Group: "connection", Since: "6.0.0", Summary: "Turns server-assisted client-side caching on or off.", Complexity: "O(1). Some options may introduce additional complexity.", Handler: cmdClientTracking},
-		{Name: "trackinginfo", Arity: 2, Flags: "noscript loading stale", Group: "connection", Since: "6.2.0", Summary: "Returns the connection's client-side caching settings.", Complexity: "O(1)", Handler: cmdClientTrackingInfo},
 		{Name: "help", Arity: 2, Flags: "loading stale", Group: "connection", Since: "5.0.0", Summary: "Returns helpful text about the different subcommands.", Complexity: "O(1)", Handler: cmdSentinelClientHelp},
 	} {
 		prepare(sub, &cp)
@@ -410,234 +404,6 @@ func sentinelSection(name string) bool {
 		}
 	}
 	return false
-}
-
-// ---- CLIENT tracking subcommands (sentinel table only) ----
-//
-// A sentinel has no keys, so no invalidation is ever sent; these keep and
-// report the connection's tracking settings as Redis does.
-
-// trackingState is a connection's CLIENT TRACKING settings.
-type trackingState struct {
-	redirect                     int64
-	bcast, optin, optout, noloop bool
-	caching                      bool // CLIENT CACHING given for the next command
-	prefixes                     []string
-}
-
-func cmdClientTracking(c *Client, args [][]byte) {
-	var redirect int64
-	var bcast, optin, optout, noloop bool
-	var prefixes []string
-	for j := 3; j < len(args); j++ {
-		more := len(args) - 1 - j
-		switch opt := strings.ToLower(string(args[j])); {
-		case opt == "redirect" && more > 0:
-			j++
-			if redirect != 0 {
-				c.replyError("ERR A client can only redirect to a single other client")
-				return
-			}
-			id, err := strconv.ParseInt(string(args[j]), 10, 64)
-			if err != nil {
-				c.replyError(errNotInt)
-				return
-			}
-			redirect = id
-			if c.srv.clients[id] == nil {
-				c.replyError("ERR The client ID you want redirect to does not exist")
-				return
-			}
-		case opt == "bcast":
-			bcast = true
-		case opt == "optin":
-			optin = true
-		case opt == "optout":
-			optout = true
-		case opt == "noloop":
-			noloop = true
-		case opt == "prefix" && more > 0:
-			j++
-			prefixes = append(prefixes, string(args[j]))
-		default:
-			c.replySyntax()
-			return
-		}
-	}
-	switch {
-	case eqFold(args[2], "on"):
-	case eqFold(args[2], "off"):
-		c.trk = nil
-		c.replyOK()
-		return
-	default:
-		c.replySyntax()
-		return
-	}
-	old := c.trk
-	switch {
-	case !bcast && len(prefixes) > 0:
-		c.replyError("ERR PREFIX option requires BCAST mode to be enabled")
-		return
-	case old != nil && old.bcast != bcast:
-		c.replyError("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.")
-		return
-	case bcast && (optin || optout):
-		c.replyError("ERR OPTIN and OPTOUT are not compatible with BCAST")
-		return
-	case optin && optout:
-		c.replyError("ERR You can't specify both OPTIN mode and OPTOUT mode")
-		return
-	case old != nil && (optin && old.optout || optout && old.optin):
-		c.replyError("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.")
-		return
-	}
-	if bcast {
-		var existing []string
-		if old != nil {
-			existing = old.prefixes
-		}
-		for i, p := range prefixes {
-			for _, e := range existing {
-				if prefixOverlap(p, e) {
-					c.replyErrorf("ERR Prefix '%s' overlaps with an existing prefix '%s'. Prefixes for a single client must not overlap.", p, e)
-					return
-				}
-			}
-			for _, q := range prefixes[i+1:] {
-				if prefixOverlap(p, q) {
-					c.replyErrorf("ERR Prefix '%s' overlaps with another provided prefix '%s'. Prefixes for a single client must not overlap.", p, q)
-					return
-				}
-			}
-		}
-	}
-	// Enabling again replaces the options; BCAST prefixes accumulate.
-	t := &trackingState{redirect: redirect, bcast: bcast, optin: optin, optout: optout, noloop: noloop}
-	if old != nil {
-		t.caching = old.caching
-		t.prefixes = append([]string(nil), old.prefixes...)
-	}
-	if bcast {
-		if len(prefixes) == 0 {
-			prefixes = []string{""} // BCAST without PREFIX: every key
-		}
-		t.prefixes = appendNew(t.prefixes, prefixes...)
-	}
-	c.trk = t
-	c.replyOK()
-}
-
-// prefixOverlap reports whether one prefix is a prefix of the other.
-func prefixOverlap(a, b string) bool {
-	return strings.HasPrefix(a, b) || strings.HasPrefix(b, a)
-}
-
-func appendNew(list []string, add ...string) []string {
-	for _, a := range add {
-		dup := false
-		for _, l := range list {
-			if l == a {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			list = append(list, a)
-		}
-	}
-	return list
-}
-
-func cmdClientCaching(c *Client, args [][]byte) {
-	t := c.trk
-	if t == nil {
-		c.replyError("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled")
-		return
-	}
-	switch {
-	case eqFold(args[2], "yes"):
-		if !t.optin {
-			c.replyError("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
-			return
-		}
-	case eqFold(args[2], "no"):
-		if !t.optout {
-			c.replyError("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")
-			return
-		}
-	default:
-		c.replySyntax()
-		return
-	}
-	t.caching = true
-	c.replyOK()
-}
-
-func cmdClientGetRedir(c *Client, args [][]byte) {
-	if c.trk == nil {
-		c.replyInt(-1)
-		return
-	}
-	c.replyInt(c.trk.redirect)
-}
-
-func cmdClientTrackingInfo(c *Client, args [][]byte) {
-	t := c.trk
-	flags := []string{"off"}
-	redirect := int64(-1)
-	var prefixes []string
-	if t != nil {
-		flags = []string{"on"}
-		if t.bcast {
-			flags = append(flags, "bcast")
-		}
-		if t.optin {
-			flags = append(flags, "optin")
-			if t.caching {
-				flags = append(flags, "caching-yes")
-			}
-		}
-		if t.optout {
-			flags = append(flags, "optout")
-			if t.caching {
-				flags = append(flags, "caching-no")
-			}
-		}
-		if t.noloop {
-			flags = append(flags, "noloop")
-		}
-		redirect = t.redirect
-		prefixes = append(prefixes, t.prefixes...)
-	}
-	c.w.AppendMap(3)
-	c.w.AppendBulkString("flags")
-	c.w.AppendSet(len(flags))
-	for _, f := range flags {
-		c.w.AppendBulkString(f)
-	}
-	c.w.AppendBulkString("redirect")
-	c.w.AppendInt(redirect)
-	c.w.AppendBulkString("prefixes")
-	sort.Strings(prefixes)
-	c.w.AppendArray(len(prefixes))
-	for _, p := range prefixes {
-		c.w.AppendBulkString(p)
-	}
-}
-
-// afterSentinelCommand ends the effect of CLIENT CACHING, which applies
-// to the next command only.
-func (c *Client) afterSentinelCommand(cmd *Command) {
-	if c.trk != nil && c.trk.caching {
-		top := cmd
-		if top.parent != nil {
-			top = top.parent
-		}
-		if top.Name != "client" {
-			c.trk.caching = false
-		}
-	}
 }
 
 func cmdSentinelClientHelp(c *Client, args [][]byte) {

@@ -95,6 +95,8 @@ type Server struct {
 	acl aclState
 	// ld is the state of a dataset load in progress (loading.go).
 	ld loadState
+	// trk is client-side caching (tracking.go).
+	trk trackingServer
 	// acceptOnce starts the accept loops: during the start-up load, or
 	// by Serve.
 	acceptOnce sync.Once
@@ -356,6 +358,9 @@ func (s *Server) cron() {
 		if s.sentinel == nil {
 			s.persistCron()
 		}
+		if s.trk.over {
+			s.trackingLimit() // tracking-table-max-keys (tracking.go)
+		}
 		if s.x.evict.maxmemory > 0 {
 			s.performEvictions() // keep evicting between commands (evict.go)
 		}
@@ -367,7 +372,7 @@ func (s *Server) cron() {
 func (s *Server) onExpire(db *store.DB, key string) {
 	s.stats.ExpiredKeys++
 	s.keyspaceEvent(db, key, "expired", notifyExpired)
-	s.signalModifiedKey(db, []byte(key))
+	s.signalKeyGone(db, []byte(key))
 	s.propagate(db.ID, [][]byte{[]byte("DEL"), []byte(key)})
 }
 
