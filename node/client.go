@@ -448,7 +448,9 @@ func (s *Server) execute(c *Client, cmd *Command, args [][]byte) {
 		if s.blocking.depth == 1 {
 			s.trk.cur = c
 		}
-		cmd.Handler(c, args)
+		if len(s.x.dump.corrupt) == 0 || !s.refuseCorrupt(c, cmd, args) { // sanitize.go
+			cmd.Handler(c, args)
+		}
 		s.trk.by = by
 		if s.trk.clients > 0 && cmd.Has(FlagReadonly) {
 			s.trackingRemember(c, cmd, args)

@@ -115,7 +115,11 @@ func cmdDebug(c *Client, args [][]byte) {
 		c.replyOK()
 	case sub == "error" && argc == 3:
 		c.replyError(string(args[2]))
-	case (sub == "jmap" || sub == "quicklist-packed-threshold" || sub == "set-skip-checksum-validation" ||
+	case sub == "set-skip-checksum-validation" && argc == 3:
+		// Redis reads the flag with atoi: no error for a non-number.
+		c.srv.x.dump.skipChecksum.Store(atoiPrefix(args[2]) != 0) // sanitize.go
+		c.replyOK()
+	case (sub == "jmap" || sub == "quicklist-packed-threshold" ||
 		sub == "replybuffer" || sub == "set-disable-deny-scripts" ||
 		sub == "dict-resizing") && argc >= 2:
 		// Knobs of Redis's allocator and encodings that have no

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 
@@ -53,9 +52,9 @@ func (s *Server) rdbLimits() rdb.Limits {
 	}
 }
 
-// skipChecksum is DEBUG SET-SKIP-CHECKSUM-VALIDATION's switch; off unless
-// something turns it on.
-var skipChecksum = func(s *Server) bool { return false }
+// skipChecksum is DEBUG SET-SKIP-CHECKSUM-VALIDATION's switch (payloads
+// of RESTORE and FUNCTION RESTORE, RDB files loaded).
+func skipChecksum(s *Server) bool { return s.x.dump.skipChecksum.Load() }
 
 // cmdRestore is RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s]
 // [FREQ f], checking its options, the key and the TTL in Redis's order.
@@ -112,14 +111,9 @@ func cmdRestore(c *Client, args [][]byte) {
 		c.replyError(errInvalidTTL)
 		return
 	}
-	obj, err := rdb.DecodeValueLimits(args[3], c.srv.rdbLimits(), skipChecksum(c.srv))
-	if err != nil {
-		if errors.Is(err, rdb.ErrChecksum) {
-			c.replyError(errDumpPayload)
-		} else {
-			c.replyError(errBadDataFormat)
-		}
-		return
+	obj, corrupt := c.decodeRestorePayload(args[3]) // sanitize.go
+	if obj == nil {
+		return // replied
 	}
 	deleted := false
 	if replace {
@@ -141,6 +135,9 @@ func cmdRestore(c *Client, args [][]byte) {
 	}
 	obj.Expire = 0
 	e := c.db.SetValue(key, *obj, false)
+	if corrupt != nil {
+		c.srv.registerCorrupt(c.db, key, e, corrupt)
+	}
 	if ttl != 0 {
 		c.db.SetExpire(e, ttl)
 		if !absTTL {

@@ -69,6 +69,9 @@ type serverExt struct {
 	saveDelay atomic.Int64
 	// cronPaused: DEBUG PAUSE-CRON 1 (the cron does nothing)
 	cronPaused atomic.Bool
+	// dump: DEBUG SET-SKIP-CHECKSUM-VALIDATION and the keys RESTORE
+	// took corrupt (sanitize.go)
+	dump dumpState
 }
 
 // clientExt is the per-client state of the same features.
