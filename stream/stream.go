@@ -135,8 +135,10 @@ func (s *Stream) Append(id ID, fv [][]byte, maxBytes int64, maxEntries int64) er
 			full = c+d >= maxEntries
 		}
 		if full {
-			// The node is closed: give back what append over-allocated.
-			if cap(n.lp) > len(n.lp) {
+			// The node is closed: give back what was reserved and not
+			// used (a copy once per node; the allocator's size classes
+			// then waste a few percent at most).
+			if cap(n.lp)-len(n.lp) > 64 {
 				n.lp = append([]byte(nil), n.lp...)
 			}
 			n = nil
@@ -144,12 +146,27 @@ func (s *Stream) Append(id ID, fv [][]byte, maxBytes int64, maxEntries int64) er
 	}
 	flags := int64(0)
 	if n == nil {
+		// Reserve what the node will likely hold when full: entries like
+		// this one (values only, with the master's fields) up to the
+		// entry limit, within stream-node-max-bytes and 4 KiB (Redis
+		// preallocates 4 KiB and shrinks the node when it closes; sizing
+		// it from the first entry leaves less garbage behind).
 		capHint := 4096
 		if maxBytes > 0 && maxBytes < int64(capHint) {
 			capHint = int(maxBytes)
 		}
-		if est := 16 + 2*total + 8*len(fv); est < capHint {
-			capHint = est * 2
+		perEntry := 8 // flags, ID deltas, lp-count with their back-lengths
+		for i := 1; i < len(fv); i += 2 {
+			perEntry += len(fv[i]) + 2
+		}
+		if maxEntries > 0 {
+			fieldsLen := 16
+			for i := 0; i < len(fv); i += 2 {
+				fieldsLen += len(fv[i]) + 2
+			}
+			if est := int64(fieldsLen) + int64(perEntry)*maxEntries*9/8; est < int64(capHint) {
+				capHint = int(est)
+			}
 		}
 		lp := lpNew(capHint)
 		lp = lpAppendInt(lp, 1)
