@@ -461,6 +461,9 @@ func (s *Server) execute(c *Client, cmd *Command, args [][]byte) {
 		s.feedMonitors(c, cmd, args)
 	}
 	dur := monoNow() - start
+	if s.latTrack.mon.threshold.Load() != 0 {
+		s.latencyCommandSample(cmd, dur) // latency.go
+	}
 	s.slowlogPush(c, cmd, args, dur)
 	st := s.stats.CmdStats[cmd.FullName()]
 	if st == nil {

@@ -232,6 +232,11 @@ func (s *Server) performEvictions() bool {
 		// datasets apart, so nothing is evicted and nothing refused.
 		return true
 	}
+	if s.store.HoldExpired {
+		// Clients are paused: the dataset stays as it is (Redis neither
+		// evicts nor refuses writes then).
+		return true
+	}
 	used := s.usedMemory()
 	if used <= e.maxmemory {
 		return true
@@ -239,21 +244,37 @@ func (s *Server) performEvictions() bool {
 	if e.policy == policyNoEviction {
 		return false
 	}
+	// The latency monitor's eviction-del and eviction-cycle (latency.go).
+	timed := s.latTrack.mon.threshold.Load() != 0
+	var cycleStart time.Duration
+	if timed {
+		cycleStart = monoNow()
+	}
 	// Bounded work per command, as Redis's eviction time limit: the next
 	// command continues.
 	for i := 0; i < 10000 && used > e.maxmemory; i++ {
 		db, key := s.pickVictim()
 		if db == nil {
-			return false
+			break
 		}
 		ent := db.Peek([]byte(key))
 		if ent == nil {
 			continue
 		}
 		size := entrySize(ent)
+		var delStart time.Duration
+		if timed {
+			delStart = monoNow()
+		}
 		s.evictKey(db, key)
+		if timed {
+			s.latencySample("eviction-del", monoNow()-delStart)
+		}
 		e.adjust -= size
 		used -= size
+	}
+	if timed {
+		s.latencySample("eviction-cycle", monoNow()-cycleStart)
 	}
 	return used <= e.maxmemory
 }

@@ -17,7 +17,7 @@ func TestLatencyMonitor(t *testing.T) {
 		t.Fatalf("doctor with the monitor off: %q", got)
 	}
 	expect(t, c, "+OK\r\n", "CONFIG", "SET", "latency-monitor-threshold", "20")
-	expect(t, c, "+OK\r\n", "GET", "k") // fast and quick: not sampled
+	expect(t, c, "$-1\r\n", "GET", "k") // fast and quick: not sampled
 	expect(t, c, "+OK\r\n", "DEBUG", "SLEEP", "0.03")
 	latest := do(t, c, "LATENCY", "LATEST")
 	if m := regexp.MustCompile(`^\*1\r\n\*4\r\n\$7\r\ncommand\r\n:\d+\r\n:(\d+)\r\n:(\d+)\r\n$`).FindStringSubmatch(latest); m == nil || m[1] < "30" || m[1] != m[2] {

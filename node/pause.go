@@ -157,4 +157,15 @@ func (s *Server) admitPaused(c *Client, cmd *Command) (ok, waited bool) {
 // that are neither in MULTI nor subscribed.
 func (s *Server) updateGate() {
 	s.x.gated = s.x.pause.active || s.x.pause.shutdown || s.x.pause.failover || s.x.evict.maxmemory > 0 || len(s.x.monitors) > 0 || s.ld.active || s.trk.over
+	// While clients are paused nothing expires (Redis: the dataset stays
+	// constant so that a failover finds it as the replicas do).
+	s.store.HoldExpired = s.x.pause.active || s.x.pause.shutdown || s.x.pause.failover
+}
+
+// pauseCron ends a CLIENT PAUSE whose time is up even when no command
+// comes to notice it, so that keys start expiring again on time.
+func (s *Server) pauseCron() {
+	if p := &s.x.pause; p.active && !time.Now().Before(p.end) {
+		s.unpauseClients()
+	}
 }

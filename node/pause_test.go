@@ -38,3 +38,44 @@ func TestClientPauseAllExpires(t *testing.T) {
 		t.Fatalf("read answered after %v, during the pause", d)
 	}
 }
+
+// Nothing expires while clients are paused, neither by lookup nor by the
+// active cycle: expired keys read as missing but stay until UNPAUSE
+// (unit/pause "Test both active and passive expires are skipped during
+// client pause").
+func TestClientPauseHoldsExpiry(t *testing.T) {
+	s := extTestServer(t, "--hz", "100")
+	c := dialRaw(t, s)
+	expect(t, c, "+OK\r\n", "SET", "a", "1", "PX", "10")
+	expect(t, c, "+OK\r\n", "SET", "b", "1", "PX", "10")
+	expect(t, c, "+OK\r\n", "CLIENT", "PAUSE", "60000", "WRITE")
+	waitUntil(t, "the keys to expire logically", 5*time.Second, func() bool {
+		return do(t, c, "GET", "a") == "$-1\r\n" && do(t, c, "GET", "b") == "$-1\r\n"
+	})
+	// Give the active cycle (100 Hz) time to run: it must not reclaim them.
+	deadline := time.Now().Add(200 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		if got := infoFields(do(t, c, "INFO", "stats"))["expired_keys"]; got != "0" {
+			t.Fatalf("expired_keys %s during the pause", got)
+		}
+	}
+	expect(t, c, ":2\r\n", "DBSIZE")
+	expect(t, c, "+OK\r\n", "CLIENT", "UNPAUSE")
+	do(t, c, "GET", "a")
+	do(t, c, "GET", "b")
+	if got := infoFields(do(t, c, "INFO", "stats"))["expired_keys"]; got != "2" {
+		t.Fatalf("expired_keys %s after the pause", got)
+	}
+}
+
+// A pause that times out on its own lets keys expire again without any
+// command noticing the end first.
+func TestClientPauseTimeoutReleasesExpiry(t *testing.T) {
+	s := extTestServer(t, "--hz", "100")
+	c := dialRaw(t, s)
+	expect(t, c, "+OK\r\n", "SET", "a", "1", "PX", "10")
+	expect(t, c, "+OK\r\n", "CLIENT", "PAUSE", "100", "WRITE")
+	waitUntil(t, "the active cycle to reclaim the key after the pause", 5*time.Second, func() bool {
+		return infoFields(do(t, c, "INFO", "stats"))["expired_keys"] == "1"
+	})
+}

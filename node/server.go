@@ -338,8 +338,11 @@ func (s *Server) cron() {
 		s.mu.Lock()
 		s.shutdownCron()
 		s.failoverCron()
-		if s.activeExpire.Load() && !s.store.NoLazyExpire { // replicas wait for the master's DEL
+		s.pauseCron()
+		// Replicas wait for the master's DEL; a pause holds expired keys.
+		if s.activeExpire.Load() && !s.store.NoLazyExpire && !s.store.HoldExpired {
 			// Like Redis: at most 25% of the period on expiry.
+			start := monoNow()
 			deadline := time.Now().Add(period / 4)
 			now := time.Now().UnixMilli()
 			for _, db := range s.store.DBs {
@@ -350,6 +353,7 @@ func (s *Server) cron() {
 					break
 				}
 			}
+			s.latencySample("expire-cycle", monoNow()-start)
 		}
 		if s.store.TrackReplicaTTL && s.store.ReplicaKeysWithExpire() > 0 {
 			// A writable replica's own keys with a TTL (store/replica_keys.go).

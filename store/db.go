@@ -34,6 +34,10 @@ type Store struct {
 	// NoLazyExpire makes lookups treat expired keys as missing without
 	// deleting them (a replica waits for its master's DEL).
 	NoLazyExpire bool
+	// HoldExpired does the same while clients are paused (CLIENT PAUSE,
+	// a failover, a shutdown's wait): the dataset must not change, so an
+	// expired key reads as missing but stays until the pause ends.
+	HoldExpired bool
 	// MasterView makes lookups return expired keys as live: set while a
 	// replica applies its master's stream, whose commands (the DEL of an
 	// expiry above all) must reach keys this replica already treats as
@@ -97,7 +101,7 @@ func (db *DB) Lookup(key []byte, now int64) *Entry {
 		return nil
 	}
 	if expired(&e.Val, now) && !db.store.MasterView {
-		if db.store.NoLazyExpire {
+		if db.store.NoLazyExpire || db.store.HoldExpired {
 			return nil
 		}
 		db.expireEntry(e)
@@ -282,7 +286,7 @@ func (db *DB) RandomKey(now int64) (string, bool) {
 		if !expired(&e.Val, now) {
 			return e.Key, true
 		}
-		if db.store.NoLazyExpire {
+		if db.store.NoLazyExpire || db.store.HoldExpired {
 			if len(db.volatile) == db.keys.Len() {
 				// Every key is volatile and we may not reclaim: give the
 				// expired one back rather than spin, as Redis does.
