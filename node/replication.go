@@ -600,10 +600,10 @@ func (s *Server) runLink(stop chan struct{}, host string, port int) {
 		// (a DEBUG SLEEP may hold it): the cluster's replica validity
 		// check (cluster-replica-validity-factor) counts from here.
 		failedAt := time.Now()
-		if err != nil {
-			s.log.Warn("replication link to master failed", "master", net.JoinHostPort(host, strconv.Itoa(port)), "error", err)
-		}
 		s.mu.Lock()
+		if err != nil {
+			s.logLinkFailure(host, port, err)
+		}
 		if s.repl.linkStop == stop {
 			if s.repl.master != nil {
 				s.freeMasterClientLocked()
@@ -627,6 +627,28 @@ func (s *Server) runLink(stop chan struct{}, host string, port int) {
 			backoff *= 2
 		}
 	}
+}
+
+// logLinkFailure logs why the link to the master ended. A timeout gets
+// Redis's words for the phase it happened in (what operators and Redis's
+// tests look for in the log); the link state is still that phase's.
+func (s *Server) logLinkFailure(host string, port int, err error) {
+	master := net.JoinHostPort(host, strconv.Itoa(port))
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		switch s.repl.state {
+		case linkConnecting, linkHandshake:
+			s.log.Warn("Timeout connecting to the MASTER...", "master", master, "error", err)
+			return
+		case linkTransfer:
+			s.log.Warn("Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.", "master", master, "error", err)
+			return
+		case linkConnected:
+			s.log.Warn("MASTER timeout: no data nor PING received...", "master", master, "error", err)
+			return
+		}
+	}
+	s.log.Warn("replication link to master failed", "master", master, "error", err)
 }
 
 // current reports, under the lock, whether the link goroutine of stop is
@@ -1311,6 +1333,12 @@ func (s *Server) startFullResync(c *Client, rc *replicaConn, psync bool) {
 // lock together with the offset, and writes the +FULLRESYNC line and the
 // payload; the outbound writer then takes over.
 func (s *Server) sendFullSync(rc *replicaConn, psync, diskless bool, delay time.Duration) {
+	nc := rc.c.conn
+	// Until the payload starts, a newline every second tells the replica
+	// we are alive (it counts repl-timeout from its last read), as Redis
+	// does for replicas waiting for a BGSAVE.
+	stopKeepalive := s.replKeepalive(nc)
+	defer stopKeepalive() // never under the lock: the writer may wait for it
 	if delay > 0 {
 		time.Sleep(delay)
 	}
@@ -1337,18 +1365,19 @@ func (s *Server) sendFullSync(rc *replicaConn, psync, diskless bool, delay time.
 	}
 	s.mu.Unlock()
 
-	nc := rc.c.conn
 	var hdr string
 	if psync {
 		hdr = fmt.Sprintf("+FULLRESYNC %s %d\r\n", replid, off)
 	}
 	if diskless && snap != nil {
+		stopKeepalive()
 		mark := newReplID()
 		err = s.streamSnapshot(nc, snap, aux, codes, hdr+"$EOF:"+mark+"\r\n", mark, timeout)
 	} else {
 		if snap != nil {
 			payload, err = s.encodeSnapshot(snap, aux, codes)
 		}
+		stopKeepalive()
 		if err != nil {
 			s.log.Error("cannot produce the RDB for a replica", "error", err)
 			s.mu.Lock()
@@ -1390,6 +1419,49 @@ func (s *Server) sendFullSync(rc *replicaConn, psync, diskless bool, delay time.
 	}
 	rc.state = replicaOnline
 	rc.out.Start()
+}
+
+// replKeepalive writes a newline to a replica's connection every second
+// until the returned function is called; that function returns once no
+// newline can be written any more, so the payload never interleaves with
+// one. Each newline is written under the data lock, as Redis's main
+// thread sends them: a master stalled by a command (DEBUG SLEEP) goes
+// silent, and the replica's repl-timeout notices.
+func (s *Server) replKeepalive(nc net.Conn) (stop func()) {
+	quit := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+			s.mu.Lock()
+			select {
+			case <-quit:
+				s.mu.Unlock()
+				return
+			default:
+			}
+			// One byte to a socket nobody else writes to now: it does not
+			// wait on the peer, the deadline is only a bound.
+			nc.SetWriteDeadline(time.Now().Add(time.Second))
+			_, err := nc.Write([]byte{'\n'})
+			s.mu.Unlock()
+			if err != nil {
+				return // the payload write will fail and drop the replica
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(quit) })
+		<-exited
+	}
 }
 
 // streamSnapshot sends a diskless payload while it is encoded: each step
