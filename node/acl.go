@@ -429,7 +429,8 @@ var sensitiveConfigs = map[string]bool{"requirepass": true, "masterauth": true, 
 
 // redactedArgs hides credentials from MONITOR and the slow log as Redis
 // does (its redactClientCommandArgument calls): AUTH's arguments, HELLO
-// AUTH's user and password, every ACL SETUSER argument after the
+// AUTH's user and password, MIGRATE's AUTH password and AUTH2 user and
+// password, every ACL SETUSER argument after the
 // subcommand, and the values of sensitive CONFIG SET options. It returns
 // args itself when nothing is hidden.
 func redactedArgs(cmd *Command, args [][]byte) [][]byte {
@@ -459,6 +460,24 @@ func redactedArgs(cmd *Command, args [][]byte) [][]byte {
 				j++
 			} else {
 				break
+			}
+		}
+	case "migrate":
+		// Redacted as MIGRATE parses its options: up to the first bad
+		// one, and not past KEYS (the rest are key names).
+	opts:
+		for j := 6; j < len(args); j++ {
+			more := len(args) - 1 - j
+			switch {
+			case eqFold(args[j], "copy"), eqFold(args[j], "replace"):
+			case eqFold(args[j], "auth") && more >= 1:
+				hide = append(hide, j+1)
+				j++
+			case eqFold(args[j], "auth2") && more >= 2:
+				hide = append(hide, j+1, j+2)
+				j += 2
+			default: // KEYS, or an error
+				break opts
 			}
 		}
 	case "acl|setuser":

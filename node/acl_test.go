@@ -85,6 +85,13 @@ func TestRedactedArgs(t *testing.T) {
 		"CONFIG SET masterauth x hz 10":     "CONFIG SET masterauth (redacted) hz 10",
 		"CONFIG SET requirepass x nosuch y": "CONFIG SET requirepass (redacted) nosuch y",
 		"GET k":                             "GET k",
+		// MIGRATE: as its option parser goes, not past KEYS or an error.
+		"MIGRATE h 1 k 0 5000 AUTH pw":                   "MIGRATE h 1 k 0 5000 AUTH (redacted)",
+		"MIGRATE h 1 k 0 5000 COPY auth2 u pw REPLACE":   "MIGRATE h 1 k 0 5000 COPY auth2 (redacted) (redacted) REPLACE",
+		"MIGRATE h 1 '' 0 5000 KEYS AUTH pw":             "MIGRATE h 1 '' 0 5000 KEYS AUTH pw",
+		"MIGRATE h 1 k 0 5000 BAD AUTH pw":               "MIGRATE h 1 k 0 5000 BAD AUTH pw",
+		"MIGRATE h 1 k 0 5000 AUTH2 u":                   "MIGRATE h 1 k 0 5000 AUTH2 u",
+		"MIGRATE h 1 k 0 5000 AUTH x AUTH2 u p KEYS a b": "MIGRATE h 1 k 0 5000 AUTH (redacted) AUTH2 (redacted) (redacted) KEYS a b",
 	}
 	for in, want := range cases {
 		args := argvOf(in)

@@ -85,6 +85,32 @@ type blockState struct {
 	deadline  time.Time // zero: forever
 	serve     func(c *Client, key []byte) bool
 	onTimeout func(c *Client)
+	// The blocked command's slow log record waits until it is served, as
+	// in Redis, which logs it then with its time before blocking plus its
+	// time to serve. args is a copy: the handler's alias the read buffer.
+	slowCmd  *Command
+	slowArgs [][]byte
+	slowDur  time.Duration
+}
+
+// deferSlowlog keeps what slowlogPush needs for when the command is
+// served (see blockState).
+func (bs *blockState) deferSlowlog(cmd *Command, args [][]byte, dur time.Duration) {
+	bs.slowCmd, bs.slowDur = cmd, dur
+	bs.slowArgs = make([][]byte, len(args))
+	for i, a := range args {
+		bs.slowArgs[i] = append([]byte(nil), a...)
+	}
+}
+
+// unblockedStats logs a blocked command once it is served or unblocked
+// by CLIENT UNBLOCK, reply being the time its reply took (Redis's
+// updateStatsOnUnblock).
+func (s *Server) unblockedStats(c *Client, bs *blockState, reply time.Duration) {
+	if bs.slowCmd != nil {
+		s.slowlogPush(c, bs.slowCmd, bs.slowArgs, bs.slowDur+reply)
+	}
+	s.latencySample("command-unblocking", reply)
 }
 
 // pastDeadline is a read deadline that has already passed: setting it
@@ -225,6 +251,7 @@ func (s *Server) handleReadyKeys() {
 				// invalidations follow its reply.
 				cur, by := s.trk.cur, s.trk.by
 				s.trk.cur, s.trk.by = bc, bc
+				t0 := monoNow()
 				served := bc.blk.serve(bc, key)
 				if len(s.trk.pending) > 0 {
 					s.trackingFlushPending()
@@ -233,7 +260,9 @@ func (s *Server) handleReadyKeys() {
 				if !served {
 					continue
 				}
+				bs := bc.blk
 				s.unblock(bc)
+				s.unblockedStats(bc, bs, monoNow()-t0)
 				bc.wake()
 			}
 		}
@@ -285,7 +314,9 @@ func (s *Server) unblockClient(c *Client, withError bool) bool {
 	} else {
 		c.blk.onTimeout(c)
 	}
+	bs := c.blk
 	s.unblock(c)
+	s.unblockedStats(c, bs, 0)
 	c.wake()
 	return true
 }

@@ -464,7 +464,11 @@ func (s *Server) execute(c *Client, cmd *Command, args [][]byte) {
 	if s.latTrack.mon.threshold.Load() != 0 {
 		s.latencyCommandSample(cmd, dur) // latency.go
 	}
-	s.slowlogPush(c, cmd, args, dur)
+	if c.blk != nil {
+		c.blk.deferSlowlog(cmd, args, dur) // logged when served (blocking.go)
+	} else {
+		s.slowlogPush(c, cmd, args, dur)
+	}
 	st := s.stats.CmdStats[cmd.FullName()]
 	if st == nil {
 		st = &CmdStat{}
