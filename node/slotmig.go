@@ -53,6 +53,9 @@ type asmState struct {
 	exports  int                // running export jobs: the write hook's cheap test
 	paused   int                // export jobs with writes paused
 	keys     [][]byte           // scratch of the write hook
+	// delay slows the copy down to one slot per delay (CLUSTER
+	// SKIFF-ASM-DELAY <ms>, for tests that act in the middle of a job).
+	delay time.Duration
 }
 
 // slotJob is one migration, on either end.
@@ -162,6 +165,14 @@ func (s *Server) cmdClusterASM(c *Client, args [][]byte) bool {
 		c.replyOK()
 	case "skiff-import":
 		s.cmdSkiffImport(c, args)
+	case "skiff-asm-delay":
+		ms, err := strconv.ParseInt(string(args[len(args)-1]), 10, 64)
+		if len(args) != 3 || err != nil || ms < 0 {
+			c.replyError("ERR usage: CLUSTER SKIFF-ASM-DELAY <ms per slot>")
+			return true
+		}
+		s.asm().delay = time.Duration(ms) * time.Millisecond
+		c.replyOK()
 	default:
 		return false
 	}

@@ -215,7 +215,10 @@ func (s *Server) copySlots(j *slotJob) error {
 		db := s.store.DBs[0]
 		now := time.Now().UnixMilli()
 		b := j.buf[:0]
-		for i < len(list) && (b == nil || len(b) < 4<<20) && time.Since(start) < asmCopyBudget {
+		delay := s.asm().delay
+		// At least one slot per hold (a slot is copied at one instant);
+		// more while the budget lasts.
+		for n := 0; i < len(list) && (n == 0 || delay == 0 && len(b) < 4<<20 && time.Since(start) < asmCopyBudget); n++ {
 			sl := list[i]
 			if v.Owner[sl] != v.Self {
 				s.mu.Unlock()
@@ -236,9 +239,6 @@ func (s *Server) copySlots(j *slotJob) error {
 				j.keysSent++
 			}
 			i++
-			if b == nil {
-				b = []byte{} // at least one slot per hold
-			}
 		}
 		if len(b) > 0 {
 			if err := j.out.Write(b); err != nil {
@@ -252,6 +252,13 @@ func (s *Server) copySlots(j *slotJob) error {
 			j.buf = nil
 		}
 		s.mu.Unlock()
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-j.cancelCh:
+			case <-j.failCh:
+			}
+		}
 	}
 	return nil
 }
