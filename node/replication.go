@@ -65,6 +65,9 @@ type replicaConn struct {
 	// has loaded it and acknowledged (it could not tell our stream apart
 	// from the payload's end mark otherwise).
 	startOnAck bool
+	// filter: what the replica asked to receive (REPLCONF
+	// rdb-filter-only, replfilter.go).
+	filter rdbFilter
 }
 
 // replState is the replication state of a server, guarded by s.mu.
@@ -1189,6 +1192,9 @@ func cmdReplconf(c *Client, args [][]byte) {
 			}
 			return
 		case "rdb-only", "rdb-filter-only":
+			if !rc.replconfFilter(c, opt, val) {
+				return
+			}
 		default:
 			c.replyErrorf("ERR Unrecognized REPLCONF option: %s", args[i])
 			return
@@ -1353,12 +1359,18 @@ func (s *Server) sendFullSync(rc *replicaConn, psync, diskless bool, delay time.
 	aux := s.replAux(replid, off)
 	// The function libraries go with the keys (Redis's rdbSaveFunctions).
 	codes := s.functionCodes()
+	if rc.filter.excludeFunctions {
+		codes = nil
+	}
 	rc.out = replication.NewOutbound(rc.c.conn, s.replicaLimits())
 	rc.state = replicaSendBulk
 	timeout := time.Duration(s.cfg.Int("repl-timeout")) * time.Second
 	var payload []byte
-	snap, err := s.store.BeginSnapshot()
-	if err != nil {
+	var snap *store.Snapshot
+	var err error
+	if rc.filter.excludeData {
+		payload, err = s.noDataRDB(aux, codes) // replfilter.go
+	} else if snap, err = s.store.BeginSnapshot(); err != nil {
 		// Another snapshot (BGSAVE) is running: encode in one go under
 		// the lock instead.
 		payload, err = s.snapshotRDB(aux, codes)
