@@ -100,7 +100,13 @@ func (c *Client) decodeRestorePayload(payload []byte) (*store.Object, *rdb.Defer
 			s.log.Warn(hex.EncodeToString(re.Dump))
 			s.log.Warn("RESTORE refused the value: " + re.Msg)
 		}
-		if re.Reason != "" && s.verboseLog() {
+		if re.RedisAsserts {
+			// Redis fails an assertion while restoring this one (and
+			// exits); the value is refused here instead.
+			s.log.Warn("=== ASSERTION FAILED ===")
+			s.log.Warn(fmt.Sprintf("==> 'the restored value is well formed' is not true: %s (%s)", re.Reason, re.Msg))
+			s.log.Warn("RESTORE refused the value (Redis would exit here)")
+		} else if re.Reason != "" && s.verboseLog() {
 			// Redis's words (at verbose level, as for a RESTORE), then
 			// what Skiff found.
 			s.log.Info(fmt.Sprintf("Internal error in RDB reading offset %d -> %s (%s)", re.Offset, re.Reason, re.Msg))

@@ -101,6 +101,9 @@ type Error struct {
 	// before it gives up on the value (see sanitize.go).
 	DumpName string
 	Dump     []byte
+	// RedisAsserts: Redis fails an assertion (and exits) at this point of
+	// the value instead of reporting it; servers log its lines.
+	RedisAsserts bool
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("rdb: at offset %d: %s", e.Offset, e.Msg) }

@@ -389,7 +389,11 @@ func DecodeValueOpts(payload []byte, lim Limits, opts DecodeOptions) (*store.Obj
 		return nil, err
 	}
 	// Like Redis, bytes after the value are ignored.
-	return s.value(t, "")
+	obj, err := s.value(t, "")
+	if err != nil && (t == typeStreamLP || t == typeStreamLP2) {
+		err = streamVerdict(body, opts.Shallow, err) // stream_validate.go
+	}
+	return obj, err
 }
 
 // VerifyPayload checks a DUMP payload's footer: an RDB version this

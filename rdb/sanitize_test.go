@@ -204,3 +204,94 @@ func TestSkipChecksumOnly(t *testing.T) {
 		t.Fatalf("version %d: %v", Version+1, err)
 	}
 }
+
+// streamPayload builds an RDB_TYPE_STREAM_LISTPACKS_2 payload of one node
+// (master ID 1-0, field "f", entries 1-0 "a" and 1-1 "b"), passing its
+// listpack through lp first, and the groups given.
+func streamPayload(lp func([]byte) []byte, groups func(*enc)) []byte {
+	node := listpack("2", "0", "1", "f", "0", "2", "0", "0", "a", "4", "2", "0", "1", "b", "4")
+	key := make([]byte, 16)
+	key[7] = 1
+	e := val().len(1).str(string(key)).str(string(lp(node)))
+	e.len(2).len(1).len(1).len(1).len(0).len(0).len(0).len(2) // length, last, first, max deleted, added
+	if groups == nil {
+		e.len(0)
+	} else {
+		groups(e)
+	}
+	return payload(typeStreamLP2, e)
+}
+
+// rawID is a stream ID as PELs store it: 16 bytes big-endian.
+func rawID(ms, seq uint64) []byte {
+	b := binary.BigEndian.AppendUint64(nil, ms)
+	return binary.BigEndian.AppendUint64(b, seq)
+}
+
+// group writes one group "g" whose PEL holds 1-0 and whose consumers
+// (name, their PEL) are given.
+func group(consumers ...[2]string) func(*enc) {
+	return func(e *enc) {
+		e.len(1).str("g").len(1).len(1).len(2)
+		e.len(1).raw(rawID(1, 0)...).raw(make([]byte, 8)...).len(1)
+		e.len(uint64(len(consumers)))
+		for _, c := range consumers {
+			e.str(c[0]).raw(make([]byte, 8)...)
+			if c[1] == "" {
+				e.len(0)
+			} else {
+				e.len(1).raw(rawID(1, 0)...)
+			}
+		}
+	}
+}
+
+func TestSanitizeStreams(t *testing.T) {
+	same := func(b []byte) []byte { return b }
+	// The good stream decodes at both depths.
+	for _, shallow := range []bool{false, true} {
+		if o, err := DecodeValueOpts(streamPayload(same, group([2]string{"c", "owner"})), DefaultLimits, DecodeOptions{Shallow: shallow}); err != nil || o.Type != store.TypeStream {
+			t.Fatalf("good stream (shallow %v): %v", shallow, err)
+		}
+	}
+	lastBacklen := func(b []byte) []byte { b = bytes.Clone(b); b[len(b)-2] = 9; return b }
+	firstBacklen := func(b []byte) []byte { b = bytes.Clone(b); b[7] = 9; return b }
+	size := func(b []byte) []byte { b = bytes.Clone(b); b[0]++; return b }
+	cases := []struct {
+		name    string
+		p       []byte
+		deep    string // Redis's reason with deep checks
+		shallow string // without: a reason, "defer", or "assert" (refused, Redis asserts)
+	}{
+		{"listpack size", streamPayload(size, nil), reasonStreamListpack, reasonStreamListpack},
+		{"last entry", streamPayload(lastBacklen, nil), reasonStreamListpack, "defer"},
+		{"first entry", streamPayload(firstBacklen, nil), reasonStreamListpack, "assert"},
+		{"duplicate consumer", streamPayload(same, group([2]string{"c", "owner"}, [2]string{"c", ""})), reasonStreamConsDup, reasonStreamConsDup},
+		{"PEL without consumer", streamPayload(same, group([2]string{"c", ""})), reasonStreamNoConsumr, "defer"},
+	}
+	for _, c := range cases {
+		for _, shallow := range []bool{false, true} {
+			want := c.deep
+			if shallow {
+				want = c.shallow
+			}
+			_, err := DecodeValueOpts(c.p, DefaultLimits, DecodeOptions{Shallow: shallow})
+			var re *Error
+			var de *DeferredError
+			switch {
+			case want == "defer":
+				if !errors.As(err, &de) || de.Value.Type != store.TypeStream || de.Err.Reason == "" {
+					t.Errorf("%s (shallow): %v, want deferred", c.name, err)
+				}
+			case want == "assert":
+				if !errors.As(err, &re) || !re.RedisAsserts {
+					t.Errorf("%s (shallow): %v, want refused as Redis's assertion", c.name, err)
+				}
+			default:
+				if !errors.As(err, &re) || errors.As(err, &de) || re.Reason != want || re.RedisAsserts {
+					t.Errorf("%s (shallow %v): %v (%+v), want refused with %q", c.name, shallow, err, re, want)
+				}
+			}
+		}
+	}
+}
