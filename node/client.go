@@ -273,7 +273,12 @@ func (c *Client) processInput() {
 			return
 		}
 		mark := len(c.w.B)
+		replica := c.flags&clientReplica != 0
 		c.srv.call(c, args)
+		if replica && len(c.w.B) > mark {
+			c.replicaReplied(args, mark) // replication.go
+			return
+		}
 		if c.flags&(clientReplyOff|clientReplySkip|clientReplySkipNext) != 0 {
 			c.applyReplyMode(mark)
 		}
@@ -392,6 +397,13 @@ func (s *Server) call(c *Client, args [][]byte) {
 	}
 	if s.replGated() && !s.replAdmit(c, cmd) {
 		return // -READONLY, -NOREPLICAS, -MASTERDOWN (replication.go)
+	}
+	if c.flags&clientReplica != 0 && cmd.Has(FlagWrite|FlagReadonly|FlagMayReplicate) {
+		// A replica is exempt from pauses: it must not use that to
+		// reach the keyspace, as in Redis.
+		s.rejectedCall(cmd)
+		c.replyError("ERR Replica can't interact with the keyspace")
+		return
 	}
 	if msg := s.diskError(c, cmd); msg != "" {
 		s.rejectedCall(cmd)

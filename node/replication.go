@@ -1203,6 +1203,40 @@ func cmdReplconf(c *Client, args [][]byte) {
 	c.replyOK()
 }
 
+// replicaReplied handles a command of a replica client that produced a
+// reply. A replica reads nothing on its link but the stream: a reply
+// there would be taken for the stream's bytes. As Redis does, the reply
+// is dropped, the event logged with the client's description, and the
+// replica disconnected.
+func (c *Client) replicaReplied(args [][]byte, mark int) {
+	s := c.srv
+	c.w.B = c.w.B[:mark]
+	name := "<unknown>"
+	if cmd := c.lookupCommand(args[0]); cmd != nil {
+		name = cmd.FullName()
+		if cmd.Subcommands != nil && len(args) >= 2 {
+			if sub := cmd.Subcommands[strings.ToLower(string(args[1]))]; sub != nil {
+				name = sub.FullName()
+			}
+		}
+	}
+	info := strings.TrimRight(string(c.infoLine(nil, c, time.Now())), "\n")
+	s.log.Warn(fmt.Sprintf("Replica generated a reply to command '%s', disconnecting it: %s", name, info))
+	c.flags |= clientCloseASAP
+	if rc := s.replicaOf(c); rc != nil {
+		s.dropReplicaLocked(rc)
+	}
+}
+
+// replicaName names a replica in the log as Redis does: its address and
+// the port it listens on, or its connection's address before it said.
+func replicaName(c *Client, rc *replicaConn) string {
+	if rc != nil && rc.listenPort != 0 {
+		return net.JoinHostPort(replicaIP(rc), strconv.Itoa(rc.listenPort))
+	}
+	return c.addr
+}
+
 // cmdSync is SYNC and PSYNC.
 func cmdSync(c *Client, args [][]byte) {
 	s := c.srv
@@ -1238,11 +1272,21 @@ func cmdSync(c *Client, args [][]byte) {
 		return
 	}
 	rc := r.handshake[c.id]
+	psync := strings.EqualFold(string(args[0]), "psync")
+	s.log.Info(fmt.Sprintf("Replica %s asks for synchronization", replicaName(c, rc)))
+	if psync && len(args) >= 3 {
+		if _, err := strconv.ParseInt(string(args[2]), 10, 64); err != nil {
+			// Refused before anything changed: the client stays a
+			// normal one.
+			s.log.Warn(fmt.Sprintf("Replica %s asks for synchronization but with a wrong offset", replicaName(c, rc)))
+			c.replyError(errNotInt)
+			return
+		}
+	}
 	delete(r.handshake, c.id)
 	if rc == nil {
 		rc = &replicaConn{c: c}
 	}
-	psync := strings.EqualFold(string(args[0]), "psync")
 	if psync && len(args) >= 3 {
 		if s.tryPartialResync(c, rc, string(args[1]), string(args[2])) {
 			return
