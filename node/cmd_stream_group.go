@@ -83,7 +83,6 @@ func cmdXgroup(c *Client, args [][]byte) {
 	switch {
 	case len(args) == 2 && eqFold(opt, "help"):
 		c.replyHelp([]string{
-			"XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 			"CREATE <key> <groupname> <id|$> [option]",
 			"    Create a new consumer group. Options are:",
 			"    * MKSTREAM",
@@ -639,7 +638,6 @@ func cmdXautoclaim(c *Client, args [][]byte) {
 func cmdXinfo(c *Client, args [][]byte) {
 	if eqFold(args[1], "help") {
 		c.replyHelp([]string{
-			"XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 			"CONSUMERS <key> <groupname>",
 			"    Show consumers of <groupname>.",
 			"GROUPS <key>",
