@@ -74,6 +74,7 @@ type slotJob struct {
 	out       *replication.Outbound
 	conn      net.Conn
 	buf       []byte
+	batch     []byte
 	sent      int64 // commands written to out
 	acked     atomic.Int64
 	ackCh     chan struct{} // a reply arrived
@@ -165,6 +166,8 @@ func (s *Server) cmdClusterASM(c *Client, args [][]byte) bool {
 		c.replyOK()
 	case "skiff-import":
 		s.cmdSkiffImport(c, args)
+	case "skiff-load":
+		s.cmdSkiffLoad(c, args)
 	case "skiff-asm-delay":
 		ms, err := strconv.ParseInt(string(args[len(args)-1]), 10, 64)
 		if len(args) != 3 || err != nil || ms < 0 {

@@ -35,7 +35,6 @@ import (
 	"github.com/skiffdb/skiff/rdb"
 	"github.com/skiffdb/skiff/replication"
 	"github.com/skiffdb/skiff/slots"
-	"github.com/skiffdb/skiff/store"
 )
 
 const (
@@ -44,12 +43,13 @@ const (
 	asmWriteTimeout  = 60 * time.Second
 	asmCopyBudget    = 2 * time.Millisecond // lock hold per copy step (a slot is never split)
 	asmQueueHigh     = 16 << 20             // unsent bytes above which the copy waits
-	asmUnackedHigh   = 100000               // unanswered commands above which the copy waits
+	asmUnackedHigh   = 256                  // unanswered commands above which the copy waits
 	asmCatchUpTime   = 5 * time.Minute      // the stream must drain this fast
 	asmPauseAckTime  = 2 * time.Second      // the last answers, writes held
 	asmSettleTime    = 10 * time.Second     // one attempt to commit the flip
 	asmOutputLimit   = 1 << 30              // the forwarded writes' queue
 	asmDropBatch     = 256                  // keys deleted per lock hold after the move
+	asmBatchBytes    = 64 << 10             // a SKIFF-LOAD command's batch of keys
 )
 
 var errCancelled = errors.New("cancelled")
@@ -215,6 +215,7 @@ func (s *Server) copySlots(j *slotJob) error {
 		db := s.store.DBs[0]
 		now := time.Now().UnixMilli()
 		b := j.buf[:0]
+		batch := j.batch[:0]
 		delay := s.asm().delay
 		// At least one slot per hold (a slot is copied at one instant);
 		// more while the budget lasts.
@@ -225,20 +226,27 @@ func (s *Server) copySlots(j *slotJob) error {
 				return fmt.Errorf("slot %d is no longer owned by this node", sl)
 			}
 			j.streaming.Add(sl)
-			var err error
 			for _, key := range db.KeysInSlot(sl, db.CountKeysInSlot(sl)) {
 				e := db.Peek([]byte(key))
 				if e == nil || (e.Val.Expire != 0 && e.Val.Expire < now) {
 					continue // an expired key: its DEL follows, if anything
 				}
-				if b, err = appendRestore(b, key, e.Val.Expire, &e.Val); err != nil {
+				payload, err := rdb.EncodeValue(&e.Val)
+				if err != nil {
 					s.mu.Unlock()
 					return fmt.Errorf("serialize key in slot %d: %w", sl, err)
 				}
-				j.sent++
+				batch = appendLoadEntry(batch, key, e.Val.Expire, payload)
 				j.keysSent++
+				if len(batch) >= asmBatchBytes {
+					b = j.appendLoad(b, batch)
+					batch = batch[:0]
+				}
 			}
 			i++
+		}
+		if len(batch) > 0 {
+			b = j.appendLoad(b, batch) // before the lock is released: the forwarded writes come after
 		}
 		if len(b) > 0 {
 			if err := j.out.Write(b); err != nil {
@@ -251,6 +259,7 @@ func (s *Server) copySlots(j *slotJob) error {
 		} else {
 			j.buf = nil
 		}
+		j.batch = batch[:0]
 		s.mu.Unlock()
 		if delay > 0 {
 			select {
@@ -263,29 +272,15 @@ func (s *Server) copySlots(j *slotJob) error {
 	return nil
 }
 
-// appendRestore appends RESTORE key expire payload REPLACE ABSTTL.
-func appendRestore(b []byte, key string, expire int64, obj *store.Object) ([]byte, error) {
-	payload, err := rdb.EncodeValue(obj)
-	if err != nil {
-		return b, err
-	}
-	b = append(b, "*6\r\n$7\r\nRESTORE\r\n"...)
-	b = appendBulkStr(b, key)
-	b = appendBulkStr(b, strconv.FormatInt(expire, 10))
-	b = append(b, '$')
-	b = strconv.AppendInt(b, int64(len(payload)), 10)
+// appendLoad appends CLUSTER SKIFF-LOAD <batch> (locked).
+func (j *slotJob) appendLoad(b, batch []byte) []byte {
+	b = append(b, "*3\r\n$7\r\nCLUSTER\r\n$10\r\nSKIFF-LOAD\r\n$"...)
+	b = strconv.AppendInt(b, int64(len(batch)), 10)
 	b = append(b, '\r', '\n')
-	b = append(b, payload...)
-	b = append(b, "\r\n$7\r\nREPLACE\r\n$6\r\nABSTTL\r\n"...)
-	return b, nil
-}
-
-func appendBulkStr(b []byte, s string) []byte {
-	b = append(b, '$')
-	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, batch...)
 	b = append(b, '\r', '\n')
-	b = append(b, s...)
-	return append(b, '\r', '\n')
+	j.sent++
+	return b
 }
 
 // waitQueue waits until at most maxBytes are unsent and maxUnacked

@@ -12,10 +12,14 @@ package node
 // after which the keys of its slots are deleted, a batch per lock hold.
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"strconv"
 	"time"
 
 	"github.com/skiffdb/skiff/fsm"
+	"github.com/skiffdb/skiff/rdb"
 	"github.com/skiffdb/skiff/slots"
 )
 
@@ -195,4 +199,89 @@ func (s *Server) sweepForeignSlots() {
 	}
 	s.log.Warn("deleting keys of slots other nodes own (an interrupted slot import)", "slots", todo.String())
 	s.dropImported(&slotJob{set: todo})
+}
+
+// cmdSkiffLoad is CLUSTER SKIFF-LOAD <batch>: a batch of the slots' copy,
+// on an import connection only. The batch is entries of
+//
+//	<key length uvarint> <key> <expire, unix ms, uvarint; 0: none>
+//	<payload length uvarint> <DUMP payload>
+//
+// so that one command, one dispatch and one reply carry a few hundred
+// keys. Each key is stored as RESTORE ... REPLACE ABSTTL would store it
+// and reaches this node's replicas and AOF as that RESTORE.
+func (s *Server) cmdSkiffLoad(c *Client, args [][]byte) {
+	if c.flags&clientImport == 0 || len(args) != 3 {
+		c.replyError("ERR CLUSTER SKIFF-LOAD is for slot import connections")
+		return
+	}
+	j := s.asm().byClient[c.id]
+	b := args[2]
+	db := s.store.DBs[0]
+	lim := s.rdbLimits()
+	n := 0
+	for len(b) > 0 {
+		key, exp, payload, rest, ok := nextLoadEntry(b)
+		if !ok {
+			c.replyErrorf("ERR malformed SKIFF-LOAD batch after %d keys", n)
+			return
+		}
+		b = rest
+		obj, err := rdb.DecodeValueOpts(payload, lim, rdb.DecodeOptions{SkipChecksum: true, Shallow: true})
+		if err != nil {
+			c.replyErrorf("ERR SKIFF-LOAD key %q: %v", key, err)
+			return
+		}
+		deleted := db.Delete(string(key))
+		if exp != 0 && exp <= c.now {
+			if deleted {
+				s.alsoPropagate(0, [][]byte{[]byte("DEL"), bytes.Clone(key)})
+				c.modified(key)
+			}
+			continue
+		}
+		obj.Expire = 0
+		e := db.SetValue(key, *obj, false)
+		if exp != 0 {
+			db.SetExpire(e, exp)
+		}
+		c.modified(key)
+		c.notify(notifyGeneric, "restore", key)
+		s.alsoPropagate(0, [][]byte{[]byte("RESTORE"), bytes.Clone(key), strconv.AppendInt(nil, exp, 10),
+			bytes.Clone(payload), []byte("REPLACE"), argAbsTTL})
+		s.dirty++
+		n++
+	}
+	if j != nil {
+		j.keysRecv += int64(n)
+	}
+	c.replyInt(int64(n))
+}
+
+// nextLoadEntry splits the first entry off a SKIFF-LOAD batch.
+func nextLoadEntry(b []byte) (key []byte, exp int64, payload, rest []byte, ok bool) {
+	kl, n := binary.Uvarint(b)
+	if n <= 0 || uint64(len(b)-n) < kl {
+		return nil, 0, nil, nil, false
+	}
+	key, b = b[n:n+int(kl)], b[n+int(kl):]
+	e, n := binary.Uvarint(b)
+	if n <= 0 || e > 1<<62 {
+		return nil, 0, nil, nil, false
+	}
+	b = b[n:]
+	pl, n := binary.Uvarint(b)
+	if n <= 0 || uint64(len(b)-n) < pl {
+		return nil, 0, nil, nil, false
+	}
+	return key, int64(e), b[n : n+int(pl)], b[n+int(pl):], true
+}
+
+// appendLoadEntry appends one entry to a SKIFF-LOAD batch.
+func appendLoadEntry(b []byte, key string, exp int64, payload []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(key)))
+	b = append(b, key...)
+	b = binary.AppendUvarint(b, uint64(exp))
+	b = binary.AppendUvarint(b, uint64(len(payload)))
+	return append(b, payload...)
 }
