@@ -151,6 +151,12 @@ var commandTips = map[string][]string{
 	"unlink":              []string{"request_policy:multi_shard", "response_policy:agg_sum"},
 	"zrandmember":         []string{"nondeterministic_output"},
 	"zscan":               []string{"nondeterministic_output"},
+	"xadd":                []string{"nondeterministic_output"},
+	"xtrim":               []string{"nondeterministic_output"},
+	"xpending":            []string{"nondeterministic_output"},
+	"xclaim":              []string{"nondeterministic_output"},
+	"xautoclaim":          []string{"nondeterministic_output"},
+	"xinfo|consumers":     []string{"nondeterministic_output"},
 }
 
 // keySpec is Redis 7's description of where a command's keys are.
