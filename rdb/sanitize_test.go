@@ -295,3 +295,36 @@ func TestSanitizeStreams(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeValueShallow feeds arbitrary payloads to the shallow decoder
+// (checksums not enforced): it never panics; a deferred value is of the
+// type the payload announced and never nil; a payload the deep checks
+// take decodes the same shallowly. (The converse does not hold: without
+// deep checks a quicklist node whose header counts no element is dropped,
+// as Redis drops it.)
+func FuzzDecodeValueShallow(f *testing.F) {
+	f.Add(payload(typeHashListpack, blobOf(listpack("a", "1", "b", "2"))))
+	f.Add(payload(typeZSetListpack, blobOf(listpack("a", "1"))))
+	f.Add(payload(typeSetIntset, blobOf(intset(2, 1, 5))))
+	f.Add(payload(typeListQuicklist2, val().len(2).len(containerPacked).str(string(listpack("x", "y"))).len(containerPlain).str("p")))
+	f.Add(payload(typeHashZiplist, blobOf(ziplist("a", "1"))))
+	f.Add(streamPayload(func(b []byte) []byte { return b }, group([2]string{"c", "owner"})))
+	types := map[byte]store.Type{
+		typeHashListpack: store.TypeHash, typeZSetListpack: store.TypeZSet, typeSetIntset: store.TypeSet,
+		typeListQuicklist2: store.TypeList, typeStreamLP: store.TypeStream, typeStreamLP2: store.TypeStream,
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		o, err := DecodeValueOpts(p, DefaultLimits, DecodeOptions{SkipChecksum: true, Shallow: true})
+		var de *DeferredError
+		if errors.As(err, &de) {
+			want, ok := types[p[0]]
+			if de.Value == nil || de.Value.Val == nil || !ok || de.Value.Type != want || de.Err == nil {
+				t.Fatalf("deferred %v for type %d: value %+v", err, p[0], de.Value)
+			}
+		}
+		deep, derr := DecodeValueOpts(p, DefaultLimits, DecodeOptions{SkipChecksum: true})
+		if derr == nil && (err != nil || describe(deep) != describe(o)) {
+			t.Fatalf("deep took %s, shallow %s (%v)", describe(deep), describe(o), err)
+		}
+	})
+}
