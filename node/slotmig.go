@@ -75,7 +75,9 @@ type slotJob struct {
 	conn      net.Conn
 	buf       []byte
 	batch     []byte
+	payload   []byte
 	sent      int64 // commands written to out
+	lastLoad  int64 // sent when the last SKIFF-LOAD was written
 	acked     atomic.Int64
 	ackCh     chan struct{} // a reply arrived
 	failCh    chan struct{} // closed on the first failure (fail)

@@ -226,17 +226,18 @@ func (s *Server) copySlots(j *slotJob) error {
 				return fmt.Errorf("slot %d is no longer owned by this node", sl)
 			}
 			j.streaming.Add(sl)
+			var err error
 			for _, key := range db.KeysInSlot(sl, db.CountKeysInSlot(sl)) {
 				e := db.Peek([]byte(key))
 				if e == nil || (e.Val.Expire != 0 && e.Val.Expire < now) {
 					continue // an expired key: its DEL follows, if anything
 				}
-				payload, err := rdb.EncodeValue(&e.Val)
+				j.payload, err = rdb.AppendValueUncompressed(j.payload[:0], &e.Val)
 				if err != nil {
 					s.mu.Unlock()
 					return fmt.Errorf("serialize key in slot %d: %w", sl, err)
 				}
-				batch = appendLoadEntry(batch, key, e.Val.Expire, payload)
+				batch = appendLoadEntry(batch, key, e.Val.Expire, j.payload)
 				j.keysSent++
 				if len(batch) >= asmBatchBytes {
 					b = j.appendLoad(b, batch)
@@ -280,6 +281,7 @@ func (j *slotJob) appendLoad(b, batch []byte) []byte {
 	b = append(b, batch...)
 	b = append(b, '\r', '\n')
 	j.sent++
+	j.lastLoad = j.sent
 	return b
 }
 
@@ -312,9 +314,20 @@ func (s *Server) waitQueue(j *slotJob, maxBytes int, maxUnacked int64, d time.Du
 	}
 }
 
-// catchUp waits until the target has applied nearly everything sent.
+// catchUp waits until the target has applied the whole copy and all but
+// a few forwarded writes: what is left to confirm once writes are held
+// must take a round trip, not a batch load.
 func (s *Server) catchUp(j *slotJob) error {
-	return s.waitQueue(j, 0, 64, asmCatchUpTime)
+	if err := s.waitQueue(j, 0, 64, asmCatchUpTime); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	last := j.lastLoad
+	s.mu.Unlock()
+	if err := s.waitAcked(j, last, asmCatchUpTime); err != nil {
+		return err
+	}
+	return s.waitQueue(j, 0, 16, asmCatchUpTime)
 }
 
 // flip holds the writes to the slots, waits for the target's last

@@ -86,6 +86,9 @@ func (s *Server) cmdSkiffImport(c *Client, args [][]byte) {
 	}
 	a.byClient[c.id] = j
 	c.flags |= clientImport
+	// The import allocates little but live data, as a full sync's load:
+	// collect less often while it runs (replication.go).
+	loadingGC(true)
 	s.log.Info("importing slots", "job", name, "slots", j.rangesText(), "source", source)
 	c.replyOK()
 }
@@ -99,6 +102,7 @@ func (s *Server) importGone(c *Client) {
 		return
 	}
 	delete(a.byClient, c.id)
+	loadingGC(false)
 	j.client = nil
 	j.setState(jobSettling)
 	go s.settleImport(j)

@@ -189,6 +189,24 @@ func EncodeValue(obj *store.Object) ([]byte, error) {
 	return binary.LittleEndian.AppendUint64(b, CRC64(b)), nil
 }
 
+// AppendValueUncompressed appends DUMP's payload for obj to dst without
+// LZF-compressing its strings (a valid payload all the same, for a
+// trusted peer on a fast link: atomic slot migration), returning the
+// extended slice.
+func AppendValueUncompressed(dst []byte, obj *store.Object) ([]byte, error) {
+	t, err := valueType(obj)
+	if err != nil {
+		return dst, err
+	}
+	start := len(dst)
+	b, err := appendValue(append(dst, t), obj, false)
+	if err != nil {
+		return dst, err
+	}
+	b = binary.LittleEndian.AppendUint16(b, Version)
+	return binary.LittleEndian.AppendUint64(b, CRC64(b[start:])), nil
+}
+
 // valueType picks the RDB type a value is written as.
 func valueType(obj *store.Object) (byte, error) {
 	switch obj.Type {
