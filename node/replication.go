@@ -604,6 +604,9 @@ func (s *Server) runLink(stop chan struct{}, host string, port int) {
 		// check (cluster-replica-validity-factor) counts from here.
 		failedAt := time.Now()
 		s.mu.Lock()
+		// A link that got as far as the transfer retries at once, as
+		// Redis does: its master was there a moment ago.
+		reached := s.repl.linkStop == stop && s.repl.state >= linkTransfer
 		if err != nil {
 			s.logLinkFailure(host, port, err)
 		}
@@ -618,7 +621,7 @@ func (s *Server) runLink(stop chan struct{}, host string, port int) {
 			s.repl.link = nil
 		}
 		s.mu.Unlock()
-		if time.Since(start) > 10*time.Second {
+		if time.Since(start) > 10*time.Second || reached {
 			backoff = 100 * time.Millisecond
 		}
 		select {
@@ -762,7 +765,8 @@ func (s *Server) partialSync(stop chan struct{}, l *replication.Link, res replic
 		s.createBacklog()
 	}
 	s.attachMasterLocked(l, r.masterDB)
-	s.log.Info("successful partial resynchronization with master", "offset", r.offset)
+	s.log.Info("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
+	s.log.Info("Successful partial resynchronization with master.", "offset", r.offset)
 	return nil
 }
 
@@ -811,6 +815,7 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 	p.publish.Store(false) // until the loading state starts
 	loading := false
 	startLoading := func(total int64) { // under the lock
+		s.log.Info("MASTER <-> REPLICA sync: Loading DB in memory")
 		s.startLoadingLocked(total, async)
 		s.holdClientsLocked()
 		p.publishNowLocked()
@@ -922,6 +927,12 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 		s.mu.Unlock()
 		loading = false
 	}
+	if ld.err != nil && diskless {
+		// Redis's words for a load from the socket that failed (a
+		// truncated transfer, a corrupt payload).
+		s.log.Warn(fmt.Sprintf("Internal error in RDB reading offset %d -> %v", p.cur.Load(), ld.err))
+		s.log.Warn("Failed trying to load the MASTER synchronization DB from socket, check server logs.")
+	}
 	if synced != nil {
 		err = <-synced
 	}
@@ -975,7 +986,7 @@ func (s *Server) fullSync(stop chan struct{}, l *replication.Link, res replicati
 	s.disconnectReplicasLocked()
 	s.createBacklog()
 	s.attachMasterLocked(l, 0)
-	s.log.Info("MASTER <-> REPLICA sync: finished with success", "offset", r.offset)
+	s.log.Info("MASTER <-> REPLICA sync: Finished with success", "offset", r.offset)
 	return eofForm, nil
 }
 
