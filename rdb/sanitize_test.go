@@ -328,3 +328,46 @@ func FuzzDecodeValueShallow(f *testing.F) {
 		}
 	})
 }
+
+// streamPayloadV1 is the older RDB_TYPE_STREAM_LISTPACKS with the node
+// listpack given (master ID 1-0) and no group.
+func streamPayloadV1(lp []byte) []byte {
+	key := make([]byte, 16)
+	key[7] = 1
+	e := val().len(1).str(string(key)).str(string(lp))
+	e.len(1).len(1).len(1).len(0) // length, last ID, no group
+	return payload(typeStreamLP, e)
+}
+
+// TestSanitizeOlderStreams: restoring the older stream type, Redis looks
+// for the first live entry; without deep checks a corruption before it is
+// an assertion during the RESTORE, one after it a deferred failure.
+func TestSanitizeOlderStreams(t *testing.T) {
+	// master: count 2, deleted 1, 1 field "f", 0; a deleted entry 1-0
+	// (flags 3: deleted, same fields), a live one 1-1 (flags 2).
+	elems := []string{"1", "1", "1", "f", "0", "3", "0", "0", "a", "4", "2", "0", "1", "b", "4"}
+	lp := listpack(elems...)
+	// The back-length of the deleted entry's value "a", then of the live
+	// entry's lp-count.
+	early := mutated(lp, func(b []byte) { b[bytes.IndexByte(b, 'a')+1] = 9 })
+	late := mutated(lp, func(b []byte) { b[len(b)-2] = 9 })
+	if _, err := DecodeValueOpts(streamPayloadV1(lp), DefaultLimits, DecodeOptions{Shallow: true}); err != nil {
+		t.Fatalf("intact: %v", err)
+	}
+	var re *Error
+	if _, err := DecodeValueOpts(streamPayloadV1(early), DefaultLimits, DecodeOptions{Shallow: true}); !errors.As(err, &re) || !re.RedisAsserts {
+		t.Errorf("corrupt before the first live entry: %v, want Redis's assertion", err)
+	}
+	if _, err := DecodeValueOpts(streamPayloadV1(late), DefaultLimits, DecodeOptions{Shallow: true}); !errors.As(err, new(*DeferredError)) {
+		t.Errorf("corrupt after the first live entry: %v, want deferred", err)
+	}
+	// Counts that point far past the node end the walk, whatever their size.
+	huge := nodeElems{complete: true}
+	for _, v := range []int64{1, 1, 1, 0, 0, 1, 0, 0, 1 << 62, 7, 7} {
+		huge.el = append(huge.el, elem{i: v, isInt: true})
+	}
+	huge.el[3] = elem{s: []byte("f")}
+	if !firstLiveAsserts([]nodeElems{huge}) {
+		t.Errorf("a field count of 2^62 passed")
+	}
+}

@@ -364,7 +364,7 @@ func firstLiveAsserts(nodes []nodeElems) bool {
 			}
 		}
 		mfc, st := n.integer(2)
-		if st != elemOK || mfc < 0 {
+		if st != elemOK || mfc < 0 || mfc > int64(len(n.el)) {
 			return true
 		}
 		p := 3
@@ -399,8 +399,8 @@ func firstLiveAsserts(nodes []nodeElems) bool {
 				}
 				p++
 			}
-			if _, st := n.at(p); st != elemOK || nf < 0 {
-				return true
+			if _, st := n.at(p); st != elemOK || nf < 0 || nf > int64(len(n.el)) {
+				return true // (more fields than elements: Redis runs off the node)
 			}
 			if flags&deleted == 0 {
 				return false // found
