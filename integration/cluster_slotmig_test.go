@@ -217,6 +217,38 @@ func TestClusterAtomicSlotMigration(t *testing.T) {
 	defer cc.Close()
 	cc.OnNewNode(func(c *redis.Client) { c.AddHook(&rc) })
 	keys := asmLoad(t, ctx, cc, numKeys, numSlots)
+	// Big keys (more than 1024 elements) travel in chunks.
+	big := keysInSlotRange("asmbig:", 4, numSlots)
+	for i, k := range big {
+		var args []any
+		switch i {
+		case 0:
+			args = []any{"HSET", k}
+		case 1:
+			args = []any{"RPUSH", k}
+		case 2:
+			args = []any{"SADD", k}
+		case 3:
+			args = []any{"ZADD", k}
+		}
+		for e := 0; e < 3000; e++ {
+			if i == 3 {
+				args = append(args, float64(e)/7)
+			}
+			args = append(args, "e"+strconv.Itoa(e))
+			if i == 0 {
+				args = append(args, strconv.Itoa(e*e))
+			}
+		}
+		if err := cc.Do(ctx, args...).Err(); err != nil {
+			t.Fatalf("big key %s: %v", k, err)
+		}
+	}
+	if err := cc.PExpire(ctx, big[3], time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	loaded := keys
+	keys = append(keys[:len(keys):len(keys)], big...)
 	before := map[string]string{}
 	for _, k := range keys {
 		st, err := asmKeyState(ctx, srcC, k)
@@ -269,7 +301,7 @@ func TestClusterAtomicSlotMigration(t *testing.T) {
 		return nil
 	})
 	go run(2, func(n int) error {
-		k := keys[(n*5*7919)%len(keys)] // a string key (every fifth)
+		k := loaded[(n*5*7919)%len(loaded)] // a string key (every fifth)
 		got, err := cc.Get(ctx, k).Result()
 		if err != nil {
 			return err

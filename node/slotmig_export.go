@@ -26,6 +26,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +37,7 @@ import (
 	"github.com/skiffdb/skiff/rdb"
 	"github.com/skiffdb/skiff/replication"
 	"github.com/skiffdb/skiff/slots"
+	"github.com/skiffdb/skiff/store"
 )
 
 const (
@@ -50,6 +53,8 @@ const (
 	asmOutputLimit   = 1 << 30              // the forwarded writes' queue
 	asmDropBatch     = 256                  // keys deleted per lock hold after the move
 	asmBatchBytes    = 64 << 10             // a SKIFF-LOAD command's batch of keys
+	asmBigElems      = 1024                 // a collection above this goes in chunks
+	asmChunkElems    = 512                  // elements per chunk command
 )
 
 var errCancelled = errors.New("cancelled")
@@ -232,6 +237,18 @@ func (s *Server) copySlots(j *slotJob) error {
 				if e == nil || (e.Val.Expire != 0 && e.Val.Expire < now) {
 					continue // an expired key: its DEL follows, if anything
 				}
+				if col, ok := e.Val.Val.(store.Collection); ok && col.Len() > asmBigElems {
+					// A big key goes as element commands of asmChunkElems
+					// each, behind the batch so far: the target applies it
+					// a chunk per command, never in one long step.
+					if len(batch) > 0 {
+						b = j.appendLoad(b, batch)
+						batch = batch[:0]
+					}
+					b = j.appendChunked(b, key, &e.Val)
+					j.keysSent++
+					continue
+				}
 				j.payload, err = rdb.AppendValueUncompressed(j.payload[:0], &e.Val)
 				if err != nil {
 					s.mu.Unlock()
@@ -271,6 +288,84 @@ func (s *Server) copySlots(j *slotJob) error {
 		}
 	}
 	return nil
+}
+
+// appendChunked appends a collection as DEL, then HSET / RPUSH / SADD /
+// ZADD commands of asmChunkElems elements, then PEXPIREAT when it has a
+// TTL (locked: the value is read as it is at its slot's instant).
+func (j *slotJob) appendChunked(b []byte, key string, obj *store.Object) []byte {
+	b = appendCmd(b, "DEL", key)
+	var verb string
+	per := 1
+	switch obj.Val.(type) {
+	case *store.Hash:
+		verb, per = "HSET", 2
+	case *store.List:
+		verb = "RPUSH"
+	case *store.Set:
+		verb = "SADD"
+	case *store.ZSet:
+		verb, per = "ZADD", 2
+	}
+	args := make([]string, 0, 2+asmChunkElems*per)
+	flush := func() {
+		if len(args) > 2 {
+			b = appendCmd(b, args...)
+			j.sent++
+		}
+		args = append(args[:0], verb, key)
+	}
+	flush()
+	add := func(x ...string) {
+		args = append(args, x...)
+		if len(args)-2 >= asmChunkElems*per {
+			flush()
+		}
+	}
+	switch v := obj.Val.(type) {
+	case *store.Hash:
+		v.Each(func(f, val string) bool { add(f, val); return true })
+	case *store.List:
+		for i := 0; i < v.Len(); i++ {
+			add(v.At(i))
+		}
+	case *store.Set:
+		v.Each(func(m string) bool { add(m); return true })
+	case *store.ZSet:
+		v.Ascend(0, func(m store.ZMember) bool { add(zscoreArg(m.Score), m.Member); return true })
+	}
+	flush()
+	j.sent++ // the DEL
+	if obj.Expire != 0 {
+		b = appendCmd(b, "PEXPIREAT", key, strconv.FormatInt(obj.Expire, 10))
+		j.sent++
+	}
+	return b
+}
+
+// zscoreArg formats a score so that ZADD reads back the same float64.
+func zscoreArg(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "+inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	return strconv.FormatFloat(f, 'g', 17, 64)
+}
+
+func appendCmd(b []byte, args ...string) []byte {
+	b = append(b, '*')
+	b = strconv.AppendInt(b, int64(len(args)), 10)
+	b = append(b, '\r', '\n')
+	for _, a := range args {
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(len(a)), 10)
+		b = append(b, '\r', '\n')
+		b = append(b, a...)
+		b = append(b, '\r', '\n')
+	}
+	return b
 }
 
 // appendLoad appends CLUSTER SKIFF-LOAD <batch> (locked).
@@ -528,6 +623,7 @@ func (s *Server) dropMovedSlots(j *slotJob) {
 			if n == 0 {
 				break
 			}
+			runtime.Gosched() // let the clients waiting for the lock in first
 		}
 	}
 }
