@@ -181,12 +181,21 @@ func (s *Server) sampleEntrySizes() {
 	if e.avg == nil {
 		e.avg = map[*store.DB]float64{}
 	}
-	const samples = 16
 	for _, db := range s.store.DBs {
 		n := db.Len()
 		if n == 0 {
 			delete(e.avg, db)
 			continue
+		}
+		// The mean of 16 values of uniformly spread sizes is off by 14%
+		// on average, 64 by 7% (halved again by the smoothing below). A
+		// database seen for the first time has no history to smooth
+		// with, and its first figure is the one INFO shows right after
+		// a bulk load: 256 samples, under 4%.
+		old, seen := e.avg[db]
+		samples := 64
+		if !seen {
+			samples = 256
 		}
 		var sum float64
 		got := 0
@@ -202,7 +211,7 @@ func (s *Server) sampleEntrySizes() {
 			continue
 		}
 		avg := sum / float64(got)
-		if old, ok := e.avg[db]; ok && n > samples {
+		if seen && n > samples {
 			avg = old*0.5 + avg*0.5
 		}
 		e.avg[db] = avg
