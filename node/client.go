@@ -106,6 +106,8 @@ type Client struct {
 	// unregistered is set while a connection accepted during a busy
 	// script is not in the client table yet (busy.go).
 	unregistered bool
+	// bufs: query and reply buffer accounting (clientbuf.go).
+	bufs clientBufs
 
 	scratch [32]byte
 }
@@ -129,6 +131,7 @@ func (s *Server) newClient(conn net.Conn) *Client {
 	}
 	c.w.Proto = 2
 	c.p = resp.NewParser(conn)
+	c.initBufs(conn) // clientbuf.go
 	raw := conn
 	if tc, ok := conn.(*tls.Conn); ok {
 		raw = tc.NetConn() // CLIENT LIST's fd= is the socket's
@@ -169,21 +172,30 @@ func (s *Server) serveConn(conn net.Conn) {
 	// flags is c.flags as of the end of the last batch: other clients
 	// change c.flags under the lock (CLIENT KILL), so it is read there.
 	flags := 0
+	var resumeDeadline time.Time
 	for {
 		c.p.MaxBulk = s.protoMaxBulk.Load()
 		c.p.MaxQuery = s.queryBufLimit.Load()
+		var deadline time.Time
 		if t := s.idleTimeout.Load(); t > 0 && flags&(clientPubSub|clientMaster|clientReplica|clientBlocked) == 0 {
-			conn.SetReadDeadline(time.Now().Add(time.Duration(t) * time.Second))
-		} else {
-			conn.SetReadDeadline(time.Time{})
+			deadline = time.Now().Add(time.Duration(t) * time.Second)
+			if !resumeDeadline.IsZero() {
+				deadline = resumeDeadline // the read a resize interrupted
+			}
 		}
+		resumeDeadline = time.Time{}
+		conn.SetReadDeadline(deadline)
 		if c.pushWake.Load() {
 			s.adoptPushQueue(c) // tracking messages wait for an output queue (tracking.go)
 		}
 		before := c.p.Buffered()
-		if err := c.p.Fill(); err != nil {
+		if err := c.fillQuery(); err != nil { // clientbuf.go
 			if c.pushWake.Load() {
 				continue // the read was interrupted for them
+			}
+			if wokenForResize(err, deadline) {
+				resumeDeadline = deadline
+				continue // the cron asked for a resize (clientbuf.go)
 			}
 			if errors.Is(err, resp.ErrQueryBufferLimit) {
 				s.log.Warn("closing client that reached max query buffer length", "addr", c.addr, "qbuf", c.p.Buffered())
@@ -223,6 +235,7 @@ func (s *Server) serveConn(conn net.Conn) {
 		if c.x.out != nil {
 			c.queueReplies() // under the lock: ordered with pushed messages
 		}
+		c.publishQuery()
 		aofOff := s.aofBatchDone()
 		var strongW *strongWaiter
 		if c.strongHold {
@@ -290,6 +303,7 @@ func (c *Client) processInput() {
 
 // flush writes the reply buffer to the connection.
 func (c *Client) flush() error {
+	c.noteReplyBatch(len(c.w.B)) // clientbuf.go
 	n, err := c.conn.Write(c.w.B)
 	c.srv.stats.NetOutputBytes.Add(int64(n))
 	if cap(c.w.B) > 64*1024 {

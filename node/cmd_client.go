@@ -155,15 +155,14 @@ func requestLen(args [][]byte) (total, argvMem int) {
 // fields. self is the client executing the command, whose request is
 // still "in the query buffer" as in Redis.
 func (c *Client) infoLine(b []byte, self *Client, now time.Time) []byte {
-	// Another client's parser and reply buffer belong to its goroutine,
-	// which uses them outside the lock: only self's are read. Between
-	// batches another client has no pending input or reply anyway.
-	qbuf, argvMem, rbs, rbp := 0, 0, 1024, 0
+	// The buffers' figures (clientbuf.go): another client's parser and
+	// reply buffer belong to its goroutine, which uses them outside the
+	// lock, so they are as it last published them; our own are live.
+	qbuf, qcap, argvMem := int(c.bufs.qLen.Load()), int(c.bufs.qCap.Load()), 0
+	rbs, rbp := int(c.bufs.rbSize.Load()), int(c.bufs.rbPeak.Load())
 	cmd := c.lastCmd
 	if c == self {
-		qbuf = c.p.Buffered()
-		rbs = max(cap(c.w.B), 1024)
-		rbp = len(c.w.B)
+		qbuf, qcap = c.p.Buffered(), c.p.QueryBufSize()
 		if c.argv != nil {
 			n, am := requestLen(c.argv)
 			qbuf += n
@@ -176,8 +175,8 @@ func (c *Client) infoLine(b []byte, self *Client, now time.Time) []byte {
 	flags := c.flagString()
 	sub, psub, ssub := subscriptionCounts(c)
 	obl := 0
-	const qbufFree = 20448
-	totMem := qbuf + qbufFree + argvMem + rbs + 1024
+	qbufFree := max(qcap-qbuf, 0)
+	totMem := qcap + argvMem + rbs + 1024
 	events := "r"
 	if obl > 0 {
 		events = "rw"
@@ -211,7 +210,7 @@ func (c *Client) infoLine(b []byte, self *Client, now time.Time) []byte {
 	b = append(b, " qbuf="...)
 	b = strconv.AppendInt(b, int64(qbuf), 10)
 	b = append(b, " qbuf-free="...)
-	b = strconv.AppendInt(b, qbufFree, 10)
+	b = strconv.AppendInt(b, int64(qbufFree), 10)
 	b = append(b, " argv-mem="...)
 	b = strconv.AppendInt(b, int64(argvMem), 10)
 	b = append(b, " multi-mem=0 rbs="...)

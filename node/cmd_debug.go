@@ -119,8 +119,10 @@ func cmdDebug(c *Client, args [][]byte) {
 		// Redis reads the flag with atoi: no error for a non-number.
 		c.srv.x.dump.skipChecksum.Store(atoiPrefix(args[2]) != 0) // sanitize.go
 		c.replyOK()
+	case sub == "replybuffer" && argc == 4:
+		debugReplyBuffer(c, args) // clientbuf.go
 	case (sub == "jmap" || sub == "quicklist-packed-threshold" ||
-		sub == "replybuffer" || sub == "set-disable-deny-scripts" ||
+		sub == "set-disable-deny-scripts" ||
 		sub == "dict-resizing") && argc >= 2:
 		// Knobs of Redis's allocator and encodings that have no
 		// counterpart here; accepting them keeps tests that set them going.

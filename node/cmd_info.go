@@ -236,8 +236,9 @@ func infoClients(s *Server, b *infoBuf) {
 	b.kv("connected_clients", len(s.clients)-len(s.repl.replicas))
 	b.kv("cluster_connections", 0)
 	b.kv("maxclients", s.maxClients.Load())
-	b.kv("client_recent_max_input_buffer", 0)
-	b.kv("client_recent_max_output_buffer", 0)
+	maxIn, maxOut := s.recentMaxBuffers() // clientbuf.go
+	b.kv("client_recent_max_input_buffer", maxIn)
+	b.kv("client_recent_max_output_buffer", maxOut)
 	b.kv("blocked_clients", blocked)
 	b.kv("tracking_clients", s.trk.clients)
 	b.kv("clients_in_timeout_table", 0)
@@ -516,8 +517,8 @@ func infoStats(s *Server, b *infoBuf) {
 	b.kv("total_writes_processed", s.stats.TotalCommands)
 	b.kv("io_threaded_reads_processed", 0)
 	b.kv("io_threaded_writes_processed", 0)
-	b.kv("reply_buffer_shrinks", 0)
-	b.kv("reply_buffer_expands", 0)
+	b.kv("reply_buffer_shrinks", s.cc.shrinks)
+	b.kv("reply_buffer_expands", s.cc.expands)
 }
 
 func infoCPU(s *Server, b *infoBuf) {

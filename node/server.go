@@ -43,6 +43,7 @@ type Server struct {
 	runID     string
 	strong    *strongState    // consistency strong (strong.go); nil in async mode
 	latTrack  latencyTracking // INFO latencystats settings (latencystats.go)
+	cc        clientsCron     // buffer resizing of clients (clientbuf.go)
 	startTime time.Time
 	lns       listenerSet   // listen.go
 	sd        shutdownState // shutdown.go
@@ -339,6 +340,7 @@ func (s *Server) cron() {
 		s.shutdownCron()
 		s.failoverCron()
 		s.pauseCron()
+		s.clientsCronRun(hz)
 		// Replicas wait for the master's DEL; a pause holds expired keys.
 		if s.activeExpire.Load() && !s.store.NoLazyExpire && !s.store.HoldExpired {
 			// Like Redis: at most 25% of the period on expiry.

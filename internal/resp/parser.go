@@ -57,7 +57,19 @@ type Parser struct {
 	// not authenticated yet (10 arguments, 16 KiB per argument), so that a
 	// stranger cannot make the server buffer large requests.
 	Unauthenticated bool
+
+	// WaitReadable, when set, blocks until the reader has data (or fails
+	// as a read would). With it, a parser whose buffer was released
+	// (Resize(0)) waits for input holding no buffer at all; without it
+	// Fill allocates one before reading.
+	WaitReadable func() error
+	// Peak is the most unparsed data the buffer has held since the owner
+	// last reset it (Redis's querybuf_peak).
+	Peak int
 }
+
+// IOBufLen is the least room Fill reads into (Redis's PROTO_IOBUF_LEN).
+const IOBufLen = 16 * 1024
 
 // Limits for unauthenticated clients (networking.c).
 const (
@@ -67,7 +79,7 @@ const (
 
 // NewParser returns a parser reading from rd.
 func NewParser(rd io.Reader) *Parser {
-	return &Parser{rd: rd, buf: make([]byte, 16*1024), bulkLen: -1, MaxBulk: 512 << 20}
+	return &Parser{rd: rd, buf: make([]byte, IOBufLen), bulkLen: -1, MaxBulk: 512 << 20}
 }
 
 // Buffered reports how many bytes are read but not yet parsed.
@@ -76,12 +88,42 @@ func (p *Parser) Buffered() int { return p.end - p.start }
 // QueryBufSize is the size of the parser's buffer (for CLIENT LIST qbuf).
 func (p *Parser) QueryBufSize() int { return len(p.buf) }
 
+// Resize reallocates the buffer to n bytes, but never below the unparsed
+// data nor below what the bulk being read needs. Resize(0) with nothing
+// buffered releases the buffer. The owner shrinks an oversized buffer
+// with it (Redis's clientsCronResizeQueryBuffer decides when).
+func (p *Parser) Resize(n int) {
+	used := p.end - p.start
+	if p.remaining > 0 && p.bulkLen >= 0 {
+		used = max(used, p.pos-p.start+p.bulkLen+2)
+	}
+	n = max(n, used)
+	if n == len(p.buf) {
+		return
+	}
+	var nb []byte
+	if n > 0 {
+		nb = make([]byte, n)
+		copy(nb, p.buf[p.start:p.end])
+	}
+	p.pos -= p.start
+	p.end -= p.start
+	p.start = 0
+	p.buf = nb
+}
+
 // Fill reads once from the underlying reader, first making room.
 func (p *Parser) Fill() error {
-	if p.start == p.end && len(p.buf) > 256*1024 && p.remaining == 0 {
-		// Drop a buffer grown for one big request once it is consumed.
-		p.buf = make([]byte, 16*1024)
-		p.start, p.pos, p.end = 0, 0, 0
+	if len(p.buf) == 0 && p.WaitReadable != nil {
+		// Released while idle: no memory is held until input comes.
+		if err := p.WaitReadable(); err != nil {
+			return err
+		}
+	}
+	if len(p.buf) < IOBufLen && len(p.buf)-(p.end-p.start) < IOBufLen {
+		// A new, released or shrunk buffer: room for one full read, as
+		// Redis makes for a query buffer smaller than PROTO_IOBUF_LEN.
+		p.Resize(p.end - p.start + IOBufLen)
 	}
 	if p.start > 0 && (p.start == p.end || p.end == len(p.buf)) {
 		// Compact: move the unparsed tail to the front. Offsets in offs
@@ -102,6 +144,7 @@ func (p *Parser) Fill() error {
 	n, err := p.rd.Read(p.buf[p.end:])
 	p.end += n
 	if n > 0 {
+		p.Peak = max(p.Peak, p.end-p.start)
 		return nil
 	}
 	if err == nil {

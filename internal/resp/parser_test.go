@@ -214,7 +214,8 @@ func encode(args ...string) []byte {
 }
 
 // TestParserBigBulkGrowth: announcing a huge bulk does not allocate it;
-// the buffer grows with what arrives, and shrinks back once it is used.
+// the buffer grows with what arrives, and its owner can shrink it back
+// once it is used (the server does so from its clients cron).
 func TestParserBigBulkGrowth(t *testing.T) {
 	p := NewParser(&chunkReader{data: []byte("*2\r\n$4\r\nECHO\r\n$500000000\r\nabc")})
 	if _, err := parseAll(p); !errors.Is(err, io.EOF) {
@@ -232,8 +233,52 @@ func TestParserBigBulkGrowth(t *testing.T) {
 	if err != nil || len(got) != 2 || got[0][2] != val {
 		t.Fatalf("3MB bulk: %d commands, %v", len(got), err)
 	}
-	if p.QueryBufSize() > 16*1024 {
-		t.Errorf("buffer stayed at %d bytes after the big request was consumed", p.QueryBufSize())
+	if p.Peak < 3<<20 {
+		t.Errorf("peak %d below the big request", p.Peak)
+	}
+	p.Resize(100)
+	if p.QueryBufSize() != 100 {
+		t.Errorf("buffer of %d bytes after Resize(100)", p.QueryBufSize())
+	}
+	p.Resize(0)
+	if p.QueryBufSize() != 0 {
+		t.Errorf("buffer of %d bytes after Resize(0) with nothing buffered", p.QueryBufSize())
+	}
+}
+
+// Resize keeps unparsed data and the room a bulk being read needs; a
+// released buffer waits for input through WaitReadable, holding nothing.
+func TestParserResize(t *testing.T) {
+	in := encode("SET", "k", strings.Repeat("x", 1000))
+	rd := &chunkReader{data: in, chunks: []int{10, 10}}
+	p := NewParser(rd)
+	waited := 0
+	p.WaitReadable = func() error {
+		waited++
+		if p.QueryBufSize() != 0 {
+			t.Errorf("waiting with a buffer of %d bytes", p.QueryBufSize())
+		}
+		return nil
+	}
+	p.Resize(0)
+	for i := 0; i < 3; i++ { // 30 bytes: into the 1000-byte bulk
+		if err := p.Fill(); err != nil {
+			t.Fatal(err)
+		}
+		if args, err := p.Next(); err != nil || args != nil {
+			t.Fatalf("early command %q %v", args, err)
+		}
+	}
+	if waited != 1 || p.QueryBufSize() < IOBufLen {
+		t.Fatalf("waited %d times, buffer %d", waited, p.QueryBufSize())
+	}
+	p.Resize(1) // mid-bulk: never below what the bulk needs
+	if p.QueryBufSize() < 1000+2 {
+		t.Fatalf("buffer %d bytes mid-bulk", p.QueryBufSize())
+	}
+	got, err := parseAll(p)
+	if err != nil && !errors.Is(err, io.EOF) || len(got) != 1 || len(got[0][2]) != 1000 {
+		t.Fatalf("after resizes: %q %v", got, err)
 	}
 }
 
