@@ -224,7 +224,7 @@ func (s *Server) rdbLoadFailed(err error) error {
 	if !errors.As(err, &re) || re.Reason == "" {
 		return err
 	}
-	s.log.Warn(fmt.Sprintf("Internal error in RDB reading offset %d -> %s (%s)", re.Offset, re.Reason, re.Msg))
+	s.log.Warn(fmt.Sprintf("Internal error in RDB reading offset %d -> %s (%v)", re.Offset, re.Reason, err)) // (err names the file)
 	// Redis then runs redis-check-rdb on the file, which reports the same
 	// failure; the decoder has already said all Skiff's checker would.
 	s.log.Warn("--- RDB ERROR DETECTED ---")
