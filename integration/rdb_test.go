@@ -295,25 +295,6 @@ func TestRDBCorruptFileRefusesStart(t *testing.T) {
 	}
 }
 
-// TestRDBStreamRefused: skiff has no stream type, so a file holding one
-// must stop it with an error naming the key, not load without it.
-func TestRDBStreamRefused(t *testing.T) {
-	rs := StartRedis(t)
-	c := rs.Dial(t)
-	c.MustDo(t, "SET", "plain", "x")
-	if r := c.MustDo(t, "XADD", "events", "*", "f", "v"); r.IsError() {
-		t.Fatalf("XADD: %s", r)
-	}
-	c.Close()
-	dir := copyToDir(t, mustSave(t, rs))
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, skiffBin, "server", "--port", "0", "--bind", "127.0.0.1", "--dir", dir, "--save", "").CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "stream") || !strings.Contains(string(out), `events`) {
-		t.Fatalf("skiff on a file with a stream: err %v\n%s", err, out)
-	}
-}
-
 func flipByte(b []byte, i int) []byte {
 	out := append([]byte(nil), b...)
 	out[i] ^= 0x10

@@ -339,3 +339,24 @@ func TestStreamPropagation(t *testing.T) {
 		t.Fatalf("the script propagated no XCLAIM: %s", want)
 	}
 }
+
+// TestStreamRDBFiles: skiff starts on redis-server's RDB file holding
+// streams, and redis-server on skiff's.
+func TestStreamRDBFiles(t *testing.T) {
+	rs := StartRedis(t)
+	c := rs.Dial(t)
+	populateStreams(t, c)
+	want := streamState(t, c, false)
+	c.Close()
+	sk := StartSkiff(t, "--dir", copyToDir(t, mustSave(t, rs)))
+	compareStreamStates(t, "redis RDB file loaded by skiff", streamState(t, sk.Dial(t), false), want)
+
+	// skiff runs in the directory it was given, not the harness's.
+	skc := sk.Dial(t)
+	if r := skc.MustDo(t, "SAVE"); r.Str != "OK" {
+		t.Fatalf("skiff SAVE: %s", r)
+	}
+	dir := skc.MustDo(t, "CONFIG", "GET", "dir").Elems[1].Str
+	rs2 := StartRedis(t, "--dir", copyToDir(t, dir+"/dump.rdb"))
+	compareStreamStates(t, "skiff RDB file loaded by redis-server", streamState(t, rs2.Dial(t), false), want)
+}
