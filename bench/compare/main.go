@@ -240,6 +240,7 @@ var benchTests = []benchTest{
 	{name: "HSET", dataType: true},
 	{name: "ZADD", dataType: true},
 	{name: "ZRANGE", cmd: []string{"zrange", "myzset", "0", "9"}, dataType: true},
+	{name: "XADD", cmd: []string{"xadd", "mystream", "*", "field", "value"}, dataType: true},
 	{name: "EVALSHA", cmd: []string{"evalsha", benchScriptSHA, "1", "key:__rand_int__", "xxx"}, setup: []string{"script", "load", benchScript}, script: true},
 }
 
