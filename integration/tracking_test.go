@@ -1,0 +1,404 @@
+package integration
+
+// Client-side caching, differential: the same seeded random script of
+// CLIENT TRACKING modes, reads and writes runs on skiff and on
+// redis-server over the same set of connections, and every connection
+// must receive exactly the same bytes from both: command replies,
+// invalidation pushes (RESP3), __redis__:invalidate messages (RESP2
+// REDIRECT), in the same order. After each command every connection is
+// synced with a PING carrying a token; the frames read before the token's
+// reply are what that command delivered there.
+//
+// Connections: 0 is a RESP2 client subscribed to __redis__:invalidate, 1
+// a RESP3 client that only receives; 2, 3 and 4 track (2 may redirect to
+// 0, 3 to 1, 4 to nobody), switch protocols, read and write; 5 only
+// writes. Each receiving connection serves one tracking client, so the
+// order of messages never depends on client IDs or pointers.
+//
+// Rerun: go test ./integration/ -run TestTrackingDifferential -seed=N
+// More steps: SKIFF_TRACKING_STEPS=5000.
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math/rand"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawConn reads whole RESP frames as raw bytes.
+type trkConn struct {
+	nc net.Conn
+	br *bufio.Reader
+}
+
+func dialTrk(t *testing.T, s *Server) *trkConn {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", s.Addr(), 5*time.Second)
+	if err != nil {
+		t.Fatalf("dial %s: %v", s.Kind, err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return &trkConn{nc: nc, br: bufio.NewReader(nc)}
+}
+
+func (c *trkConn) send(argv []string) error {
+	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_, err := c.nc.Write(EncodeCommand(nil, argv...))
+	return err
+}
+
+// frame reads one frame (with its nested elements) as raw bytes.
+func (c *trkConn) frame() (string, error) {
+	c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var out strings.Builder
+	pending := 1
+	for pending > 0 {
+		line, err := c.br.ReadString('\n')
+		if err != nil {
+			return out.String(), err
+		}
+		out.WriteString(line)
+		pending--
+		if len(line) < 3 {
+			return out.String(), fmt.Errorf("short line %q", line)
+		}
+		n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
+		switch line[0] {
+		case '*', '>', '~':
+			if n > 0 {
+				pending += n
+			}
+		case '%':
+			if n > 0 {
+				pending += 2 * n
+			}
+		case '$', '=', '!':
+			if n >= 0 {
+				buf := make([]byte, n+2)
+				if _, err := io.ReadFull(c.br, buf); err != nil {
+					return out.String(), err
+				}
+				out.Write(buf)
+			}
+		}
+	}
+	return out.String(), nil
+}
+
+const (
+	trkRedir2 = iota // RESP2 subscriber
+	trkRedir3        // RESP3 receiver
+	trkA             // tracks, may redirect to trkRedir2
+	trkB             // tracks, may redirect to trkRedir3
+	trkC             // tracks without redirection
+	trkWriter
+	trkConns
+)
+
+type trkSession struct {
+	t     *testing.T
+	conns [2][]*trkConn // [0] skiff, [1] redis
+	ids   [2][]string   // each connection's CLIENT ID on each server
+	sync  int
+	log   []string
+	// inMulti: connections inside MULTI, where a PING would be queued;
+	// they are synced after EXEC or DISCARD.
+	inMulti map[int]int
+	// messages counts the invalidation frames compared.
+	messages int
+}
+
+func (p *trkSession) fail(format string, a ...any) {
+	p.t.Helper()
+	start := max(0, len(p.log)-30)
+	p.t.Fatalf("%s\n  recent steps:\n    %s", fmt.Sprintf(format, a...), strings.Join(p.log[start:], "\n    "))
+}
+
+// norm replaces connection IDs (which differ between the servers) by
+// their connection numbers in a reply of CLIENT GETREDIR or TRACKINGINFO.
+func (p *trkSession) norm(s int, b string) string {
+	for i, id := range p.ids[s] {
+		b = strings.ReplaceAll(b, ":"+id+"\r\n", ":<conn"+strconv.Itoa(i)+">\r\n")
+	}
+	return b
+}
+
+// do runs argv on connection i of both servers (with {id:N} replaced by
+// connection N's ID there) and compares the replies and what came before
+// them, then syncs and compares every connection.
+func (p *trkSession) do(i int, compareReply bool, argv ...string) {
+	p.t.Helper()
+	p.log = append(p.log, fmt.Sprintf("conn %d: %s", i, fmtArgv(argv)))
+	var got [2]string
+	for s := range p.conns {
+		a := make([]string, len(argv))
+		for j, x := range argv {
+			if strings.HasPrefix(x, "{id:") {
+				n, _ := strconv.Atoi(strings.TrimSuffix(x[4:], "}"))
+				x = p.ids[s][n]
+			}
+			a[j] = x
+		}
+		c := p.conns[s][i]
+		if err := c.send(a); err != nil {
+			p.fail("%s conn %d: %v", []string{"skiff", "redis"}[s], i, err)
+		}
+		var b strings.Builder
+		for n := 0; ; n++ {
+			f, err := c.frame()
+			if err != nil {
+				p.fail("%s conn %d: %s: %v (read %q)", []string{"skiff", "redis"}[s], i, fmtArgv(argv), err, b.String()+f)
+			}
+			if n > 100 {
+				p.fail("%s conn %d: no reply after 100 pushes", []string{"skiff", "redis"}[s], i)
+			}
+			if f[0] == '>' {
+				b.WriteString(f) // a push before the reply
+				continue
+			}
+			if compareReply {
+				b.WriteString(f)
+			} else {
+				b.WriteString("<reply>")
+			}
+			break
+		}
+		got[s] = b.String()
+		if len(argv) == 2 && strings.EqualFold(argv[0], "client") && (strings.EqualFold(argv[1], "getredir") || strings.EqualFold(argv[1], "trackinginfo")) {
+			got[s] = p.norm(s, got[s])
+		}
+	}
+	p.messages += strings.Count(got[1], "invalidate\r\n")
+	if got[0] != got[1] {
+		p.fail("conn %d %s:\n  skiff: %q\n  redis: %q", i, fmtArgv(argv), got[0], got[1])
+	}
+	p.syncAll()
+}
+
+func (p *trkSession) syncAll() {
+	p.t.Helper()
+	p.sync++
+	token := "sync-" + strconv.Itoa(p.sync)
+	for i := range p.conns[0] {
+		if _, ok := p.inMulti[i]; ok {
+			continue
+		}
+		var got [2]string
+		for s := range p.conns {
+			c := p.conns[s][i]
+			if err := c.send([]string{"PING", token}); err != nil {
+				p.fail("%s conn %d: PING: %v", []string{"skiff", "redis"}[s], i, err)
+			}
+			var b strings.Builder
+			for n := 0; ; n++ {
+				f, err := c.frame()
+				if err != nil {
+					p.fail("%s conn %d: reading frames: %v (token %s, read %q)", []string{"skiff", "redis"}[s], i, err, token, b.String()+f)
+				}
+				if n > 1000 {
+					p.fail("%s conn %d: no PING reply after 1000 frames", []string{"skiff", "redis"}[s], i)
+				}
+				if strings.Contains(f, "\r\n"+token+"\r\n") && (f[0] == '$' || strings.Contains(f, "pong")) {
+					break
+				}
+				b.WriteString(f)
+			}
+			got[s] = b.String()
+		}
+		p.messages += strings.Count(got[1], "invalidate\r\n")
+		if got[0] != got[1] {
+			p.fail("conn %d received different frames:\n  skiff: %q\n  redis: %q", i, got[0], got[1])
+		}
+	}
+}
+
+// trkGen makes the random commands.
+type trkGen struct {
+	r    *rand.Rand
+	keys []string
+	// multi: the connections inside MULTI (their commands are queued).
+	multi map[int]int
+	resp3 map[int]bool
+}
+
+func (g *trkGen) key() string { return g.keys[g.r.Intn(len(g.keys))] }
+
+// trackingOn builds a CLIENT TRACKING ON line for connection i: options
+// in random order, including invalid mixes (Redis's errors are
+// compared too). Prefixes never overlap one another (see
+// docs/tracking.md on Redis's double reply there).
+func (g *trkGen) trackingOn(i int) []string {
+	argv := []string{"CLIENT", "TRACKING", "on"}
+	var opts [][]string
+	switch {
+	case i == trkA && g.r.Intn(3) > 0:
+		opts = append(opts, []string{"REDIRECT", "{id:" + strconv.Itoa(trkRedir2) + "}"})
+	case i == trkB && g.r.Intn(3) > 0:
+		opts = append(opts, []string{"REDIRECT", "{id:" + strconv.Itoa(trkRedir3) + "}"})
+	}
+	if g.r.Intn(3) == 0 {
+		opts = append(opts, []string{"BCAST"})
+		for _, p := range g.r.Perm(3)[:g.r.Intn(3)] {
+			opts = append(opts, []string{"PREFIX", []string{"a:", "b:", "c"}[p]})
+		}
+	}
+	switch g.r.Intn(6) {
+	case 0:
+		opts = append(opts, []string{"OPTIN"})
+	case 1:
+		opts = append(opts, []string{"OPTOUT"})
+	}
+	if g.r.Intn(3) == 0 {
+		opts = append(opts, []string{"NOLOOP"})
+	}
+	g.r.Shuffle(len(opts), func(a, b int) { opts[a], opts[b] = opts[b], opts[a] })
+	for _, o := range opts {
+		argv = append(argv, o...)
+	}
+	return argv
+}
+
+func (g *trkGen) read() []string {
+	k := g.key()
+	switch g.r.Intn(7) {
+	case 0:
+		return []string{"MGET", k, g.key(), g.key()}
+	case 1:
+		return []string{"EXISTS", k}
+	case 2:
+		return []string{"STRLEN", k}
+	case 3:
+		return []string{"EVAL", "return redis.call('exists', KEYS[1])", "2", k, g.key()}
+	case 4:
+		return []string{"EVAL_RO", "return redis.pcall('get', KEYS[1])", "1", k}
+	case 5:
+		return []string{"TYPE", k}
+	}
+	return []string{"GET", k}
+}
+
+func (g *trkGen) write() []string {
+	k := g.key()
+	switch g.r.Intn(9) {
+	case 0:
+		return []string{"MSET", k, "1", g.key(), "2"}
+	case 1:
+		return []string{"DEL", k, g.key()}
+	case 2:
+		return []string{"APPEND", k, "x"}
+	case 3:
+		return []string{"RENAME", k, g.key()}
+	case 4:
+		return []string{"EXPIRE", k, "-1"}
+	case 5:
+		return []string{"EVAL", "return redis.pcall('set', KEYS[1], 'lua')", "1", k}
+	case 6:
+		return []string{"SETNX", k, "n"}
+	case 7:
+		return []string{"COPY", k, g.key(), "REPLACE"}
+	}
+	return []string{"SET", k, strconv.Itoa(g.r.Intn(100))}
+}
+
+// step picks a connection and a command.
+func (g *trkGen) step() (int, []string) {
+	i := trkA + g.r.Intn(4) // a tracking client or the writer
+	if n, ok := g.multi[i]; ok {
+		if n >= 3 || g.r.Intn(3) == 0 {
+			delete(g.multi, i)
+			if g.r.Intn(5) == 0 {
+				return i, []string{"DISCARD"}
+			}
+			return i, []string{"EXEC"}
+		}
+		g.multi[i] = n + 1
+		if g.r.Intn(2) == 0 {
+			return i, g.read()
+		}
+		return i, g.write()
+	}
+	if i == trkWriter {
+		if g.r.Intn(40) == 0 {
+			return i, []string{"FLUSHDB"}
+		}
+		return i, g.write()
+	}
+	switch n := g.r.Intn(100); {
+	case n < 8:
+		return i, g.trackingOn(i)
+	case n < 11:
+		return i, []string{"CLIENT", "TRACKING", "off"}
+	case n < 16:
+		return i, []string{"CLIENT", "CACHING", []string{"yes", "no"}[g.r.Intn(2)]}
+	case n < 19:
+		g.resp3[i] = !g.resp3[i]
+		if g.resp3[i] {
+			return i, []string{"HELLO", "3"}
+		}
+		return i, []string{"HELLO", "2"}
+	case n < 20:
+		g.resp3[i] = false
+		return i, []string{"RESET"}
+	case n < 22:
+		return i, []string{"CLIENT", "TRACKINGINFO"}
+	case n < 23:
+		return i, []string{"CLIENT", "GETREDIR"}
+	case n < 25:
+		g.multi[i] = 0
+		return i, []string{"MULTI"}
+	case n < 60:
+		return i, g.read()
+	}
+	return i, g.write()
+}
+
+func TestTrackingDifferential(t *testing.T) {
+	seed := *seedFlag
+	if seed == 0 {
+		seed = time.Now().UnixNano() % 1e12
+	}
+	steps := 800
+	if s := os.Getenv("SKIFF_TRACKING_STEPS"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+			steps = n
+		}
+	}
+	t.Logf("seed %d, %d steps (rerun: go test ./integration/ -run TestTrackingDifferential -seed=%d)", seed, steps, seed)
+	sk, rd := StartSkiff(t), StartRedis(t)
+	p := &trkSession{t: t}
+	for s, srv := range []*Server{sk, rd} {
+		for i := 0; i < trkConns; i++ {
+			c := dialTrk(t, srv)
+			p.conns[s] = append(p.conns[s], c)
+			if err := c.send([]string{"CLIENT", "ID"}); err != nil {
+				t.Fatal(err)
+			}
+			f, err := c.frame()
+			if err != nil || f[0] != ':' {
+				t.Fatalf("CLIENT ID: %q %v", f, err)
+			}
+			p.ids[s] = append(p.ids[s], strings.TrimSpace(f[1:]))
+		}
+	}
+	p.do(trkRedir2, true, "SUBSCRIBE", "__redis__:invalidate")
+	p.do(trkRedir3, false, "HELLO", "3")
+	g := &trkGen{r: rand.New(rand.NewSource(seed)), multi: map[int]int{}, resp3: map[int]bool{}}
+	p.inMulti = g.multi
+	g.keys = []string{"a:1", "a:2", "b:1", "b:2", "c", "cx", "d"}
+	deadline := time.Now().Add(90 * time.Second)
+	for n := 0; n < steps && time.Now().Before(deadline); n++ {
+		i, argv := g.step()
+		// HELLO's reply names the server: compare only what follows.
+		p.do(i, !strings.EqualFold(argv[0], "hello"), argv...)
+	}
+	t.Logf("%d invalidation messages compared", p.messages)
+	if p.messages == 0 {
+		t.Fatal("no invalidation message at all: the script tests nothing")
+	}
+}
