@@ -164,7 +164,7 @@ func (s *Server) refuseCorrupt(c *Client, cmd *Command, args [][]byte) bool {
 			}
 			if !cv.logged {
 				cv.logged = true
-				s.logCorruptRead(cv)
+				s.logCorruptRead(cv, cmd)
 			}
 			c.replyErrorf("ERR the value of key '%s' is corrupt (restored without deep sanitization): %s",
 				key, cv.err.Err.Reason)
@@ -176,11 +176,14 @@ func (s *Server) refuseCorrupt(c *Client, cmd *Command, args [][]byte) bool {
 
 // logCorruptRead logs what Redis logs when a command reads the value (it
 // then exits), and what Skiff does instead.
-func (s *Server) logCorruptRead(cv *corruptValue) {
-	if cv.err.Crash == rdb.CrashPanic {
+func (s *Server) logCorruptRead(cv *corruptValue, cmd *Command) {
+	switch name := cmd.base().Name; {
+	case cv.err.LastIDPanic != "" && (name == "xread" || name == "xreadgroup" || name == "xsetid"):
+		// These first look for the stream's last live entry, and Redis
+		// panics when there is none.
 		s.log.Warn("------------------------------------------------")
-		s.log.Warn(fmt.Sprintf("Guru Meditation: %s (key '%s')", cv.err.Panic, cv.key))
-	} else {
+		s.log.Warn(fmt.Sprintf("Guru Meditation: %s (key '%s')", cv.err.LastIDPanic, cv.key))
+	default:
 		s.log.Warn("=== ASSERTION FAILED ===")
 		s.log.Warn(fmt.Sprintf("==> 'the value of key %s is well formed' is not true: %s (%s)", cv.key, cv.err.Err.Reason, cv.err.Err.Msg))
 	}

@@ -62,15 +62,6 @@ type DecodeOptions struct {
 	Shallow bool
 }
 
-// Crash kinds: what Redis prints when a command reads a value that only
-// the deep checks would have refused.
-const (
-	// CrashAssert: a failed assertion ("=== ASSERTION FAILED ===").
-	CrashAssert = iota
-	// CrashPanic: serverPanic ("Guru Meditation: ...").
-	CrashPanic
-)
-
 // DeferredError reports a payload that passed the checks Redis makes
 // without deep sanitization but is corrupt further in. Redis would have
 // restored it and asserted when a command read it. Value is the value as
@@ -79,10 +70,11 @@ const (
 type DeferredError struct {
 	Err   *Error
 	Value *store.Object
-	// Crash says how Redis would have failed (CrashAssert, CrashPanic);
-	// Panic is the message of a CrashPanic.
-	Crash int
-	Panic string
+	// LastIDPanic, for a stream, is the message of Redis's panic when a
+	// command that first looks for the last live entry (XREAD, XREADGROUP,
+	// XSETID) finds none; "" when those assert too. Every other read of
+	// the value fails an assertion in Redis.
+	LastIDPanic string
 }
 
 func (e *DeferredError) Error() string {

@@ -371,3 +371,57 @@ func TestSanitizeOlderStreams(t *testing.T) {
 		t.Errorf("a field count of 2^62 passed")
 	}
 }
+
+// TestSanitizeStreamLastID: a stream whose entries are all deleted while
+// its length says 2 is taken without deep checks (Redis does not compare
+// them); XREAD and the like then make Redis panic looking for its last
+// entry, which the DeferredError carries.
+func TestSanitizeStreamLastID(t *testing.T) {
+	build := func(flags2 string, length uint64) []byte {
+		node := listpack("0", "2", "1", "f", "0", "3", "0", "0", "a", "4", flags2, "0", "1", "b", "4")
+		if flags2 == "2" {
+			node = listpack("1", "1", "1", "f", "0", "3", "0", "0", "a", "4", flags2, "0", "1", "b", "4")
+		}
+		key := make([]byte, 16)
+		key[7] = 1
+		e := val().len(1).str(string(key)).str(string(node))
+		e.len(length).len(1).len(1).len(1).len(0).len(0).len(0).len(2).len(0)
+		return payload(typeStreamLP2, e)
+	}
+	_, err := DecodeValueOpts(build("3", 2), DefaultLimits, DecodeOptions{Shallow: true})
+	var de *DeferredError
+	if !errors.As(err, &de) || de.LastIDPanic != "Corrupt stream, length is 2, but no max id" {
+		t.Fatalf("all deleted, length 2: %v (%+v)", err, de)
+	}
+	// A live last entry, a length that disagrees: deferred, no panic.
+	if _, err := DecodeValueOpts(build("2", 2), DefaultLimits, DecodeOptions{Shallow: true}); !errors.As(err, &de) || de.LastIDPanic != "" {
+		t.Fatalf("one live entry, length 2: %v (%+v)", err, de)
+	}
+	if _, err := DecodeValueOpts(build("3", 2), DefaultLimits, DecodeOptions{}); err == nil || errors.As(err, &de) {
+		t.Fatalf("deep: %v", err)
+	}
+}
+
+// TestStreamChecksEveryByte sets every byte of stream payloads to every
+// value and decodes the result at both depths: no panic, and the shallow
+// answer is one of the three Redis gives (refused, taken, deferred).
+func TestStreamChecksEveryByte(t *testing.T) {
+	elems := []string{"1", "1", "1", "f", "0", "3", "0", "0", "a", "4", "2", "0", "1", "b", "4"}
+	for _, p := range [][]byte{
+		streamPayload(func(b []byte) []byte { return b }, group([2]string{"c", "owner"})),
+		streamPayloadV1(listpack(elems...)),
+	} {
+		for i := 1; i < len(p)-10; i++ {
+			for v := 0; v < 256; v++ {
+				q := bytes.Clone(p)
+				q[i] = byte(v)
+				o, err := DecodeValueOpts(q, DefaultLimits, DecodeOptions{SkipChecksum: true, Shallow: true})
+				var de *DeferredError
+				if (o == nil) == (err == nil) || (errors.As(err, &de) && de.Value == nil) {
+					t.Fatalf("byte %d = %#x: %v, %v", i, v, o, err)
+				}
+				DecodeValueOpts(q, DefaultLimits, DecodeOptions{SkipChecksum: true})
+			}
+		}
+	}
+}

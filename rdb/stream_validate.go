@@ -3,6 +3,7 @@ package rdb
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -64,10 +65,8 @@ func streamVerdict(body []byte, shallow bool, decErr error) error {
 		return &Error{Offset: de.Offset, Msg: de.Msg, Reason: reasonStreamListpack, RedisAsserts: true}
 	}
 	d := &DeferredError{Err: de, Value: &store.Object{Type: store.TypeStream, Val: store.NewStream()}}
-	if v.length > 0 && v.parsed && v.live == 0 {
-		// Reading it, Redis finds no entry to be the last one.
-		d.Crash = CrashPanic
-		d.Panic = fmt.Sprintf("Corrupt stream, length is %d, but no max id", v.length)
+	if v.length > 0 && lastIDWalk(v.raw, v.length) == lastIDPanics {
+		d.LastIDPanic = fmt.Sprintf("Corrupt stream, length is %d, but no max id", v.length)
 	}
 	return d
 }
@@ -75,12 +74,10 @@ func streamVerdict(body []byte, shallow bool, decErr error) error {
 // streamFacts are what the check learnt of a stream it passed.
 type streamFacts struct {
 	length uint64
-	// parsed: every node's entries could be read (whatever their
-	// counters say); live counts those not flagged deleted.
-	parsed bool
-	live   int64
-	// nodes: each node's elements up to the first corrupt one.
+	// nodes: each node's elements up to the first corrupt one; raw: the
+	// listpacks themselves.
 	nodes []nodeElems
+	raw   [][]byte
 }
 
 // nodeElems are a listpack's elements up to the first corrupt one;
@@ -107,7 +104,6 @@ func checkStreamRedis(body []byte, deep bool) (streamFacts, error) {
 	if err != nil {
 		return f, err
 	}
-	f.parsed = true
 	keys := map[string]bool{}
 	for i := uint64(0); i < nodes; i++ {
 		key, err := s.str("stream node key")
@@ -144,11 +140,7 @@ func checkStreamRedis(body []byte, deep bool) (streamFacts, error) {
 		var n nodeElems
 		n.complete = walkListpack(lp, func(e elem) error { n.el = append(n.el, e); return nil }) == nil
 		f.nodes = append(f.nodes, n)
-		if live, ok := streamNodeLive(n); ok {
-			f.live += live
-		} else {
-			f.parsed = false
-		}
+		f.raw = append(f.raw, lp)
 	}
 	meta := 3
 	if v2 {
@@ -257,66 +249,6 @@ func checkStreamRedis(body []byte, deep bool) (streamFacts, error) {
 	return f, nil
 }
 
-// streamNodeLive reads a stream node's entries as an iterator would
-// (master entry, then entries with their flags), without trusting its
-// counters, and counts those not flagged deleted; ok is false when the
-// node cannot be read that far.
-func streamNodeLive(n nodeElems) (live int64, ok bool) {
-	if !n.complete {
-		return 0, false
-	}
-	el := n.el
-	i := 0
-	next := func() (int64, bool) {
-		if i >= len(el) || !el[i].isInt {
-			return 0, false
-		}
-		i++
-		return el[i-1].i, true
-	}
-	// master entry: count, deleted, field count, fields, 0
-	if _, ok := next(); !ok {
-		return 0, false
-	}
-	if _, ok := next(); !ok {
-		return 0, false
-	}
-	nf, ok := next()
-	if !ok || nf < 0 || nf > int64(len(el)) {
-		return 0, false
-	}
-	i += int(nf)
-	if z, ok := next(); !ok || z != 0 {
-		return 0, false
-	}
-	const deleted, sameFields = 1, 2
-	for i < len(el) {
-		flags, ok := next()
-		if !ok {
-			return 0, false
-		}
-		i += 2 // ID deltas
-		k := 2 * nf
-		if flags&sameFields != 0 {
-			k = nf
-		} else {
-			n, ok := next()
-			if !ok || n < 0 || n > int64(len(el)) {
-				return 0, false
-			}
-			k = 2 * n
-		}
-		i += int(k)
-		if _, ok := next(); !ok { // lp-count
-			return 0, false
-		}
-		if flags&deleted == 0 {
-			live++
-		}
-	}
-	return live, true
-}
-
 // Cursor states of an element read by a stream iterator.
 const (
 	elemOK = iota
@@ -418,4 +350,234 @@ func firstLiveAsserts(nodes []nodeElems) bool {
 		}
 	}
 	return false
+}
+
+// Redis's search for a stream's last live entry (streamLastValidID, run
+// first by XREAD, XREADGROUP and XSETID on a non-empty stream), emulated
+// on the raw listpacks with its pointer moves and their assertions: a
+// corrupt stream there either fails an assertion or, when the walk ends
+// without finding a live entry, panics.
+const (
+	lastIDFound = iota
+	lastIDAsserts
+	lastIDPanics
+)
+
+// lpEntrySize is the size of the listpack entry at p without its
+// back-length (Redis's lpCurrentEncodedSizeUnsafe), and the bytes its
+// encoding header takes (0: not an encoding).
+func lpEntrySize(lp []byte, p int) (size, hdr int) {
+	c := lp[p]
+	switch {
+	case c&0x80 == 0:
+		return 1, 1
+	case c&0xC0 == 0x80:
+		return 1 + int(c&0x3F), 1
+	case c&0xE0 == 0xC0:
+		return 2, 1
+	case c&0xF0 == 0xE0:
+		if p+1 >= len(lp) {
+			return 0, 2
+		}
+		return 2 + (int(c&0x0F)<<8 | int(lp[p+1])), 2
+	case c == 0xF0:
+		if p+5 > len(lp) {
+			return 0, 5
+		}
+		return 5 + int(binary.LittleEndian.Uint32(lp[p+1:])), 5
+	case c == 0xF1:
+		return 3, 1
+	case c == 0xF2:
+		return 4, 1
+	case c == 0xF3:
+		return 5, 1
+	case c == 0xF4:
+		return 9, 1
+	case c == 0xFF:
+		return 1, 1
+	}
+	return 0, 0
+}
+
+// lpEntryValid is Redis's lpValidateNext on the entry at p.
+func lpEntryValid(lp []byte, p int) bool {
+	last := len(lp) - 1
+	if p < 6 || p > last {
+		return false
+	}
+	if lp[p] == 0xFF {
+		return true
+	}
+	size, hdr := lpEntrySize(lp, p)
+	if hdr == 0 || p+hdr > last {
+		return false
+	}
+	bl := backlenSize(size)
+	if size <= 0 || p+size+bl > last {
+		return false
+	}
+	back, ok := lpBacklenBefore(lp, p+size+bl-1)
+	return ok && back+bl == size+bl
+}
+
+// lpBacklenBefore decodes a back-length whose last byte is at q, reading
+// leftwards as Redis's lpDecodeBacklen.
+func lpBacklenBefore(lp []byte, q int) (int, bool) {
+	v, shift := 0, 0
+	for {
+		if q < 0 || shift > 28 {
+			return 0, false
+		}
+		v |= int(lp[q]&0x7F) << shift
+		if lp[q]&0x80 == 0 {
+			return v, true
+		}
+		shift += 7
+		q--
+	}
+}
+
+// lastIDWalk walks the nodes from the last one backwards as
+// streamLastValidID does; length is the stream's length field.
+func lastIDWalk(nodes [][]byte, length uint64) int {
+	for ni := len(nodes) - 1; ni >= 0; ni-- {
+		lp := nodes[ni]
+		steps := 4*len(lp) + 64 // a corrupt node can send Redis round in circles
+		const null = -1
+		bad := false
+		next := func(p int) int {
+			if p == null {
+				bad = true
+				return null
+			}
+			size, _ := lpEntrySize(lp, p)
+			np := p + size + backlenSize(size)
+			if np >= len(lp) || lp[np] == 0xFF {
+				return null
+			}
+			if !lpEntryValid(lp, np) {
+				bad = true
+			}
+			return np
+		}
+		prev := func(p int) int {
+			if p == null {
+				bad = true
+				return null
+			}
+			if p == 6 {
+				return null
+			}
+			back, ok := lpBacklenBefore(lp, p-1)
+			if !ok {
+				bad = true
+				return null
+			}
+			np := p - 1 - (back + backlenSize(back) - 1)
+			if !lpEntryValid(lp, np) {
+				bad = true
+				return null
+			}
+			return np
+		}
+		integer := func(p int) int64 {
+			if p == null || bad {
+				bad = true
+				return 0
+			}
+			v, ok := lpInteger(lp, p)
+			if !ok {
+				bad = true
+			}
+			return v
+		}
+		if !lpEntryValid(lp, 6) {
+			return lastIDAsserts
+		}
+		p := next(next(6))
+		mfc := integer(p)
+		next(p)
+		p = prev(len(lp) - 1)
+		for !bad {
+			if steps--; steps < 0 {
+				return lastIDAsserts
+			}
+			cnt := integer(p)
+			if bad {
+				break
+			}
+			if cnt == 0 {
+				break // the master entry: on to the previous node
+			}
+			for ; cnt != 0 && !bad; cnt-- {
+				p = prev(p)
+				if p == null {
+					bad = true
+				}
+			}
+			flags := integer(p)
+			p = next(p)
+			integer(p)
+			p = next(p)
+			integer(p)
+			p = next(p)
+			nf := mfc
+			if flags&2 == 0 {
+				nf = integer(p)
+				p = next(p)
+			}
+			if bad || nf < 0 {
+				return lastIDAsserts
+			}
+			if flags&1 == 0 {
+				return lastIDFound
+			}
+			times := 4
+			if flags&2 == 0 {
+				times++
+			}
+			for ; times > 0; times-- {
+				p = prev(p)
+			}
+		}
+		if bad {
+			return lastIDAsserts
+		}
+	}
+	if length > 0 {
+		return lastIDPanics
+	}
+	return lastIDFound
+}
+
+// lpInteger reads the element at p as Redis's lpGetInteger (a string must
+// parse as an integer).
+func lpInteger(lp []byte, p int) (int64, bool) {
+	size, hdr := lpEntrySize(lp, p)
+	if hdr == 0 || p+size > len(lp) {
+		return 0, false
+	}
+	c := lp[p]
+	switch {
+	case c&0x80 == 0:
+		return int64(c), true
+	case c&0xE0 == 0xC0:
+		u := int64(c&0x1F)<<8 | int64(lp[p+1])
+		if u >= 1<<12 {
+			u -= 1 << 13
+		}
+		return u, true
+	case c >= 0xF1 && c <= 0xF4:
+		w := size - 1
+		var u uint64
+		for k := w - 1; k >= 0; k-- {
+			u = u<<8 | uint64(lp[p+1+k])
+		}
+		shift := uint(64 - 8*w)
+		return int64(u<<shift) >> shift, true
+	case c == 0xFF:
+		return 0, false
+	}
+	v, err := strconv.ParseInt(string(lp[p+hdr:p+size]), 10, 64)
+	return v, err == nil
 }
