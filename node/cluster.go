@@ -96,6 +96,7 @@ func init() {
 		sub("info", 2, stale, "3.0.0", "Provides info about Redis Cluster node state", "O(1)"),
 		sub("keyslot", 3, stale, "3.0.0", "Returns the hash slot of the specified key", "O(N) where N is the number of bytes in the key"),
 		sub("links", 2, stale, "7.0.0", "Returns a list of all TCP links to and from peer nodes in cluster", "O(N) where N is the total number of Cluster nodes"),
+		sub("migration", -4, "admin stale no_async_loading", "8.4.0", "Start, monitor and cancel slot migration.", "O(N) where N is the total number of the slots between the start slot and end slot arguments."),
 		sub("migrateslots", -6, "admin", "9.0.0", "Migrate the given slots from this node to the specified nodes.", "O(N) where N is the total number of the slots between all start slot and end slot arguments."),
 		sub("getslotmigrations", 2, "admin", "9.0.0", "Get information about the in-progress and recently finished slot migrations.", "O(N), where N is the number of active slot import and export jobs."),
 		sub("cancelslotmigrations", 2, "admin", "9.0.0", "Cancel all current ongoing slot migration operations.", "O(N), where N is the number of in-progress slot migrations."),

@@ -166,6 +166,10 @@ func (s *Server) cmdClusterASM(c *Client, args [][]byte) bool {
 		}
 		s.cancelExports(nil)
 		c.replyOK()
+	case "migration":
+		s.cmdMigration(c, args) // slotmig_redis.go
+	case "skiff-export":
+		s.cmdSkiffExport(c, args)
 	case "skiff-import":
 		s.cmdSkiffImport(c, args)
 	case "skiff-load":
@@ -212,7 +216,23 @@ func parseSlotPairs(args [][]byte) (set slots.Set, msg string) {
 // cmdMigrateSlots is CLUSTER MIGRATESLOTS SLOTSRANGE s e [s e ...] NODE
 // id [SLOTSRANGE ... NODE id ...]: one export job per NODE block, all
 // checked before any starts.
-func (s *Server) cmdMigrateSlots(c *Client, args [][]byte) {
+func (s *Server) cmdMigrateSlots(c *Client, args [][]byte) { s.migrateSlots(c, args, "") }
+
+// cmdSkiffExport is CLUSTER SKIFF-EXPORT <job> SLOTSRANGE ... NODE <id>:
+// MIGRATESLOTS with one NODE block and the job's name chosen by the
+// target (CLUSTER MIGRATION IMPORT, slotmig_redis.go).
+func (s *Server) cmdSkiffExport(c *Client, args [][]byte) {
+	if len(args) < 7 || len(args[2]) == 0 {
+		c.replyError("ERR wrong number of arguments for 'cluster|skiff-export' command")
+		return
+	}
+	fwd := append([][]byte{args[0], []byte("MIGRATESLOTS")}, args[3:]...)
+	s.migrateSlots(c, fwd, string(args[2]))
+}
+
+// migrateSlots checks and starts MIGRATESLOTS's jobs; name, when given,
+// names the only job.
+func (s *Server) migrateSlots(c *Client, args [][]byte, name string) {
 	a := s.asm()
 	v := s.cl.node.View()
 	if !v.Self.Master {
@@ -289,14 +309,28 @@ func (s *Server) cmdMigrateSlots(c *Client, args [][]byte) {
 			}
 		}
 	}
+	if name != "" && len(plans) != 1 {
+		c.replyError("ERR SKIFF-EXPORT takes one NODE block")
+		return
+	}
 	for _, p := range plans {
-		j := &slotJob{name: newJobName(), export: true, source: v.SelfID, target: p.target, set: p.set,
-			created: time.Now(), ackCh: make(chan struct{}, 1), failCh: make(chan struct{}), cancelCh: make(chan struct{})}
-		j.setState(jobConnecting)
-		a.add(j)
-		go s.runExport(j)
+		n := name
+		if n == "" {
+			n = newJobName()
+		}
+		s.startExport(n, p.target, p.set)
 	}
 	c.replyOK()
+}
+
+// startExport starts an export job (locked).
+func (s *Server) startExport(name, target string, set slots.Set) *slotJob {
+	j := &slotJob{name: name, export: true, source: s.cl.node.ID(), target: target, set: set,
+		created: time.Now(), ackCh: make(chan struct{}, 1), failCh: make(chan struct{}), cancelCh: make(chan struct{})}
+	j.setState(jobConnecting)
+	s.asm().add(j)
+	go s.runExport(j)
+	return j
 }
 
 // cancelExports cancels the running export jobs (all of them when only

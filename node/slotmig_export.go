@@ -127,16 +127,10 @@ func (s *Server) exportJob(j *slotJob) error {
 		return true
 	})
 	_ = conn.SetDeadline(time.Now().Add(asmHandshakeTime))
-	if _, err := conn.Write(replication.AppendCommand(nil, hs)); err != nil {
+	if _, err := conn.Write(appendArgs(nil, hs)); err != nil {
 		return fmt.Errorf("Failed to send the handshake to target: %w", err)
 	}
-	rep, err := resp.ReadReply(br, replyLimits)
-	if err == nil {
-		if e, ok := rep.(resp.ReplyError); ok {
-			err = e
-		}
-	}
-	if err != nil {
+	if err := readPeerReply(br); err != nil {
 		return fmt.Errorf("Received error during handshake to target: %w", err)
 	}
 	_ = conn.SetDeadline(time.Time{})
@@ -163,6 +157,20 @@ func (s *Server) exportJob(j *slotJob) error {
 }
 
 var replyLimits = resp.ReplyLimits{MaxBulk: 1 << 20, MaxElems: 1 << 20, MaxDepth: 8}
+
+func appendArgs(b []byte, args [][]byte) []byte { return replication.AppendCommand(b, args) }
+
+// readPeerReply reads one reply; an error reply is returned as the error.
+func readPeerReply(br *bufio.Reader) error {
+	rep, err := resp.ReadReply(br, replyLimits)
+	if err != nil {
+		return err
+	}
+	if e, ok := rep.(resp.ReplyError); ok {
+		return e
+	}
+	return nil
+}
 
 // readExportReplies counts the target's answers; an error answer or a
 // broken connection fails the job.

@@ -60,8 +60,13 @@ func (s *Server) cmdSkiffImport(c *Client, args [][]byte) {
 			return
 		}
 	}
+	var placeholder *slotJob // CLUSTER MIGRATION IMPORT's job, waiting for the source
 	for _, j := range a.jobs {
 		if j.export || j.finished() {
+			continue
+		}
+		if j.name == name && j.client == nil && j.state == jobConnecting && j.set == set && j.source == source {
+			placeholder = j
 			continue
 		}
 		for sl := set.Next(0); sl >= 0; sl = set.Next(sl + 1) {
@@ -77,10 +82,14 @@ func (s *Server) cmdSkiffImport(c *Client, args [][]byte) {
 		for s.deleteSlotBatchLocked(sl, 1<<20) > 0 {
 		}
 	}
-	j := &slotJob{name: name, source: source, target: v.SelfID, set: set, created: time.Now(), client: c}
+	j := placeholder
+	if j == nil {
+		j = &slotJob{name: name, source: source, target: v.SelfID, set: set, created: time.Now()}
+		a.add(j)
+	}
+	j.client = c
 	j.setState(jobImporting)
 	j.lastAck.Store(time.Now().Unix())
-	a.add(j)
 	if a.byClient == nil {
 		a.byClient = map[int64]*slotJob{}
 	}
