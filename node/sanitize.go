@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -38,7 +39,7 @@ type dumpState struct {
 // corruptValue is one key holding such a value.
 type corruptValue struct {
 	db  *store.DB
-	key string
+	key []byte
 	// val is the value's Val as stored: the key still holds the corrupt
 	// value while its Val is this one (a SET or a new RESTORE replaces it).
 	val    any
@@ -119,22 +120,32 @@ func (c *Client) decodeRestorePayload(payload []byte) (*store.Object, *rdb.Defer
 // registerCorrupt remembers that e, just restored, holds a value the deep
 // checks refused.
 func (s *Server) registerCorrupt(db *store.DB, key []byte, e *store.Entry, de *rdb.DeferredError) {
-	live := s.x.dump.corrupt[:0]
-	for _, cv := range s.x.dump.corrupt {
-		if cv.current() != nil {
-			live = append(live, cv)
-		}
-	}
-	s.x.dump.corrupt = append(live, &corruptValue{db: db, key: string(key), val: e.Val.Val, err: de})
+	s.pruneCorrupt()
+	s.x.dump.corrupt = append(s.x.dump.corrupt, &corruptValue{db: db, key: bytes.Clone(key), val: e.Val.Val, err: de})
 	if s.verboseLog() {
 		s.log.Info(fmt.Sprintf("RESTORE of key '%s' without deep sanitization: %s (%s); commands reading it will be refused",
 			key, de.Err.Reason, de.Err.Msg))
 	}
 }
 
+// pruneCorrupt forgets the keys that no longer hold their corrupt value
+// (deleted, replaced, flushed), so that commands stop paying for the check
+// once none is left; it reports whether some remain.
+func (s *Server) pruneCorrupt() bool {
+	live := s.x.dump.corrupt[:0]
+	for _, cv := range s.x.dump.corrupt {
+		if cv.current() != nil {
+			live = append(live, cv)
+		}
+	}
+	clear(s.x.dump.corrupt[len(live):])
+	s.x.dump.corrupt = live
+	return len(live) > 0
+}
+
 // current is the entry still holding the corrupt value, or nil.
 func (cv *corruptValue) current() *store.Entry {
-	e := cv.db.Peek([]byte(cv.key))
+	e := cv.db.Peek(cv.key)
 	if e == nil || e.Val.Val != cv.val {
 		return nil
 	}
@@ -145,6 +156,9 @@ func (cv *corruptValue) current() *store.Entry {
 // corrupt value: when cmd reads such a value it logs Redis's assertion
 // lines (once per value), replies an error and returns true.
 func (s *Server) refuseCorrupt(c *Client, cmd *Command, args [][]byte) bool {
+	if !s.pruneCorrupt() {
+		return false
+	}
 	keys, ok := commandKeys(cmd, args)
 	if !ok {
 		return false
@@ -153,9 +167,9 @@ func (s *Server) refuseCorrupt(c *Client, cmd *Command, args [][]byte) bool {
 		if k.pos >= len(args) {
 			continue
 		}
-		key := string(args[k.pos])
+		key := args[k.pos]
 		for _, cv := range s.x.dump.corrupt {
-			if cv.db != c.db || cv.key != key {
+			if cv.db != c.db || !bytes.Equal(cv.key, key) {
 				continue
 			}
 			e := cv.current()

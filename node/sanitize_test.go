@@ -79,7 +79,7 @@ func TestRestoreDeepSanitization(t *testing.T) {
 		t.Fatalf("deep: log lacks Redis's line:\n%s", log)
 	}
 
-	_, c, log = sanitizeServer(t, "sanitize-dump-payload", "no")
+	s, c, log := sanitizeServer(t, "sanitize-dump-payload", "no")
 	for _, step := range []struct{ cmd, want string }{
 		{"RESTORE h 0 " + p, "+OK\r\n"},
 		{"TYPE h", "+hash\r\n"},
@@ -102,6 +102,10 @@ func TestRestoreDeepSanitization(t *testing.T) {
 	}
 	if n := strings.Count(log.String(), "ASSERTION FAILED"); n != 1 {
 		t.Fatalf("ASSERTION FAILED logged %d times:\n%s", n, log)
+	}
+	// The key deleted, commands no longer look for corrupt values.
+	if len(s.x.dump.corrupt) != 0 {
+		t.Fatalf("%d corrupt values still followed", len(s.x.dump.corrupt))
 	}
 	// A new RESTORE REPLACE over a corrupt value replaces it.
 	dumpRun(c, "RESTORE", "h2", "0", p)
