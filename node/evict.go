@@ -59,6 +59,11 @@ type evictState struct {
 	avg        map[*store.DB]float64
 	lastSample time.Time
 	lastDirty  int64
+	// exact: at the last sample every database was small enough to be
+	// measured whole (exactKeys), so after any write the next estimate
+	// measures again: a single big value written to a small dataset is
+	// seen by the very next command, as Redis sees it.
+	exact bool
 	// adjust corrects the estimate for evictions since the last sample.
 	adjust int64
 
@@ -155,7 +160,7 @@ func (s *Server) checkMemory(c *Client, cmd *Command) bool {
 func (s *Server) usedMemory() int64 {
 	e := &s.x.evict
 	now := time.Now()
-	if e.avg == nil || now.Sub(e.lastSample) > 100*time.Millisecond || s.dirty-e.lastDirty > 1000 {
+	if e.avg == nil || now.Sub(e.lastSample) > 100*time.Millisecond || s.dirty-e.lastDirty > 1000 || e.exact && s.dirty != e.lastDirty {
 		s.sampleEntrySizes()
 		e.lastSample, e.lastDirty, e.adjust = now, s.dirty, 0
 	}
@@ -181,12 +186,24 @@ func (s *Server) sampleEntrySizes() {
 	if e.avg == nil {
 		e.avg = map[*store.DB]float64{}
 	}
+	e.exact = true
 	for _, db := range s.store.DBs {
 		n := db.Len()
 		if n == 0 {
 			delete(e.avg, db)
 			continue
 		}
+		if n <= exactKeys {
+			// Fewer keys than samples: measure them all.
+			var sum float64
+			db.Dict().Each(func(ent *store.Entry) bool {
+				sum += float64(entrySize(ent))
+				return true
+			})
+			e.avg[db] = sum / float64(n)
+			continue
+		}
+		e.exact = false
 		// The mean of 16 values of uniformly spread sizes is off by 14%
 		// on average, 64 by 7% (halved again by the smoothing below). A
 		// database seen for the first time has no history to smooth
@@ -217,6 +234,10 @@ func (s *Server) sampleEntrySizes() {
 		e.avg[db] = avg
 	}
 }
+
+// exactKeys is the size up to which a database is measured whole rather
+// than sampled.
+const exactKeys = 64
 
 // entrySize is an entry's memory: the value and key (objectMemory) plus
 // the hash table slot and, for a key with a TTL, its expiry index slot.
