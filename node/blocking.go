@@ -105,10 +105,15 @@ func (bs *blockState) deferSlowlog(cmd *Command, args [][]byte, dur time.Duratio
 
 // unblockedStats logs a blocked command once it is served or unblocked
 // by CLIENT UNBLOCK, reply being the time its reply took (Redis's
-// updateStatsOnUnblock).
+// updateStatsOnUnblock): the slow log and the latency-tracking
+// histogram take its whole time then.
 func (s *Server) unblockedStats(c *Client, bs *blockState, reply time.Duration) {
-	if bs.slowCmd != nil {
-		s.slowlogPush(c, bs.slowCmd, bs.slowArgs, bs.slowDur+reply)
+	if bs.slowCmd == nil {
+		return
+	}
+	s.slowlogPush(c, bs.slowCmd, bs.slowArgs, bs.slowDur+reply)
+	if st := s.stats.CmdStats[bs.slowCmd.FullName()]; st != nil && s.latTrack.on {
+		st.recordLatency(bs.slowDur + reply)
 	}
 	s.latencySample("command-unblocking", reply)
 }

@@ -503,7 +503,7 @@ func (s *Server) execute(c *Client, cmd *Command, args [][]byte) {
 	st.Calls++
 	st.Usec += int64(dur / time.Microsecond)
 	st.Hist[latencyBucket(dur)]++
-	if s.latTrack.on {
+	if s.latTrack.on && c.blk == nil { // a blocked one: when served (blocking.go)
 		st.recordLatency(dur)
 	}
 	// A sentinel handler may release the lock, so another command can move

@@ -2,6 +2,7 @@ package node
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,5 +75,29 @@ func TestLatencyCDFBounds(t *testing.T) {
 	want := "*4\r\n$5\r\ncalls\r\n:5\r\n$14\r\nhistogram_usec\r\n*8\r\n:1\r\n:1\r\n:2\r\n:2\r\n:66\r\n:4\r\n:33816\r\n:5\r\n"
 	if got := string(c.w.B); got != want {
 		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}
+
+// A blocked command enters the latency histogram when it is served, one
+// still blocked is not there yet; as in Redis, its time is what it took to
+// run before it blocked plus to serve it, not the time it waited.
+func TestLatencyHistogramBlockedCommand(t *testing.T) {
+	s := extTestServer(t)
+	c, b := dialRaw(t, s), dialRaw(t, s)
+	b.send(t, "BLPOP", "l", "0")
+	waitUntil(t, "BLPOP to block", 5*time.Second, func() bool {
+		return strings.Contains(do(t, c, "INFO", "clients"), "blocked_clients:1")
+	})
+	expect(t, c, "*0\r\n", "LATENCY", "HISTOGRAM", "blpop")
+	time.Sleep(20 * time.Millisecond) // waiting time, which must not count
+	expect(t, c, ":1\r\n", "LPUSH", "l", "x")
+	b.readReply(t, 5*time.Second)
+	got := do(t, c, "LATENCY", "HISTOGRAM", "blpop")
+	m := regexp.MustCompile(`calls\r\n:1\r\n\$14\r\nhistogram_usec\r\n\*2\r\n:(\d+)\r\n:1\r\n$`).FindStringSubmatch(got)
+	if m == nil {
+		t.Fatalf("HISTOGRAM blpop %q", got)
+	}
+	if us, _ := strconv.Atoi(m[1]); us >= 16000 {
+		t.Fatalf("BLPOP recorded as %d µs: its wait was counted", us)
 	}
 }
