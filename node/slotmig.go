@@ -174,6 +174,8 @@ func (s *Server) cmdClusterASM(c *Client, args [][]byte) bool {
 		s.cmdSkiffImport(c, args)
 	case "skiff-load":
 		s.cmdSkiffLoad(c, args)
+	case "skiff-flipped":
+		s.cmdSkiffFlipped(c, args)
 	case "skiff-asm-delay":
 		ms, err := strconv.ParseInt(string(args[len(args)-1]), 10, 64)
 		if len(args) != 3 || err != nil || ms < 0 {

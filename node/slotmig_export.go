@@ -44,17 +44,18 @@ const (
 	asmDialTimeout   = 5 * time.Second
 	asmHandshakeTime = 30 * time.Second // the target deletes leftovers of an earlier attempt first
 	asmWriteTimeout  = 60 * time.Second
-	asmCopyBudget    = 2 * time.Millisecond // lock hold per copy step (a slot is never split)
-	asmQueueHigh     = 16 << 20             // unsent bytes above which the copy waits
-	asmUnackedHigh   = 256                  // unanswered commands above which the copy waits
-	asmCatchUpTime   = 5 * time.Minute      // the stream must drain this fast
-	asmPauseAckTime  = 2 * time.Second      // the last answers, writes held
-	asmSettleTime    = 10 * time.Second     // one attempt to commit the flip
-	asmOutputLimit   = 1 << 30              // the forwarded writes' queue
-	asmDropBatch     = 256                  // keys deleted per lock hold after the move
-	asmBatchBytes    = 64 << 10             // a SKIFF-LOAD command's batch of keys
-	asmBigElems      = 1024                 // a collection above this goes in chunks
-	asmChunkElems    = 512                  // elements per chunk command
+	asmCopyBudget    = 2 * time.Millisecond   // lock hold per copy step (a slot is never split)
+	asmQueueHigh     = 16 << 20               // unsent bytes above which the copy waits
+	asmUnackedHigh   = 256                    // unanswered commands above which the copy waits
+	asmCatchUpTime   = 5 * time.Minute        // the stream must drain this fast
+	asmPauseAckTime  = 2 * time.Second        // the last answers, writes held
+	asmSettleTime    = 10 * time.Second       // one attempt to commit the flip
+	asmFlipAckTime   = 200 * time.Millisecond // the target serving the slots after the flip
+	asmOutputLimit   = 1 << 30                // the forwarded writes' queue
+	asmDropBatch     = 256                    // keys deleted per lock hold after the move
+	asmBatchBytes    = 64 << 10               // a SKIFF-LOAD command's batch of keys
+	asmBigElems      = 1024                   // a collection above this goes in chunks
+	asmChunkElems    = 512                    // elements per chunk command
 )
 
 var errCancelled = errors.New("cancelled")
@@ -475,6 +476,21 @@ func (s *Server) flip(j *slotJob) error {
 			case <-time.After(time.Second):
 			}
 		}
+	}
+	if outcome == fsm.SlotMoveDone {
+		// Held writes resume once the target serves the slots too: before
+		// that it would send them back here with MOVED, and clients back
+		// off between such redirections (go-redis up to 512 ms a time).
+		s.mu.Lock()
+		if j.failErr == nil {
+			err := j.out.Write(appendCmd(nil, "CLUSTER", "SKIFF-FLIPPED", j.name))
+			if err == nil {
+				j.sent++
+			}
+		}
+		want := j.sent
+		s.mu.Unlock()
+		_ = s.waitAcked(j, want, asmFlipAckTime) // best effort: the move is done either way
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/skiffdb/skiff/cluster"
 	"github.com/skiffdb/skiff/fsm"
 	"github.com/skiffdb/skiff/rdb"
 	"github.com/skiffdb/skiff/slots"
@@ -297,4 +298,27 @@ func appendLoadEntry(b []byte, key string, exp int64, payload []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(exp))
 	b = binary.AppendUvarint(b, uint64(len(payload)))
 	return append(b, payload...)
+}
+
+// cmdSkiffFlipped is CLUSTER SKIFF-FLIPPED <job>, the source's last
+// command: it answers once this node's view gives it the job's slots
+// (at most asmFlipAckTime), so that the source resumes the writes it held
+// only when they will not bounce between the two nodes.
+func (s *Server) cmdSkiffFlipped(c *Client, args [][]byte) {
+	j := s.asm().byClient[c.id]
+	if c.flags&clientImport == 0 || j == nil || len(args) != 3 || string(args[2]) != j.name {
+		c.replyError("ERR CLUSTER SKIFF-FLIPPED is for slot import connections")
+		return
+	}
+	first := j.set.Next(0)
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), asmFlipAckTime)
+	err := s.cl.node.WaitView(ctx, func(v *cluster.View) bool { return v.Owner[first] == v.Self })
+	cancel()
+	s.mu.Lock()
+	if err != nil {
+		c.replyError("ERR the slots are not served here yet")
+		return
+	}
+	c.replyOK()
 }

@@ -29,6 +29,8 @@ Commands (a thin client of the admin HTTP API, see docs/raft.md):
   top [--interval D]              the same, redrawn every interval (default 1s) until interrupted
   failover TARGET                 manual failover: a shard id, a master's id or address (cluster),
                                   or a monitored master's name (sentinel)
+  reshard | rebalance ...         move slots as atomic slot migrations, with a progress bar
+                                  (skiff admin reshard --help; docs/slot-migration.md)
 
 Flags of every command:
   --addr H:P     admin address of any member (default $SKIFF_ADMIN_ADDR or 127.0.0.1:27379)
@@ -52,6 +54,9 @@ func runAdminIO(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	cmd, rest := args[0], args[1:]
+	if cmd == "reshard" || cmd == "rebalance" {
+		return runReshard(cmd, rest, stdout, stderr) // reshard.go: RESP, not the admin API
+	}
 	fs := flag.NewFlagSet("skiff admin "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	defAddr := os.Getenv("SKIFF_ADMIN_ADDR")
