@@ -292,6 +292,9 @@ func (c *Client) processInput() {
 			c.replicaReplied(args, mark) // replication.go
 			return
 		}
+		if c.replyOverLimit() { // obuflimit.go
+			return
+		}
 		if c.flags&(clientReplyOff|clientReplySkip|clientReplySkipNext) != 0 {
 			c.applyReplyMode(mark)
 		}

@@ -387,6 +387,9 @@ func hrandfieldCount(c *Client, key []byte, n int64, withValues bool) {
 		}
 		header(int(count))
 		for i := int64(0); i < count; i++ {
+			if i&1023 == 1023 && c.replyOverLimit() {
+				return // closed: the rest would never be sent (obuflimit.go)
+			}
 			pair(h.Random())
 		}
 		return
