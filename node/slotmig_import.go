@@ -96,9 +96,9 @@ func (s *Server) cmdSkiffImport(c *Client, args [][]byte) {
 	}
 	a.byClient[c.id] = j
 	c.flags |= clientImport
-	// The import allocates little but live data, as a full sync's load:
-	// collect less often while it runs (replication.go).
-	loadingGC(true)
+	// Unlike a full sync's load, the import leaves the GC target alone
+	// (loadingGC): the collection owed when it is lowered again, over the
+	// whole grown heap, stalled clients for a second (bench/slotmigrate).
 	s.log.Info("importing slots", "job", name, "slots", j.rangesText(), "source", source)
 	c.replyOK()
 }
@@ -112,7 +112,6 @@ func (s *Server) importGone(c *Client) {
 		return
 	}
 	delete(a.byClient, c.id)
-	loadingGC(false)
 	j.client = nil
 	j.setState(jobSettling)
 	go s.settleImport(j)
