@@ -316,7 +316,7 @@ func lpValidate(lp []byte) (int, bool) {
 		if l < 0 || p+l+lpBacklenSize(l) > len(lp)-1 {
 			return 0, false
 		}
-		if lpPrev(lp, p+l+lpBacklenSize(l)) != p {
+		if !lpBacklenOK(lp, p+l, l) {
 			return 0, false
 		}
 		p += l + lpBacklenSize(l)
@@ -329,4 +329,12 @@ func lpValidate(lp []byte) (int, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// lpBacklenOK checks, without trusting the bytes, that the back-length
+// stored at q encodes l.
+func lpBacklenOK(lp []byte, q, l int) bool {
+	var want [5]byte
+	enc := lpAppendBacklen(want[:0], l)
+	return q+len(enc) <= len(lp) && string(lp[q:q+len(enc)]) == string(enc)
 }
