@@ -248,3 +248,35 @@ func TestTrackingRedirectToRESP3ClientWithoutQueue(t *testing.T) {
 	}
 	quiet(t, redir, "+PONG\r\n")
 }
+
+// On a replica, the keys the master's stream changes are invalidated,
+// BCAST included (sent by the broadcaster: no client batch runs), and the
+// full resynchronisation tells every tracking client "all keys".
+func TestTrackingOnReplica(t *testing.T) {
+	master, replica := startTestServer(t), startTestServer(t)
+	mc, rc := dialRaw(t, master), dialRaw(t, replica)
+	c, b := dialRaw(t, replica), dialRaw(t, replica)
+	do(t, c, "HELLO", "3")
+	do(t, b, "HELLO", "3")
+	expect(t, c, "+OK\r\n", "CLIENT", "TRACKING", "on")
+	expect(t, b, "+OK\r\n", "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "b:")
+	do(t, c, "GET", "k")
+	replicateFrom(t, rc, master)
+	// The load of the master's dataset is a flush.
+	for _, cc := range []*rawConn{c, b} {
+		if got := cc.readReply(t, 5*time.Second); got != ">2\r\n$10\r\ninvalidate\r\n_\r\n" {
+			t.Fatalf("full sync: got %q", got)
+		}
+	}
+	expect(t, c, "_\r\n", "GET", "k")
+	expect(t, mc, "+OK\r\n", "SET", "k", "1")
+	if got := c.readReply(t, 5*time.Second); got != pushInvalidate("k") {
+		t.Fatalf("stream SET: got %q", got)
+	}
+	expect(t, mc, "+OK\r\n", "SET", "b:1", "1")
+	if got := b.readReply(t, 5*time.Second); got != pushInvalidate("b:1") {
+		t.Fatalf("stream SET under the prefix: got %q", got)
+	}
+	quiet(t, c, "+PONG\r\n")
+	quiet(t, b, "+PONG\r\n")
+}
