@@ -71,6 +71,8 @@ type slotJob struct {
 
 	// Export side (under s.mu unless atomic).
 	streaming slots.Set // slots whose writes are forwarded
+	holding   slots.Set // of those, slots whose writes wait behind a big key (held)
+	held      map[int]*heldWrites
 	out       *replication.Outbound
 	conn      net.Conn
 	buf       []byte
@@ -93,6 +95,12 @@ type slotJob struct {
 	// Import side.
 	client   *Client
 	keysRecv int64
+}
+
+// heldWrites are forwarded writes of one slot waiting behind a big key.
+type heldWrites struct {
+	b []byte
+	n int64
 }
 
 func newJobName() string {

@@ -230,6 +230,7 @@ func (s *Server) copySlots(j *slotJob) error {
 		now := time.Now().UnixMilli()
 		b := j.buf[:0]
 		batch := j.batch[:0]
+		var big []bigKey
 		delay := s.asm().delay
 		// At least one slot per hold (a slot is copied at one instant);
 		// more while the budget lasts.
@@ -247,14 +248,12 @@ func (s *Server) copySlots(j *slotJob) error {
 					continue // an expired key: its DEL follows, if anything
 				}
 				if col, ok := e.Val.Val.(store.Collection); ok && col.Len() > asmBigElems {
-					// A big key goes as element commands of asmChunkElems
-					// each, behind the batch so far: the target applies it
-					// a chunk per command, never in one long step.
-					if len(batch) > 0 {
-						b = j.appendLoad(b, batch)
-						batch = batch[:0]
-					}
-					b = j.appendChunked(b, key, &e.Val)
+					// A big key: its elements are taken now (their string
+					// headers: Go strings never change), encoded after the
+					// lock is released, and the slot's forwarded writes wait
+					// behind them (holdSlot).
+					big = append(big, snapBigKey(key, &e.Val))
+					j.holding.Add(sl)
 					j.keysSent++
 					continue
 				}
@@ -287,7 +286,16 @@ func (s *Server) copySlots(j *slotJob) error {
 			j.buf = nil
 		}
 		j.batch = batch[:0]
+		if held := time.Since(start); held > 50*time.Millisecond {
+			s.log.Warn("slot migration: a copy step held the data lock long (big keys are encoded at their slot's instant)",
+				"job", j.name, "slot", list[i-1], "held", held, "bytes", len(b))
+		}
 		s.mu.Unlock()
+		if len(big) > 0 {
+			if err := s.sendBigKeys(j, big); err != nil {
+				return err
+			}
+		}
 		if delay > 0 {
 			select {
 			case <-time.After(delay):
@@ -299,57 +307,112 @@ func (s *Server) copySlots(j *slotJob) error {
 	return nil
 }
 
-// appendChunked appends a collection as DEL, then HSET / RPUSH / SADD /
-// ZADD commands of asmChunkElems elements, then PEXPIREAT when it has a
-// TTL (locked: the value is read as it is at its slot's instant).
-func (j *slotJob) appendChunked(b []byte, key string, obj *store.Object) []byte {
-	b = appendCmd(b, "DEL", key)
-	var verb string
-	per := 1
-	switch obj.Val.(type) {
-	case *store.Hash:
-		verb, per = "HSET", 2
-	case *store.List:
-		verb = "RPUSH"
-	case *store.Set:
-		verb = "SADD"
-	case *store.ZSet:
-		verb, per = "ZADD", 2
-	}
-	args := make([]string, 0, 2+asmChunkElems*per)
-	flush := func() {
-		if len(args) > 2 {
-			b = appendCmd(b, args...)
-			j.sent++
-		}
-		args = append(args[:0], verb, key)
-	}
-	flush()
-	add := func(x ...string) {
-		args = append(args, x...)
-		if len(args)-2 >= asmChunkElems*per {
-			flush()
-		}
-	}
+// bigKey is a collection taken at its slot's instant: its elements'
+// string headers (the bytes are shared and immutable), not its structure.
+type bigKey struct {
+	key    string
+	verb   string
+	per    int       // strings per element: 2 for hashes and sorted sets
+	elems  []string  // field, value / member
+	scores []float64 // sorted sets: the members' scores (formatted later)
+	expire int64
+}
+
+func snapBigKey(key string, obj *store.Object) bigKey {
+	k := bigKey{key: key, per: 1, expire: obj.Expire}
 	switch v := obj.Val.(type) {
 	case *store.Hash:
-		v.Each(func(f, val string) bool { add(f, val); return true })
+		k.verb, k.per = "HSET", 2
+		k.elems = make([]string, 0, 2*v.Len())
+		v.Each(func(f, val string) bool { k.elems = append(k.elems, f, val); return true })
 	case *store.List:
-		for i := 0; i < v.Len(); i++ {
-			add(v.At(i))
+		k.verb = "RPUSH"
+		k.elems = make([]string, v.Len())
+		for i := range k.elems {
+			k.elems[i] = v.At(i)
 		}
 	case *store.Set:
-		v.Each(func(m string) bool { add(m); return true })
+		k.verb = "SADD"
+		k.elems = make([]string, 0, v.Len())
+		v.Each(func(m string) bool { k.elems = append(k.elems, m); return true })
 	case *store.ZSet:
-		v.Ascend(0, func(m store.ZMember) bool { add(zscoreArg(m.Score), m.Member); return true })
+		k.verb = "ZADD"
+		k.elems = make([]string, 0, v.Len())
+		k.scores = make([]float64, 0, v.Len())
+		v.Ascend(0, func(m store.ZMember) bool {
+			k.elems = append(k.elems, m.Member)
+			k.scores = append(k.scores, m.Score)
+			return true
+		})
 	}
-	flush()
-	j.sent++ // the DEL
-	if obj.Expire != 0 {
-		b = appendCmd(b, "PEXPIREAT", key, strconv.FormatInt(obj.Expire, 10))
-		j.sent++
+	return k
+}
+
+// sendBigKeys sends the big keys of the last copy step, encoded outside
+// the lock and queued a megabyte per lock hold, then the forwarded
+// writes their slots held meanwhile, and ends the hold.
+func (s *Server) sendBigKeys(j *slotJob, big []bigKey) error {
+	for _, k := range big {
+		var piece []byte
+		cmds := 0
+		push := func() error {
+			if err := s.waitQueue(j, asmQueueHigh, asmUnackedHigh, time.Hour); err != nil {
+				return err
+			}
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if err := j.check(); err != nil {
+				return err
+			}
+			if err := j.out.Write(piece); err != nil {
+				return fmt.Errorf("stream to target: %w", err)
+			}
+			j.sent += int64(cmds)
+			piece, cmds = piece[:0], 0
+			return nil
+		}
+		piece = appendCmd(piece, "DEL", k.key)
+		cmds++
+		args := make([]string, 0, 2+2*asmChunkElems)
+		for i := 0; i < len(k.elems); i += asmChunkElems * k.per {
+			args = append(args[:0], k.verb, k.key)
+			end := min(i+asmChunkElems*k.per, len(k.elems))
+			if k.scores != nil {
+				for x := i; x < end; x++ {
+					args = append(args, zscoreArg(k.scores[x]), k.elems[x])
+				}
+			} else {
+				args = append(args, k.elems[i:end]...)
+			}
+			piece = appendCmd(piece, args...)
+			cmds++
+			if len(piece) >= 1<<20 {
+				if err := push(); err != nil {
+					return err
+				}
+			}
+		}
+		if k.expire != 0 {
+			piece = appendCmd(piece, "PEXPIREAT", k.key, strconv.FormatInt(k.expire, 10))
+			cmds++
+		}
+		if err := push(); err != nil {
+			return err
+		}
 	}
-	return b
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sl, held := range j.held {
+		if len(held.b) > 0 {
+			if err := j.out.Write(held.b); err != nil {
+				return fmt.Errorf("stream to target: %w", err)
+			}
+			j.sent += held.n
+		}
+		delete(j.held, sl)
+	}
+	j.holding = slots.Set{}
+	return nil
 }
 
 // zscoreArg formats a score so that ZADD reads back the same float64.
@@ -568,6 +631,21 @@ func (s *Server) forwardToExports(args [][]byte) {
 		if enc == nil {
 			enc = replication.AppendCommand(nil, args)
 		}
+		if j.holding.Has(sl) {
+			// A big key of this slot is still being sent: its writes go
+			// after it.
+			if j.held == nil {
+				j.held = map[int]*heldWrites{}
+			}
+			h := j.held[sl]
+			if h == nil {
+				h = &heldWrites{}
+				j.held[sl] = h
+			}
+			h.b = append(h.b, enc...)
+			h.n++
+			continue
+		}
 		if err := j.out.Write(enc); err != nil {
 			j.fail(fmt.Errorf("stream to target: %w", err))
 			continue
@@ -642,7 +720,11 @@ func (s *Server) dropMovedSlots(j *slotJob) {
 				s.mu.Unlock()
 				break // the slot came back, or this node is a replica now
 			}
+			t := time.Now()
 			n := s.deleteSlotBatchLocked(sl, asmDropBatch)
+			if held := time.Since(t); held > 50*time.Millisecond {
+				s.log.Warn("slot migration: dropping moved keys held the data lock long", "job", j.name, "slot", sl, "held", held)
+			}
 			s.mu.Unlock()
 			if n == 0 {
 				break
