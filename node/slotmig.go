@@ -70,8 +70,9 @@ type slotJob struct {
 	lastAck        atomic.Int64 // unix seconds of the last reply from the other end
 
 	// Export side (under s.mu unless atomic).
-	streaming slots.Set // slots whose writes are forwarded
-	holding   slots.Set // of those, slots whose writes wait behind a big key (held)
+	streaming slots.Set           // slots whose writes are forwarded
+	holding   slots.Set           // of those, slots whose writes wait behind a big key (held)
+	prealloc  map[string][]string // room for big keys' elements, made outside the lock
 	held      map[int]*heldWrites
 	out       *replication.Outbound
 	conn      net.Conn

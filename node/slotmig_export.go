@@ -231,6 +231,7 @@ func (s *Server) copySlots(j *slotJob) error {
 		b := j.buf[:0]
 		batch := j.batch[:0]
 		var big []bigKey
+		var alloc map[string]int
 		delay := s.asm().delay
 		// At least one slot per hold (a slot is copied at one instant);
 		// more while the budget lasts.
@@ -239,6 +240,16 @@ func (s *Server) copySlots(j *slotJob) error {
 			if v.Owner[sl] != v.Self {
 				s.mu.Unlock()
 				return fmt.Errorf("slot %d is no longer owned by this node", sl)
+			}
+			// Room for the elements of the slot's big keys is made before
+			// its instant, outside the lock: allocating it under the lock
+			// would make this goroutine pay for garbage collection there
+			// (1 s for a million-field hash on the loaded test machine).
+			if need := j.bigNeeds(db, sl); len(need) > 0 {
+				if n == 0 {
+					alloc = need
+				}
+				break // this slot starts a step of its own
 			}
 			j.streaming.Add(sl)
 			var err error
@@ -252,7 +263,7 @@ func (s *Server) copySlots(j *slotJob) error {
 					// headers: Go strings never change), encoded after the
 					// lock is released, and the slot's forwarded writes wait
 					// behind them (holdSlot).
-					big = append(big, snapBigKey(key, &e.Val))
+					big = append(big, j.snapBigKey(key, &e.Val))
 					j.holding.Add(sl)
 					j.keysSent++
 					continue
@@ -288,9 +299,15 @@ func (s *Server) copySlots(j *slotJob) error {
 		j.batch = batch[:0]
 		if held := time.Since(start); held > 50*time.Millisecond {
 			s.log.Warn("slot migration: a copy step held the data lock long (big keys are encoded at their slot's instant)",
-				"job", j.name, "slot", list[i-1], "held", held, "bytes", len(b))
+				"job", j.name, "slot", list[max(i-1, 0)], "held", held, "bytes", len(b))
 		}
 		s.mu.Unlock()
+		for key, n := range alloc {
+			if j.prealloc == nil {
+				j.prealloc = map[string][]string{}
+			}
+			j.prealloc[key] = make([]string, 0, n)
+		}
 		if len(big) > 0 {
 			if err := s.sendBigKeys(j, big); err != nil {
 				return err
@@ -318,27 +335,58 @@ type bigKey struct {
 	expire int64
 }
 
-func snapBigKey(key string, obj *store.Object) bigKey {
+// bigNeeds returns, for the big keys of slot that have no room made for
+// their elements yet, how many strings to make room for (locked).
+func (j *slotJob) bigNeeds(db *store.DB, sl int) map[string]int {
+	var need map[string]int
+	for _, key := range db.KeysInSlot(sl, db.CountKeysInSlot(sl)) {
+		e := db.Peek([]byte(key))
+		if e == nil {
+			continue
+		}
+		col, ok := e.Val.Val.(store.Collection)
+		if !ok || col.Len() <= asmBigElems {
+			continue
+		}
+		n := col.Len()
+		if _, h := col.(*store.Hash); h {
+			n *= 2
+		}
+		if cap(j.prealloc[key]) < n {
+			if need == nil {
+				need = map[string]int{}
+			}
+			need[key] = n + n/8 // room for growth until the instant
+		}
+	}
+	return need
+}
+
+// snapBigKey takes a big key's elements into the room bigNeeds made
+// (locked; O(elements), no allocation unless the key grew past it).
+func (j *slotJob) snapBigKey(key string, obj *store.Object) bigKey {
 	k := bigKey{key: key, per: 1, expire: obj.Expire}
+	room := j.prealloc[key][:0]
+	delete(j.prealloc, key)
 	switch v := obj.Val.(type) {
 	case *store.Hash:
 		k.verb, k.per = "HSET", 2
-		k.elems = make([]string, 0, 2*v.Len())
+		k.elems = room
 		v.Each(func(f, val string) bool { k.elems = append(k.elems, f, val); return true })
 	case *store.List:
 		k.verb = "RPUSH"
-		k.elems = make([]string, v.Len())
-		for i := range k.elems {
-			k.elems[i] = v.At(i)
+		k.elems = room
+		for i := 0; i < v.Len(); i++ {
+			k.elems = append(k.elems, v.At(i))
 		}
 	case *store.Set:
 		k.verb = "SADD"
-		k.elems = make([]string, 0, v.Len())
+		k.elems = room
 		v.Each(func(m string) bool { k.elems = append(k.elems, m); return true })
 	case *store.ZSet:
 		k.verb = "ZADD"
-		k.elems = make([]string, 0, v.Len())
-		k.scores = make([]float64, 0, v.Len())
+		k.elems = room
+		k.scores = make([]float64, 0, v.Len()) // pointer-free: cheap for the collector
 		v.Ascend(0, func(m store.ZMember) bool {
 			k.elems = append(k.elems, m.Member)
 			k.scores = append(k.scores, m.Score)
