@@ -15,6 +15,9 @@ package integration
 // writes. Each receiving connection serves one tracking client, so the
 // order of messages never depends on client IDs or pointers.
 //
+// Now and then connection 1 quits and is replaced, so that clients
+// redirected to it find it gone (flag R, tracking-redir-broken pushes).
+//
 // Rerun: go test ./integration/ -run TestTrackingDifferential -seed=N
 // More steps: SKIFF_TRACKING_STEPS=5000.
 
@@ -105,13 +108,18 @@ type trkSession struct {
 	t     *testing.T
 	conns [2][]*trkConn // [0] skiff, [1] redis
 	ids   [2][]string   // each connection's CLIENT ID on each server
+	// labels names every client ID a server gave (connections replaced
+	// after QUIT included) by what it is, the same on both servers.
+	labels [2]map[string]string
+	gen    int
 	sync  int
 	log   []string
 	// inMulti: connections inside MULTI, where a PING would be queued;
 	// they are synced after EXEC or DISCARD.
 	inMulti map[int]int
-	// messages counts the invalidation frames compared.
-	messages int
+	// messages and broken count the invalidation and
+	// tracking-redir-broken frames compared.
+	messages, broken int
 }
 
 func (p *trkSession) fail(format string, a ...any) {
@@ -123,10 +131,42 @@ func (p *trkSession) fail(format string, a ...any) {
 // norm replaces connection IDs (which differ between the servers) by
 // their connection numbers in a reply of CLIENT GETREDIR or TRACKINGINFO.
 func (p *trkSession) norm(s int, b string) string {
-	for i, id := range p.ids[s] {
-		b = strings.ReplaceAll(b, ":"+id+"\r\n", ":<conn"+strconv.Itoa(i)+">\r\n")
+	// An integer is a whole line: at the start or after a line end
+	// (":2\r\n" inside the bulk string "b:2" is not one).
+	b = "\n" + b
+	for id, label := range p.labels[s] {
+		b = strings.ReplaceAll(b, "\n:"+id+"\r\n", "\n:<"+label+">\r\n")
 	}
-	return b
+	return b[1:]
+}
+
+// connect opens connection i on both servers (again, after a QUIT) and
+// records its IDs.
+func (p *trkSession) connect(i int, sk, rd *Server) {
+	p.t.Helper()
+	p.gen++
+	for s, srv := range []*Server{sk, rd} {
+		c := dialTrk(p.t, srv)
+		if i < len(p.conns[s]) {
+			p.conns[s][i] = c
+		} else {
+			p.conns[s] = append(p.conns[s], c)
+			p.ids[s] = append(p.ids[s], "")
+		}
+		if err := c.send([]string{"CLIENT", "ID"}); err != nil {
+			p.t.Fatal(err)
+		}
+		f, err := c.frame()
+		if err != nil || f[0] != ':' {
+			p.t.Fatalf("CLIENT ID: %q %v", f, err)
+		}
+		id := strings.TrimSpace(f[1:])
+		p.ids[s][i] = id
+		if p.labels[s] == nil {
+			p.labels[s] = map[string]string{}
+		}
+		p.labels[s][id] = "conn" + strconv.Itoa(i) + "." + strconv.Itoa(p.gen)
+	}
 }
 
 // do runs argv on connection i of both servers (with {id:N} replaced by
@@ -159,7 +199,7 @@ func (p *trkSession) do(i int, compareReply bool, argv ...string) {
 				p.fail("%s conn %d: no reply after 100 pushes", []string{"skiff", "redis"}[s], i)
 			}
 			if f[0] == '>' {
-				b.WriteString(f) // a push before the reply
+				b.WriteString(p.norm(s, f)) // a push before the reply
 				continue
 			}
 			if compareReply {
@@ -207,11 +247,15 @@ func (p *trkSession) syncAll() {
 				if strings.Contains(f, "\r\n"+token+"\r\n") && (f[0] == '$' || strings.Contains(f, "pong")) {
 					break
 				}
+				if f[0] == '>' {
+					f = p.norm(s, f) // tracking-redir-broken carries an id
+				}
 				b.WriteString(f)
 			}
 			got[s] = b.String()
 		}
 		p.messages += strings.Count(got[1], "invalidate\r\n")
+		p.broken += strings.Count(got[1], "tracking-redir-broken\r\n")
 		if got[0] != got[1] {
 			p.fail("conn %d received different frames:\n  skiff: %q\n  redis: %q", i, got[0], got[1])
 		}
@@ -372,19 +416,8 @@ func TestTrackingDifferential(t *testing.T) {
 	t.Logf("seed %d, %d steps (rerun: go test ./integration/ -run TestTrackingDifferential -seed=%d)", seed, steps, seed)
 	sk, rd := StartSkiff(t), StartRedis(t)
 	p := &trkSession{t: t}
-	for s, srv := range []*Server{sk, rd} {
-		for i := 0; i < trkConns; i++ {
-			c := dialTrk(t, srv)
-			p.conns[s] = append(p.conns[s], c)
-			if err := c.send([]string{"CLIENT", "ID"}); err != nil {
-				t.Fatal(err)
-			}
-			f, err := c.frame()
-			if err != nil || f[0] != ':' {
-				t.Fatalf("CLIENT ID: %q %v", f, err)
-			}
-			p.ids[s] = append(p.ids[s], strings.TrimSpace(f[1:]))
-		}
+	for i := 0; i < trkConns; i++ {
+		p.connect(i, sk, rd)
 	}
 	p.do(trkRedir2, true, "SUBSCRIBE", "__redis__:invalidate")
 	p.do(trkRedir3, false, "HELLO", "3")
@@ -393,11 +426,33 @@ func TestTrackingDifferential(t *testing.T) {
 	g.keys = []string{"a:1", "a:2", "b:1", "b:2", "c", "cx", "d"}
 	deadline := time.Now().Add(90 * time.Second)
 	for n := 0; n < steps && time.Now().Before(deadline); n++ {
+		if g.r.Intn(150) == 0 {
+			// The RESP3 receiver goes away: clients redirected to it
+			// get tracking-redir-broken (RESP3) or the flag R, until
+			// they turn tracking on again towards the new one.
+			p.log = append(p.log, "conn 1: QUIT, then a new connection 1")
+			for s := range p.conns {
+				c := p.conns[s][trkRedir3]
+				if err := c.send([]string{"QUIT"}); err != nil {
+					t.Fatal(err)
+				}
+				if f, err := c.frame(); err != nil || f != "+OK\r\n" {
+					p.fail("QUIT: %q %v", f, err)
+				}
+				if _, err := c.frame(); err == nil {
+					p.fail("connection open after QUIT")
+				}
+				c.nc.Close()
+			}
+			p.connect(trkRedir3, sk, rd)
+			p.do(trkRedir3, false, "HELLO", "3")
+			continue
+		}
 		i, argv := g.step()
 		// HELLO's reply names the server: compare only what follows.
 		p.do(i, !strings.EqualFold(argv[0], "hello"), argv...)
 	}
-	t.Logf("%d invalidation messages compared", p.messages)
+	t.Logf("%d invalidation messages and %d tracking-redir-broken compared", p.messages, p.broken)
 	if p.messages == 0 {
 		t.Fatal("no invalidation message at all: the script tests nothing")
 	}
