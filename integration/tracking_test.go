@@ -17,6 +17,9 @@ package integration
 //
 // Now and then connection 1 quits and is replaced, so that clients
 // redirected to it find it gone (flag R, tracking-redir-broken pushes).
+// Keys also expire (PX 1 then DEBUG SLEEP, active expiry off: the first
+// access expires them, a change by no client) and FLUSHDB/FLUSHALL send
+// the null "all keys".
 //
 // Rerun: go test ./integration/ -run TestTrackingDifferential -seed=N
 // More steps: SKIFF_TRACKING_STEPS=5000.
@@ -269,6 +272,8 @@ type trkGen struct {
 	// multi: the connections inside MULTI (their commands are queued).
 	multi map[int]int
 	resp3 map[int]bool
+	// next is a step that must follow the last one.
+	next []string
 }
 
 func (g *trkGen) key() string { return g.keys[g.r.Intn(len(g.keys))] }
@@ -346,12 +351,25 @@ func (g *trkGen) write() []string {
 		return []string{"SETNX", k, "n"}
 	case 7:
 		return []string{"COPY", k, g.key(), "REPLACE"}
+	case 8:
+		if g.r.Intn(3) == 0 {
+			// Expires at once; the writer's DEBUG SLEEP next makes sure
+			// it is past on both servers, and the first access expires
+			// it (active expiry is off).
+			g.next = []string{"DEBUG", "SLEEP", "0.002"}
+			return []string{"SET", k, "e", "PX", "1"}
+		}
 	}
 	return []string{"SET", k, strconv.Itoa(g.r.Intn(100))}
 }
 
 // step picks a connection and a command.
 func (g *trkGen) step() (int, []string) {
+	if g.next != nil {
+		argv := g.next
+		g.next = nil
+		return trkWriter, argv
+	}
 	i := trkA + g.r.Intn(4) // a tracking client or the writer
 	if n, ok := g.multi[i]; ok {
 		if n >= 3 || g.r.Intn(3) == 0 {
@@ -365,11 +383,21 @@ func (g *trkGen) step() (int, []string) {
 		if g.r.Intn(2) == 0 {
 			return i, g.read()
 		}
-		return i, g.write()
+		argv := g.write()
+		if g.next != nil {
+			// The sleep would come before EXEC: no key with a TTL
+			// inside a transaction.
+			g.next = nil
+			argv = []string{"SET", argv[1], "m"}
+		}
+		return i, argv
 	}
 	if i == trkWriter {
-		if g.r.Intn(40) == 0 {
+		switch g.r.Intn(60) {
+		case 0:
 			return i, []string{"FLUSHDB"}
+		case 1:
+			return i, []string{"FLUSHALL"}
 		}
 		return i, g.write()
 	}
@@ -419,6 +447,7 @@ func TestTrackingDifferential(t *testing.T) {
 	for i := 0; i < trkConns; i++ {
 		p.connect(i, sk, rd)
 	}
+	p.do(trkWriter, true, "DEBUG", "SET-ACTIVE-EXPIRE", "0")
 	p.do(trkRedir2, true, "SUBSCRIBE", "__redis__:invalidate")
 	p.do(trkRedir3, false, "HELLO", "3")
 	g := &trkGen{r: rand.New(rand.NewSource(seed)), multi: map[int]int{}, resp3: map[int]bool{}}
