@@ -241,18 +241,22 @@ func (s *Server) copySlots(j *slotJob) error {
 				s.mu.Unlock()
 				return fmt.Errorf("slot %d is no longer owned by this node", sl)
 			}
-			// Room for the elements of the slot's big keys is made before
-			// its instant, outside the lock: allocating it under the lock
-			// would make this goroutine pay for garbage collection there
-			// (1 s for a million-field hash on the loaded test machine).
-			if need := j.bigNeeds(db, sl); len(need) > 0 {
-				if n == 0 {
-					alloc = need
-				}
-				break // this slot starts a step of its own
+			// Where this slot starts, to undo it when one of its big keys
+			// has no room made for its elements yet (batches do not span
+			// slots, so that the undo drops this slot's only).
+			if len(batch) >= asmBatchBytes/4 {
+				b = j.appendLoad(b, batch)
+				batch = batch[:0]
 			}
+			mark := struct {
+				b, batch, big  int
+				sent, lastLoad int64
+				keys           int64
+			}{len(b), len(batch), len(big), j.sent, j.lastLoad, j.keysSent}
+			pre := append([]byte(nil), batch...) // the batch so far, in case a flush in this slot takes it
 			j.streaming.Add(sl)
 			var err error
+			undo := false
 			for _, key := range db.KeysInSlot(sl, db.CountKeysInSlot(sl)) {
 				e := db.Peek([]byte(key))
 				if e == nil || (e.Val.Expire != 0 && e.Val.Expire < now) {
@@ -262,7 +266,14 @@ func (s *Server) copySlots(j *slotJob) error {
 					// A big key: its elements are taken now (their string
 					// headers: Go strings never change), encoded after the
 					// lock is released, and the slot's forwarded writes wait
-					// behind them (holdSlot).
+					// behind them (held). The room for the headers is made
+					// outside the lock: allocating it here would make this
+					// goroutine pay for garbage collection under the lock
+					// (1-2 s for a million-field hash on the loaded machine).
+					if !j.hasRoom(key, col) {
+						undo = true
+						break
+					}
 					big = append(big, j.snapBigKey(key, &e.Val))
 					j.holding.Add(sl)
 					j.keysSent++
@@ -279,6 +290,17 @@ func (s *Server) copySlots(j *slotJob) error {
 					b = j.appendLoad(b, batch)
 					batch = batch[:0]
 				}
+			}
+			if undo {
+				// The slot starts a step of its own once the room is made.
+				b, batch, big = b[:mark.b], append(batch[:0], pre...), big[:mark.big]
+				j.sent, j.lastLoad, j.keysSent = mark.sent, mark.lastLoad, mark.keys
+				j.streaming.Remove(sl)
+				j.holding.Remove(sl)
+				if n == 0 {
+					alloc = j.bigNeeds(db, sl)
+				}
+				break
 			}
 			i++
 		}
@@ -333,6 +355,15 @@ type bigKey struct {
 	elems  []string  // field, value / member
 	scores []float64 // sorted sets: the members' scores (formatted later)
 	expire int64
+}
+
+// hasRoom reports whether room was made for the elements of key.
+func (j *slotJob) hasRoom(key string, col store.Collection) bool {
+	n := col.Len()
+	if _, h := col.(*store.Hash); h {
+		n *= 2
+	}
+	return cap(j.prealloc[key]) >= n
 }
 
 // bigNeeds returns, for the big keys of slot that have no room made for
