@@ -236,6 +236,9 @@ func (s *Server) serveConn(conn net.Conn) {
 			c.queueReplies() // under the lock: ordered with pushed messages
 		}
 		c.publishQuery()
+		if s.x.evict.clients.limit > 0 {
+			s.evictSelfIfOver(c) // maxmemory-clients (clientevict.go)
+		}
 		aofOff := s.aofBatchDone()
 		var strongW *strongWaiter
 		if c.strongHold {

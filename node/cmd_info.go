@@ -488,7 +488,7 @@ func infoStats(s *Server, b *infoBuf) {
 	b.kv("expired_time_cap_reached_count", s.store.ExpiredTimeCapReached)
 	b.kv("expire_cycle_cpu_milliseconds", 0)
 	b.kv("evicted_keys", s.stats.EvictedKeys)
-	b.kv("evicted_clients", 0)
+	b.kv("evicted_clients", s.x.evict.clients.evicted)
 	b.kv("total_eviction_exceeded_time", 0)
 	b.kv("current_eviction_exceeded_time", 0)
 	b.kv("keyspace_hits", s.stats.KeyspaceHits)

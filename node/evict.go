@@ -70,6 +70,8 @@ type evictState struct {
 	pool     []evictCandidate
 	nextDB   int
 	rejected int64
+
+	clients clientEvictState // maxmemory-clients (clientevict.go)
 }
 
 type evictCandidate struct {
@@ -109,6 +111,9 @@ func (s *Server) initEvict() error {
 		if err := s.cfg.OnChange(h.name, h.fn); err != nil {
 			return err
 		}
+	}
+	if err := s.initClientEvict(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -341,6 +341,7 @@ func (s *Server) cron() {
 		s.failoverCron()
 		s.pauseCron()
 		s.clientsCronRun(hz)
+		s.evictClients() // maxmemory-clients (clientevict.go)
 		// Replicas wait for the master's DEL; a pause holds expired keys.
 		if s.activeExpire.Load() && !s.store.NoLazyExpire && !s.store.HoldExpired {
 			// Like Redis: at most 25% of the period on expiry.
