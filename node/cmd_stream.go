@@ -8,7 +8,9 @@ package node
 import (
 	"math"
 	"strconv"
+	"sync"
 	"time"
+	"weak"
 
 	"github.com/skiffdb/skiff/internal/resp"
 	"github.com/skiffdb/skiff/store"
@@ -492,12 +494,48 @@ func cmdXadd(c *Client, args [][]byte) {
 	if !a.idGiven || !a.seqGiven {
 		pa := c.propagateArgv
 		if pa == nil {
+			if sc := c.srv.xaddScratch(c, len(args)); sc != nil {
+				// A top-level command's effects are encoded before it
+				// returns: one argv per server serves every XADD.
+				sc.argv = append(sc.argv[:0], args...)
+				sc.id = append(sc.id[:0], idb...)
+				sc.argv[idpos] = sc.id
+				c.propagateArgv = sc.argv
+				return
+			}
 			pa = make([][]byte, len(args))
 			copy(pa, args)
 		}
 		pa[idpos] = copyBytes(idb)
 		c.propagateArgv = pa
 	}
+}
+
+// xaddArgv is the propagated argv of the XADD running now.
+type xaddArgv struct {
+	argv [][]byte
+	id   []byte
+}
+
+// xaddScratches holds one xaddArgv per server (servers of one process
+// are independent; each is used under its own lock), keyed weakly so
+// that a stopped server is not kept alive by it.
+var xaddScratches sync.Map // weak.Pointer[Server] → *xaddArgv
+
+// xaddScratch returns the server's reusable argv when the command's
+// effects will be encoded before it returns (a top-level command, not
+// queued by EXEC or a script, whose effects wait for their end); nil
+// otherwise.
+func (s *Server) xaddScratch(c *Client, n int) *xaddArgv {
+	if s.blocking.depth != 1 || s.x.txProp != nil || c.flags&clientMulti != 0 || n > 64 {
+		return nil
+	}
+	k := weak.Make(s)
+	v, ok := xaddScratches.Load(k)
+	if !ok {
+		v, _ = xaddScratches.LoadOrStore(k, &xaddArgv{})
+	}
+	return v.(*xaddArgv)
 }
 
 func cmdXrange(c *Client, args [][]byte)    { xrangeGeneric(c, args, false) }
