@@ -75,19 +75,9 @@ func (c *Client) initBufs(conn net.Conn) {
 	if err != nil {
 		return
 	}
-	b.canRelease = true
-	c.p.WaitReadable = func() error {
-		polled := false
-		// The function runs once at once (say "not yet" to be parked
-		// until the socket is readable), then once readable.
-		err := rc.Read(func(uintptr) bool {
-			if !polled {
-				polled = true
-				return false
-			}
-			return true
-		})
-		return err
+	if wait := readableWaiter(rc); wait != nil { // waitread_*.go
+		b.canRelease = true
+		c.p.WaitReadable = wait
 	}
 }
 

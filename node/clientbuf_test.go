@@ -115,3 +115,23 @@ func TestQueryBufferReleaseKeepsIdleTimeout(t *testing.T) {
 		t.Fatalf("idle client closed after %v, want about 4 s", d)
 	}
 }
+
+// A client whose buffer is released while its next command is already
+// waiting in the socket gets that command served: the wait for input
+// without a buffer must look at the socket, not only at new arrivals (a
+// long EVAL in unit/latency-monitor hung here).
+func TestQueryBufferReleaseWithPendingInput(t *testing.T) {
+	s := extTestServer(t, "--hz", "100")
+	c := dialRaw(t, s)
+	for i := 0; i < 2; i++ {
+		c.send(t, "DEBUG", "SLEEP", "3.1") // idle long enough to be released after it
+		time.Sleep(100 * time.Millisecond)
+		c.send(t, "PING") // arrives while the server sleeps
+		if got := c.readReply(t, 10*time.Second); got != "+OK\r\n" {
+			t.Fatalf("DEBUG SLEEP: %q", got)
+		}
+		if got := c.readReply(t, 5*time.Second); got != "+PONG\r\n" {
+			t.Fatalf("PING: %q", got)
+		}
+	}
+}
