@@ -115,8 +115,8 @@ type trkSession struct {
 	// after QUIT included) by what it is, the same on both servers.
 	labels [2]map[string]string
 	gen    int
-	sync  int
-	log   []string
+	sync   int
+	log    []string
 	// inMulti: connections inside MULTI, where a PING would be queued;
 	// they are synced after EXEC or DISCARD.
 	inMulti map[int]int
