@@ -37,7 +37,7 @@ import (
 	"time"
 )
 
-// rawConn reads whole RESP frames as raw bytes.
+// trkConn reads whole RESP frames as raw bytes.
 type trkConn struct {
 	nc net.Conn
 	br *bufio.Reader
