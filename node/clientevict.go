@@ -21,8 +21,8 @@ import (
 //     reads);
 //   - by the cron, hz times a second, for the total;
 //   - when maxmemory-clients (or maxmemory, for a percentage) changes.
-// Memory of MULTI queues, watched keys, subscriptions and tracking
-// prefixes is not counted yet (Redis counts it).
+// plus what its state beyond the buffers holds (stateMemory): queued
+// MULTI commands, watched keys, subscriptions and BCAST prefixes.
 
 // clientEvictState is the limit in bytes (0: no eviction) and the count
 // of evicted clients (INFO stats evicted_clients). Under the lock.
@@ -65,7 +65,34 @@ func (s *Server) initClientEvict() error {
 // clientMemory is c's memory as CLIENT LIST's tot-mem counts it (from
 // the figures its goroutine published).
 func (c *Client) clientMemory() int64 {
-	return c.bufs.qCap.Load() + c.bufs.rbSize.Load() + 1024 + int64(c.queuedBytes())
+	return c.bufs.qCap.Load() + c.bufs.rbSize.Load() + 1024 + int64(c.queuedBytes()) + c.stateMemory()
+}
+
+// stateMemory estimates the memory of a client's MULTI queue, watched
+// keys, subscriptions and tracking prefixes: their bytes plus a fixed
+// overhead per entry, about what Redis's structures for them take.
+// Under the lock (the structures change only under it).
+func (c *Client) stateMemory() int64 {
+	var n int64
+	if tx := c.x.tx; tx != nil {
+		for _, args := range tx.queued {
+			n += 24 // the queued command
+			for _, a := range args {
+				n += int64(len(a)) + 16 // argument and its object
+			}
+		}
+	}
+	for _, w := range c.x.watching {
+		n += int64(len(w.key)) + 56 // list node, watched key, dict entry
+	}
+	sub, psub, ssub := subscriptionCounts(c)
+	n += int64(sub+psub+ssub) * 64 // dict entry and the channel object
+	if c.trk != nil {
+		for _, p := range c.trk.prefixes {
+			n += int64(len(p)) + 48 // radix tree node
+		}
+	}
+	return n
 }
 
 // evictable reports whether maxmemory-clients may close c.

@@ -90,3 +90,36 @@ func TestClientEviction(t *testing.T) {
 		t.Fatalf("evicted_clients %s, want 2", got)
 	}
 }
+
+// TestClientEvictionState: a client's MULTI queue and watched keys count
+// in its memory, as in Redis.
+func TestClientEvictionState(t *testing.T) {
+	s := startTestServer(t)
+	admin := dialRaw(t, s)
+	admin.do(t, "CLIENT", "NO-EVICT", "on")
+	admin.do(t, "CONFIG", "SET", "maxmemory-clients", "2mb")
+	c := dialRaw(t, s)
+	c.do(t, "MULTI")
+	val := strings.Repeat("v", 500000)
+	for i := 0; i < 6; i++ {
+		c.send(t, "SET", "k", val)
+		c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.br.ReadString('\n'); err != nil {
+			break // evicted
+		}
+	}
+	waitClosed(t, c)
+
+	admin.do(t, "CONFIG", "SET", "maxmemory-clients", "200kb")
+	c = dialRaw(t, s)
+	for i := 0; ; i++ {
+		if i == 20000 {
+			t.Fatalf("20000 watched keys and still connected")
+		}
+		c.send(t, "WATCH", "key:"+strconv.Itoa(i))
+		c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.br.ReadString('\n'); err != nil {
+			break
+		}
+	}
+}
