@@ -9,6 +9,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/skiffdb/skiff/slots"
 )
 
 // asmCluster starts three skiff masters formed by redis-cli.
@@ -505,4 +507,146 @@ func TestClusterAtomicSlotMigrationAborts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestClusterMigrationImportAndRebalance: Redis 8.4's CLUSTER MIGRATION
+// IMPORT on the target moves slots (STATUS shows the task with Redis's
+// fields on both ends), then `skiff admin rebalance --yes` evens the
+// masters out again through atomic migrations; every key survives and
+// the cluster check is clean.
+func TestClusterMigrationImportAndRebalance(t *testing.T) {
+	if redisCliBin == "" {
+		t.Skip("redis-cli not found")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	nodes, addrs := asmCluster(t)
+	src, dst := nodes[0], nodes[1]
+	srcC := redis.NewClient(&redis.Options{Addr: src.respAddr()})
+	defer srcC.Close()
+	dstC := redis.NewClient(&redis.Options{Addr: dst.respAddr()})
+	defer dstC.Close()
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	defer cc.Close()
+	keys := keysInSlotRange("imp:", 3000, 16384)
+	for i := 0; i < len(keys); i += 500 {
+		if _, err := cc.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range keys[i:min(i+500, len(keys))] {
+				p.Set(ctx, k, "v-"+k, 0)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	id, err := dstC.Do(ctx, "CLUSTER", "MIGRATION", "IMPORT", "0", "999", "2000", "2999").Text()
+	if err != nil || !hexID.MatchString(id) {
+		t.Fatalf("CLUSTER MIGRATION IMPORT: %q, %v", id, err)
+	}
+	status := func(c *redis.Client) map[string]string {
+		res, err := c.Do(ctx, "CLUSTER", "MIGRATION", "STATUS", "ID", id).Slice()
+		if err != nil || len(res) != 1 {
+			return map[string]string{"error": fmt.Sprint(res, err)}
+		}
+		m := map[string]string{}
+		switch x := res[0].(type) {
+		case map[any]any:
+			for k, v := range x {
+				m[fmt.Sprint(k)] = fmt.Sprint(v)
+			}
+		case []any:
+			for i := 0; i+1 < len(x); i += 2 {
+				m[fmt.Sprint(x[i])] = fmt.Sprint(x[i+1])
+			}
+		}
+		return m
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for status(dstC)["state"] != "success" {
+		if time.Now().After(deadline) {
+			t.Fatalf("import task: %v", status(dstC))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	d, sr := status(dstC), status(srcC)
+	for _, f := range []string{"id", "slots", "source", "dest", "operation", "state", "last_error", "retries", "create_time", "start_time", "end_time", "write_pause_ms"} {
+		if _, ok := d[f]; !ok {
+			t.Errorf("STATUS on the target lacks %q: %v", f, d)
+		}
+	}
+	if d["operation"] != "import" || sr["operation"] != "migrate" || sr["state"] != "success" || d["slots"] != "0-999 2000-2999" ||
+		d["source"] != src.id(t) || d["dest"] != dst.id(t) {
+		t.Fatalf("STATUS: target %v, source %v", d, sr)
+	}
+	own, err := ownersOf(ctx, srcC, 3000)
+	if err != nil || own[dst.respAddr()] != 2000 {
+		t.Fatalf("owners of slots 0-2999 after the import: %v, %v", own, err)
+	}
+
+	// The masters own 3461, 7462 and 5461 slots: rebalance.
+	cmd := exec.Command(skiffBin, "admin", "rebalance", "--node", addrs[2], "--yes")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "moved ") {
+		t.Fatalf("skiff admin rebalance: %v\n%s", err, out)
+	}
+	var counts []int
+	for _, a := range addrs {
+		c := redis.NewClient(&redis.Options{Addr: a})
+		own, err := ownersOf(ctx, c, 16384)
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts = []int{own[addrs[0]], own[addrs[1]], own[addrs[2]]}
+		for _, n := range counts {
+			if n < 5460 || n > 5463 {
+				t.Fatalf("%s: slots per master after the rebalance: %v\n%s", a, counts, out)
+			}
+		}
+	}
+	t.Logf("after the rebalance: %v slots; %s", counts, strings.TrimSpace(string(out)))
+	for _, k := range keys {
+		if got, err := cc.Get(ctx, k).Result(); err != nil || got != "v-"+k {
+			t.Fatalf("%s = %q, %v after the moves", k, got, err)
+		}
+	}
+	for _, c := range []*redis.Client{srcC, dstC} {
+		// Each master holds only keys of its own slots (the moved ones
+		// are dropped in the background).
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			n, err := c.DBSize(ctx).Result()
+			owner, oerr := slotOwners(ctx, c)
+			mine := 0
+			for _, k := range keys {
+				if owner[slots.KeySlotString(k)] == c.Options().Addr {
+					mine++
+				}
+			}
+			if err == nil && oerr == nil && int(n) == mine {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s holds %d keys (%v), owns %d of them", c.Options().Addr, n, err, mine)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	clusterCheck(t, addrs[0])
+}
+
+// slotOwners is the master address of every slot, as c sees it.
+func slotOwners(ctx context.Context, c *redis.Client) ([]string, error) {
+	res, err := c.ClusterSlots(ctx).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 16384)
+	for _, r := range res {
+		for s := r.Start; s <= r.End; s++ {
+			out[s] = r.Nodes[0].Addr
+		}
+	}
+	return out, nil
 }
