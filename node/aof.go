@@ -225,9 +225,15 @@ func (a *aofState) writeManifest(m aofManifest) error {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", tmp, err)
 	}
+	t0 := monoNow()
 	if err := commitFile(f, tmp, a.manifestPath()); err != nil {
 		os.Remove(tmp)
 		return err
+	}
+	// Switching the manifest is the atomic rename of a rewrite (or of
+	// a new incremental file): Redis's aof-rename event (latency.go).
+	if a.srv != nil {
+		a.srv.latencySample("aof-rename", monoNow()-t0)
 	}
 	a.man = m
 	return nil
