@@ -546,6 +546,9 @@ func (l clusterLocal) Follow(host string, port int, still func() bool) {
 		if r.masterHost != "" {
 			s.unsetMasterLocked()
 			s.log.Info("MASTER MODE enabled (cluster metadata)")
+			// A promoted replica may hold part of a slot import its old
+			// master was running (slotmig_import.go).
+			go s.sweepForeignSlots()
 		}
 		return
 	}
