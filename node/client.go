@@ -221,6 +221,9 @@ func (s *Server) serveConn(conn net.Conn) {
 			s.mu.Unlock()
 			return
 		}
+		if s.x.evict.clients.limit > 0 {
+			s.evictSelfIfOver(c) // before running what it sent (clientevict.go)
+		}
 		c.processInput()
 		for c.flags&clientBlocked != 0 {
 			if !c.waitUnblocked() {

@@ -15,14 +15,18 @@ import (
 //
 // A client's memory is what CLIENT LIST shows as tot-mem: its query
 // buffer (the capacity its goroutine last published), its reply buffer,
-// a fixed 1 KiB for the client itself, and its queued output. Checked:
-//   - after each batch of a client, for that client alone (a query buffer
-//     that grew past the limit, a huge argument: Redis checks while it
-//     reads);
+// a fixed 1 KiB for the client itself, and its queued output, plus what
+// its state beyond the buffers holds (stateMemory). Unlike Redis, which
+// hands a big argument's buffer over to the command, the query buffer
+// keeps its capacity until the cron shrinks it, so a big argument queued
+// in MULTI counts twice for a while. Checked:
+//   - before and after each batch of a client, for that client alone (a
+//     huge argument or a partial one is refused before it runs: Redis
+//     checks while it reads);
 //   - by the cron, hz times a second, for the total;
 //   - when maxmemory-clients (or maxmemory, for a percentage) changes.
-// plus what its state beyond the buffers holds (stateMemory): queued
-// MULTI commands, watched keys, subscriptions and BCAST prefixes.
+// stateMemory covers queued MULTI commands, watched keys, subscriptions
+// and BCAST prefixes.
 
 // clientEvictState is the limit in bytes (0: no eviction) and the count
 // of evicted clients (INFO stats evicted_clients). Under the lock.

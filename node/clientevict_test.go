@@ -28,6 +28,13 @@ func TestClientEviction(t *testing.T) {
 	if strings.Contains(admin.do(t, "CLIENT", "LIST"), "name=big") {
 		t.Fatalf("the client over maxmemory-clients is still listed")
 	}
+	// A whole command over the limit is refused before it runs.
+	big = dialRaw(t, s)
+	big.send(t, "SET", "huge", strings.Repeat("v", 1500000))
+	waitClosed(t, big)
+	if got := admin.do(t, "EXISTS", "huge"); got != ":0\r\n" {
+		t.Fatalf("the command of the evicted client ran: EXISTS %q", got)
+	}
 
 	// Three clients holding about 100 KB, 400 KB and 1.6 MB of query
 	// buffer, and a no-evict one holding 1.6 MB.
@@ -86,8 +93,8 @@ func TestClientEviction(t *testing.T) {
 			t.Fatalf("after lowering the limit, %s listed: %v, want %v\n%s", name, got, want, list)
 		}
 	}
-	if got := infoFields(admin.do(t, "INFO", "stats"))["evicted_clients"]; got != "2" {
-		t.Fatalf("evicted_clients %s, want 2", got)
+	if got := infoFields(admin.do(t, "INFO", "stats"))["evicted_clients"]; got != "3" {
+		t.Fatalf("evicted_clients %s, want 3", got)
 	}
 }
 
