@@ -17,14 +17,19 @@ func TestLatencyMonitor(t *testing.T) {
 	if got := do(t, c, "LATENCY", "DOCTOR"); !strings.Contains(got, "Latency monitoring is disabled") {
 		t.Fatalf("doctor with the monitor off: %q", got)
 	}
+	// On a loaded machine other commands may pass 20 ms too: only the
+	// DEBUG SLEEP's sample is checked.
 	expect(t, c, "+OK\r\n", "CONFIG", "SET", "latency-monitor-threshold", "20")
-	expect(t, c, "$-1\r\n", "GET", "k") // fast and quick: not sampled
 	expect(t, c, "+OK\r\n", "DEBUG", "SLEEP", "0.03")
 	latest := do(t, c, "LATENCY", "LATEST")
-	if m := regexp.MustCompile(`^\*1\r\n\*4\r\n\$7\r\ncommand\r\n:\d+\r\n:(\d+)\r\n:(\d+)\r\n$`).FindStringSubmatch(latest); m == nil || m[1] < "30" || m[1] != m[2] {
+	m := regexp.MustCompile(`\*4\r\n\$7\r\ncommand\r\n:\d+\r\n:(\d+)\r\n:(\d+)\r\n`).FindStringSubmatch(latest)
+	if m == nil {
 		t.Fatalf("LATEST %q", latest)
 	}
-	if got := do(t, c, "LATENCY", "HISTORY", "command"); !strings.HasPrefix(got, "*1\r\n*2\r\n:") {
+	if ms, _ := strconv.Atoi(m[1]); ms < 30 {
+		t.Fatalf("LATEST: command at %d ms after a 30 ms sleep", ms)
+	}
+	if got := do(t, c, "LATENCY", "HISTORY", "command"); !strings.HasPrefix(got, "*1\r\n*2\r\n:") && !strings.HasPrefix(got, "*2\r\n*2\r\n:") {
 		t.Fatalf("HISTORY %q", got)
 	}
 	expect(t, c, "*0\r\n", "LATENCY", "HISTORY", "nope")
@@ -32,11 +37,14 @@ func TestLatencyMonitor(t *testing.T) {
 		t.Fatalf("GRAPH %q", got)
 	}
 	expect(t, c, "-ERR No samples available for event 'nope'\r\n", "LATENCY", "GRAPH", "nope")
-	if got := do(t, c, "LATENCY", "DOCTOR"); !strings.Contains(got, "1. command: 1 latency spikes") {
+	if got := do(t, c, "LATENCY", "DOCTOR"); !regexp.MustCompile(`\d\. command: \d+ latency spikes`).MatchString(got) {
 		t.Fatalf("DOCTOR %q", got)
 	}
 	expect(t, c, ":0\r\n", "LATENCY", "RESET", "nope")
-	expect(t, c, ":1\r\n", "LATENCY", "RESET")
+	if got := do(t, c, "LATENCY", "RESET"); got == ":0\r\n" || !strings.HasPrefix(got, ":") {
+		t.Fatalf("RESET %q", got)
+	}
+	expect(t, c, "+OK\r\n", "CONFIG", "SET", "latency-monitor-threshold", "0")
 	expect(t, c, "*0\r\n", "LATENCY", "LATEST")
 }
 

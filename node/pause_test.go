@@ -46,9 +46,12 @@ func TestClientPauseAllExpires(t *testing.T) {
 func TestClientPauseHoldsExpiry(t *testing.T) {
 	s := extTestServer(t, "--hz", "100")
 	c := dialRaw(t, s)
-	expect(t, c, "+OK\r\n", "SET", "a", "1", "PX", "10")
-	expect(t, c, "+OK\r\n", "SET", "b", "1", "PX", "10")
-	expect(t, c, "+OK\r\n", "CLIENT", "PAUSE", "60000", "WRITE")
+	// One transaction, so that nothing can expire before the pause.
+	expect(t, c, "+OK\r\n", "MULTI")
+	expect(t, c, "+QUEUED\r\n", "SET", "a", "1", "PX", "10")
+	expect(t, c, "+QUEUED\r\n", "SET", "b", "1", "PX", "10")
+	expect(t, c, "+QUEUED\r\n", "CLIENT", "PAUSE", "60000", "WRITE")
+	expect(t, c, "*3\r\n+OK\r\n+OK\r\n+OK\r\n", "EXEC")
 	waitUntil(t, "the keys to expire logically", 5*time.Second, func() bool {
 		return do(t, c, "GET", "a") == "$-1\r\n" && do(t, c, "GET", "b") == "$-1\r\n"
 	})
