@@ -80,9 +80,7 @@ func TestReplyBufferResizing(t *testing.T) {
 	admin, c := dialRaw(t, s), dialRaw(t, s)
 	expect(t, admin, "+OK\r\n", "DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "100")
 	expect(t, c, "+OK\r\n", "CLIENT", "SETNAME", "rb")
-	if n := clientField(t, admin, "rb", "rbs"); n != 16384 {
-		t.Fatalf("a new client's rbs %d", n)
-	}
+	// (A new client starts at 16 KiB, but the cron may shrink it at once.)
 	waitUntil(t, "the idle client's reply buffer to shrink", 5*time.Second, func() bool {
 		return clientField(t, admin, "rb", "rbs") == 1024
 	})
