@@ -477,8 +477,6 @@ func writePersistenceInfo(s *Server, b *infoBuf) {
 	if j := p.job; j != nil && j.aof == nil {
 		inProgress = 1
 		cur = int64(time.Since(j.start) / time.Second)
-	} else if s.repl.syncSnapshots > 0 {
-		inProgress = 1 // a full sync's payload (replication.go)
 	}
 	if j := p.job; j != nil {
 		keysDone, keysTotal, cow = j.snap.Processed, j.snap.Total, j.snap.CopiedBytes

@@ -105,9 +105,6 @@ type replState struct {
 	waitNeed  map[*Client]int64
 
 	syncFull, syncPartialOK, syncPartialErr int64
-	// syncSnapshots counts full-sync payloads being produced (INFO's
-	// rdb_bgsave_in_progress).
-	syncSnapshots int
 
 	pending []propagateOp // effects of the running command (alsoPropagate)
 	// propSkip marks the effects queued now (a script under redis.set_repl).
@@ -1421,8 +1418,7 @@ func (s *Server) sendFullSync(rc *replicaConn, psync, diskless bool, delay time.
 		codes = nil
 	}
 	rc.out = replication.NewOutbound(rc.c.conn, s.replicaLimits())
-	// The replica stays in wait_bgsave while its payload is produced, as
-	// in Redis while the fork child writes it.
+	rc.state = replicaSendBulk
 	timeout := time.Duration(s.cfg.Int("repl-timeout")) * time.Second
 	var payload []byte
 	var snap *store.Snapshot
@@ -1434,23 +1430,7 @@ func (s *Server) sendFullSync(rc *replicaConn, psync, diskless bool, delay time.
 		// the lock instead.
 		payload, err = s.snapshotRDB(aux, codes)
 	}
-	if snap != nil {
-		// INFO's rdb_bgsave_in_progress covers a full sync's RDB, as
-		// Redis's replication BGSAVE.
-		r.syncSnapshots++
-	}
 	s.mu.Unlock()
-	produced := func() { // under the lock
-		if snap != nil {
-			r.syncSnapshots--
-			snap = nil
-		}
-	}
-	defer func() {
-		s.mu.Lock()
-		produced()
-		s.mu.Unlock()
-	}()
 
 	var hdr string
 	if psync {
@@ -1460,27 +1440,11 @@ func (s *Server) sendFullSync(rc *replicaConn, psync, diskless bool, delay time.
 		stopKeepalive()
 		mark := newReplID()
 		err = s.streamSnapshot(nc, snap, aux, codes, hdr+"$EOF:"+mark+"\r\n", mark, timeout)
-		s.mu.Lock()
-		produced()
-		s.mu.Unlock()
 	} else {
 		if snap != nil {
-			// Stop early when the replica went away: nobody else uses
-			// this payload.
-			gone := func() bool { return s.replicaOf(rc.c) != rc }
-			payload, err = s.encodeSnapshot(snap, aux, codes, gone)
+			payload, err = s.encodeSnapshot(snap, aux, codes)
 		}
 		stopKeepalive()
-		s.mu.Lock()
-		produced()
-		if err == nil {
-			rc.state = replicaSendBulk
-		}
-		s.mu.Unlock()
-		if err == errReplicaGone {
-			s.log.Info("full sync payload abandoned: its replica disconnected", "replica", rc.c.addr)
-			return
-		}
 		if err != nil {
 			s.log.Error("cannot produce the RDB for a replica", "error", err)
 			s.mu.Lock()
@@ -1517,7 +1481,6 @@ func (s *Server) sendFullSync(rc *replicaConn, psync, diskless bool, delay time.
 	go rc.out.Run(timeout)
 	rc.ackTime = time.Now()
 	if diskless {
-		rc.state = replicaSendBulk
 		rc.startOnAck = true
 		return
 	}
@@ -1567,9 +1530,6 @@ func (s *Server) replKeepalive(nc net.Conn) (stop func()) {
 		<-exited
 	}
 }
-
-// errReplicaGone ends the encoding of a payload whose replica left.
-var errReplicaGone = errors.New("the replica disconnected")
 
 // streamSnapshot sends a diskless payload while it is encoded: each step
 // of the snapshot is encoded under the lock and written to the replica
@@ -1632,7 +1592,7 @@ func (s *Server) streamSnapshot(nc net.Conn, snap *store.Snapshot, aux map[strin
 
 // encodeSnapshot encodes a point-in-time snapshot a step at a time,
 // taking the lock for each step only, so writers are not stalled.
-func (s *Server) encodeSnapshot(snap *store.Snapshot, aux map[string]string, codes [][]byte, gone func() bool) ([]byte, error) {
+func (s *Server) encodeSnapshot(snap *store.Snapshot, aux map[string]string, codes [][]byte) ([]byte, error) {
 	defer func() {
 		s.mu.Lock()
 		snap.Close()
@@ -1650,10 +1610,6 @@ func (s *Server) encodeSnapshot(snap *store.Snapshot, aux map[string]string, cod
 	for done := false; !done; {
 		var err error
 		s.mu.Lock()
-		if gone != nil && gone() {
-			s.mu.Unlock()
-			return nil, errReplicaGone
-		}
 		before := snap.Processed
 		done, err = snap.Step(w, s.saveStepKeys(2000), time.Millisecond)
 		stepped := snap.Processed - before
