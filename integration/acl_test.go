@@ -739,9 +739,15 @@ func TestACLDryRunKeys(t *testing.T) {
 	setup := []string{"ACL", "SETUSER", "k", "on", "+@all", "%R~r*", "%W~w*", "~rw*", "resetchannels", "&ch*"}
 	skc.MustDo(t, setup...)
 	rdc.MustDo(t, setup...)
+	// Commands both servers have: Skiff also has later versions' commands
+	// (CLIENT NO-TOUCH, CLUSTER MIGRATESLOTS ...) that 7.0 does not know.
+	inRedis := map[string]bool{}
+	for _, e := range rdc.MustDo(t, "COMMAND", "LIST").Elems {
+		inRedis[e.Str] = true
+	}
 	var cmds []string
 	for _, e := range skc.MustDo(t, "COMMAND", "LIST").Elems {
-		if e.Str != "acl|dryrun" && e.Str != "client|no-touch" {
+		if e.Str != "acl|dryrun" && inRedis[e.Str] {
 			cmds = append(cmds, e.Str)
 		}
 	}
