@@ -12,7 +12,11 @@
 // costs neither memory nor time.
 package store
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/skiffdb/skiff/internal/strint"
+)
 
 // Type is a value's Redis type.
 type Type uint8
@@ -87,50 +91,7 @@ func StringEncoding(b []byte) uint8 {
 
 // ParseStrictInt parses b as Redis's string2ll does: an optional '-',
 // no '+', no leading zeros or spaces, within int64.
-func ParseStrictInt(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	if len(b) == 1 && b[0] == '0' {
-		return 0, true
-	}
-	i := 0
-	neg := false
-	if b[0] == '-' {
-		neg = true
-		i = 1
-		if len(b) == 1 {
-			return 0, false
-		}
-	}
-	if b[i] < '1' || b[i] > '9' {
-		return 0, false
-	}
-	var v uint64
-	for ; i < len(b); i++ {
-		c := b[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if v > (1<<64-1)/10 {
-			return 0, false
-		}
-		v = v*10 + uint64(c-'0')
-		if v < uint64(c-'0') {
-			return 0, false
-		}
-	}
-	if neg {
-		if v > 1<<63 {
-			return 0, false
-		}
-		return -int64(v), true
-	}
-	if v > 1<<63-1 {
-		return 0, false
-	}
-	return int64(v), true
-}
+func ParseStrictInt(b []byte) (int64, bool) { return strint.Parse(b) }
 
 // FormatInt is strconv.AppendInt to a fresh slice.
 func FormatInt(n int64) []byte { return strconv.AppendInt(make([]byte, 0, 20), n, 10) }

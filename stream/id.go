@@ -8,6 +8,8 @@ package stream
 import (
 	"math"
 	"strconv"
+
+	"github.com/skiffdb/skiff/internal/strint"
 )
 
 // ID is a stream entry ID: milliseconds and sequence.
@@ -178,7 +180,7 @@ func parseULL(b []byte) (uint64, bool) {
 	if len(b) == 0 {
 		return 0, false
 	}
-	if v, ok := parseStrictInt(b); ok {
+	if v, ok := strint.Parse(b); ok {
 		if v < 0 {
 			return 0, false
 		}
@@ -207,48 +209,4 @@ func parseULL(b []byte) (uint64, bool) {
 		v = -v
 	}
 	return v, true
-}
-
-// parseStrictInt is Redis's string2ll (no spaces, no '+', no leading
-// zeros, within int64).
-func parseStrictInt(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	if len(b) == 1 && b[0] == '0' {
-		return 0, true
-	}
-	i := 0
-	neg := false
-	if b[0] == '-' {
-		neg = true
-		i = 1
-		if len(b) == 1 {
-			return 0, false
-		}
-	}
-	if b[i] < '1' || b[i] > '9' {
-		return 0, false
-	}
-	var v uint64
-	for ; i < len(b); i++ {
-		c := b[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if v > (math.MaxUint64-uint64(c-'0'))/10 {
-			return 0, false
-		}
-		v = v*10 + uint64(c-'0')
-	}
-	if neg {
-		if v > 1<<63 {
-			return 0, false
-		}
-		return -int64(v), true
-	}
-	if v > math.MaxInt64 {
-		return 0, false
-	}
-	return int64(v), true
 }

@@ -3,6 +3,8 @@ package stream
 import (
 	"encoding/binary"
 	"strconv"
+
+	"github.com/skiffdb/skiff/internal/strint"
 )
 
 // A listpack is Redis's compact list: a 6-byte header (total bytes as a
@@ -103,7 +105,7 @@ func lpEncodeStr(b []byte, s []byte) []byte {
 // lpAppend does).
 func lpEncode(b []byte, s []byte) []byte {
 	start := len(b)
-	if v, ok := parseStrictInt(s); ok {
+	if v, ok := strint.Parse(s); ok {
 		b = lpEncodeInt(b, v)
 	} else {
 		b = lpEncodeStr(b, s)
@@ -198,7 +200,7 @@ func lpElem(lp []byte, p int) (v int64, s []byte, isInt bool, next int) {
 func lpInt(lp []byte, p int) (int64, int) {
 	v, s, isInt, next := lpElem(lp, p)
 	if !isInt {
-		v, _ = parseStrictInt(s)
+		v, _ = strint.Parse(s)
 	}
 	return v, next
 }
