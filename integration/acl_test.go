@@ -722,12 +722,24 @@ func ruleParts(s string) string {
 	}
 	var rest []string
 	for _, x := range w[i:] {
-		if !strings.HasSuffix(x, "client|no-touch") { // Skiff has 7.2's CLIENT NO-TOUCH
+		if !laterCommandRule(x) {
 			rest = append(rest, x)
 		}
 	}
 	sort.Strings(rest)
 	return strings.Join(w[:i], " ") + " | " + strings.Join(rest, " ")
+}
+
+// laterCommandRule tells a rule about a command Skiff has from a later
+// version (7.2's CLIENT NO-TOUCH, the atomic slot migration subcommands of
+// Valkey 9.0 and Redis 8.4) that redis-server 7.0 never lists.
+func laterCommandRule(rule string) bool {
+	for _, c := range []string{"client|no-touch", "cluster|migrateslots", "cluster|getslotmigrations", "cluster|cancelslotmigrations", "cluster|migration"} {
+		if strings.HasSuffix(rule, c) {
+			return true
+		}
+	}
+	return false
 }
 
 // TestACLDryRunKeys: which keys of random command lines a user with %R,
