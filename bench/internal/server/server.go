@@ -30,7 +30,29 @@ type Proc struct {
 	once   sync.Once
 }
 
+// PortBase, when set, makes Start take ports from PortBase upwards (the
+// first free one) instead of any free port, for machines where each user
+// has a port range of its own.
+var PortBase int
+
+var nextPort int
+
 func freePort() (int, error) {
+	if PortBase > 0 {
+		if nextPort < PortBase {
+			nextPort = PortBase
+		}
+		for ; nextPort < PortBase+1000; nextPort++ {
+			ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(nextPort)))
+			if err != nil {
+				continue
+			}
+			ln.Close()
+			nextPort++
+			return nextPort - 1, nil
+		}
+		return 0, fmt.Errorf("no free port in %d-%d", PortBase, PortBase+999)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("pick a free port: %w", err)
@@ -121,12 +143,18 @@ func (p *Proc) Stop() {
 // Do sends one command on a new connection and returns the first line of
 // the reply, or a bulk reply's content.
 func (p *Proc) Do(args ...string) (string, error) {
+	return p.DoTimeout(5*time.Second, args...)
+}
+
+// DoTimeout is Do with a deadline of its own, for slow commands (DEBUG
+// POPULATE of a million keys).
+func (p *Proc) DoTimeout(timeout time.Duration, args ...string) (string, error) {
 	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p.Port)), time.Second)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.SetDeadline(time.Now().Add(timeout))
 	if _, err := c.Write(Encode(nil, args...)); err != nil {
 		return "", err
 	}
