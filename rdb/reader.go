@@ -383,7 +383,36 @@ func DecodeValueOpts(payload []byte, lim Limits, opts DecodeOptions) (*store.Obj
 		return nil, err
 	}
 	body := payload[:len(payload)-10]
-	s := &src{r: bufio.NewReaderSize(bytes.NewReader(body), 4096), lim: lim, shallow: opts.Shallow}
+	return decodeBody(body, bufio.NewReaderSize(bytes.NewReader(body), 4096), lim, opts)
+}
+
+// PayloadDecoder decodes DUMP payloads one after another with one read
+// buffer, where DecodeValueOpts allocates one per payload (a slot
+// migration's target decodes millions). The zero value is ready; not
+// safe for concurrent use.
+type PayloadDecoder struct {
+	rd bytes.Reader
+	br *bufio.Reader
+}
+
+// Decode is DecodeValueOpts. The value shares no bytes with payload.
+func (d *PayloadDecoder) Decode(payload []byte, lim Limits, opts DecodeOptions) (*store.Object, error) {
+	if err := VerifyPayload(payload, opts.SkipChecksum); err != nil {
+		return nil, err
+	}
+	body := payload[:len(payload)-10]
+	d.rd.Reset(body)
+	if d.br == nil {
+		d.br = bufio.NewReaderSize(&d.rd, 4096)
+	} else {
+		d.br.Reset(&d.rd)
+	}
+	return decodeBody(body, d.br, lim, opts)
+}
+
+// decodeBody decodes a payload's body (without its footer) read from r.
+func decodeBody(body []byte, r *bufio.Reader, lim Limits, opts DecodeOptions) (*store.Object, error) {
+	s := &src{r: r, lim: lim, shallow: opts.Shallow}
 	t, err := s.byte("value type")
 	if err != nil {
 		return nil, err
