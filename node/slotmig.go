@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/skiffdb/skiff/rdb"
 	"github.com/skiffdb/skiff/replication"
 	"github.com/skiffdb/skiff/slots"
 )
@@ -96,6 +97,9 @@ type slotJob struct {
 	// Import side.
 	client   *Client
 	keysRecv int64
+	dec      rdb.PayloadDecoder // SKIFF-LOAD's, one read buffer for all the keys
+	argv     [][]byte           // SKIFF-LOAD's RESTORE arguments, reused per batch
+	nums     []byte             // their expire times
 }
 
 // heldWrites are forwarded writes of one slot waiting behind a big key.

@@ -27,6 +27,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -49,6 +50,7 @@ type options struct {
 	valueSize  int
 	clients    int
 	warmup     time.Duration
+	profile    string
 }
 
 func run() error {
@@ -60,6 +62,7 @@ func run() error {
 	flag.IntVar(&o.valueSize, "value-size", 64, "bytes per string value and per element")
 	flag.IntVar(&o.clients, "clients", 4, "client goroutines writing and reading during the run")
 	flag.DurationVar(&o.warmup, "before", 5*time.Second, "how long the clients run before the move (the 'before' latencies)")
+	flag.StringVar(&o.profile, "profile", "", "directory for each node's CPU profile (nodeN.pprof) and log with GODEBUG=gctrace=1 (nodeN.log); node0 is the source, node1 the target")
 	flag.Parse()
 	if o.nslots < 1 || o.nslots > 5461 || o.keys < o.nslots {
 		return errors.New("--slots must be 1..5461 (the first master's share) and --keys at least --slots")
@@ -79,8 +82,14 @@ func run() error {
 			p.Stop()
 		}
 	}()
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return err
+		}
+		defer func() { saveProfiles(o.profile, nodes) }()
+	}
 	for i := 0; i < 3; i++ {
-		p, err := startNode(o)
+		p, err := startNode(o, i)
 		if err != nil {
 			return err
 		}
@@ -276,7 +285,30 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-func startNode(o options) (*server.Proc, error) {
+// saveProfiles shuts the nodes down cleanly, so that they write their
+// CPU profiles, and keeps their logs (the gctrace lines).
+func saveProfiles(dir string, nodes []*server.Proc) {
+	for i, p := range nodes {
+		p.Do("SHUTDOWN", "NOSAVE")
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if syscall.Kill(p.Pid(), 0) != nil {
+				break
+			}
+		}
+		if b, err := os.ReadFile(filepath.Join(p.Dir, "server.log")); err == nil {
+			os.WriteFile(filepath.Join(dir, fmt.Sprintf("node%d.log", i)), b, 0o644)
+		}
+	}
+}
+
+func startNode(o options, i int) (*server.Proc, error) {
+	if o.profile != "" {
+		// The nodes inherit the environment: set it per node.
+		os.Setenv("SKIFF_CPUPROFILE", filepath.Join(o.profile, fmt.Sprintf("node%d.pprof", i)))
+		os.Setenv("GODEBUG", "gctrace=1")
+		defer os.Unsetenv("SKIFF_CPUPROFILE")
+		defer os.Unsetenv("GODEBUG")
+	}
 	bus, err := freePort()
 	if err != nil {
 		return nil, err
