@@ -161,6 +161,26 @@ func (db *DB) AppendKeysInSlot(dst []string, slot, count int) []string {
 	return dst
 }
 
+// AppendEntriesInSlot is AppendKeysInSlot returning the entries, for a
+// caller that reads every value (a slot migration's copy): no lookup of
+// each key again. The entries are valid until db next changes.
+func (db *DB) AppendEntriesInSlot(dst []*Entry, slot, count int) []*Entry {
+	if slot < 0 || slot >= slots.Count || count <= 0 {
+		return dst
+	}
+	if db.slots != nil {
+		return append(dst, db.slots.keys[slot][:min(count, len(db.slots.keys[slot]))]...)
+	}
+	db.keys.Each(func(e *Entry) bool {
+		if slots.KeySlotString(e.Key) == slot {
+			dst = append(dst, e)
+			count--
+		}
+		return count > 0
+	})
+	return dst
+}
+
 // DelKeysInSlot deletes every key of db in slot (used when the node
 // loses the slot) and returns how many it deleted. deleted, when not nil,
 // is called after each deletion with the key, for the caller to

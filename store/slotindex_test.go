@@ -87,13 +87,26 @@ func checkAll(t testing.TB, st *Store) {
 				db.slots = nil
 				want := slices.Sorted(slices.Values(db.KeysInSlot(s, 1<<30)))
 				n := db.CountKeysInSlot(s)
+				walked := entryKeys(db.AppendEntriesInSlot(nil, s, 1<<30))
 				db.slots = x
 				if !slices.Equal(got, want) || n != len(want) {
 					t.Fatalf("db %d slot %d: index lists %q, the walk %q (count %d)", db.ID, s, got, want, n)
 				}
+				if e := entryKeys(db.AppendEntriesInSlot(nil, s, 1<<30)); !slices.Equal(e, want) || !slices.Equal(walked, want) {
+					t.Fatalf("db %d slot %d: entries %q (walk %q), keys %q", db.ID, s, e, walked, want)
+				}
 			}
 		}
 	}
+}
+
+// entryKeys returns the entries' keys, sorted.
+func entryKeys(es []*Entry) []string {
+	keys := make([]string, len(es))
+	for i, e := range es {
+		keys[i] = e.Key
+	}
+	return slices.Sorted(slices.Values(keys))
 }
 
 // TestEntryLayout guards the claim that the index costs no memory when it
