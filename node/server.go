@@ -372,6 +372,7 @@ func (s *Server) cron() {
 			s.performEvictions() // keep evicting between commands (evict.go)
 		}
 		s.mu.Unlock()
+		s.memoryReturnCron() // memreturn.go
 	}
 }
 
