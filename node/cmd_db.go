@@ -23,6 +23,15 @@ func flushArgs(c *Client, args [][]byte) bool {
 	return false
 }
 
+// flushAsync is whether a flush is lazy: ASYNC, or no argument with
+// lazyfree-lazy-user-flush yes. It only decides the lazyfree counters.
+func flushAsync(c *Client, args [][]byte) bool {
+	if len(args) == 2 {
+		return eqFold(args[1], "async")
+	}
+	return c.srv.cfg.Bool("lazyfree-lazy-user-flush")
+}
+
 func cmdFlushdb(c *Client, args [][]byte) {
 	if !flushArgs(c, args) {
 		return
@@ -30,6 +39,9 @@ func cmdFlushdb(c *Client, args [][]byte) {
 	n := c.db.Len()
 	c.srv.touchWatchedInDB(c.db, nil, c.now)
 	c.srv.trackingFlush()
+	if flushAsync(c, args) {
+		c.srv.freeDBLazily(c.db)
+	}
 	c.db.Flush()
 	c.srv.signalDeletedStreams(c.db)
 	c.flushed(args, int64(n))
@@ -42,8 +54,12 @@ func cmdFlushall(c *Client, args [][]byte) {
 	}
 	n := 0
 	c.srv.trackingFlush()
+	async := flushAsync(c, args)
 	for _, db := range c.srv.store.DBs {
 		n += db.Len()
+		if async {
+			c.srv.freeDBLazily(db)
+		}
 		c.srv.touchWatchedInDB(db, nil, c.now)
 		db.Flush()
 		c.srv.signalDeletedStreams(db)

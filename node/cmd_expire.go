@@ -117,12 +117,10 @@ func expireGeneric(c *Client, args [][]byte, base int64, seconds bool) {
 	if when <= c.now && !c.srv.keepExpiredForMaster() {
 		// Already expired: delete now and tell replicas DEL (or UNLINK),
 		// which needs no clock agreement.
+		lazy := c.srv.cfg.Bool("lazyfree-lazy-expire")
+		c.srv.freeValue(&e.Val, lazy)
 		c.db.Delete(string(key))
-		verb := "DEL"
-		if c.srv.cfg.Bool("lazyfree-lazy-expire") {
-			verb = "UNLINK"
-		}
-		c.propagateArgv = [][]byte{[]byte(verb), key}
+		c.propagateArgv = [][]byte{deleteVerb(lazy), key}
 		c.modified(key)
 		c.notify(notifyGeneric, "del", key)
 		c.replyInt(1)

@@ -262,6 +262,9 @@ func cmdFunctionFlush(c *Client, args [][]byte) {
 		return
 	}
 	// ASYNC or not, the old state is dropped for the garbage collector.
+	if flushAsync(c, args[1:]) {
+		c.srv.freeCacheLazily(int64(c.srv.functionEngine().FunctionCount()))
+	}
 	c.srv.functionEngine().Flush()
 	c.srv.dirty++
 	c.replyOK()

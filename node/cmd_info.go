@@ -407,8 +407,8 @@ func infoMemory(s *Server, b *infoBuf) {
 	b.kv("mem_aof_buffer", 0)
 	b.kv("mem_allocator", "go")
 	b.kv("active_defrag_running", 0)
-	b.kv("lazyfree_pending_objects", 0)
-	b.kv("lazyfreed_objects", 0)
+	b.kv("lazyfree_pending_objects", 0) // nothing is ever left to free (lazyfree.go)
+	b.kv("lazyfreed_objects", s.x.lazy.freed.Load())
 }
 
 // persistenceInfo writes INFO persistence; the persistence package

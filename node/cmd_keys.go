@@ -109,12 +109,15 @@ func (c *Client) dbByIndex(id int) *store.DB {
 
 func cmdDel(c *Client, args [][]byte) {
 	var n int64
+	lazy := eqFold(args[0], "unlink") || c.srv.cfg.Bool("lazyfree-lazy-user-del")
 	for _, key := range args[1:] {
 		// Lookup reclaims an expired key first (firing "expired"), so a
 		// key whose TTL passed is not counted as deleted, as in Redis.
-		if c.db.Lookup(key, c.now) == nil {
+		e := c.db.Lookup(key, c.now)
+		if e == nil {
 			continue
 		}
+		c.srv.freeValue(&e.Val, lazy)
 		c.db.Delete(string(key))
 		c.modified(key)
 		c.notify(notifyGeneric, "del", key)

@@ -168,6 +168,9 @@ func cmdScriptFlush(c *Client, args [][]byte) {
 		c.replyError("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
 		return
 	}
+	if flushAsync(c, args[1:]) {
+		c.srv.freeCacheLazily(int64(c.srv.scriptEngine().Len()))
+	}
 	c.srv.scriptEngine().Flush()
 	c.replyOK()
 }

@@ -125,7 +125,7 @@ func cmdGetdel(c *Client, args [][]byte) {
 	}
 	c.replyBulk(e.Val.Str)
 	c.db.Delete(e.Key)
-	c.propagateArgv = [][]byte{[]byte("DEL"), args[1]}
+	c.propagateArgv = [][]byte{deleteVerb(c.srv.cfg.Bool("lazyfree-lazy-user-del")), args[1]}
 	c.modified(args[1])
 	c.notify(notifyGeneric, "del", args[1])
 }
@@ -155,7 +155,7 @@ func cmdGetex(c *Client, args [][]byte) {
 	case flags&(setEXAT|setPXAT) != 0 && at <= c.now && c.flags&clientMaster == 0:
 		// An absolute time already in the past deletes the key now.
 		c.db.Delete(e.Key)
-		c.propagateArgv = [][]byte{[]byte("DEL"), key}
+		c.propagateArgv = [][]byte{deleteVerb(c.srv.cfg.Bool("lazyfree-lazy-expire")), key}
 		c.modified(key)
 		c.notify(notifyGeneric, "del", key)
 	case expArg != nil:

@@ -316,12 +316,16 @@ func (s *Server) performEvictions() bool {
 
 // evictKey deletes a key chosen for eviction with Redis's side effects.
 func (s *Server) evictKey(db *store.DB, key string) {
+	lazy := s.cfg.Bool("lazyfree-lazy-eviction")
+	if e := db.Peek([]byte(key)); e != nil {
+		s.freeValue(&e.Val, lazy)
+	}
 	db.Delete(key)
 	s.stats.EvictedKeys++
 	s.dirty++
 	s.keyspaceEvent(db, key, "evicted", notifyEvicted)
 	s.signalKeyGone(db, []byte(key))
-	s.propagate(db.ID, [][]byte{[]byte("DEL"), []byte(key)})
+	s.propagate(db.ID, [][]byte{deleteVerb(lazy), []byte(key)})
 }
 
 func (s *Server) volatilePolicy() bool {

@@ -72,6 +72,8 @@ type serverExt struct {
 	// dump: DEBUG SET-SKIP-CHECKSUM-VALIDATION and the keys RESTORE
 	// took corrupt (sanitize.go)
 	dump dumpState
+	// lazy: the lazyfree counters (lazyfree.go)
+	lazy lazyfreeStats
 }
 
 // clientExt is the per-client state of the same features.

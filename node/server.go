@@ -165,6 +165,7 @@ func New(cfg *config.Config, log hclog.Logger) (*Server, error) {
 	s.stats.ResetTime = time.Now()
 	s.activeExpire.Store(true)
 	s.store.OnExpire = s.onExpire
+	s.store.Dropping = s.droppingValue
 	s.store.NewLRU = lruClock
 	hooks := []struct {
 		name string
@@ -381,7 +382,7 @@ func (s *Server) onExpire(db *store.DB, key string) {
 	s.stats.ExpiredKeys++
 	s.keyspaceEvent(db, key, "expired", notifyExpired)
 	s.signalKeyGone(db, []byte(key))
-	s.propagate(db.ID, [][]byte{[]byte("DEL"), []byte(key)})
+	s.propagate(db.ID, [][]byte{deleteVerb(s.cfg.Bool("lazyfree-lazy-expire")), []byte(key)})
 }
 
 // pid is cached for INFO.

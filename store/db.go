@@ -31,6 +31,10 @@ type Store struct {
 	OnExpire func(db *DB, key string)
 	// OnNew is called when a key is added (the "new" keyspace event).
 	OnNew func(db *DB, key string)
+	// Dropping, when set, is called with a value about to be dropped by
+	// an expiry (expired true) or replaced by SetValue (expired false),
+	// for the lazyfree counters.
+	Dropping func(db *DB, old *Object, expired bool)
 	// NoLazyExpire makes lookups treat expired keys as missing without
 	// deleting them (a replica waits for its master's DEL).
 	NoLazyExpire bool
@@ -127,6 +131,9 @@ func (db *DB) Peek(key []byte) *Entry { return db.keys.FindBytes(key) }
 
 func (db *DB) expireEntry(e *Entry) {
 	key := e.Key
+	if db.store.Dropping != nil {
+		db.store.Dropping(db, &e.Val, true)
+	}
 	db.Delete(key)
 	db.store.ExpiredKeys++
 	if db.store.OnExpire != nil {
@@ -166,6 +173,9 @@ func (db *DB) SetValue(key []byte, obj Object, keepTTL bool) *Entry {
 	e, created := db.put(key)
 	if sn := db.store.snap; sn != nil && !created && e.Val.gen < sn.gen {
 		sn.save(db, e, false) // the old value is dropped: no copy needed
+	}
+	if !created && db.store.Dropping != nil {
+		db.store.Dropping(db, &e.Val, false)
 	}
 	exp, vol, gen := e.Val.Expire, e.Val.vol, e.Val.gen
 	e.Val = obj

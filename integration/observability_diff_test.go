@@ -1,0 +1,98 @@
+package integration
+
+// Differential tests of what the server reports about itself: the
+// lazyfree counters, CONFIG SET's all-or-nothing behaviour, and the
+// shape of MEMORY STATS, each checked against redis-server 7.0 side by
+// side.
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestLazyfreeCountersDiff runs deletions of values on both sides of
+// Redis's lazy-free threshold (sets, hashes and sorted sets of 64 and 65
+// elements, lists around 64 quicklist nodes, streams with and without
+// consumer groups) under every lazyfree option, and compares
+// lazyfreed_objects after each step.
+func TestLazyfreeCountersDiff(t *testing.T) {
+	sk, rd := StartSkiff(t), StartRedis(t)
+	cs, cr := sk.Dial(t), rd.Dial(t)
+	fill := func(cmd string, key string, n int, member string) []string {
+		// One script call builds the value, so the two servers see the
+		// same single command.
+		return []string{"EVAL", fmt.Sprintf("for i=1,%d do redis.call('%s', KEYS[1], %s) end", n, cmd, member), "1", key}
+	}
+	steps := [][]string{
+		{"CONFIG", "RESETSTAT"},
+		fill("SADD", "s64", 64, "i..'x'"), {"UNLINK", "s64"},
+		fill("SADD", "s65", 65, "i..'x'"), {"UNLINK", "s65"},
+		fill("SADD", "is", 500, "i"), {"UNLINK", "is"}, // intset: one allocation
+		fill("HSET", "h64", 64, "i, i"), {"UNLINK", "h64"},
+		fill("HSET", "h65", 65, "i, i"), {"UNLINK", "h65"},
+		fill("HSET", "hl", 65, "i..string.rep('v', 70), i"), {"UNLINK", "hl"}, // long fields: hashtable
+		fill("ZADD", "z64", 64, "i, i"), {"UNLINK", "z64"},
+		fill("ZADD", "z200", 200, "i, i"), {"UNLINK", "z200"},
+		fill("RPUSH", "l1", 2000, "i"), {"UNLINK", "l1"},
+		fill("RPUSH", "l2", 28000, "'abcdefghijkl'..i"), {"UNLINK", "l2"},
+		fill("RPUSH", "l3", 28200, "'abcdefghijkl'..i"), {"UNLINK", "l3"},
+		{"CONFIG", "SET", "list-max-listpack-size", "10"},
+		fill("RPUSH", "l4", 640, "i"), {"UNLINK", "l4"},
+		fill("RPUSH", "l5", 641, "i"), {"UNLINK", "l5"},
+		{"CONFIG", "SET", "list-max-listpack-size", "-2"},
+		{"CONFIG", "SET", "stream-node-max-entries", "5"},
+		fill("XADD", "st", 1000, "'*', 'f', i"), {"UNLINK", "st"},
+		{"XADD", "st2", "*", "a", "b"}, {"XGROUP", "CREATE", "st2", "g", "$"}, {"UNLINK", "st2"},
+		{"CONFIG", "SET", "stream-node-max-entries", "100"},
+		fill("SADD", "d", 100, "i..'x'"), {"DEL", "d"},
+		{"CONFIG", "SET", "lazyfree-lazy-user-del", "yes"},
+		fill("SADD", "d", 100, "i..'x'"), {"DEL", "d"},
+		{"CONFIG", "SET", "lazyfree-lazy-user-del", "no"},
+		{"CONFIG", "SET", "lazyfree-lazy-server-del", "yes"},
+		fill("SADD", "o", 100, "i..'x'"), {"SET", "o", "x"},
+		{"CONFIG", "SET", "lazyfree-lazy-server-del", "no"},
+		fill("SADD", "o", 100, "i..'x'"), {"SET", "o", "x"},
+		{"CONFIG", "SET", "lazyfree-lazy-expire", "yes"},
+		fill("SADD", "e", 100, "i..'x'"), {"EXPIRE", "e", "-1"},
+		{"CONFIG", "SET", "lazyfree-lazy-expire", "no"},
+		fill("SADD", "e", 100, "i..'x'"), {"EXPIRE", "e", "-1"},
+		{"DEBUG", "POPULATE", "100"}, {"FLUSHDB", "ASYNC"},
+		{"DEBUG", "POPULATE", "10"}, {"FLUSHDB"},
+		{"DEBUG", "POPULATE", "10"}, {"FLUSHALL", "ASYNC"},
+		{"CONFIG", "SET", "lazyfree-lazy-user-flush", "yes"},
+		{"DEBUG", "POPULATE", "7"}, {"FLUSHALL"},
+		{"DEBUG", "POPULATE", "7"}, {"FLUSHALL", "SYNC"},
+		{"CONFIG", "SET", "lazyfree-lazy-user-flush", "no"},
+		{"CONFIG", "RESETSTAT"},
+	}
+	for i, argv := range steps {
+		rs, err1 := cs.Do(argv...)
+		rr, err2 := cr.Do(argv...)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("step %d %s: skiff %v, redis %v", i, fmtArgv(argv), err1, err2)
+		}
+		if rs.IsError() != rr.IsError() {
+			t.Fatalf("step %d %s: skiff %s, redis %s", i, fmtArgv(argv), rs, rr)
+		}
+		// Redis counts a value once its background thread has freed it
+		// (its pending count drops just before the freed count grows), so
+		// its figure is polled until it equals Skiff's or time is up.
+		fs := infoField(t, cs, "memory", "lazyfreed_objects")
+		var fr string
+		for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			fr = infoField(t, cr, "memory", "lazyfreed_objects")
+			if fr == fs || time.Now().After(deadline) {
+				break
+			}
+		}
+		if fs != fr {
+			t.Fatalf("after step %d %s: lazyfreed_objects skiff %s, redis %s", i, fmtArgv(argv), fs, fr)
+		}
+	}
+	// The pending count of both must settle at 0 (Redis's background
+	// thread has finished; Skiff never has anything pending).
+	if v := infoField(t, cs, "memory", "lazyfree_pending_objects"); v != "0" {
+		t.Errorf("skiff lazyfree_pending_objects %s", v)
+	}
+}
