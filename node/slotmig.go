@@ -24,6 +24,7 @@ import (
 	"github.com/skiffdb/skiff/rdb"
 	"github.com/skiffdb/skiff/replication"
 	"github.com/skiffdb/skiff/slots"
+	"github.com/skiffdb/skiff/store"
 )
 
 // clientImport marks the connection a source streams a job's slots on:
@@ -79,6 +80,8 @@ type slotJob struct {
 	conn      net.Conn
 	buf       []byte
 	batch     []byte
+	entries   []*store.Entry // the copy step's slot, reused
+	pre       []byte         // the copy step's batch before its last slot
 	payload   []byte
 	sent      int64 // commands written to out
 	lastLoad  int64 // sent when the last SKIFF-LOAD was written

@@ -45,7 +45,8 @@ const (
 	asmHandshakeTime = 30 * time.Second // the target deletes leftovers of an earlier attempt first
 	asmWriteTimeout  = 60 * time.Second
 	asmCopyBudget    = 2 * time.Millisecond   // lock hold per copy step (a slot is never split)
-	asmQueueHigh     = 16 << 20               // unsent bytes above which the copy waits
+	asmQueueHigh     = 1 << 20                // unsent bytes above which the copy waits (see asmStepBytes)
+	asmStepBytes     = 512 << 10              // most a copy step queues (a slot is never split)
 	asmUnackedHigh   = 256                    // unanswered commands above which the copy waits
 	asmCatchUpTime   = 5 * time.Minute        // the stream must drain this fast
 	asmPauseAckTime  = 2 * time.Second        // the last answers, writes held
@@ -235,7 +236,7 @@ func (s *Server) copySlots(j *slotJob) error {
 		delay := s.asm().delay
 		// At least one slot per hold (a slot is copied at one instant);
 		// more while the budget lasts.
-		for n := 0; i < len(list) && (n == 0 || delay == 0 && len(b) < 4<<20 && time.Since(start) < asmCopyBudget); n++ {
+		for n := 0; i < len(list) && (n == 0 || delay == 0 && len(b) < asmStepBytes && time.Since(start) < asmCopyBudget); n++ {
 			sl := list[i]
 			if v.Owner[sl] != v.Self {
 				s.mu.Unlock()
@@ -253,13 +254,14 @@ func (s *Server) copySlots(j *slotJob) error {
 				sent, lastLoad int64
 				keys           int64
 			}{len(b), len(batch), len(big), j.sent, j.lastLoad, j.keysSent}
-			pre := append([]byte(nil), batch...) // the batch so far, in case a flush in this slot takes it
+			j.pre = append(j.pre[:0], batch...) // the batch so far, in case a flush in this slot takes it
 			j.streaming.Add(sl)
 			var err error
 			undo := false
-			for _, key := range db.KeysInSlot(sl, db.CountKeysInSlot(sl)) {
-				e := db.Peek([]byte(key))
-				if e == nil || (e.Val.Expire != 0 && e.Val.Expire < now) {
+			j.entries = db.AppendEntriesInSlot(j.entries[:0], sl, db.CountKeysInSlot(sl))
+			for _, e := range j.entries {
+				key := e.Key
+				if e.Val.Expire != 0 && e.Val.Expire < now {
 					continue // an expired key: its DEL follows, if anything
 				}
 				if col, ok := e.Val.Val.(store.Collection); ok && col.Len() > asmBigElems {
@@ -293,7 +295,7 @@ func (s *Server) copySlots(j *slotJob) error {
 			}
 			if undo {
 				// The slot starts a step of its own once the room is made.
-				b, batch, big = b[:mark.b], append(batch[:0], pre...), big[:mark.big]
+				b, batch, big = b[:mark.b], append(batch[:0], j.pre...), big[:mark.big]
 				j.sent, j.lastLoad, j.keysSent = mark.sent, mark.lastLoad, mark.keys
 				j.streaming.Remove(sl)
 				j.holding.Remove(sl)
@@ -318,6 +320,8 @@ func (s *Server) copySlots(j *slotJob) error {
 		} else {
 			j.buf = nil
 		}
+		clear(j.entries) // no references to deleted keys kept
+		j.entries = j.entries[:0]
 		j.batch = batch[:0]
 		if held := time.Since(start); held > 50*time.Millisecond {
 			s.log.Warn("slot migration: a copy step held the data lock long (big keys are encoded at their slot's instant)",
@@ -465,7 +469,7 @@ func (s *Server) sendBigKeys(j *slotJob, big []bigKey) error {
 			}
 			piece = appendCmd(piece, args...)
 			cmds++
-			if len(piece) >= 1<<20 {
+			if len(piece) >= asmStepBytes {
 				if err := push(); err != nil {
 					return err
 				}
