@@ -168,3 +168,76 @@ func TestHashMemoryUsageExtrapolates(t *testing.T) {
 		t.Fatalf("MemoryUsage = %d, want %d", got, want)
 	}
 }
+
+// Strings handed out by a compact hash point into its packed bytes: no
+// later change of the hash may alter them.
+func TestHashCompactStringsStayIntact(t *testing.T) {
+	h := NewHash()
+	for i := 0; i < 8; i++ {
+		h.Set([]byte("f"+strconv.Itoa(i)), []byte("value"+strconv.Itoa(i)), 128, 64)
+	}
+	last, _ := h.Get([]byte("f7"))
+	first, _ := h.Get([]byte("f0"))
+	var fields []string
+	h.Each(func(f, v string) bool { fields = append(fields, f, v); return true })
+	c := h.Clone().(*Hash)
+	h.Delete([]byte("f7"))                         // the last pair: the next append must not reuse its bytes
+	h.Set([]byte("zz"), []byte("XXXXXX"), 128, 64) // appended where f7 was, if it reused them
+	h.Set([]byte("f0"), []byte("other!"), 128, 64) // same length as value0
+	c.Set([]byte("c"), []byte("YYYYYY"), 128, 64)
+	if last != "value7" || first != "value0" {
+		t.Fatalf("handed-out values changed: %q %q", last, first)
+	}
+	for i := 0; i < 8; i++ {
+		if fields[2*i] != "f"+strconv.Itoa(i) || fields[2*i+1] != "value"+strconv.Itoa(i) {
+			t.Fatalf("handed-out pair %d changed: %q %q", i, fields[2*i], fields[2*i+1])
+		}
+	}
+	if v, ok := c.Get([]byte("f7")); !ok || v != "value7" || c.Len() != 9 {
+		t.Fatalf("clone changed by the original: f7=%q %v len %d", v, ok, c.Len())
+	}
+	if _, ok := c.Get([]byte("zz")); ok {
+		t.Fatal("clone sees the original's new field")
+	}
+	if _, ok := h.Get([]byte("c")); ok {
+		t.Fatal("original sees the clone's new field")
+	}
+	if v, _ := h.Get([]byte("f0")); v != "other!" || h.Len() != 8 {
+		t.Fatalf("f0 = %q, len %d", v, h.Len())
+	}
+	// Empty fields and values, and a value at the 64-byte limit (a
+	// two-byte length).
+	e := NewHash()
+	e.Set(nil, nil, 128, 64)
+	e.Set([]byte("long"), make([]byte, 64), 128, 64)
+	e.Set([]byte("x"), []byte(""), 128, 64)
+	if v, ok := e.Get(nil); !ok || v != "" {
+		t.Fatalf("empty field: %q %v", v, ok)
+	}
+	if v, ok := e.Get([]byte("long")); !ok || len(v) != 64 {
+		t.Fatalf("long: %d %v", len(v), ok)
+	}
+	if !e.Delete(nil) || e.Len() != 2 || !e.Delete([]byte("long")) || !e.Delete([]byte("x")) || e.Len() != 0 {
+		t.Fatal("deletes of an empty field, a long value, an empty value")
+	}
+	seen := map[string]int{}
+	r := NewHash()
+	for i := 0; i < 5; i++ {
+		r.Set([]byte{byte('a' + i)}, []byte{byte('0' + i)}, 128, 64)
+	}
+	for i := 0; i < 5000; i++ {
+		f, v := r.Random()
+		if v[0]-'0' != f[0]-'a' {
+			t.Fatalf("Random pair %q %q", f, v)
+		}
+		seen[f]++
+	}
+	for f, n := range seen {
+		if n < 700 {
+			t.Fatalf("Random picked %s %d times of 5000 (of 5 fields)", f, n)
+		}
+	}
+	if len(seen) != 5 {
+		t.Fatalf("Random saw %d of 5 fields", len(seen))
+	}
+}
