@@ -96,3 +96,72 @@ func TestLazyfreeCountersDiff(t *testing.T) {
 		t.Errorf("skiff lazyfree_pending_objects %s", v)
 	}
 }
+
+// replyShape is a reply with every scalar replaced by its type, keeping
+// map keys and simple strings: two servers whose figures differ but
+// whose replies have the same fields in the same order and of the same
+// types give the same shape.
+func replyShape(r Reply, keys bool) string {
+	switch {
+	case r.Null:
+		return string(r.Type) + "nil"
+	case len(r.Elems) > 0 || r.Type == '*' || r.Type == '%':
+		var b []string
+		for i, e := range r.Elems {
+			// In a map (RESP3) or a flat array of pairs (RESP2) the even
+			// elements are the field names.
+			b = append(b, replyShape(e, keys && i%2 == 0))
+		}
+		return string(r.Type) + "[" + fmt.Sprint(b) + "]"
+	case keys:
+		return string(r.Type) + r.Str
+	}
+	return string(r.Type)
+}
+
+// TestMemoryStatsShapeDiff compares MEMORY STATS's fields, their order
+// and their types (RESP2 and RESP3) with redis-server's, with keys in
+// two databases, one with a TTL; and MEMORY DOCTOR's report on a small
+// instance, MEMORY HELP, and MEMORY USAGE's argument errors.
+func TestMemoryStatsShapeDiff(t *testing.T) {
+	sk, rd := StartSkiff(t), StartRedis(t)
+	for _, proto := range []string{"2", "3"} {
+		cs, cr := sk.Dial(t), rd.Dial(t)
+		for _, c := range []*Conn{cs, cr} {
+			c.MustDo(t, "HELLO", proto)
+			c.MustDo(t, "FLUSHALL")
+			c.MustDo(t, "DEBUG", "POPULATE", "100")
+			c.MustDo(t, "SELECT", "3")
+			c.MustDo(t, "SET", "a", "b", "EX", "100")
+		}
+		for _, argv := range [][]string{
+			{"MEMORY", "STATS"},
+			{"MEMORY", "HELP"},
+			{"MEMORY", "DOCTOR"},
+			{"MEMORY", "PURGE"},
+			{"MEMORY", "USAGE", "a", "SAMPLES", "-1"},
+			{"MEMORY", "USAGE", "a", "SAMPLES", "x"},
+			{"MEMORY", "USAGE", "a", "FOO"},
+			{"MEMORY", "USAGE", "nokey"},
+			{"MEMORY", "STATS", "x"},
+			{"MEMORY", "NOSUCH"},
+		} {
+			rs, err1 := cs.Do(argv...)
+			rr, err2 := cr.Do(argv...)
+			if err1 != nil || err2 != nil {
+				t.Fatalf("RESP%s %s: skiff %v, redis %v", proto, fmtArgv(argv), err1, err2)
+			}
+			// Figures differ, texts must not: compare whole replies
+			// except for STATS, whose shape is compared.
+			if argv[1] == "STATS" && !rs.IsError() {
+				if s, r := replyShape(rs, true), replyShape(rr, true); s != r {
+					t.Errorf("RESP%s %s shape:\nskiff %s\nredis %s", proto, fmtArgv(argv), s, r)
+				}
+				continue
+			}
+			if !rs.Equal(rr) {
+				t.Errorf("RESP%s %s: skiff %s, redis %s", proto, fmtArgv(argv), rs, rr)
+			}
+		}
+	}
+}

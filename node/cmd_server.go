@@ -26,7 +26,7 @@ func init() {
 		&Command{Name: "doctor", Arity: 2, Group: "server", Since: "4.0.0", Summary: "Outputs a memory problems report.", Complexity: "O(1)", Handler: cmdMemoryDoctor},
 		&Command{Name: "stats", Arity: 2, Group: "server", Since: "4.0.0", Summary: "Returns details about memory usage.", Complexity: "O(1)", Handler: cmdMemoryStats},
 		&Command{Name: "malloc-stats", Arity: 2, Group: "server", Since: "4.0.0", Summary: "Returns the allocator statistics.", Complexity: "Depends on how much memory is allocated, could be slow", Handler: cmdMemoryMallocStats},
-		&Command{Name: "purge", Arity: 2, Group: "server", Since: "4.0.0", Summary: "Asks the allocator to release memory.", Complexity: "Depends on how much memory is allocated, could be slow", Handler: func(c *Client, args [][]byte) { c.replyOK() }},
+		&Command{Name: "purge", Arity: 2, Group: "server", Since: "4.0.0", Summary: "Asks the allocator to release memory.", Complexity: "Depends on how much memory is allocated, could be slow", Handler: cmdMemoryPurge},
 		&Command{Name: "help", Arity: 2, Flags: "loading stale", Group: "server", Since: "4.0.0", Summary: "Returns helpful text about the different subcommands.", Complexity: "O(1)", Handler: cmdMemoryHelp},
 	)
 	registerSub("slowlog",
@@ -131,8 +131,12 @@ func cmdMemoryUsage(c *Client, args [][]byte) {
 	for i := 3; i < len(args); i++ {
 		if strings.EqualFold(string(args[i]), "samples") && i+1 < len(args) {
 			n, err := strconv.ParseInt(string(args[i+1]), 10, 64)
-			if err != nil || n < 0 {
+			if err != nil {
 				c.replyError(errNotInt)
+				return
+			}
+			if n < 0 {
+				c.replySyntax() // as Redis
 				return
 			}
 			i++
@@ -149,52 +153,6 @@ func cmdMemoryUsage(c *Client, args [][]byte) {
 	c.replyInt(objectMemory(e))
 }
 
-func cmdMemoryDoctor(c *Client, args [][]byte) {
-	c.w.AppendVerbatim("Sam, I detected no memory problems in this instance (Skiff runs on the Go runtime; see INFO memory for its figures).\n")
-}
-
-func cmdMemoryStats(c *Client, args [][]byte) {
-	used, _, _ := memoryUsage()
-	st := c.srv.infoState()
-	startup := startupMemory()
-	keys := 0
-	for _, db := range c.srv.store.DBs {
-		keys += db.Len()
-	}
-	dataset := int64(used) - int64(startup)
-	if dataset < 0 {
-		dataset = 0
-	}
-	type kv struct {
-		k string
-		v int64
-	}
-	fields := []kv{
-		{"peak.allocated", int64(st.peakMemory)},
-		{"total.allocated", int64(used)},
-		{"startup.allocated", int64(startup)},
-		{"replication.backlog", 0},
-		{"clients.slaves", 0},
-		{"clients.normal", 0},
-		{"cluster.links", 0},
-		{"aof.buffer", 0},
-		{"lua.caches", 0},
-		{"functions.caches", 0},
-		{"overhead.total", int64(startup)},
-		{"keys.count", int64(keys)},
-		{"dataset.bytes", dataset},
-	}
-	c.w.AppendMap(len(fields))
-	for _, f := range fields {
-		c.w.AppendBulkString(f.k)
-		c.w.AppendInt(f.v)
-	}
-}
-
-func cmdMemoryMallocStats(c *Client, args [][]byte) {
-	c.w.AppendVerbatim("Stats not supported for the current allocator")
-}
-
 func cmdMemoryHelp(c *Client, args [][]byte) {
 	c.replyHelp([]string{
 		"DOCTOR",
@@ -206,7 +164,8 @@ func cmdMemoryHelp(c *Client, args [][]byte) {
 		"STATS",
 		"    Return information about the memory usage of the server.",
 		"USAGE <key> [SAMPLES <count>]",
-		"    Return memory in bytes used by <key> and its value.",
+		"    Return memory in bytes used by <key> and its value. Nested values are",
+		"    sampled up to <count> times (default: 5, 0 means sample all).",
 	})
 }
 
