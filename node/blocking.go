@@ -370,14 +370,17 @@ func (c *Client) waitUnblocked() bool {
 	s := c.srv
 	// Replies to the commands before the blocking one go out now; the
 	// served reply will be written into a fresh buffer under the lock.
-	out := c.w.B
-	c.w.B = nil
+	var out []byte
+	if c.x.out != nil {
+		c.queueReplies() // behind what is queued (outbuf.go)
+	} else {
+		out = c.w.B
+		c.w.B = nil
+	}
 	c.setBlockDeadline()
 	s.mu.Unlock()
 	if len(out) > 0 {
-		n, err := c.conn.Write(out)
-		s.stats.NetOutputBytes.Add(int64(n))
-		if err != nil {
+		if err := c.sendReplies(out); err != nil {
 			s.mu.Lock()
 			s.unblock(c)
 			return false

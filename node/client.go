@@ -108,6 +108,14 @@ type Client struct {
 	unregistered bool
 	// bufs: query and reply buffer accounting (clientbuf.go).
 	bufs clientBufs
+	// raw is the socket's raw access for non-blocking writes, nil for
+	// TLS; rawWriteFn and the rawBuf/rawN/rawErr it works on are
+	// tryWrite's (outbuf.go), made once per client.
+	raw        syscall.RawConn
+	rawWriteFn func(fd uintptr) bool
+	rawBuf     []byte
+	rawN       int
+	rawErr     error
 
 	scratch [32]byte
 }
@@ -133,7 +141,8 @@ func (s *Server) newClient(conn net.Conn) *Client {
 	c.p = resp.NewParser(conn)
 	c.initBufs(conn) // clientbuf.go
 	raw := conn
-	if tc, ok := conn.(*tls.Conn); ok {
+	tc, isTLS := conn.(*tls.Conn)
+	if isTLS {
 		raw = tc.NetConn() // CLIENT LIST's fd= is the socket's
 	}
 	if sc, ok := raw.(interface {
@@ -141,6 +150,9 @@ func (s *Server) newClient(conn net.Conn) *Client {
 	}); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			rc.Control(func(fd uintptr) { c.fd = int(fd) })
+			if !isTLS {
+				c.initRawWrite(rc) // outbuf.go
+			}
 		}
 	}
 	return c
@@ -211,7 +223,7 @@ func (s *Server) serveConn(conn net.Conn) {
 			// A busy script holds the lock: the batch was answered
 			// without it (busy.go).
 			if len(c.w.B) > 0 {
-				if err := c.flush(); err != nil {
+				if err := c.flushBusy(); err != nil { // outbuf.go
 					return
 				}
 			}
@@ -236,9 +248,15 @@ func (s *Server) serveConn(conn net.Conn) {
 			s.trackingBroadcast() // BCAST messages about the keys this batch changed
 		}
 		if c.x.out != nil {
-			c.queueReplies() // under the lock: ordered with pushed messages
+			c.dropIdleQueue() // outbuf.go
+			if c.x.out != nil {
+				c.queueReplies() // under the lock: ordered with pushed messages
+			}
 		}
 		c.publishQuery()
+		if s.x.evict.maxmemory > 0 {
+			s.noteClientMem(c) // used_memory as eviction reads it (outbuf.go)
+		}
 		if s.x.evict.clients.limit > 0 {
 			s.evictSelfIfOver(c) // maxmemory-clients (clientevict.go)
 		}
@@ -310,17 +328,35 @@ func (c *Client) processInput() {
 	}
 }
 
-// flush writes the reply buffer to the connection.
+// flush writes the reply buffer to the connection without waiting for
+// it; what the socket does not take is queued (outbuf.go). Called
+// without the lock.
 func (c *Client) flush() error {
 	c.noteReplyBatch(len(c.w.B)) // clientbuf.go
-	n, err := c.conn.Write(c.w.B)
-	c.srv.stats.NetOutputBytes.Add(int64(n))
+	n, err := c.tryWrite(c.w.B)
+	if err != nil {
+		return err
+	}
+	if n < len(c.w.B) {
+		c.srv.mu.Lock()
+		c.spill(c.w.B[n:])
+		// Emptied under the lock: from now on other clients may push
+		// to c, and a push finds its reply buffer empty (pubsub.go).
+		c.resetReplyBuf()
+		c.srv.mu.Unlock()
+		return nil
+	}
+	c.resetReplyBuf()
+	return nil
+}
+
+// resetReplyBuf empties the reply buffer, dropping a large one.
+func (c *Client) resetReplyBuf() {
 	if cap(c.w.B) > 64*1024 {
 		c.w.B = nil // do not keep a large reply buffer per idle client
 	} else {
 		c.w.B = c.w.B[:0]
 	}
-	return err
 }
 
 // registerClient adds a new connection to the client table, or refuses
@@ -360,6 +396,7 @@ func (s *Server) removeClient(c *Client) {
 	c.conn.Close()
 	s.mu.Lock()
 	delete(s.clients, c.id)
+	s.forgetClientMem(c) // outbuf.go
 	s.mu.Unlock()
 }
 

@@ -55,6 +55,10 @@ type clientBufs struct {
 
 	rbSize, rbPeak atomic.Int64
 	rbPeakReset    time.Time // under the lock
+
+	// memCounted is this client's share of mem_clients_normal as last
+	// counted (outbuf.go). Under the lock.
+	memCounted int64
 }
 
 // initBufs sets a new client's accounting and, where the connection
@@ -151,6 +155,8 @@ type clientsCron struct {
 	expands   int64
 	peakIn    [peakMemSlots]int64
 	peakOut   [peakMemSlots]int64
+	// memNormal is mem_clients_normal (outbuf.go).
+	memNormal int64
 }
 
 // clientsCronRun visits a share of the clients, so that each is visited
@@ -189,6 +195,8 @@ func (s *Server) clientsCronRun(hz int64) {
 		}
 		s.resizeQueryBuffer(c, now)
 		s.resizeReplyBuffer(c, now)
+		s.noteClientMem(c)   // outbuf.go
+		s.cronOutputLimit(c) // the soft limit without traffic (outbuf.go)
 		cc.peakIn[slot] = max(cc.peakIn[slot], c.bufs.qCap.Load())
 		cc.peakOut[slot] = max(cc.peakOut[slot], int64(c.queuedBytes()))
 	}

@@ -176,7 +176,11 @@ func (c *Client) infoLine(b []byte, self *Client, now time.Time) []byte {
 	sub, psub, ssub := subscriptionCounts(c)
 	obl := 0
 	qbufFree := max(qcap-qbuf, 0)
-	totMem := qcap + argvMem + rbs + 1024
+	omem := c.queuedBytes()
+	// As clientMemory (clientevict.go), which client eviction compares
+	// with maxmemory-clients: the output queue and the state beyond the
+	// buffers count too, as in Redis's tot-mem.
+	totMem := qcap + argvMem + rbs + 1024 + omem + int(c.stateMemory())
 	events := "r"
 	if obl > 0 {
 		events = "rw"
@@ -220,7 +224,7 @@ func (c *Client) infoLine(b []byte, self *Client, now time.Time) []byte {
 	b = append(b, " obl="...)
 	b = strconv.AppendInt(b, int64(obl), 10)
 	b = append(b, " oll=0 omem="...)
-	b = strconv.AppendInt(b, int64(c.queuedBytes()), 10)
+	b = strconv.AppendInt(b, int64(omem), 10)
 	b = append(b, " tot-mem="...)
 	b = strconv.AppendInt(b, int64(totMem), 10)
 	b = append(b, " events="...)

@@ -320,14 +320,15 @@ var totalSystemMemory = sync.OnceValue(func() uint64 {
 
 func infoMemory(s *Server, b *infoBuf) {
 	used, total, free := memoryUsage()
-	used = uint64(s.usedMemory()) // the dataset estimate eviction works on (evict.go, docs/memory.md)
+	clientsMem := s.recountClientMem() // mem_clients_normal (outbuf.go)
+	used = uint64(s.usedMemory())      // the dataset estimate eviction works on, plus clientsMem (evict.go, docs/memory.md)
 	rss := processRSS()
 	st := s.infoState()
 	if used > st.peakMemory {
 		st.peakMemory = used
 	}
 	startup := startupMemory()
-	overhead := startup
+	overhead := startup + uint64(clientsMem)
 	dataset := uint64(0)
 	if used > overhead {
 		dataset = used - overhead
@@ -402,7 +403,7 @@ func infoMemory(s *Server, b *infoBuf) {
 	b.kv("mem_replication_backlog", backlog)
 	b.kv("mem_total_replication_buffers", backlog+pending)
 	b.kv("mem_clients_slaves", pending)
-	b.kv("mem_clients_normal", 0)
+	b.kv("mem_clients_normal", clientsMem)
 	b.kv("mem_cluster_links", 0)
 	b.kv("mem_aof_buffer", 0)
 	b.kv("mem_allocator", "go")

@@ -181,7 +181,8 @@ func (s *Server) usedMemory() int64 {
 			total += float64(n) * avg
 		}
 	}
-	return int64(total) + e.adjust
+	// Clients' buffers count as in Redis's allocator figure (outbuf.go).
+	return int64(total) + e.adjust + s.cc.memNormal
 }
 
 // sampleEntrySizes refreshes each database's average entry size from a

@@ -1,6 +1,9 @@
 package node
 
-import "fmt"
+import (
+	"strings"
+	"time"
+)
 
 // replyOverLimit enforces client-output-buffer-limit's hard limit on the
 // replies a client has not been sent yet, as Redis checks its output
@@ -30,7 +33,8 @@ func (c *Client) replyOverLimit() bool {
 	if pending < l.hard {
 		return false
 	}
-	s.log.Warn(fmt.Sprintf("Client id=%d addr=%s name=%s scheduled to be closed ASAP for overcoming of output buffer limits.", c.id, c.addr, c.name))
+	line := strings.TrimRight(string(c.infoLine(nil, nil, time.Now())), "\n")
+	s.log.Warn("Client " + line + " scheduled to be closed ASAP for overcoming of output buffer limits.")
 	c.w.B = c.w.B[:0]
 	c.flags |= clientCloseASAP
 	return true

@@ -564,9 +564,14 @@ func (q *outQueue) run() {
 		q.buf = spare[:0]
 		q.inflight = len(b)
 		q.mu.Unlock()
-		if len(b) > 0 {
-			n, err := q.conn.Write(b)
+		for w := b; len(w) > 0; {
+			// In chunks, so that omem follows what the peer has read.
+			n, err := q.conn.Write(w[:min(len(w), outChunk)])
 			q.srv.stats.NetOutputBytes.Add(int64(n))
+			w = w[n:]
+			q.mu.Lock()
+			q.inflight = len(w)
+			q.mu.Unlock()
 			if err != nil {
 				q.mu.Lock()
 				q.closed = true
@@ -708,8 +713,21 @@ func parseOutputLimits(v string) (normal, pubsub outputLimit) {
 }
 
 // checkOutputLimit disconnects c when its pending output breaks its
-// class's limits, as Redis's checkClientOutputBufferLimits.
+// class's limits, as Redis's checkClientOutputBufferLimits, when bytes
+// are queued. Under the lock.
 func (s *Server) checkOutputLimit(c *Client, pending int) {
+	if c.flags&(clientMaster|clientReplica|clientCloseASAP) != 0 {
+		return
+	}
+	if s.outputLimitReached(c, pending) {
+		s.closeForOutputLimit(c, pending, true)
+	}
+}
+
+// outputLimitReached tells whether pending bytes of queued output break
+// c's class's hard limit, or its soft limit for longer than its seconds
+// (tracked in the queue). Under the lock.
+func (s *Server) outputLimitReached(c *Client, pending int) bool {
 	l := s.x.ps.limitNormal
 	if c.flags&clientPubSub != 0 {
 		l = s.x.ps.limitPubSub
@@ -727,12 +745,24 @@ func (s *Server) checkOutputLimit(c *Client, pending int) {
 	} else {
 		q.softSince = time.Time{}
 	}
-	if !hard && !soft {
-		return
+	return hard || soft
+}
+
+// closeForOutputLimit disconnects c, dropping its queued output, and
+// logs it in Redis's words (async: found while adding output, rather
+// than by the cron).
+func (s *Server) closeForOutputLimit(c *Client, pending int, async bool) {
+	line := strings.TrimRight(string(c.infoLine(nil, nil, time.Now())), "\n")
+	if async {
+		s.log.Warn("Client " + line + " scheduled to be closed ASAP for overcoming of output buffer limits.")
+	} else {
+		s.log.Warn("Client " + line + " closed for overcoming of output buffer limits.")
 	}
-	s.log.Warn("client closed for overcoming of output buffer limits", "addr", c.addr, "id", c.id, "omem", pending)
-	// The client's flags belong to its own goroutine: closing the
-	// connection is what ends it (its read fails).
+	q := c.x.out
+	c.flags |= clientCloseASAP
+	delete(s.clients, c.id) // gone from CLIENT LIST at once, as in Redis
+	// Closing the connection is what ends its goroutine (its read or
+	// its wait fails).
 	q.mu.Lock()
 	q.killed = true
 	q.closed = true
