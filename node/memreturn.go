@@ -36,5 +36,44 @@ func (s *Server) memoryReturnCron() {
 				"held_before", res.Before, "held_after", res.After, "live", res.Live, "took", res.Took)
 		}
 	})
-	r.Tick(time.Now())
+	// The dataset estimate (evict.go) needs the lock and samples keys:
+	// once a second is enough for a return that waits a second of quiet.
+	// The heap is the process's: the estimate is the sum over its servers
+	// (tests run several).
+	now := time.Now()
+	idleDatasets.Lock()
+	d := idleDatasets.m[s]
+	idleDatasets.Unlock()
+	if now.Sub(d.at) >= time.Second {
+		s.mu.Lock()
+		d = datasetSample{at: now, bytes: uint64(max(s.usedMemory(), 0))}
+		s.mu.Unlock()
+	}
+	var total uint64
+	idleDatasets.Lock()
+	if idleDatasets.m == nil {
+		idleDatasets.m = map[*Server]datasetSample{}
+	}
+	select {
+	case <-s.done:
+		delete(idleDatasets.m, s) // a stopped server's data is gone
+	default:
+		idleDatasets.m[s] = d
+	}
+	for _, x := range idleDatasets.m {
+		total += x.bytes
+	}
+	idleDatasets.Unlock()
+	r.Tick(now, total)
+}
+
+type datasetSample struct {
+	at    time.Time
+	bytes uint64
+}
+
+// idleDatasets holds each running server's last dataset estimate.
+var idleDatasets struct {
+	sync.Mutex
+	m map[*Server]datasetSample
 }

@@ -4,21 +4,23 @@
 // Go's collector lets the heap grow past the live data (GOGC) and keeps
 // freed pages mapped for reuse; its background scavenger returns only what
 // lies well beyond the next heap goal, and slowly. After a load (a million
-// keys written, then nothing) the process therefore sits at up to twice
-// its live data in RSS, where redis-server's allocator would hold about
-// the data. A forced collection plus debug.FreeOSMemory brings RSS down to
+// keys written, then nothing, or a FLUSHALL) the process therefore sits
+// well above its live data in RSS, where redis-server's allocator would
+// hold about the data. A forced collection plus debug.FreeOSMemory brings RSS down to
 // the live heap; it costs one full mark of the heap (concurrent, with two
 // stop-the-world pauses of well under a millisecond) and the page
 // releases, so it runs only when it is worth it and nobody is busy:
 //
-//   - the heap the runtime holds (objects, dead or alive, plus free spans
-//     not yet released) is at least Slack over the live heap and MinBytes
-//     more than it;
+//   - what a collection could give back (dead objects, and free spans
+//     not yet released) is at least (Slack-1) × the live heap and at
+//     least MinBytes; free slots inside spans still in use
+//     (fragmentation) cannot be given back and do not count;
 //   - the process has allocated less than QuietRate bytes a second for
 //     Quiet (a server that takes writes allocates for every one of them,
 //     so allocation is the cheapest sign of traffic there is);
-//   - the last return ended at least max(MinInterval, 20 × its duration)
-//     ago, so returns never take more than about 5% of a core.
+//   - the last return ended at least max(MinInterval, 10 × its duration)
+//     ago: a return's collection uses about a quarter of the cores while
+//     it marks, so returns take at most a few percent of the CPU.
 //
 // The collection runs on a goroutine of its own: the caller's tick never
 // waits for it.
@@ -63,13 +65,13 @@ func (c Config) withDefaults() Config {
 
 // Result describes one return, for the caller's log.
 type Result struct {
-	Before, After uint64 // bytes the heap held (objects + free unreleased spans)
+	Before, After uint64 // heap objects plus free unreleased spans, bytes
 	Live          uint64 // live heap before the collection
 	Took          time.Duration
 }
 
 // Returner decides when to return memory. Tick it regularly (the server
-// cron); it is safe to call from one goroutine at a time.
+// cron); it is safe for concurrent use.
 type Returner struct {
 	cfg Config
 	// Done, if set, is called on the return's goroutine after each return.
@@ -81,44 +83,66 @@ type Returner struct {
 	lastTick  time.Time
 	quietFrom time.Time // zero while busy
 	nextOK    time.Time // earliest next return
-	samples   []metrics.Sample
-	returns   uint64
-	released  uint64
+	// cycles is the collection count last seen, datasetAtGC the
+	// caller's dataset estimate when it changed.
+	cycles      uint64
+	datasetAtGC uint64
+	samples     []metrics.Sample
+	returns     uint64
+	released    uint64
 }
 
 // New returns a Returner with cfg's thresholds.
 func New(cfg Config) *Returner {
-	return &Returner{cfg: cfg.withDefaults(), samples: []metrics.Sample{
-		{Name: "/gc/heap/allocs:bytes"},
-		{Name: "/gc/heap/live:bytes"},
-		{Name: "/memory/classes/heap/objects:bytes"},
-		{Name: "/memory/classes/heap/unused:bytes"},
-		{Name: "/memory/classes/heap/free:bytes"},
-	}}
+	return &Returner{cfg: cfg.withDefaults()}
 }
 
 // heapState reads cumulative allocation, the live heap as of the last
-// collection, and what the heap holds mapped and unreleased.
-func (r *Returner) heapState() (allocs, live, held uint64) {
-	metrics.Read(r.samples)
-	v := make([]uint64, len(r.samples))
-	for i, s := range r.samples {
+// collection, what a collection and release could shrink (heap objects,
+// live and dead, plus free spans not yet released) and the count of
+// collections.
+func (r *Returner) heapState() (allocs, live, held, cycles uint64) {
+	samples := []metrics.Sample{
+		{Name: "/gc/heap/allocs:bytes"},
+		{Name: "/gc/heap/live:bytes"},
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/gc/cycles/total:gc-cycles"},
+	}
+	metrics.Read(samples)
+	v := make([]uint64, len(samples))
+	for i, s := range samples {
 		if s.Value.Kind() == metrics.KindUint64 {
 			v[i] = s.Value.Uint64()
 		}
 	}
-	return v[0], v[1], v[2] + v[3] + v[4]
+	return v[0], v[1], v[2] + v[3], v[4]
 }
 
 // Tick looks at the heap and, if the conditions of the package comment
 // hold, starts a return in the background. It reports whether it did.
-func (r *Returner) Tick(now time.Time) bool {
+//
+// dataset is the caller's estimate of its live data in bytes (0 when it
+// has none). The runtime knows the live heap only as of the last
+// collection: after a FLUSHALL or the deletion of a big key, the heap
+// holds the dead data until the next one, which at a heap goal of 1.5×
+// the old data may be far off. A drop of the estimate since the last
+// collection by as much as a return needs stands in for the runtime's
+// stale figure.
+func (r *Returner) Tick(now time.Time, dataset uint64) bool {
 	if r.running.Load() {
 		return false
 	}
-	allocs, live, held := r.heapState()
+	allocs, live, held, cycles := r.heapState()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if cycles != r.cycles {
+		r.cycles, r.datasetAtGC = cycles, dataset
+	}
+	if dataset < r.datasetAtGC && r.datasetAtGC-dataset < live {
+		// The dead part of what the last collection found live.
+		live -= r.datasetAtGC - dataset
+	}
 	if r.lastTick.IsZero() {
 		r.lastTick, r.lastAlloc = now, allocs
 		return false
@@ -139,10 +163,20 @@ func (r *Returner) Tick(now time.Time) bool {
 	if now.Sub(r.quietFrom) < r.cfg.Quiet || now.Before(r.nextOK) {
 		return false
 	}
-	if held < r.cfg.MinBytes+live || float64(held) < r.cfg.Slack*float64(live) {
+	// Only dead objects and free spans can be given back; the unused
+	// slots of spans still in use (fragmentation) cannot, so they do not
+	// count, or a fragmented heap would be collected every MinInterval
+	// for nothing.
+	var spare uint64
+	if held > live {
+		spare = held - live
+	}
+	if spare < r.cfg.MinBytes || float64(spare) < (r.cfg.Slack-1)*float64(live) {
 		return false
 	}
-	r.running.Store(true)
+	if !r.running.CompareAndSwap(false, true) {
+		return false // another caller's tick started one
+	}
 	go r.free(live, held)
 	return true
 }
@@ -152,9 +186,9 @@ func (r *Returner) free(live, before uint64) {
 	t0 := time.Now()
 	debug.FreeOSMemory()
 	took := time.Since(t0)
-	_, _, after := r.heapState()
+	_, _, after, _ := r.heapState()
 	r.mu.Lock()
-	r.nextOK = time.Now().Add(max(r.cfg.MinInterval, 20*took))
+	r.nextOK = time.Now().Add(max(r.cfg.MinInterval, 10*took))
 	r.returns++
 	if before > after {
 		r.released += before - after
