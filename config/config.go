@@ -106,31 +106,50 @@ func (c *Config) SetPairsAs(pairs []string, allowProtected bool) error {
 	}
 	type change struct {
 		o        *Option
+		name     string // as registered: the option's name or the alias used
 		old, new string
 	}
+	failed := func(name, why string) error {
+		return fmt.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - %s", name, why)
+	}
+	// As Redis: the names are checked first, all of them, and the first
+	// problem met is the error (so an unknown name is reported even when
+	// an earlier value would not parse); then the values.
 	var changes []change
 	seen := map[string]bool{}
 	for i := 0; i < len(pairs); i += 2 {
-		name, value := pairs[i], pairs[i+1]
+		name := pairs[i]
 		o := Lookup(name)
 		if o == nil {
 			return fmt.Errorf("ERR Unknown option or number of arguments for CONFIG SET - '%s'", name)
 		}
 		if o.Immutable {
-			return fmt.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - can't set immutable config", name)
+			return failed(name, "can't set immutable config")
 		}
 		if o.Protected && !allowProtected {
-			return fmt.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - can't set protected config", name)
+			return failed(name, "can't set protected config")
 		}
-		if seen[o.Name] {
-			return fmt.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - duplicate parameter", name)
+		// Redis registers an alias as a config of its own: a name and its
+		// alias in one CONFIG SET are not duplicates (the later wins).
+		key := strings.ToLower(name)
+		if seen[key] {
+			return failed(name, "duplicate parameter")
 		}
-		seen[o.Name] = true
-		v, err := o.normalize(value)
+		seen[key] = true
+		changes = append(changes, change{o: o, name: key, old: c.String(o.Name)})
+	}
+	for i := range changes {
+		v, err := changes[i].o.normalize(pairs[2*i+1])
 		if err != nil {
-			return fmt.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - %s", name, err)
+			return failed(changes[i].name, err.Error())
 		}
-		changes = append(changes, change{o: o, old: c.String(o.Name), new: v})
+		changes[i].new = v
+	}
+	// A name and its alias set together: the option's hooks see only its
+	// final value.
+	last := map[*Option]int{}
+	for i, ch := range changes {
+		last[ch.o] = i
 	}
 	c.mu.Lock()
 	for _, ch := range changes {
@@ -138,6 +157,9 @@ func (c *Config) SetPairsAs(pairs []string, allowProtected bool) error {
 	}
 	c.mu.Unlock()
 	for i, ch := range changes {
+		if last[ch.o] != i {
+			continue
+		}
 		c.mu.RLock()
 		hooks := c.hooks[ch.o.Name]
 		c.mu.RUnlock()
@@ -149,7 +171,10 @@ func (c *Config) SetPairsAs(pairs []string, allowProtected bool) error {
 					c.values[rb.o.Name] = rb.old
 				}
 				c.mu.Unlock()
-				for _, rb := range changes[:i+1] {
+				for j, rb := range changes[:i+1] {
+					if last[rb.o] != j {
+						continue
+					}
 					c.mu.RLock()
 					rh := c.hooks[rb.o.Name]
 					c.mu.RUnlock()
@@ -157,7 +182,7 @@ func (c *Config) SetPairsAs(pairs []string, allowProtected bool) error {
 						_ = h2(rb.old)
 					}
 				}
-				return fmt.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - %s", ch.o.Name, err)
+				return failed(ch.name, err.Error())
 			}
 		}
 	}

@@ -60,7 +60,15 @@ func init() {
 		imm(e("enable-debug-command", "no", "no", "yes", "local")),
 		imm(e("enable-protected-configs", "no", "no", "yes", "local")),
 		imm(e("enable-module-command", "no", "no", "yes", "local")),
-		i("hz", "10", 1, 500),
+		// Redis takes any hz from 0 to INT_MAX and caps it to 1..500.
+		func() Option {
+			o := i("hz", "10", 0, 1<<31-1)
+			o.Parse = func(v string) (string, error) {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				return strconv.FormatInt(min(max(n, 1), 500), 10), nil
+			}
+			return o
+		}(),
 		b("dynamic-hz", yes),
 		i("active-expire-effort", "1", 1, 10),
 		b("lazyfree-lazy-eviction", no),
@@ -77,7 +85,7 @@ func init() {
 		i("lfu-log-factor", "10", 0, 1<<31-1),
 		i("lfu-decay-time", "1", 0, 1<<31-1),
 		i("slowlog-log-slower-than", "10000", -1, 1<<63-1),
-		i("slowlog-max-len", "128", 0, 1<<31-1),
+		i("slowlog-max-len", "128", 0, 1<<63-1),
 		i("latency-monitor-threshold", "0", 0, 1<<63-1),
 		s("notify-keyspace-events", ""),
 		Option{Name: "hash-max-listpack-entries", Kind: KindMemory, Default: "512", Aliases: []string{"hash-max-ziplist-entries"}},

@@ -7,6 +7,10 @@ package integration
 
 import (
 	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -162,6 +166,83 @@ func TestMemoryStatsShapeDiff(t *testing.T) {
 			if !rs.Equal(rr) {
 				t.Errorf("RESP%s %s: skiff %s, redis %s", proto, fmtArgv(argv), rs, rr)
 			}
+		}
+	}
+}
+
+// TestConfigSetRollbackDiff sends the same CONFIG SET commands to both
+// servers (several parameters at once, one of them failing to parse, to
+// apply, or being unknown, immutable, duplicated, given by its alias...)
+// and compares the replies and, after each, the values of every
+// parameter involved: Redis 7.0 applies all or nothing.
+func TestConfigSetRollbackDiff(t *testing.T) {
+	sk, rd := StartSkiff(t), StartRedis(t)
+	cs, cr := sk.Dial(t), rd.Dial(t)
+	// A port another process holds: setting it must fail to apply.
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	heldPort := strconv.Itoa(held.Addr().(*net.TCPAddr).Port)
+	watched := []string{"maxmemory", "hz", "maxmemory-policy", "hash-max-listpack-entries", "save",
+		"slowlog-max-len", "notify-keyspace-events", "port", "bind", "list-max-listpack-size", "busy-reply-threshold"}
+	cases := [][]string{
+		{"maxmemory", "10mb", "hz", "20"},
+		{"maxmemory", "20mb", "hz", "abc"},
+		{"maxmemory", "20mb", "maxmemory", "30mb"},
+		{"MAXMEMORY", "20mb", "maxmemory", "30mb"},
+		{"maxmemory", "20mb", "save", "x y"},
+		{"maxmemory", "20mb", "nosuchoption", "1"},
+		{"maxmemory", "abc", "nosuchoption", "1"},
+		{"nosuchoption", "1", "daemonize", "yes"},
+		{"daemonize", "yes", "nosuchoption", "1"},
+		{"maxmemory-policy", "bad", "maxmemory", "1"},
+		{"maxmemory-policy", "allkeys-lru", "maxmemory", "1mb", "slowlog-max-len", "-1"},
+		{"hash-max-ziplist-entries", "5", "hash-max-listpack-entries", "6"},
+		{"hash-max-listpack-entries", "7", "hash-max-ziplist-entries", "8", "hz", "x"},
+		{"list-max-ziplist-size", "5", "list-max-listpack-size", "6"},
+		{"lua-time-limit", "100", "busy-reply-threshold", "200"},
+		{"hz", "0"}, {"hz", "100000"}, {"hz", "-1"}, {"hz", "10"},
+		{"maxmemory", "5mb", "port", heldPort, "hz", "33"},
+		{"maxmemory", "6mb", "bind", "127.0.0.1 192.0.2.1", "hz", "34"},
+		{"notify-keyspace-events", "KEA", "slowlog-max-len", "10", "save", "100 10 bad"},
+		{"notify-keyspace-events", "Z"},
+		{"save", "100 10 200 20", "slowlog-max-len", "11"},
+		{"maxmemory", "0", "maxmemory-policy", "noeviction", "hz", "10", "save", ""},
+	}
+	// The values by name, in name order (CONFIG GET's order is a hash
+	// table's in Redis).
+	get := func(c *Conn) string {
+		r := c.MustDo(t, append([]string{"CONFIG", "GET"}, watched...)...)
+		var kv []string
+		for i := 0; i+1 < len(r.Elems); i += 2 {
+			kv = append(kv, r.Elems[i].Str+"="+r.Elems[i+1].Str)
+		}
+		sort.Strings(kv)
+		return strings.Join(kv, " ")
+	}
+	for _, kv := range cases {
+		argv := append([]string{"CONFIG", "SET"}, kv...)
+		rs, err1 := cs.Do(argv...)
+		rr, err2 := cr.Do(argv...)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%s: skiff %v, redis %v", fmtArgv(argv), err1, err2)
+		}
+		if !rs.Equal(rr) {
+			t.Errorf("%s: skiff %s, redis %s", fmtArgv(argv), rs, rr)
+		}
+		// Each server keeps its own port.
+		gs := strings.ReplaceAll(get(cs), strconv.Itoa(sk.Port), "PORT")
+		gr := strings.ReplaceAll(get(cr), strconv.Itoa(rd.Port), "PORT")
+		if gs != gr {
+			t.Errorf("after %s:\nskiff %s\nredis %s", fmtArgv(argv), gs, gr)
+		}
+	}
+	// Both still serve on their port after the failed rebinds.
+	for _, s := range []*Server{sk, rd} {
+		if err := pingOnce(s.Addr()); err != nil {
+			t.Errorf("%s no longer answers on its port: %v", s.Kind, err)
 		}
 	}
 }
