@@ -39,7 +39,11 @@ func (s *Server) lockOrBusyScript() *scriptRun {
 		}
 		r := s.scripts.running.Load()
 		if r == nil {
+			// Counted so that a background saver stepping through a
+			// snapshot can let the waiting clients in first (savepace.go).
+			s.p.lockWaiters.Add(1)
 			s.mu.Lock()
+			s.p.lockWaiters.Add(-1)
 			return nil
 		}
 		<-r.waitChan() // closed once r is busy or has ended

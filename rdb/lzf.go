@@ -2,6 +2,7 @@ package rdb
 
 import (
 	"errors"
+	"math/bits"
 	"sync"
 )
 
@@ -62,34 +63,43 @@ func lzfDecompress(in []byte, n int) ([]byte, error) {
 var lzfTables = sync.Pool{New: func() any { return new([1 << 14]int32) }}
 
 // lzfCompress compresses in, or returns nil when that would not save at
-// least four bytes (Redis's rule for storing a string compressed). It is
-// a simple greedy LZF encoder with a hash table of 3-byte prefixes.
+// least four bytes (Redis's rule for storing a string compressed).
 func lzfCompress(in []byte) []byte {
-	if len(in) <= 4 {
+	out, ok := lzfAppend(nil, in)
+	if !ok {
 		return nil
 	}
-	const (
-		hbits   = 14
-		maxOff  = 1 << 13
-		maxRef  = 264 // 2 + 7 + 255
-		maxLit  = 32
-		hashLen = 1 << hbits
-	)
-	limit := len(in) - 4
-	out := make([]byte, 0, len(in))
-	tp := lzfTables.Get().(*[hashLen]int32)
-	defer lzfTables.Put(tp)
-	table := tp
-	lit := 0 // bytes of the pending literal run, which starts at i-lit
-	flushLit := func(i int) {
-		for lit > 0 {
-			k := min(lit, maxLit)
-			start := i - lit
-			out = append(out, byte(k-1))
-			out = append(out, in[start:start+k]...)
-			lit -= k
-		}
+	return out
+}
+
+// lzfAppend appends the LZF compression of in to dst. It reports false
+// (dst then holds garbage past its old length) when that would not save
+// at least four bytes. It is a simple greedy LZF encoder with a hash
+// table of 3-byte prefixes.
+//
+// It appends rather than allocating, and uses as much of the hash table
+// as the input needs (2^(bits of the length + 2) slots, at most 2^14): a
+// 100-byte value touches 2 KiB of table instead of 64 KiB, which stays in
+// the L1 cache. A full sync compresses every value this way
+// (docs/performance.md, "Full sync").
+func lzfAppend[T string | []byte](dst []byte, in T) ([]byte, bool) {
+	if len(in) <= 4 {
+		return dst, false
 	}
+	const (
+		maxHbits = 14
+		maxOff   = 1 << 13
+		maxRef   = 264 // 2 + 7 + 255
+		maxLit   = 32
+	)
+	hbits := min(bits.Len(uint(len(in)))+2, maxHbits)
+	base := len(dst)
+	limit := len(in) - 4
+	out := dst
+	tp := lzfTables.Get().(*[1 << maxHbits]int32)
+	defer lzfTables.Put(tp)
+	table := tp[:1<<hbits]
+	lit := 0 // bytes of the pending literal run, which starts at i-lit
 	i := 0
 	for i < len(in) {
 		if i+2 < len(in) {
@@ -101,7 +111,8 @@ func lzfCompress(in []byte) []byte {
 				for l < maxRef && i+l < len(in) && in[ref+l] == in[i+l] {
 					l++
 				}
-				flushLit(i)
+				out = lzfLiterals(out, in, i, lit, maxLit)
+				lit = 0
 				off := i - ref - 1
 				enc := l - 2
 				if enc < 7 {
@@ -111,21 +122,34 @@ func lzfCompress(in []byte) []byte {
 				}
 				out = append(out, byte(off))
 				i += l
-				if len(out) > limit {
-					return nil
+				if len(out)-base > limit {
+					return out, false
 				}
 				continue
 			}
 		}
 		lit++
 		i++
-		if len(out)+lit > limit {
-			return nil
+		if len(out)-base+lit > limit {
+			return out, false
 		}
 	}
-	flushLit(i)
-	if len(out) > limit {
-		return nil
+	out = lzfLiterals(out, in, i, lit, maxLit)
+	if len(out)-base > limit {
+		return out, false
+	}
+	return out, true
+}
+
+// lzfLiterals appends the literal run of lit bytes ending before in[i],
+// in runs of at most maxLit.
+func lzfLiterals[T string | []byte](out []byte, in T, i, lit, maxLit int) []byte {
+	for lit > 0 {
+		k := min(lit, maxLit)
+		start := i - lit
+		out = append(out, byte(k-1))
+		out = append(out, in[start:start+k]...)
+		lit -= k
 	}
 	return out
 }

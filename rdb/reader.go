@@ -27,6 +27,8 @@ type src struct {
 	crc uint64
 	lim Limits
 	tmp [8]byte
+	// scratch is strString's reused buffer.
+	scratch []byte
 	// shallow: Redis's checks without deep sanitization (sanitize.go).
 	shallow bool
 }
@@ -187,6 +189,24 @@ func (s *src) str(what string) ([]byte, error) {
 }
 
 func (s *src) strString(what string) (string, error) {
+	// A plain string (every key but integer-like or compressible ones)
+	// is read into a reused buffer: one allocation, the string's.
+	if b, err := s.r.Peek(1); err == nil && b[0]>>6 != lenEncVal {
+		n, _, err := s.length(what)
+		if err != nil {
+			return "", err
+		}
+		if n <= chunk {
+			if uint64(cap(s.scratch)) < n {
+				s.scratch = make([]byte, n)
+			}
+			p := s.scratch[:n]
+			err := s.full(p, what)
+			return string(p), err
+		}
+		b, err := s.bytes(n, what)
+		return string(b), err
+	}
 	b, err := s.str(what)
 	return string(b), err
 }
@@ -225,6 +245,10 @@ type Hooks struct {
 	// EmptyKey is called with the name of every key skipped because its
 	// collection has no elements (Redis logs them).
 	EmptyKey func(db int, key string)
+	// ResizeDB is called with the key and TTL counts of a RESIZEDB
+	// opcode (the sizes the writer announced for the database being
+	// read; a hint, not checked).
+	ResizeDB func(db int, size, expires uint64)
 	// SkipChecksum does not compare the CRC64 trailer (Redis's DEBUG
 	// SET-SKIP-CHECKSUM-VALIDATION applies to loads too).
 	SkipChecksum bool
@@ -289,11 +313,16 @@ func LoadHooks(r io.Reader, lim Limits, h Hooks, fn func(db int, key string, obj
 			}
 			db = int(n)
 		case opResizeDB:
-			if _, err := s.count("db size"); err != nil {
+			size, err := s.count("db size")
+			if err != nil {
 				return aux, err
 			}
-			if _, err := s.count("expires size"); err != nil {
+			expires, err := s.count("expires size")
+			if err != nil {
 				return aux, err
+			}
+			if h.ResizeDB != nil {
+				h.ResizeDB(db, size, expires)
 			}
 		case opExpireTime:
 			if err := s.full(s.tmp[:4], "expire time"); err != nil {

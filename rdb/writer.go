@@ -372,12 +372,21 @@ func appendStr[T string | []byte](b []byte, p T, compress bool) []byte {
 		}
 	}
 	if compress && len(p) > 20 {
-		if c := lzfCompress([]byte(p)); c != nil {
-			b = append(b, 0xC0|encLZF)
-			b = appendLen(b, uint64(len(c)))
-			b = appendLen(b, uint64(len(p)))
-			return append(b, c...)
+		// Compressed straight after b, then moved right by the header,
+		// whose length depends on the compressed length: no allocation.
+		start := len(b)
+		if nb, ok := lzfAppend(b, p); ok {
+			clen := len(nb) - start
+			var hb [19]byte
+			h := append(hb[:0], 0xC0|encLZF)
+			h = appendLen(h, uint64(clen))
+			h = appendLen(h, uint64(len(p)))
+			nb = append(nb, h...)
+			copy(nb[start+len(h):], nb[start:start+clen])
+			copy(nb[start:], h)
+			return nb
 		}
+		b = b[:start]
 	}
 	b = appendLen(b, uint64(len(p)))
 	return append(b, p...)

@@ -167,10 +167,41 @@ func (db *DB) put(key []byte) (e *Entry, created bool) {
 	return e, created
 }
 
+// putString is put for a key already held as a string (an RDB load):
+// one lookup, no conversion.
+func (db *DB) putString(key string) (e *Entry, created bool) {
+	e, created = db.keys.Upsert(key)
+	if !created {
+		return e, false
+	}
+	if db.slots != nil {
+		db.slots.add(e)
+	}
+	db.stampNew(e)
+	if db.store.OnNew != nil {
+		db.store.OnNew(db, e.Key)
+	}
+	return e, true
+}
+
+// Reserve sizes an empty database's table for n keys (RDB loads, from
+// the file's RESIZEDB hint).
+func (db *DB) Reserve(n int) { db.keys.Reserve(n) }
+
 // SetValue stores obj under key, replacing any value and clearing the TTL
 // unless keepTTL. obj's Expire is ignored; use SetExpire.
 func (db *DB) SetValue(key []byte, obj Object, keepTTL bool) *Entry {
 	e, created := db.put(key)
+	return db.setValue(e, created, obj, keepTTL)
+}
+
+// SetValueString is SetValue for a key held as a string.
+func (db *DB) SetValueString(key string, obj Object, keepTTL bool) *Entry {
+	e, created := db.putString(key)
+	return db.setValue(e, created, obj, keepTTL)
+}
+
+func (db *DB) setValue(e *Entry, created bool, obj Object, keepTTL bool) *Entry {
 	if sn := db.store.snap; sn != nil && !created && e.Val.gen < sn.gen {
 		sn.save(db, e, false) // the old value is dropped: no copy needed
 	}

@@ -128,6 +128,17 @@ func (d *MetaDict[V, M]) expandIfNeeded() {
 	}
 }
 
+// Reserve sizes an empty dict for n elements at once, so that filling it
+// (an RDB load, after the file's RESIZEDB hint) never rehashes. It does
+// nothing to a dict that holds elements.
+func (d *MetaDict[V, M]) Reserve(n int) {
+	if d.Len() > 0 || d.rehashing() || n <= len(d.ht[0].buckets) {
+		return
+	}
+	d.ht[0] = table[V, M]{}
+	d.resize(n)
+}
+
 // ShrinkIfNeeded starts shrinking a table that is under 10% full.
 func (d *MetaDict[V, M]) ShrinkIfNeeded() {
 	if d.rehashing() || len(d.ht[0].buckets) <= initialSize {
@@ -185,10 +196,25 @@ func (d *MetaDict[V, M]) FindBytes(key []byte) *MetaNode[V, M] {
 }
 
 // Upsert returns the node for key, creating it with a zero Val when
-// absent. created tells which happened.
+// absent. created tells which happened. The key is hashed once for the
+// lookup and the insertion (an RDB load inserts every key through here).
 func (d *MetaDict[V, M]) Upsert(key string) (n *MetaNode[V, M], created bool) {
-	if n := d.Find(key); n != nil {
-		return n, false
+	h := hashString(key)
+	if d.Len() > 0 {
+		d.rehashStep(1)
+		for t := 0; t < 2; t++ {
+			tb := &d.ht[t]
+			if tb.buckets != nil {
+				for e := tb.buckets[h&tb.mask]; e != nil; e = e.next {
+					if e.Key == key {
+						return e, false
+					}
+				}
+			}
+			if !d.rehashing() {
+				break
+			}
+		}
 	}
 	d.expandIfNeeded()
 	d.rehashStep(1)
@@ -196,7 +222,7 @@ func (d *MetaDict[V, M]) Upsert(key string) (n *MetaNode[V, M], created bool) {
 	if d.rehashing() {
 		tb = &d.ht[1]
 	}
-	i := hashString(key) & tb.mask
+	i := h & tb.mask
 	n = &MetaNode[V, M]{Key: key, next: tb.buckets[i]}
 	tb.buckets[i] = n
 	tb.used++
