@@ -1,8 +1,11 @@
 package store
 
 import (
+	"encoding/binary"
+	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 )
 
 // ZMember is one sorted-set element.
@@ -26,12 +29,23 @@ type ZLimits struct {
 // DefaultZLimits are Redis's defaults.
 var DefaultZLimits = ZLimits{Entries: 128, Value: 64}
 
-// ZSet is a Redis sorted set. Small sets are "listpack": a slice sorted
-// by (score, member), compact and cache-friendly. Larger ones are
-// "skiplist": a skiplist with spans (O(log n) rank and range start) plus a
-// Dict from member to score (O(1) ZSCORE, SCAN cursor guarantees).
+// ZSet is a Redis sorted set. Small sets are "listpack": members packed
+// in (score, member) order into one byte slice, compact and
+// cache-friendly. Larger ones are "skiplist": a skiplist with spans
+// (O(log n) rank and range start) plus a Dict from member to score (O(1)
+// ZSCORE, SCAN cursor guarantees).
+//
+// The packed form is, per member: the score's 8 bytes (float64 bits,
+// little-endian), uvarint(len(member)), the member. A set of ten short
+// members is one allocation of about 180 bytes instead of a 16-slot
+// slice of ZMember and ten strings (about 460 bytes; docs/memory.md
+// "Where RSS goes"). Members handed out are strings over lp's bytes,
+// without a copy, so those bytes never change once written: a member
+// that sorts last is appended past everything handed out, and any other
+// change builds a new slice (as Hash does, hash.go).
 type ZSet struct {
-	lp   []ZMember
+	lp   []byte
+	n    int // members in lp
 	sl   *skiplist
 	dict *Dict[float64]
 }
@@ -50,7 +64,7 @@ func (z *ZSet) Len() int {
 	if z.sl != nil {
 		return z.sl.length
 	}
-	return len(z.lp)
+	return z.n
 }
 
 // Encoding is "listpack" or "skiplist".
@@ -64,7 +78,8 @@ func (z *ZSet) Encoding() string {
 // Clone returns a deep copy.
 func (z *ZSet) Clone() Collection {
 	if z.sl == nil {
-		return &ZSet{lp: slices.Clone(z.lp)}
+		// Shared bytes, capped: see Hash.Clone.
+		return &ZSet{lp: z.lp[:len(z.lp):len(z.lp)], n: z.n}
 	}
 	n := &ZSet{sl: newSkiplist(), dict: NewDict[float64]()}
 	for x := z.sl.header.level[0].forward; x != nil; x = x.level[0].forward {
@@ -78,11 +93,7 @@ func (z *ZSet) Clone() Collection {
 // MemoryUsage estimates the bytes the sorted set occupies.
 func (z *ZSet) MemoryUsage() int64 {
 	if z.sl == nil {
-		total := int64(16)
-		for _, m := range z.lp {
-			total += int64(len(m.Member)) + 10
-		}
-		return total
+		return 48 + allocSize(cap(z.lp))
 	}
 	total := int64(z.dict.Buckets())*8 + 96
 	var sampled int64
@@ -94,27 +105,96 @@ func (z *ZSet) MemoryUsage() int64 {
 	return total + extrapolate(sampled, k, z.sl.length)
 }
 
-func (z *ZSet) lpFind(member string) int {
-	for i := range z.lp {
-		if z.lp[i].Member == member {
-			return i
+// zlpAt decodes the packed member at off and returns it with the offset
+// of the next one.
+func zlpAt(lp []byte, off int) (ZMember, int) {
+	score := math.Float64frombits(binary.LittleEndian.Uint64(lp[off:]))
+	member, next := lpString(lp, off+8)
+	return ZMember{member, score}, next
+}
+
+// zlpAppend appends one packed member to dst.
+func zlpAppend(dst []byte, member string, score float64) []byte {
+	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(score))
+	dst = binary.AppendUvarint(dst, uint64(len(member)))
+	return append(dst, member...)
+}
+
+// lpEach calls fn with every packed member's rank and offset, in rank
+// order, until fn returns false.
+func (z *ZSet) lpEach(fn func(i, off int, m ZMember) bool) {
+	for i, off := 0, 0; off < len(z.lp); i++ {
+		m, next := zlpAt(z.lp, off)
+		if !fn(i, off, m) {
+			return
 		}
+		off = next
 	}
-	return -1
+}
+
+// lpFind returns member's rank and the offsets of its packed entry and
+// of the next one, or rank -1.
+func (z *ZSet) lpFind(member string) (rank, start, end int) {
+	rank, start, end = -1, -1, -1
+	z.lpEach(func(i, off int, m ZMember) bool {
+		if m.Member != member {
+			return true
+		}
+		rank, start = i, off
+		_, end = zlpAt(z.lp, off)
+		return false
+	})
+	return rank, start, end
+}
+
+// lpOffset returns the offset of the member at rank r (len(lp) for r ==
+// n).
+func (z *ZSet) lpOffset(r int) int {
+	off := len(z.lp)
+	z.lpEach(func(i, o int, _ ZMember) bool {
+		if i == r {
+			off = o
+			return false
+		}
+		return true
+	})
+	return off
+}
+
+// lpCut removes the packed bytes [start, end), holding count members,
+// into a new slice.
+func (z *ZSet) lpCut(start, end, count int) {
+	z.n -= count
+	if z.n == 0 {
+		z.lp = nil
+		return
+	}
+	// A new slice: appending over the removed bytes would change
+	// members already handed out.
+	lp := make([]byte, 0, len(z.lp)-(end-start))
+	lp = append(lp, z.lp[:start]...)
+	z.lp = append(lp, z.lp[end:]...)
 }
 
 func (z *ZSet) lpInsert(member string, score float64) {
 	score = lpScore(score)
-	i, _ := slices.BinarySearchFunc(z.lp, ZMember{member, score}, func(a, b ZMember) int {
-		if zless(a.Score, a.Member, b.Score, b.Member) {
-			return -1
+	at := len(z.lp)
+	z.lpEach(func(_, off int, m ZMember) bool {
+		if zless(score, member, m.Score, m.Member) {
+			at = off
+			return false
 		}
-		if a.Score == b.Score && a.Member == b.Member {
-			return 0
-		}
-		return 1
+		return true
 	})
-	z.lp = slices.Insert(z.lp, i, ZMember{member, score})
+	z.n++
+	if at == len(z.lp) {
+		z.lp = zlpAppend(z.lp, member, score)
+		return
+	}
+	lp := make([]byte, 0, len(z.lp)+8+binary.MaxVarintLen64+len(member))
+	lp = append(lp, z.lp[:at]...)
+	lp = zlpAppend(lp, member, score)
+	z.lp = append(lp, z.lp[at:]...)
 }
 
 // lpScore is the score as a listpack keeps it: Redis stores integral
@@ -129,12 +209,15 @@ func lpScore(s float64) float64 {
 // toSkiplist converts the listpack encoding to skiplist.
 func (z *ZSet) toSkiplist() {
 	z.sl, z.dict = newSkiplist(), NewDict[float64]()
-	for _, m := range z.lp {
-		z.sl.insert(m.Score, m.Member)
-		e, _ := z.dict.Upsert(m.Member)
+	z.lpEach(func(_, _ int, m ZMember) bool {
+		// A copy: a substring would keep the packed slice alive.
+		member := strings.Clone(m.Member)
+		z.sl.insert(m.Score, member)
+		e, _ := z.dict.Upsert(member)
 		e.Val = m.Score
-	}
-	z.lp = nil
+		return true
+	})
+	z.lp, z.n = nil, 0
 }
 
 // Compact converts a skiplist set back to listpack when it fits the
@@ -143,14 +226,18 @@ func (z *ZSet) Compact(lim ZLimits) {
 	if z.sl == nil || z.sl.length > lim.Entries {
 		return
 	}
-	lp := make([]ZMember, 0, z.sl.length)
+	size := 0
 	for x := z.sl.header.level[0].forward; x != nil; x = x.level[0].forward {
 		if len(x.member) > lim.Value {
 			return
 		}
-		lp = append(lp, ZMember{x.member, lpScore(x.score)})
+		size += 8 + binary.MaxVarintLen64 + len(x.member)
 	}
-	z.lp, z.sl, z.dict = lp, nil, nil
+	lp := make([]byte, 0, size)
+	for x := z.sl.header.level[0].forward; x != nil; x = x.level[0].forward {
+		lp = zlpAppend(lp, x.member, lpScore(x.score))
+	}
+	z.lp, z.n, z.sl, z.dict = lp, z.sl.length, nil, nil
 }
 
 // Score returns member's score.
@@ -162,8 +249,9 @@ func (z *ZSet) Score(member string) (float64, bool) {
 		}
 		return e.Val, true
 	}
-	if i := z.lpFind(member); i >= 0 {
-		return z.lp[i].Score, true
+	if r, start, _ := z.lpFind(member); r >= 0 {
+		m, _ := zlpAt(z.lp, start)
+		return m.Score, true
 	}
 	return 0, false
 }
@@ -172,7 +260,7 @@ func (z *ZSet) Score(member string) (float64, bool) {
 // skiplist when it would outgrow lim.
 func (z *ZSet) Insert(member string, score float64, lim ZLimits) {
 	if z.sl == nil {
-		if len(z.lp)+1 > lim.Entries || len(member) > lim.Value {
+		if z.n+1 > lim.Entries || len(member) > lim.Value {
 			z.toSkiplist()
 		} else {
 			z.lpInsert(member, score)
@@ -187,11 +275,11 @@ func (z *ZSet) Insert(member string, score float64, lim ZLimits) {
 // Update changes the score of a present member.
 func (z *ZSet) Update(member string, score float64) {
 	if z.sl == nil {
-		i := z.lpFind(member)
-		if i < 0 {
+		r, start, end := z.lpFind(member)
+		if r < 0 {
 			return
 		}
-		z.lp = slices.Delete(z.lp, i, i+1)
+		z.lpCut(start, end, 1)
 		z.lpInsert(member, score)
 		return
 	}
@@ -206,11 +294,11 @@ func (z *ZSet) Update(member string, score float64) {
 // Remove deletes member and reports whether it was present.
 func (z *ZSet) Remove(member string) bool {
 	if z.sl == nil {
-		i := z.lpFind(member)
-		if i < 0 {
+		r, start, end := z.lpFind(member)
+		if r < 0 {
 			return false
 		}
-		z.lp = slices.Delete(z.lp, i, i+1)
+		z.lpCut(start, end, 1)
 		return true
 	}
 	e := z.dict.Delete(member)
@@ -225,12 +313,9 @@ func (z *ZSet) Remove(member string) bool {
 // Rank returns member's 0-based rank in ascending order.
 func (z *ZSet) Rank(member string) (int, bool) {
 	if z.sl == nil {
-		i := z.lpFind(member)
-		if i < 0 {
-			return 0, false
-		}
-		// The slice is kept in rank order, so the index is the rank.
-		return i, true
+		// Packed in rank order: the position is the rank.
+		r, _, _ := z.lpFind(member)
+		return r, r >= 0
 	}
 	e := z.dict.Find(member)
 	if e == nil {
@@ -242,7 +327,8 @@ func (z *ZSet) Rank(member string) (int, bool) {
 // At returns the member at 0-based ascending rank r (0 <= r < Len).
 func (z *ZSet) At(r int) ZMember {
 	if z.sl == nil {
-		return z.lp[r]
+		m, _ := zlpAt(z.lp, z.lpOffset(r))
+		return m
 	}
 	x := z.sl.byRank(r + 1)
 	return ZMember{x.member, x.score}
@@ -254,16 +340,15 @@ func (z *ZSet) At(r int) ZMember {
 // is the rank interval [CountBefore(below min), CountBefore(not above max)).
 func (z *ZSet) CountBefore(before func(score float64, member string) bool) int {
 	if z.sl == nil {
-		lo, hi := 0, len(z.lp)
-		for lo < hi {
-			mid := int(uint(lo+hi) >> 1)
-			if before(z.lp[mid].Score, z.lp[mid].Member) {
-				lo = mid + 1
-			} else {
-				hi = mid
+		n := z.n
+		z.lpEach(func(i, _ int, m ZMember) bool {
+			if !before(m.Score, m.Member) {
+				n = i
+				return false
 			}
-		}
-		return lo
+			return true
+		})
+		return n
 	}
 	return z.sl.countBefore(before)
 }
@@ -275,11 +360,7 @@ func (z *ZSet) Ascend(from int, fn func(m ZMember) bool) {
 		return
 	}
 	if z.sl == nil {
-		for _, m := range z.lp[from:] {
-			if !fn(m) {
-				return
-			}
-		}
+		z.lpEach(func(i, _ int, m ZMember) bool { return i < from || fn(m) })
 		return
 	}
 	for x := z.sl.byRank(from + 1); x != nil; x = x.level[0].forward {
@@ -296,8 +377,14 @@ func (z *ZSet) Descend(from int, fn func(m ZMember) bool) {
 		return
 	}
 	if z.sl == nil {
-		for i := from; i >= 0; i-- {
-			if !fn(z.lp[i]) {
+		// The packed form reads forwards only: collect ranks 0..from.
+		ms := make([]ZMember, 0, from+1)
+		z.lpEach(func(i, _ int, m ZMember) bool {
+			ms = append(ms, m)
+			return i < from
+		})
+		for i := len(ms) - 1; i >= 0; i-- {
+			if !fn(ms[i]) {
 				return
 			}
 		}
@@ -324,8 +411,21 @@ func (z *ZSet) RemoveRange(start, stop int) []ZMember {
 	}
 	out := make([]ZMember, 0, stop-start+1)
 	if z.sl == nil {
-		out = append(out, z.lp[start:stop+1]...)
-		z.lp = slices.Delete(z.lp, start, stop+1)
+		from, to := -1, len(z.lp)
+		z.lpEach(func(i, off int, m ZMember) bool {
+			if i == start {
+				from = off
+			}
+			if i > stop {
+				to = off
+				return false
+			}
+			if i >= start {
+				out = append(out, m)
+			}
+			return true
+		})
+		z.lpCut(from, to, len(out))
 		return out
 	}
 	z.Ascend(start, func(m ZMember) bool {
@@ -375,9 +475,7 @@ func (z *ZSet) Members() []ZMember {
 // skiplist set is scanned through its dict's cursor.
 func (z *ZSet) Scan(cursor uint64, fn func(m ZMember)) uint64 {
 	if z.sl == nil {
-		for _, m := range z.lp {
-			fn(m)
-		}
+		z.lpEach(func(_, _ int, m ZMember) bool { fn(m); return true })
 		return 0
 	}
 	return z.dict.Scan(cursor, func(e *Node[float64]) { fn(ZMember{e.Key, e.Val}) })

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strconv"
 	"testing"
 )
 
@@ -296,5 +297,74 @@ func BenchmarkZSetRangeByScore(b *testing.B) {
 	}
 	if got != 10*b.N {
 		b.Fatalf("visited %d members, want %d", got, 10*b.N)
+	}
+}
+
+// Members handed out by a compact sorted set point into its packed
+// bytes: no later change of the set may alter them.
+func TestZSetCompactMembersStayIntact(t *testing.T) {
+	lim := DefaultZLimits
+	z := NewZSet(0, 0, lim)
+	for i := 0; i < 8; i++ {
+		z.Insert("m"+strconv.Itoa(i), float64(i), lim)
+	}
+	last := z.At(7)
+	all := z.Members()
+	c := z.Clone().(*ZSet)
+	z.Remove("m7")           // the last member: the next append must not reuse its bytes
+	z.Insert("zz", 100, lim) // appended where m7 was, if it reused them
+	z.Update("m0", 50)       // moves m0 within the packed bytes
+	c.Insert("c", 200, lim)  // the clone appends too
+	if last.Member != "m7" || last.Score != 7 {
+		t.Fatalf("handed-out member changed: %+v", last)
+	}
+	for i, m := range all {
+		if m.Member != "m"+strconv.Itoa(i) || m.Score != float64(i) {
+			t.Fatalf("handed-out member %d changed: %+v", i, m)
+		}
+	}
+	if s, ok := c.Score("m7"); !ok || s != 7 || c.Len() != 9 {
+		t.Fatalf("clone changed by the original: m7 %v %v len %d", s, ok, c.Len())
+	}
+	if _, ok := c.Score("zz"); ok {
+		t.Fatal("clone sees the original's new member")
+	}
+	got := ""
+	z.Ascend(0, func(m ZMember) bool { got += m.Member + " "; return true })
+	if got != "m1 m2 m3 m4 m5 m6 m0 zz " {
+		t.Fatalf("order after changes: %q", got)
+	}
+	got = ""
+	z.Descend(3, func(m ZMember) bool { got += m.Member + " "; return true })
+	if got != "m4 m3 m2 m1 " {
+		t.Fatalf("Descend(3): %q", got)
+	}
+	if r, ok := z.Rank("m0"); !ok || r != 6 {
+		t.Fatalf("Rank m0 = %d %v", r, ok)
+	}
+	if n := z.CountBefore(func(s float64, _ string) bool { return s < 5 }); n != 4 {
+		t.Fatalf("CountBefore(score < 5) = %d", n)
+	}
+	out := z.RemoveRange(2, 4)
+	if len(out) != 3 || out[0].Member != "m3" || out[2].Member != "m5" || z.Len() != 5 {
+		t.Fatalf("RemoveRange(2,4) = %+v, len %d", out, z.Len())
+	}
+	if m := z.At(4); m.Member != "zz" || m.Score != 100 {
+		t.Fatalf("At(4) = %+v", m)
+	}
+	// An empty member, -0 (kept as 0, as a listpack keeps it), and the
+	// way back from skiplist.
+	e := NewZSet(0, 0, lim)
+	e.Insert("", math.Copysign(0, -1), lim)
+	if s, ok := e.Score(""); !ok || math.Signbit(s) {
+		t.Fatalf("empty member: %v %v", s, ok)
+	}
+	big := NewZSet(200, 0, lim)
+	for i := 0; i < 10; i++ {
+		big.Insert("b"+strconv.Itoa(i), float64(-i), lim)
+	}
+	big.Compact(lim)
+	if big.Encoding() != "listpack" || big.Len() != 10 || big.At(0).Member != "b9" {
+		t.Fatalf("Compact: %s len %d first %+v", big.Encoding(), big.Len(), big.At(0))
 	}
 }
