@@ -221,6 +221,9 @@ func (s *Server) clusterAdmit(c *Client, cmd *Command, args [][]byte) bool {
 		}
 	}
 	if c.flags&(clientMaster|clientImport) != 0 || s.blocking.depth > 0 {
+		if c.flags&clientImport != 0 && s.blocking.depth == 0 {
+			return s.importBarrier(c, args) // the copy before the slot's writes (slotmig_load.go)
+		}
 		return true
 	}
 	isExec := cmd.parent == nil && cmd.Name == "exec"

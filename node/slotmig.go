@@ -21,7 +21,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/skiffdb/skiff/rdb"
 	"github.com/skiffdb/skiff/replication"
 	"github.com/skiffdb/skiff/slots"
 	"github.com/skiffdb/skiff/store"
@@ -94,15 +93,16 @@ type slotJob struct {
 	paused    bool
 	pauseCh   chan struct{} // closed when the writes resume
 	pauseTook time.Duration // how long writes were held at the flip
-	keysSent  int64
-	dropping  bool // success: the source still deletes the slots' keys
+	// when, into the pause, the target had confirmed the final offset
+	// and the flip had committed (the rest: the target's view)
+	pauseSteps [2]time.Duration
+	keysSent   int64
+	dropping   bool // success: the source still deletes the slots' keys
 
 	// Import side.
 	client   *Client
 	keysRecv int64
-	dec      rdb.PayloadDecoder // SKIFF-LOAD's, one read buffer for all the keys
-	argv     [][]byte           // SKIFF-LOAD's RESTORE arguments, reused per batch
-	nums     []byte             // their expire times
+	pipe     *loadPipe // decodes SKIFF-LOAD's batches (slotmig_load.go)
 }
 
 // heldWrites are forwarded writes of one slot waiting behind a big key.

@@ -91,7 +91,8 @@ func (s *Server) runExport(j *slotJob) {
 	case err == nil:
 		j.setState(jobSuccess)
 		s.log.Info("slot migration done", "job", j.name, "slots", j.rangesText(), "target", j.target,
-			"keys", j.keysSent, "write_pause", j.pauseTook)
+			"keys", j.keysSent, "write_pause", j.pauseTook,
+			"pause_confirmed", j.pauseSteps[0], "pause_committed", j.pauseSteps[1])
 		j.dropping = true
 		go s.dropMovedSlots(j)
 	case errors.Is(err, errCancelled):
@@ -150,6 +151,17 @@ func (s *Server) exportJob(j *slotJob) error {
 		return err
 	}
 	s.mu.Lock()
+	// The target decodes a batch while the next one arrives: an empty
+	// batch makes it store the last one, and its answer confirms the
+	// whole copy (catchUp).
+	if err := j.check(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	if err := j.out.Write(j.appendLoad(nil, nil)); err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("stream to target: %w", err)
+	}
 	j.setState(jobStreaming)
 	s.mu.Unlock()
 	if err := s.catchUp(j); err != nil {
@@ -598,6 +610,7 @@ func (s *Server) flip(j *slotJob) error {
 	s.mu.Unlock()
 
 	err := s.waitAcked(j, want, asmPauseAckTime)
+	j.pauseSteps[0] = time.Since(pausedAt) // the target confirmed the final offset
 	outcome := ""
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), asmSettleTime)
@@ -623,6 +636,7 @@ func (s *Server) flip(j *slotJob) error {
 			}
 		}
 	}
+	j.pauseSteps[1] = time.Since(pausedAt) // the flip committed
 	if outcome == fsm.SlotMoveDone {
 		// Held writes resume once the target serves the slots too: before
 		// that it would send them back here with MOVED, and clients back

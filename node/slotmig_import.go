@@ -12,15 +12,12 @@ package node
 // after which the keys of its slots are deleted, a batch per lock hold.
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
-	"strconv"
 	"time"
 
 	"github.com/skiffdb/skiff/cluster"
 	"github.com/skiffdb/skiff/fsm"
-	"github.com/skiffdb/skiff/rdb"
 	"github.com/skiffdb/skiff/slots"
 )
 
@@ -112,6 +109,10 @@ func (s *Server) importGone(c *Client) {
 		return
 	}
 	delete(a.byClient, c.id)
+	if j.pipe != nil {
+		j.pipe.close()
+		j.pipe = nil
+	}
 	j.client = nil
 	j.setState(jobSettling)
 	go s.settleImport(j)
@@ -213,91 +214,6 @@ func (s *Server) sweepForeignSlots() {
 	s.log.Warn("deleting keys of slots other nodes own (an interrupted slot import)", "slots", todo.String())
 	s.dropImported(&slotJob{set: todo})
 }
-
-// cmdSkiffLoad is CLUSTER SKIFF-LOAD <batch>: a batch of the slots' copy,
-// on an import connection only. The batch is entries of
-//
-//	<key length uvarint> <key> <expire, unix ms, uvarint; 0: none>
-//	<payload length uvarint> <DUMP payload>
-//
-// so that one command, one dispatch and one reply carry a few hundred
-// keys. Each key is stored as RESTORE ... REPLACE ABSTTL would store it
-// and reaches this node's replicas and AOF as that RESTORE.
-//
-// This is the import's inner loop (a million keys move in seconds), so
-// it allocates nothing per key but the value itself: one decoder buffer
-// per job, the RESTORE arguments (when anything listens: replicas, the
-// backlog, the AOF) taken from per-job slabs and pointing into the query
-// buffer, which outlives the command's propagation (endCommand) as it
-// does for every command's arguments.
-func (s *Server) cmdSkiffLoad(c *Client, args [][]byte) {
-	if c.flags&clientImport == 0 || len(args) != 3 {
-		c.replyError("ERR CLUSTER SKIFF-LOAD is for slot import connections")
-		return
-	}
-	j := s.asm().byClient[c.id]
-	if j == nil {
-		c.replyError("ERR CLUSTER SKIFF-LOAD is for slot import connections")
-		return
-	}
-	b := args[2]
-	db := s.store.DBs[0]
-	lim := s.rdbLimits()
-	prop := s.p.aof.on || s.repl.backlog != nil || len(s.repl.replicas) > 0 || s.asm().exports > 0
-	argv, nums := j.argv[:0], j.nums[:0]
-	n := 0
-	for len(b) > 0 {
-		key, exp, payload, rest, ok := nextLoadEntry(b)
-		if !ok {
-			c.replyErrorf("ERR malformed SKIFF-LOAD batch after %d keys", n)
-			return
-		}
-		b = rest
-		obj, err := j.dec.Decode(payload, lim, rdb.DecodeOptions{SkipChecksum: true, Shallow: true})
-		if err != nil {
-			c.replyErrorf("ERR SKIFF-LOAD key %q: %v", key, err)
-			return
-		}
-		if exp != 0 && exp <= c.now {
-			// Expired in transit: RESTORE ABSTTL of a past time deletes.
-			if db.Delete(string(key)) {
-				s.alsoPropagate(0, [][]byte{[]byte("DEL"), bytes.Clone(key)})
-				c.modified(key)
-			}
-			continue
-		}
-		obj.Expire = 0
-		e := db.SetValue(key, *obj, false) // replaces a value, and clears its TTL
-		if exp != 0 {
-			db.SetExpire(e, exp)
-		}
-		c.modified(key)
-		c.notify(notifyGeneric, "restore", key)
-		if prop {
-			at := len(nums)
-			nums = strconv.AppendInt(nums, exp, 10)
-			if cap(argv)-len(argv) < 6 {
-				argv = make([][]byte, 0, 6*256) // the old slab stays with the queued effects
-			}
-			argv = append(argv, argRestore, key, nums[at:len(nums):len(nums)], payload, argReplace, argAbsTTL)
-			s.alsoPropagate(0, argv[len(argv)-6:len(argv):len(argv)])
-		}
-		s.dirty++
-		n++
-	}
-	if cap(argv) <= 6*4096 {
-		clear(argv) // the queued effects are emitted before the next command
-		j.argv = argv[:0]
-	}
-	j.nums = nums[:0]
-	j.keysRecv += int64(n)
-	c.replyInt(int64(n))
-}
-
-var (
-	argRestore = []byte("RESTORE")
-	argReplace = []byte("REPLACE")
-)
 
 // nextLoadEntry splits the first entry off a SKIFF-LOAD batch.
 func nextLoadEntry(b []byte) (key []byte, exp int64, payload, rest []byte, ok bool) {

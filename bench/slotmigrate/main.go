@@ -195,8 +195,13 @@ func run() error {
 
 	pause := "?"
 	if b, err := os.ReadFile(filepath.Join(nodes[0].Dir, "server.log")); err == nil {
-		if m := regexp.MustCompile(`slot migration done: .* write_pause=(\S+)`).FindSubmatch(b); m != nil {
+		if m := regexp.MustCompile(`slot migration done: .* write_pause=(\S+)(?: pause_confirmed=(\S+) pause_committed=(\S+))?`).FindSubmatch(b); m != nil {
 			pause = string(m[1])
+			if len(m[2]) > 0 {
+				// The parts: the target's last answers, the Raft commit,
+				// the target's view.
+				pause += fmt.Sprintf(" (target confirmed at %s, flip committed at %s)", m[2], m[3])
+			}
 		}
 	}
 	left, _ := nodes[0].Do("DBSIZE")
