@@ -246,3 +246,63 @@ func TestConfigSetRollbackDiff(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryStatsMatchesInfo checks that MEMORY STATS and INFO memory,
+// run in one transaction (nothing changes between them), give the same
+// breakdown: total, startup, overhead without the clients' share (the
+// reply to INFO itself grows the caller's buffer), and the peak.
+func TestMemoryStatsMatchesInfo(t *testing.T) {
+	sk := StartSkiff(t)
+	c := sk.Dial(t)
+	c.MustDo(t, "DEBUG", "POPULATE", "5000")
+	c.MustDo(t, "SELECT", "2")
+	c.MustDo(t, "SET", "k", "v", "EX", "100")
+	c.MustDo(t, "MULTI")
+	c.MustDo(t, "MEMORY", "STATS")
+	c.MustDo(t, "INFO", "memory")
+	r := c.MustDo(t, "EXEC")
+	if len(r.Elems) != 2 {
+		t.Fatalf("EXEC: %s", r)
+	}
+	stats := map[string]int64{}
+	var dbs int64
+	for i := 0; i+1 < len(r.Elems[0].Elems); i += 2 {
+		k, v := r.Elems[0].Elems[i].Str, r.Elems[0].Elems[i+1]
+		if strings.HasPrefix(k, "db.") {
+			for j := 0; j+1 < len(v.Elems); j += 2 {
+				dbs += v.Elems[j+1].Int
+			}
+			continue
+		}
+		stats[k] = v.Int
+	}
+	info := map[string]int64{}
+	for _, line := range strings.Split(r.Elems[1].Str, "\r\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err == nil {
+				info[k] = n
+			}
+		}
+	}
+	check := func(what string, a, b int64) {
+		if a != b {
+			t.Errorf("%s: MEMORY STATS %d, INFO %d", what, a, b)
+		}
+	}
+	check("startup", stats["startup.allocated"], info["used_memory_startup"])
+	check("peak", stats["peak.allocated"], info["used_memory_peak"])
+	check("total", stats["total.allocated"]-stats["clients.normal"], info["used_memory"]-info["mem_clients_normal"])
+	check("overhead", stats["overhead.total"]-stats["clients.normal"], info["used_memory_overhead"]-info["mem_clients_normal"])
+	check("dataset", stats["dataset.bytes"], info["used_memory_dataset"])
+	if stats["keys.count"] != 5001 {
+		t.Errorf("keys.count %d, want 5001", stats["keys.count"])
+	}
+	// The parts add up to the total, as in Redis.
+	sum := stats["startup.allocated"] + stats["replication.backlog"] + stats["clients.slaves"] + stats["clients.normal"] +
+		stats["cluster.links"] + stats["aof.buffer"] + stats["lua.caches"] + stats["functions.caches"] + dbs
+	check("overhead.total as the sum of its parts", stats["overhead.total"], sum)
+	if stats["dataset.bytes"] <= 0 || stats["dataset.bytes"]+stats["overhead.total"] != stats["total.allocated"] {
+		t.Errorf("dataset %d + overhead %d != total %d", stats["dataset.bytes"], stats["overhead.total"], stats["total.allocated"])
+	}
+}

@@ -319,20 +319,18 @@ var totalSystemMemory = sync.OnceValue(func() uint64 {
 })
 
 func infoMemory(s *Server, b *infoBuf) {
-	used, total, free := memoryUsage()
-	clientsMem := s.recountClientMem() // mem_clients_normal (outbuf.go)
-	used = uint64(s.usedMemory())      // the dataset estimate eviction works on, plus clientsMem (evict.go, docs/memory.md)
-	rss := processRSS()
+	// The same breakdown as MEMORY STATS (memstats.go): used is the
+	// dataset estimate eviction works on plus clients' buffers (evict.go,
+	// docs/memory.md).
+	mo := s.memoryOverhead()
+	total, free := mo.resid, mo.active-mo.allocated
+	clientsMem := mo.clientsNormal
+	used := mo.total
+	rss := mo.rss
 	st := s.infoState()
-	if used > st.peakMemory {
-		st.peakMemory = used
-	}
-	startup := startupMemory()
-	overhead := startup + uint64(clientsMem)
-	dataset := uint64(0)
-	if used > overhead {
-		dataset = used - overhead
-	}
+	startup := mo.startup
+	overhead := uint64(mo.overheadTotal)
+	dataset := uint64(mo.dataset)
 	pct := func(a, b uint64) string {
 		if b == 0 {
 			return "0.00%"
@@ -356,7 +354,7 @@ func infoMemory(s *Server, b *infoBuf) {
 	b.kv("used_memory_overhead", overhead)
 	b.kv("used_memory_startup", startup)
 	b.kv("used_memory_dataset", dataset)
-	b.kv("used_memory_dataset_perc", pct(dataset, used))
+	b.kv("used_memory_dataset_perc", fmt.Sprintf("%.2f%%", mo.datasetPerc))
 	b.kv("allocator_allocated", used)
 	b.kv("allocator_active", used+free)
 	b.kv("allocator_resident", total)
@@ -392,8 +390,10 @@ func infoMemory(s *Server, b *infoBuf) {
 	b.kv("maxmemory_policy", s.cfg.String("maxmemory-policy"))
 	b.kv("allocator_frag_ratio", ratio(used+free, used))
 	b.kv("allocator_frag_bytes", free)
-	b.kv("allocator_rss_ratio", ratio(rss, used+free))
-	b.kv("allocator_rss_bytes", int64(rss)-int64(used+free))
+	// Redis's definitions: the allocator's resident memory over its
+	// active memory (MEMORY STATS's allocator-rss.*).
+	b.kv("allocator_rss_ratio", ratio(total, used+free))
+	b.kv("allocator_rss_bytes", int64(total)-int64(used+free))
 	b.kv("rss_overhead_ratio", ratio(rss, total))
 	b.kv("rss_overhead_bytes", int64(rss)-int64(total))
 	b.kv("mem_fragmentation_ratio", ratio(rss, used))

@@ -54,6 +54,7 @@ const (
 // memoryOverhead computes the breakdown. It runs under the server lock.
 func (s *Server) memoryOverhead() *memOverhead {
 	_, total, free := memoryUsage()
+	clientsNormal := s.recountClientMem() // before usedMemory, which counts it (outbuf.go)
 	used := uint64(s.usedMemory())
 	st := s.infoState()
 	if used > st.peakMemory {
@@ -61,6 +62,7 @@ func (s *Server) memoryOverhead() *memOverhead {
 	}
 	m := &memOverhead{total: used, peak: st.peakMemory, startup: startupMemory(), rss: processRSS()}
 	m.allocated, m.active, m.resid = used, used+free, total
+	m.clientsNormal = clientsNormal
 	// As INFO memory: the backlog's history, then what replicas have
 	// not taken yet.
 	m.backlog, m.clientsSlaves = s.replBufferBytes()
