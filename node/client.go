@@ -234,7 +234,7 @@ func (s *Server) serveConn(conn net.Conn) {
 			return
 		}
 		if s.x.evict.clients.limit > 0 {
-			s.evictSelfIfOver(c) // before running what it sent (clientevict.go)
+			s.checkClientMem(c) // before running what it sent (outbuf.go)
 		}
 		c.processInput()
 		for c.flags&clientBlocked != 0 {
@@ -254,11 +254,8 @@ func (s *Server) serveConn(conn net.Conn) {
 			}
 		}
 		c.publishQuery()
-		if s.x.evict.maxmemory > 0 {
-			s.noteClientMem(c) // used_memory as eviction reads it (outbuf.go)
-		}
-		if s.x.evict.clients.limit > 0 {
-			s.evictSelfIfOver(c) // maxmemory-clients (clientevict.go)
+		if s.x.evict.maxmemory > 0 || s.x.evict.clients.limit > 0 {
+			s.checkClientMem(c) // used_memory, maxmemory-clients (outbuf.go)
 		}
 		aofOff := s.aofBatchDone()
 		var strongW *strongWaiter

@@ -103,9 +103,25 @@ func (c *Client) spill(b []byte) {
 	if pending >= 0 {
 		s.checkOutputLimit(c, pending)
 	}
+	s.checkClientMem(c)
+}
+
+// checkClientMem refreshes c's share of mem_clients_normal and, under
+// maxmemory-clients, closes c if it alone passes the limit, then the
+// largest clients while all of them together pass it: Redis checks this
+// around every command and whenever it adds output, not only in its
+// cron. Under the lock.
+func (s *Server) checkClientMem(c *Client) {
 	s.noteClientMem(c)
-	if s.x.evict.clients.limit > 0 {
-		s.evictSelfIfOver(c)
+	ce := &s.x.evict.clients
+	if ce.limit <= 0 {
+		return
+	}
+	if c.evictable() && c.clientMemory() > ce.limit {
+		s.evictClient(c)
+	}
+	if s.cc.memNormal > ce.limit {
+		s.evictClients() // counts exactly, without replicas and the master
 	}
 }
 

@@ -721,6 +721,13 @@ func (s *Server) checkOutputLimit(c *Client, pending int) {
 	}
 	if s.outputLimitReached(c, pending) {
 		s.closeForOutputLimit(c, pending, true)
+		return // not evicted too: the output limit comes first, as in Redis
+	}
+	// Output queued by another client's command (a message, a tracking
+	// redirection) counts at once, as Redis counts a client's memory
+	// when it adds to its buffers, cron or not (outbuf.go).
+	if s.x.evict.maxmemory > 0 || s.x.evict.clients.limit > 0 {
+		s.checkClientMem(c)
 	}
 }
 

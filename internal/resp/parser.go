@@ -137,7 +137,16 @@ func (p *Parser) Fill() error {
 		if p.MaxQuery > 0 && int64(p.end-p.start) >= p.MaxQuery {
 			return ErrQueryBufferLimit
 		}
-		nb := make([]byte, 2*len(p.buf))
+		size := 2 * len(p.buf)
+		if p.remaining > 0 && p.bulkLen >= 0 {
+			// A bulk being read: no bigger than it needs (Redis sizes a
+			// big argument's buffer exactly), which CLIENT LIST's
+			// qbuf-free and client eviction see.
+			if need := p.pos - p.start + p.bulkLen + 2; need > len(p.buf) && need < size {
+				size = need
+			}
+		}
+		nb := make([]byte, size)
 		copy(nb, p.buf[:p.end])
 		p.buf = nb
 	}
