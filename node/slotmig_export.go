@@ -12,9 +12,9 @@ package node
 // lock is held for one slot at a time (a few ms for a thousand keys),
 // never for the whole job.
 //
-// The copy is RESTORE key ttl payload REPLACE ABSTTL per key (DUMP's
-// encoding), the forwarded writes are the propagated effects as they
-// are; the target answers each command and the source counts the
+// The copy is CLUSTER SKIFF-LOAD batches of keys (key, absolute expire
+// time, DUMP payload; big keys as chunk commands), the forwarded writes
+// are the propagated effects as they are; the target answers each command and the source counts the
 // answers, which is how it knows the target caught up. Then writes to
 // the slots are held (clusterAdmit waits), the last answers are awaited,
 // and one Raft entry moves the slots; the held writes then find the slots
