@@ -311,6 +311,42 @@ func (d *MetaDict[V, M]) Scan(cursor uint64, fn func(*MetaNode[V, M])) uint64 {
 	return cursor
 }
 
+// PauseRehash stops incremental rehashing until ResumeRehash: elements
+// stay in the table and bucket they are in (a resize may still begin,
+// putting new elements in the new table). Redis likewise keeps its
+// tables from resizing while a child process saves.
+func (d *MetaDict[V, M]) PauseRehash() { d.pauseRehash++ }
+
+// ResumeRehash undoes one PauseRehash.
+func (d *MetaDict[V, M]) ResumeRehash() { d.pauseRehash-- }
+
+// CollectBuckets appends the elements of whole buckets to out, in bucket
+// order, starting at position pos (the main table's buckets, then the
+// other table's), until out holds at least want elements or the tables
+// end. It returns out and the next position, -1 at the end. Only valid
+// while rehashing is paused: then every element present for the whole
+// walk is collected exactly once. Reading buckets in order, instead of
+// SCAN's reverse-binary order, lets the CPU prefetch the bucket array.
+func (d *MetaDict[V, M]) CollectBuckets(pos int, want int, out []*MetaNode[V, M]) ([]*MetaNode[V, M], int) {
+	for pos >= 0 && len(out) < want {
+		t, i := 0, pos
+		if n := len(d.ht[0].buckets); i >= n {
+			t, i = 1, i-n
+		}
+		b := d.ht[t].buckets
+		if i >= len(b) {
+			return out, -1
+		}
+		for ; i < len(b) && len(out) < want; i++ {
+			for e := b[i]; e != nil; e = e.next {
+				out = append(out, e)
+			}
+			pos++
+		}
+	}
+	return out, pos
+}
+
 // Random returns a random element, or nil when empty. Like Redis's
 // dictGetFairRandomKey it samples a random non-empty bucket and then a
 // random element of its chain.
