@@ -103,6 +103,7 @@ type slotJob struct {
 	client   *Client
 	keysRecv int64
 	pipe     *loadPipe // decodes SKIFF-LOAD's batches (slotmig_load.go)
+	raisedGC bool      // loadingGC(true) is owed its loadingGC(false)
 }
 
 // heldWrites are forwarded writes of one slot waiting behind a big key.

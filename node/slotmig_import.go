@@ -14,6 +14,7 @@ package node
 import (
 	"context"
 	"encoding/binary"
+	"runtime"
 	"time"
 
 	"github.com/skiffdb/skiff/cluster"
@@ -93,9 +94,15 @@ func (s *Server) cmdSkiffImport(c *Client, args [][]byte) {
 	}
 	a.byClient[c.id] = j
 	c.flags |= clientImport
-	// Unlike a full sync's load, the import leaves the GC target alone
-	// (loadingGC): the collection owed when it is lowered again, over the
-	// whole grown heap, stalled clients for a second (bench/slotmigrate).
+	// As a full sync's load does, the import raises the GC target
+	// (loadingGC): the heap grows by what arrives, nearly all of it live,
+	// and at the usual target the collector re-marked the whole growing
+	// heap again and again (a third of the target's CPU). importGone
+	// lowers it again only after a collection at the raised target:
+	// lowering it over a grown heap at once owed a collection that
+	// stalled clients for a second.
+	loadingGC(true)
+	j.raisedGC = true
 	s.log.Info("importing slots", "job", name, "slots", j.rangesText(), "source", source)
 	c.replyOK()
 }
@@ -112,6 +119,13 @@ func (s *Server) importGone(c *Client) {
 	if j.pipe != nil {
 		j.pipe.close()
 		j.pipe = nil
+	}
+	if j.raisedGC {
+		j.raisedGC = false
+		go func() {
+			runtime.GC() // the live heap measured while the target is still high
+			loadingGC(false)
+		}()
 	}
 	j.client = nil
 	j.setState(jobSettling)
