@@ -359,7 +359,10 @@ func debugPopulate(c *Client, args [][]byte) {
 			return
 		}
 	}
-	var kb, vb []byte
+	var kb, vb, padded []byte
+	if size > 0 {
+		padded = make([]byte, size)
+	}
 	for j := int64(0); j < count; j++ {
 		kb = strconv.AppendInt(append(append(kb[:0], prefix...), ':'), j, 10)
 		if c.db.Lookup(kb, c.now) != nil {
@@ -368,8 +371,12 @@ func debugPopulate(c *Client, args [][]byte) {
 		vb = strconv.AppendInt(append(vb[:0], "value:"...), j, 10)
 		val := vb
 		if size > 0 {
-			val = make([]byte, size)
-			copy(val, vb)
+			// One reused buffer (SetString copies): a garbage value per
+			// key, between the live ones, would leave the heap's spans
+			// half empty after the next collection.
+			clear(padded)
+			copy(padded, vb)
+			val = padded
 		}
 		c.db.SetString(kb, val, false)
 		c.srv.signalModifiedKey(c.db, kb)
