@@ -358,7 +358,7 @@ func cmdBitop(c *Client, args [][]byte) {
 	}
 	dest := args[2]
 	if maxLen == 0 {
-		if c.db.Delete(string(dest)) {
+		if c.srv.serverDelete(c.db, string(dest)) {
 			c.modified(dest)
 			c.notify(notifyGeneric, "del", dest)
 		}

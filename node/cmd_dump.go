@@ -117,7 +117,7 @@ func cmdRestore(c *Client, args [][]byte) {
 	}
 	deleted := false
 	if replace {
-		deleted = c.db.Delete(string(key))
+		deleted = c.srv.serverDelete(c.db, string(key))
 	}
 	if ttl != 0 && !absTTL {
 		ttl += c.now

@@ -196,7 +196,7 @@ func renameKey(c *Client, src, dst []byte, nx bool) {
 			c.replyInt(0)
 			return
 		}
-		c.db.Delete(string(dst))
+		c.srv.serverDelete(c.db, string(dst))
 	}
 	obj, expire := e.Val, e.Val.Expire
 	c.db.Delete(string(src))
@@ -309,7 +309,7 @@ func cmdCopy(c *Client, args [][]byte) {
 	}
 	obj.LRU = lruAt(c.now)
 	if exists {
-		dst.Delete(string(newkey))
+		c.srv.serverDelete(dst, string(newkey))
 	}
 	ne := dst.SetValue(newkey, obj, false)
 	if expire != 0 {

@@ -445,7 +445,7 @@ func storeSet(c *Client, dst []byte, s *store.Set, event string) {
 		return
 	}
 	c.replyInt(0)
-	if c.db.Delete(string(dst)) {
+	if c.srv.serverDelete(c.db, string(dst)) {
 		c.modified(dst)
 		c.notify(notifyGeneric, "del", dst)
 	}
@@ -461,7 +461,7 @@ func setInter(c *Client, keys [][]byte, dst []byte, cardOnly bool, limit int64) 
 			switch {
 			case dst != nil:
 				c.replyInt(0)
-				if c.db.Delete(string(dst)) {
+				if c.srv.serverDelete(c.db, string(dst)) {
 					c.modified(dst)
 					c.notify(notifyGeneric, "del", dst)
 				}

@@ -438,7 +438,7 @@ func sortGeneric(c *Client, args [][]byte, readonly bool) {
 		c.db.SetValue(dst, store.Object{Type: store.TypeList, Val: l}, false)
 		c.modifiedN(dst, outLen)
 		c.notify(notifyList, "sortstore", dst)
-	} else if c.db.Delete(string(dst)) {
+	} else if c.srv.serverDelete(c.db, string(dst)) {
 		c.modified(dst)
 		c.notify(notifyGeneric, "del", dst)
 	}

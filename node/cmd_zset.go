@@ -921,7 +921,7 @@ func zstoreResult(c *Client, dst []byte, z *store.ZSet, event string) {
 		return
 	}
 	c.replyInt(0)
-	if c.db.Delete(string(dst)) {
+	if c.srv.serverDelete(c.db, string(dst)) {
 		c.modified(dst)
 		c.notify(notifyGeneric, "del", dst)
 	}

@@ -231,3 +231,13 @@ func (s *Server) freeCacheLazily(n int64) {
 		s.x.lazy.freed.Add(n)
 	}
 }
+
+// serverDelete deletes key as Redis's implicit deletions do (RENAME and
+// COPY onto an existing key, RESTORE REPLACE, a *STORE with an empty
+// result): lazily under lazyfree-lazy-server-del.
+func (s *Server) serverDelete(db *store.DB, key string) bool {
+	if e := db.Peek([]byte(key)); e != nil {
+		s.droppingValue(db, &e.Val, false)
+	}
+	return db.Delete(key)
+}
