@@ -53,7 +53,7 @@ func run() error {
 	flag.StringVar(&o.bench, "benchmark", "redis-benchmark", "redis-benchmark binary (loads the stream)")
 	flag.IntVar(&o.runs, "runs", 1, "loads per server and data set (the median is reported)")
 	flag.DurationVar(&o.settle, "settle", 3*time.Second, "quiet time after a load before memory is read")
-	flag.StringVar(&o.sets, "sets", "stream,strings,hash,zset", "comma-separated data sets")
+	flag.StringVar(&o.sets, "sets", "stream,strings,hash,zset", "comma-separated data sets (stream, strings, set, hash, zset)")
 	flag.Float64Var(&o.scale, "scale", 1, "multiplies every data set's size (0.1 for a smoke test)")
 	flag.IntVar(&server.PortBase, "port-base", 0, "take ports from here upwards (0: any free port)")
 	flag.StringVar(&o.skiffArgs, "skiff-args", "", "extra options for skiff, space-separated (e.g. \"--maxmemory 200mb\")")
@@ -204,6 +204,20 @@ func dataSets(o options) []dataSet {
 					return fmt.Errorf("DEBUG POPULATE: %q %v", r, err)
 				}
 				return nil
+			},
+		},
+		{
+			// The same keys through SET, as clients write them (not in
+			// the default list: DEBUG POPULATE is what the issue
+			// measures).
+			name:  "set",
+			title: fmt.Sprintf("%d strings of 100 B (SET)", keys),
+			load: func(o options, p *server.Proc) error {
+				val := make([]byte, 100)
+				return pipeline(p, keys, "+OK", func(dst []byte, i int, rnd *rand.Rand) []byte {
+					randBytes(val, rnd)
+					return server.Encode(dst, "SET", "key:"+strconv.Itoa(i), string(val))
+				})
 			},
 		},
 		{
