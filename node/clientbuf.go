@@ -45,7 +45,9 @@ const (
 // clientBufs is a client's buffer accounting. The atomics are written by
 // the connection's goroutine (outside the lock) and read under the lock.
 type clientBufs struct {
-	qCap, qLen, qPeak atomic.Int64
+	// qLen is CLIENT LIST's qbuf (resp.Parser.Unread), qFree the
+	// buffer's free space (qbuf-free).
+	qCap, qLen, qFree, qPeak atomic.Int64
 	// qResize is the cron's request, -1 when none: the capacity the
 	// goroutine should give its query buffer (0: release it).
 	qResize atomic.Int64
@@ -66,6 +68,7 @@ type clientBufs struct {
 func (c *Client) initBufs(conn net.Conn) {
 	b := &c.bufs
 	b.qCap.Store(int64(c.p.QueryBufSize()))
+	b.qFree.Store(b.qCap.Load())
 	b.qResize.Store(-1)
 	b.rbSize.Store(replyBufMax)
 	b.rbPeakReset = time.Now()
@@ -91,7 +94,8 @@ func (c *Client) initBufs(conn net.Conn) {
 func (c *Client) publishQuery() {
 	b := &c.bufs
 	b.qCap.Store(int64(c.p.QueryBufSize()))
-	b.qLen.Store(int64(c.p.Buffered()))
+	b.qLen.Store(int64(c.p.Unread()))
+	b.qFree.Store(int64(c.p.QueryBufSize() - c.p.Buffered()))
 	if p := int64(c.p.Peak); p > b.qPeak.Load() {
 		b.qPeak.Store(p)
 	}

@@ -158,11 +158,12 @@ func (c *Client) infoLine(b []byte, self *Client, now time.Time) []byte {
 	// The buffers' figures (clientbuf.go): another client's parser and
 	// reply buffer belong to its goroutine, which uses them outside the
 	// lock, so they are as it last published them; our own are live.
-	qbuf, qcap, argvMem := int(c.bufs.qLen.Load()), int(c.bufs.qCap.Load()), 0
+	qbuf, qcap, qbufFree, argvMem := int(c.bufs.qLen.Load()), int(c.bufs.qCap.Load()), int(c.bufs.qFree.Load()), 0
 	rbs, rbp := int(c.bufs.rbSize.Load()), int(c.bufs.rbPeak.Load())
 	cmd := c.lastCmd
 	if c == self {
 		qbuf, qcap = c.p.Buffered(), c.p.QueryBufSize()
+		qbufFree = qcap - qbuf
 		if c.argv != nil {
 			n, am := requestLen(c.argv)
 			qbuf += n
@@ -175,7 +176,7 @@ func (c *Client) infoLine(b []byte, self *Client, now time.Time) []byte {
 	flags := c.flagString()
 	sub, psub, ssub := subscriptionCounts(c)
 	obl := 0
-	qbufFree := max(qcap-qbuf, 0)
+	qbufFree = max(qbufFree, 0)
 	omem := c.queuedBytes()
 	// As clientMemory (clientevict.go), which client eviction compares
 	// with maxmemory-clients: the output queue and the state beyond the

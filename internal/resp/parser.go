@@ -85,6 +85,17 @@ func NewParser(rd io.Reader) *Parser {
 // Buffered reports how many bytes are read but not yet parsed.
 func (p *Parser) Buffered() int { return p.end - p.start }
 
+// Unread is what Redis's CLIENT LIST shows as qbuf: the unparsed bytes
+// after the last whole element, so that during a bulk only the bytes of
+// that bulk read so far (Redis moves the parsed elements of a command
+// out of its query buffer as it goes).
+func (p *Parser) Unread() int {
+	if p.remaining > 0 && p.bulkLen >= 0 {
+		return p.end - p.pos
+	}
+	return p.end - p.start
+}
+
 // QueryBufSize is the size of the parser's buffer (for CLIENT LIST qbuf).
 func (p *Parser) QueryBufSize() int { return len(p.buf) }
 
