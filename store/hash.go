@@ -144,8 +144,32 @@ func (h *Hash) smallFind(field []byte) (start, end int) {
 	return -1, -1
 }
 
+// lpGrow returns lp with room for n more bytes, growing by an eighth
+// where append would double: a small hash or sorted set is mostly written
+// once and then kept, and doubling would leave up to half of its bytes
+// unused for good (Redis's listpack is reallocated to its exact size).
+// The copy is a new array: strings over the old one stay as they were.
+func lpGrow(lp []byte, n int) []byte {
+	if cap(lp)-len(lp) >= n {
+		return lp
+	}
+	grown := make([]byte, len(lp), len(lp)+n+len(lp)/8)
+	copy(grown, lp)
+	return grown
+}
+
+// uvarintLen is the length of x as a uvarint.
+func uvarintLen(x uint64) int {
+	n := 1
+	for ; x >= 0x80; x >>= 7 {
+		n++
+	}
+	return n
+}
+
 // appendPair appends one packed pair to dst.
 func appendPair(dst []byte, field, value []byte) []byte {
+	dst = lpGrow(dst, uvarintLen(uint64(len(field)))+len(field)+uvarintLen(uint64(len(value)))+len(value))
 	dst = binary.AppendUvarint(dst, uint64(len(field)))
 	dst = append(dst, field...)
 	dst = binary.AppendUvarint(dst, uint64(len(value)))

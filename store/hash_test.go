@@ -241,3 +241,24 @@ func TestHashCompactStringsStayIntact(t *testing.T) {
 		t.Fatalf("Random saw %d of 5 fields", len(seen))
 	}
 }
+
+// The packed bytes grow by an eighth, not by doubling: a hash written
+// once keeps little spare room.
+func TestHashCompactCapacityStaysTight(t *testing.T) {
+	for _, n := range []int{5, 10, 50, 128} {
+		h := NewHash()
+		for i := 0; i < n; i++ {
+			h.Set([]byte("field:"+strconv.Itoa(i)), []byte("0123456789"), 128, 64)
+		}
+		if c, l := cap(h.lp), len(h.lp); c > l+l/4+32 {
+			t.Fatalf("%d fields: %d packed bytes in a %d-byte array", n, l, c)
+		}
+		z := NewZSet(0, 0, DefaultZLimits)
+		for i := 0; i < n; i++ {
+			z.Insert("member:"+strconv.Itoa(i), float64(i), DefaultZLimits)
+		}
+		if c, l := cap(z.lp), len(z.lp); c > l+l/4+32 {
+			t.Fatalf("%d members: %d packed bytes in a %d-byte array", n, l, c)
+		}
+	}
+}

@@ -115,6 +115,7 @@ func zlpAt(lp []byte, off int) (ZMember, int) {
 
 // zlpAppend appends one packed member to dst.
 func zlpAppend(dst []byte, member string, score float64) []byte {
+	dst = lpGrow(dst, 8+uvarintLen(uint64(len(member)))+len(member))
 	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(score))
 	dst = binary.AppendUvarint(dst, uint64(len(member)))
 	return append(dst, member...)
