@@ -1033,19 +1033,8 @@ func loadRDBReader(rd io.Reader, n int, p *loadProgress, showKeyspace bool) (*st
 		p.fresh = fresh
 	}
 	var codes [][]byte
-	hooks := rdb.Hooks{Aux: p.aux, Entry: p.entry, Function: collectFunction(&codes)}
-	hooks.ResizeDB = func(db int, size, _ uint64) {
-		// Sized at once, as Redis expands its dict: no rehashing while
-		// the keys go in. It is only a hint, so it is bounded (16M keys,
-		// a 128 MB table); a larger keyspace grows from there.
-		if db >= 0 && db < n {
-			fresh.DBs[db].Reserve(int(min(size, 1<<24)))
-		}
-	}
-	_, err := rdb.LoadHooks(rd, rdb.DefaultLimits, hooks, func(db int, key string, obj *store.Object) error {
-		if db < 0 || db >= n {
-			return fmt.Errorf("key in database %d, only %d configured", db, n)
-		}
+	hooks := rdb.Hooks{Aux: p.aux, Function: collectFunction(&codes)}
+	err := loadRDBPipelined(rd, hooks, n, fresh, func(db int, key string, obj *store.Object) {
 		d := fresh.DBs[db]
 		exp := obj.Expire
 		e := d.SetValueString(key, *obj, false)
@@ -1053,8 +1042,7 @@ func loadRDBReader(rd io.Reader, n int, p *loadProgress, showKeyspace bool) (*st
 			d.SetExpire(e, exp)
 		}
 		p.keys.Add(1)
-		return nil
-	})
+	}, p.entry)
 	if err != nil {
 		return nil, nil, err
 	}
