@@ -108,14 +108,9 @@ type Client struct {
 	unregistered bool
 	// bufs: query and reply buffer accounting (clientbuf.go).
 	bufs clientBufs
-	// raw is the socket's raw access for non-blocking writes, nil for
-	// TLS; rawWriteFn and the rawBuf/rawN/rawErr it works on are
-	// tryWrite's (outbuf.go), made once per client.
-	raw        syscall.RawConn
-	rawWriteFn func(fd uintptr) bool
-	rawBuf     []byte
-	rawN       int
-	rawErr     error
+	// rw writes to the socket without waiting (outbuf.go); nil for TLS.
+	// The connection's goroutine's.
+	rw *rawWriter
 
 	scratch [32]byte
 }
@@ -151,7 +146,7 @@ func (s *Server) newClient(conn net.Conn) *Client {
 		if rc, err := sc.SyscallConn(); err == nil {
 			rc.Control(func(fd uintptr) { c.fd = int(fd) })
 			if !isTLS {
-				c.initRawWrite(rc) // outbuf.go
+				c.rw = newRawWriter(rc) // outbuf.go
 			}
 		}
 	}

@@ -48,22 +48,32 @@ import (
 // that omem falls as the peer reads (Redis's NET_MAX_WRITES_PER_EVENT).
 const outChunk = 64 * 1024
 
-// initRawWrite prepares c's non-blocking write (plain TCP and Unix
-// sockets only).
-func (c *Client) initRawWrite(rc syscall.RawConn) {
-	c.raw = rc
-	c.rawWriteFn = func(fd uintptr) bool {
-		for c.rawN < len(c.rawBuf) {
-			n, err := syscall.Write(int(fd), c.rawBuf[c.rawN:])
+// rawWriter writes to a socket without ever waiting for it: one
+// syscall.RawConn.Write whose function writes until EAGAIN and never asks
+// the poller to wait. Its fields are the function's, so that it is made
+// once per connection (no closure per write); one user at a time.
+type rawWriter struct {
+	rc  syscall.RawConn
+	fn  func(fd uintptr) bool
+	buf []byte
+	n   int
+	err error
+}
+
+func newRawWriter(rc syscall.RawConn) *rawWriter {
+	w := &rawWriter{rc: rc}
+	w.fn = func(fd uintptr) bool {
+		for w.n < len(w.buf) {
+			n, err := syscall.Write(int(fd), w.buf[w.n:])
 			if n > 0 {
-				c.rawN += n
+				w.n += n
 			}
 			if err == syscall.EINTR {
 				continue
 			}
 			if err != nil {
 				if err != syscall.EAGAIN {
-					c.rawErr = err
+					w.err = err
 				}
 				break
 			}
@@ -73,24 +83,32 @@ func (c *Client) initRawWrite(rc syscall.RawConn) {
 		}
 		return true // never wait for the socket: the rest is queued
 	}
+	return w
 }
 
-// tryWrite writes as much of b as the socket takes now, without
-// waiting. It reports the bytes written; a connection without a raw
-// write (TLS) takes none.
-func (c *Client) tryWrite(b []byte) (int, error) {
-	if c.raw == nil || len(b) == 0 {
-		return 0, nil
-	}
-	c.rawBuf, c.rawN, c.rawErr = b, 0, nil
-	err := c.raw.Write(c.rawWriteFn)
-	n, werr := c.rawN, c.rawErr
-	c.rawBuf = nil
-	c.srv.stats.NetOutputBytes.Add(int64(n))
+// write writes as much of b as the socket takes now and reports how
+// much that was.
+func (w *rawWriter) write(b []byte) (int, error) {
+	w.buf, w.n, w.err = b, 0, nil
+	err := w.rc.Write(w.fn)
+	n, werr := w.n, w.err
+	w.buf = nil
 	if err != nil {
 		return n, err
 	}
 	return n, werr
+}
+
+// tryWrite writes as much of b as c's socket takes now, without
+// waiting. It reports the bytes written; a connection without a raw
+// write (TLS) takes none. By c's goroutine.
+func (c *Client) tryWrite(b []byte) (int, error) {
+	if c.rw == nil || len(b) == 0 {
+		return 0, nil
+	}
+	n, err := c.rw.write(b)
+	c.srv.stats.NetOutputBytes.Add(int64(n))
+	return n, err
 }
 
 // spill queues b, the part of c's replies the socket did not take, and

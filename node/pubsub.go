@@ -536,6 +536,10 @@ type outQueue struct {
 	done     chan struct{} // closed when the writer has exited
 	conn     net.Conn
 	srv      *Server
+	// rw writes without waiting (outbuf.go), nil for TLS: appendWith
+	// writes through it, under mu, while nothing is queued or being
+	// written, as Redis writes a client's output before its next event.
+	rw *rawWriter
 	// softSince is when the queue first exceeded the soft limit (zero
 	// while below it); guarded by the server lock.
 	softSince time.Time
@@ -547,6 +551,9 @@ func (s *Server) ensureQueue(c *Client) {
 		return
 	}
 	q := &outQueue{wake: make(chan struct{}, 1), done: make(chan struct{}), conn: c.conn, srv: s}
+	if c.rw != nil {
+		q.rw = newRawWriter(c.rw.rc)
+	}
 	c.x.out = q
 	go q.run()
 }
@@ -614,9 +621,20 @@ func (q *outQueue) appendWith(proto int, fn func(w *resp.Writer)) int {
 	w := resp.Writer{B: q.buf, Proto: proto}
 	fn(&w)
 	q.buf = w.B
+	if q.rw != nil && q.inflight == 0 && len(q.buf) > 0 {
+		// The writer is not writing (it takes bytes only under mu):
+		// straight to the socket, as much as it takes now, in order;
+		// the writer gets the rest. A write error is left to it.
+		if n, _ := q.rw.write(q.buf); n > 0 {
+			q.srv.stats.NetOutputBytes.Add(int64(n))
+			q.buf = append(q.buf[:0], q.buf[n:]...)
+		}
+	}
 	pending := len(q.buf) + q.inflight
 	q.mu.Unlock()
-	q.signal()
+	if pending > 0 {
+		q.signal()
+	}
 	return pending
 }
 
