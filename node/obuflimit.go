@@ -37,5 +37,8 @@ func (c *Client) replyOverLimit() bool {
 	s.log.Warn("Client " + line + " scheduled to be closed ASAP for overcoming of output buffer limits.")
 	c.w.B = c.w.B[:0]
 	c.flags |= clientCloseASAP
+	// Gone from CLIENT LIST at once: Redis frees such a client before
+	// it serves anyone else, while this goroutine may still be closing.
+	delete(s.clients, c.id)
 	return true
 }
