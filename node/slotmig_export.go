@@ -340,6 +340,10 @@ func (s *Server) copySlots(j *slotJob) error {
 				"job", j.name, "slot", list[max(i-1, 0)], "held", held, "bytes", len(b))
 		}
 		s.mu.Unlock()
+		// Clients waiting for the lock go first: Go's mutex lets the
+		// goroutine that just released it take it again, and the copy's
+		// steps would pass them over for up to a millisecond each time.
+		runtime.Gosched()
 		for key, n := range alloc {
 			if j.prealloc == nil {
 				j.prealloc = map[string][]string{}
