@@ -13,6 +13,7 @@ package integration
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -64,6 +65,13 @@ func TestOutputBufferPipelinedGets(t *testing.T) {
 			ctl.MustDo(t, "CONFIG", "SET", "client-output-buffer-limit", fmt.Sprintf("normal %d 0 0", hardLimit))
 
 			pipe := srv.Dial(t)
+			// A small receive buffer: the kernel's autotuning (up to
+			// tcp_rmem's maximum, 32 MB here) would otherwise take a
+			// varying share of the replies before any waits on the
+			// server.
+			if tc, ok := pipe.nc.(*net.TCPConn); ok {
+				tc.SetReadBuffer(64 << 10)
+			}
 			if r := pipe.MustDo(t, "CLIENT", "SETNAME", "piper"); r.Str != "OK" {
 				t.Fatalf("CLIENT SETNAME: %+v", r)
 			}
@@ -137,7 +145,9 @@ func TestOutputBufferPipelinedGets(t *testing.T) {
 			if run.maxOmem >= hardLimit {
 				t.Fatalf("omem %d seen at or over the hard limit %d", run.maxOmem, hardLimit)
 			}
-			if run.maxMemNorm < run.maxOmem {
+			// Redis updates mem_clients_normal in its cron, client by
+			// client, so it lags; skiff's INFO recounts every client.
+			if kind == "skiff" && run.maxMemNorm < run.maxOmem {
 				t.Fatalf("mem_clients_normal up to %d, below omem %d", run.maxMemNorm, run.maxOmem)
 			}
 			if run.maxPing > 5*time.Second {
