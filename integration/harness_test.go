@@ -322,8 +322,29 @@ type Conn struct {
 	srv *Server
 	nc  net.Conn
 	br  *bufio.Reader
-	// Timeout bounds each Read.
+	// Timeout bounds each Read: the time a reply may go without a byte
+	// arriving (a reply still streaming in extends it, so a reply of
+	// hundreds of megabytes on a loaded machine is not cut off while a
+	// stalled one still is).
 	Timeout time.Duration
+	// reading is set while Read parses a reply, for idleDeadlineConn.
+	reading bool
+}
+
+// idleDeadlineConn pushes the read deadline back at every read its Conn
+// makes inside Read, so that Conn.Timeout bounds idleness, not the whole
+// reply. Outside Read (callers that set their own deadlines on nc) it
+// reads as nc does.
+type idleDeadlineConn struct {
+	net.Conn
+	c *Conn
+}
+
+func (d idleDeadlineConn) Read(p []byte) (int, error) {
+	if d.c.reading {
+		d.Conn.SetReadDeadline(time.Now().Add(d.c.Timeout))
+	}
+	return d.Conn.Read(p)
 }
 
 // Dial connects to the server.
@@ -343,7 +364,9 @@ func (s *Server) DialErr() (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Conn{srv: s, nc: nc, br: bufio.NewReaderSize(nc, 64<<10), Timeout: 10 * time.Second}, nil
+	c := &Conn{srv: s, nc: nc, Timeout: 10 * time.Second}
+	c.br = bufio.NewReaderSize(idleDeadlineConn{Conn: nc, c: c}, 64<<10)
+	return c, nil
 }
 
 // Close closes the connection.
@@ -377,6 +400,8 @@ func (c *Conn) WriteRaw(b []byte) error {
 // Read reads one reply.
 func (c *Conn) Read() (Reply, error) {
 	c.nc.SetReadDeadline(time.Now().Add(c.Timeout))
+	c.reading = true
+	defer func() { c.reading = false }()
 	return ReadReply(c.br)
 }
 
